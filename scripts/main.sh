@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# main.sh - the main job: build Labyrinth (release) and run `labyrinth demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+need_packages "${BUILD_PACKAGES[@]}"
+setup_build build/release --buildtype=release -Dtests=false
+ninja -C build/release >/dev/null
+exec ./build/release/labyrinth demo

@@ -1,0 +1,229 @@
+/*
+ * internal.h - types and cross-file internals of Labyrinth.
+ *
+ * Cross-file functions carry the `lab__` marker; everything else is static.
+ * Files: zone.c (creation, registry, watermarks, stats, checker),
+ * buddy.c (free lists, split and merge, highatomic pageblocks),
+ * alloc.c (the GFP contract: fast path, slow path, free path),
+ * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports).
+ */
+#ifndef LAB_INTERNAL_H
+#define LAB_INTERNAL_H
+
+#include "labyrinth.h"
+#include "os/os.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAB_NR_ORDERS (LAB_MAX_ORDER + 1)
+#define LAB_NO_PFN    UINT32_MAX
+#define LAB_MAX_ZONES 64
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Page descriptor flags (lab_page.flags). */
+enum {
+	PG_locked    = 1u << 0, /* page lock held */
+	PG_waiters   = 1u << 1, /* someone sleeps on the page lock */
+	PG_buddy     = 1u << 2, /* head of a free block on a buddy list */
+	PG_allocated = 1u << 3, /* head of a block handed out */
+	PG_head      = 1u << 4, /* allocated with LAB_GFP_COMP */
+	PG_exclusive = 1u << 5, /* allocated with LAB_GFP_EXCLUSIVE */
+	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
+	PG_deferred  = 1u << 7, /* freed, waiting on the deferred stack */
+};
+
+/*
+ * One descriptor per page, half the kernel's struct page.  A free block is
+ * described by its head (PG_buddy, order, list links); an allocated block by
+ * its head (PG_allocated, order, refcount).  Tail pages carry no flags.
+ */
+struct lab_page {
+	_Atomic uint32_t flags;
+	_Atomic int32_t refcount;
+	uint32_t next, prev;    /* free-list links as pfns, LAB_NO_PFN ends */
+	uint8_t order;          /* free: block order; allocated head: its order */
+	uint8_t list_mt;        /* free: which migratetype list holds it */
+	uint16_t spare;
+	uint32_t owner;         /* owner token of an exclusive block */
+	struct lab_zone *zone;
+};
+static_assert(sizeof(struct lab_page) == 32, "descriptor must stay 32 bytes");
+
+/* Free lists per order are split by pageblock type, like the kernel's. */
+enum { MT_NORMAL = 0, MT_HIGHATOMIC = 1, MT_NR = 2 };
+
+struct free_area {
+	uint32_t head[MT_NR];
+	size_t nr_free[MT_NR];  /* blocks */
+};
+
+/* alloc_flags, mirroring mm/internal.h ALLOC_*. */
+enum {
+	ALLOC_WMARK_MIN      = 0,
+	ALLOC_WMARK_LOW      = 1,
+	ALLOC_WMARK_HIGH     = 2,
+	ALLOC_NO_WATERMARKS  = 4,
+	ALLOC_WMARK_MASK     = 7,
+	ALLOC_MIN_RESERVE    = 1u << 3, /* __GFP_HIGH */
+	ALLOC_NON_BLOCK      = 1u << 4, /* cannot sleep */
+	ALLOC_HIGHATOMIC     = 1u << 5, /* may use and create highatomic reserves */
+	ALLOC_KSWAPD         = 1u << 6,
+};
+#define ALLOC_RESERVES (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC)
+
+/*
+ * The zone lock.  Its word holds the owner's thread token, so a signal
+ * handler that interrupted the owner sees that its own thread holds it and
+ * backs off instead of deadlocking.  Critical sections are O(LAB_MAX_ORDER).
+ */
+struct zone_lock {
+	_Atomic uintptr_t owner;
+};
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+struct zone_counters {
+	_Atomic uint64_t alloc_success, alloc_order[LAB_NR_ORDERS], free_calls;
+	_Atomic uint64_t alloc_fail, fail_atomic, fail_nowait, fail_sleeping, alloc_einval;
+	_Atomic uint64_t reserve_use, highatomic_use, alloc_stall, direct_reclaim;
+	_Atomic uint64_t kswapd_wake, kswapd_run, shrinker_freed, oom_calls, grow;
+	_Atomic uint64_t bad_page, lock_fail;
+};
+
+/*
+ * A zone.  Invariants, under the lock:
+ *     nr_free + nr_allocated == managed
+ *     nr_free == sum over orders and types of (area[o].nr_free[mt] << o)
+ * Pages leaked by a Bad page report, or deferred, count as allocated.
+ */
+struct lab_zone {
+	char name[32];
+	unsigned int flags;
+	struct zone_lock lock;
+
+	char *base;                /* memory of pfn 0; aligned to the max order */
+	struct lab_page *pages;    /* descriptors, reserved for max_pages */
+	_Atomic size_t managed;    /* pages committed and handed to the buddy */
+	size_t max_pages;          /* address space reserved */
+	size_t page_size;
+	unsigned int page_shift;
+
+	/* Buddy state, under the lock. */
+	struct free_area area[LAB_NR_ORDERS];
+	size_t nr_free;            /* pages on buddy lists */
+	size_t nr_allocated;       /* pages handed out, leaked and deferred included */
+	_Atomic size_t nr_leaked;  /* pages leaked by Bad page reports */
+	unsigned int pageblock_order;
+	uint8_t *pageblock_mt;     /* migratetype per pageblock */
+	size_t nr_reserved_highatomic;
+
+	/* Watermarks; read without the lock. */
+	_Atomic size_t wmark[NR_WMARK];
+	bool wmark_fixed;
+	unsigned int watermark_scale_factor;
+	_Atomic size_t nr_free_snapshot; /* nr_free, readable without the lock */
+
+	/* Frees that found the lock taken; drained by the next holder. */
+	_Atomic uint64_t deferred_head; /* pfn + 1 of the top, 0 = empty */
+	_Atomic size_t nr_deferred;     /* pages */
+
+	/* Sleeping allocators wait on free_seq; frees bump it when waiters exist. */
+	_Atomic uint32_t free_seq;
+	_Atomic int nr_waiters;
+
+	/* Background reclaimer. */
+	pthread_t kswapd;
+	bool kswapd_started;
+	_Atomic uint32_t kswapd_seq;
+	_Atomic int kswapd_pending;
+	_Atomic bool kswapd_stop;
+
+	/* Shrinkers and the OOM handler. */
+	pthread_rwlock_t shrinker_lock;
+	struct lab_shrinker *shrinkers;
+	pthread_mutex_t reclaim_mutex;  /* serialises shrink rounds */
+	lab_oom_handler_t oom_handler;
+	void *oom_arg;
+
+	/* Growth (LAB_ZONE_GROW), by sleeping callers only. */
+	pthread_mutex_t grow_mutex;
+
+	struct zone_counters stat;
+};
+
+#define zone_stat_inc(z, field) \
+	atomic_fetch_add_explicit(&(z)->stat.field, 1, memory_order_relaxed)
+#define zone_stat_add(z, field, n) \
+	atomic_fetch_add_explicit(&(z)->stat.field, (n), memory_order_relaxed)
+
+static inline size_t page_to_pfn(const struct lab_zone *z, const struct lab_page *p)
+{
+	return (size_t)(p - z->pages);
+}
+static inline struct lab_page *pfn_to_page(const struct lab_zone *z, size_t pfn)
+{
+	return &z->pages[pfn];
+}
+static inline uint32_t page_flags(const struct lab_page *p)
+{
+	return atomic_load_explicit(&p->flags, memory_order_relaxed);
+}
+static inline void set_page_flags(struct lab_page *p, uint32_t f)
+{
+	atomic_store_explicit(&p->flags, f, memory_order_relaxed);
+}
+
+/* Thread token: an address unique to each live thread, found without a syscall. */
+uintptr_t lab__self_token(void);
+
+/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
+void lab__zone_lock(struct lab_zone *z);
+bool lab__zone_lock_atomic(struct lab_zone *z);
+void lab__zone_unlock(struct lab_zone *z);
+static inline bool zone_lock_held_by_self(const struct lab_zone *z)
+{
+	return atomic_load_explicit(&z->lock.owner, memory_order_relaxed) == lab__self_token();
+}
+
+/* zone.c */
+struct lab_zone *lab__zone_of_desc(const void *desc);
+struct lab_zone *lab__zone_of_addr(const void *addr);
+void lab__setup_watermarks(struct lab_zone *z);
+int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
+
+/* buddy.c, all under the zone lock */
+void lab__buddy_free(struct lab_zone *z, size_t pfn, unsigned int order);
+struct lab_page *lab__rmqueue(struct lab_zone *z, unsigned int order, unsigned int alloc_flags);
+void lab__reserve_highatomic(struct lab_zone *z, size_t pfn);
+bool lab__unreserve_highatomic(struct lab_zone *z, bool force);
+void lab__free_range(struct lab_zone *z, size_t start, size_t nr);
+void lab__drain_deferred(struct lab_zone *z);
+void lab__defer_free(struct lab_zone *z, size_t pfn, unsigned int order);
+bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,
+			    unsigned int alloc_flags, size_t free_pages);
+
+/* reclaim.c */
+void lab__wakeup_kswapd(struct lab_zone *z);
+int lab__kswapd_start(struct lab_zone *z);
+void lab__kswapd_stop(struct lab_zone *z);
+unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority);
+unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
+void lab__wake_waiters(struct lab_zone *z);
+bool lab__zone_grow(struct lab_zone *z, unsigned int order);
+
+/* report.c */
+void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count,
+		    unsigned burst, uint64_t interval_ns);
+void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason);
+void lab__bad_pointer(const void *ptr, const char *reason);
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, const char *why);
+
+#endif /* LAB_INTERNAL_H */

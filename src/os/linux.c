@@ -1,0 +1,131 @@
+/*
+ * linux.c - the OS contract (os.h) on Linux: mmap/mprotect/madvise for zone
+ * memory, futex for sleeping, and the few thread facts reports need.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static size_t page_size_cached;
+
+size_t os_page_size(void)
+{
+	if (!page_size_cached)
+		page_size_cached = (size_t)sysconf(_SC_PAGESIZE);
+	return page_size_cached;
+}
+
+void *os_reserve(size_t size, size_t align, int *err)
+{
+	/* Over-reserve, then trim both ends so the start is aligned. */
+	size_t span = size + align;
+	char *raw = mmap(NULL, span, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = start - (uintptr_t)raw;
+	if (head)
+		munmap(raw, head);
+	size_t tail = span - head - size;
+	if (tail)
+		munmap((char *)start + size, tail);
+	return (void *)start;
+}
+
+int os_commit(void *addr, size_t size)
+{
+	return mprotect(addr, size, PROT_READ | PROT_WRITE) ? -errno : 0;
+}
+
+void os_release(void *addr, size_t size)
+{
+	munmap(addr, size);
+}
+
+int os_prefault(void *addr, size_t size)
+{
+	if (madvise(addr, size, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* Kernels before 5.14: touch one byte per page. */
+	size_t ps = os_page_size();
+	for (size_t off = 0; off < size; off += ps)
+		((volatile char *)addr)[off] = 0;
+	return 0;
+}
+
+int os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	long r = syscall(SYS_futex, (void *)(uintptr_t)word, FUTEX_WAIT_PRIVATE,
+			 expected, tsp, NULL, 0);
+	return r == 0 ? 0 : -errno;
+}
+
+void os_futex_wake(_Atomic uint32_t *word, int n)
+{
+	syscall(SYS_futex, (void *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+void os_yield(void)
+{
+	sched_yield();
+}
+
+uint64_t os_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int os_gettid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+void os_thread_name(char *buf, size_t len)
+{
+	char name[17] = "";
+	if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0)
+		strcpy(name, "?");
+	size_t n = strnlen(name, sizeof(name) - 1);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+}
+
+void os_write_stderr(const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(STDERR_FILENO, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		len -= (size_t)w;
+	}
+}

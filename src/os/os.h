@@ -1,0 +1,45 @@
+/*
+ * os.h - the one contract between Labyrinth and the operating system.
+ *
+ * Everything above this layer is plain data structures; every mmap, madvise,
+ * futex or thread call goes through here (src/os/linux.c).  Functions return
+ * 0 or a negative errno unless they say otherwise, and never print.
+ */
+#ifndef LAB_OS_H
+#define LAB_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The system page size, cached. */
+size_t os_page_size(void);
+
+/* Reserve size bytes of address space aligned to align (a power of two),
+ * inaccessible until committed.  Returns NULL and sets *err on failure. */
+void *os_reserve(size_t size, size_t align, int *err);
+/* Make [addr, addr+size) readable and writable. */
+int os_commit(void *addr, size_t size);
+/* Give [addr, addr+size) back to the OS (used at destroy). */
+void os_release(void *addr, size_t size);
+/* Fault in [addr, addr+size) for writing now, so later use never faults. */
+int os_prefault(void *addr, size_t size);
+
+/* Futex on a 32-bit word.  Wait returns 0 when woken, -ETIMEDOUT,
+ * -EAGAIN when *word != expected, -EINTR.  timeout_ns < 0 waits forever. */
+int os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/* Wake up to n waiters; never blocks. */
+void os_futex_wake(_Atomic uint32_t *word, int n);
+
+/* Give up the CPU to another runnable thread. */
+void os_yield(void);
+/* Monotonic clock in nanoseconds. */
+uint64_t os_now_ns(void);
+/* The calling thread's kernel id. */
+int os_gettid(void);
+/* The calling thread's name (comm) into buf. */
+void os_thread_name(char *buf, size_t len);
+/* Write all of buf to stderr with write(2): async-signal-safe. */
+void os_write_stderr(const char *buf, size_t len);
+
+#endif /* LAB_OS_H */

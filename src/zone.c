@@ -1,0 +1,549 @@
+/*
+ * zone.c - zones: creation and growth of their memory, the registry that maps
+ * addresses and descriptors back to zones, the zone lock, watermarks derived
+ * as the kernel derives them, statistics, and the invariant checker.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the zone lock ---------------------------------------------------- */
+
+static _Thread_local char self_token_byte __attribute__((tls_model("initial-exec")));
+
+uintptr_t lab__self_token(void)
+{
+	return (uintptr_t)&self_token_byte;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* An atomic caller spins at most this many times on a holder in another
+ * thread (a descheduled holder), then fails rather than wait. */
+#define ATOMIC_SPIN_LIMIT (1u << 14)
+
+void lab__zone_lock(struct lab_zone *z)
+{
+	uintptr_t me = lab__self_token();
+	for (unsigned int spins = 0;; spins++) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		if (unlikely(seen == me)) {
+			lab__printk("BUG: labyrinth: zone %s: lock taken recursively "
+				    "(a sleeping call from a signal handler?)\n", z->name);
+			abort();
+		}
+		if (spins < 64)
+			cpu_relax();
+		else
+			os_yield();
+	}
+}
+
+bool lab__zone_lock_atomic(struct lab_zone *z)
+{
+	uintptr_t me = lab__self_token();
+	for (unsigned int spins = 0; spins < ATOMIC_SPIN_LIMIT; spins++) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
+			break;
+		cpu_relax();
+	}
+	zone_stat_inc(z, lock_fail);
+	return false;
+}
+
+void lab__zone_unlock(struct lab_zone *z)
+{
+	atomic_store_explicit(&z->nr_free_snapshot, z->nr_free, memory_order_relaxed);
+	atomic_store_explicit(&z->lock.owner, 0, memory_order_release);
+}
+
+/* ---- the registry ----------------------------------------------------- */
+
+static _Atomic(struct lab_zone *) registry[LAB_MAX_ZONES];
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static int registry_add(struct lab_zone *z)
+{
+	int rc = -ENFILE;
+	pthread_mutex_lock(&registry_mutex);
+	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+		if (!atomic_load(&registry[i])) {
+			atomic_store(&registry[i], z);
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_mutex);
+	return rc;
+}
+
+static void registry_del(struct lab_zone *z)
+{
+	pthread_mutex_lock(&registry_mutex);
+	for (int i = 0; i < LAB_MAX_ZONES; i++)
+		if (atomic_load(&registry[i]) == z)
+			atomic_store(&registry[i], NULL);
+	pthread_mutex_unlock(&registry_mutex);
+}
+
+struct lab_zone *lab__zone_of_desc(const void *desc)
+{
+	uintptr_t d = (uintptr_t)desc;
+	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
+		if (!z)
+			continue;
+		uintptr_t start = (uintptr_t)z->pages;
+		uintptr_t end = start + atomic_load(&z->managed) * sizeof(struct lab_page);
+		if (d >= start && d < end)
+			return (d - start) % sizeof(struct lab_page) ? NULL : z;
+	}
+	return NULL;
+}
+
+struct lab_zone *lab__zone_of_addr(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
+		if (!z)
+			continue;
+		uintptr_t start = (uintptr_t)z->base;
+		if (a >= start && a < start + (atomic_load(&z->managed) << z->page_shift))
+			return z;
+	}
+	return NULL;
+}
+
+/* ---- watermarks ------------------------------------------------------- */
+
+static size_t int_sqrt(size_t x)
+{
+	size_t r = 0;
+	while ((r + 1) * (r + 1) <= x)
+		r++;
+	return r;
+}
+
+/*
+ * __setup_per_zone_wmarks() for a zone that is the whole machine:
+ * min_free_kbytes = sqrt(16 * zone kB) clamped to 128..262144 kB, capped at
+ * 1/16 of the zone so small zones stay usable; then
+ * tmp = max(min / 4, managed * scale / 10000), low = min + tmp, high = low + tmp.
+ */
+void lab__setup_watermarks(struct lab_zone *z)
+{
+	if (z->wmark_fixed)
+		return;
+	size_t managed = atomic_load(&z->managed);
+	size_t kb = managed * (z->page_size / 1024);
+	size_t min_kb = int_sqrt(kb * 16);
+	if (min_kb < 128)
+		min_kb = 128;
+	if (min_kb > 262144)
+		min_kb = 262144;
+	size_t min = min_kb / (z->page_size / 1024);
+	if (min > managed / 16)
+		min = managed / 16;
+	size_t tmp = min / 4;
+	size_t scaled = managed * z->watermark_scale_factor / 10000;
+	if (scaled > tmp)
+		tmp = scaled;
+	atomic_store(&z->wmark[WMARK_MIN], min);
+	atomic_store(&z->wmark[WMARK_LOW], min + tmp);
+	atomic_store(&z->wmark[WMARK_HIGH], min + 2 * tmp);
+}
+
+/* ---- creation and growth ---------------------------------------------- */
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) / to * to;
+}
+
+/* Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
+ * them to the buddy allocator.  Callers serialise (creation or grow_mutex). */
+int lab__zone_add_pages(struct lab_zone *z, size_t nr)
+{
+	size_t first = atomic_load(&z->managed);
+	size_t ps = z->page_size;
+	char *mem = z->base + (first << z->page_shift);
+	int rc = os_commit(mem, nr * ps);
+	if (!rc)
+		rc = os_prefault(mem, nr * ps);
+	if (rc)
+		return rc;
+
+	/* Descriptors share OS pages with their neighbours: commit whole pages. */
+	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
+	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
+	rc = os_commit((void *)d0, d1 - d0);
+	if (!rc)
+		rc = os_prefault((void *)d0, d1 - d0);
+	if (rc)
+		return rc;
+	for (size_t pfn = first; pfn < first + nr; pfn++) {
+		struct lab_page *p = pfn_to_page(z, pfn);
+		memset(p, 0, sizeof(*p));
+		p->next = p->prev = LAB_NO_PFN;
+		p->zone = z;
+	}
+
+	lab__zone_lock(z);
+	atomic_store(&z->managed, first + nr);
+	z->nr_allocated += nr;   /* free_range takes them back out */
+	lab__free_range(z, first, nr);
+	z->nr_allocated -= nr;
+	lab__zone_unlock(z);
+	lab__setup_watermarks(z);
+	return 0;
+}
+
+static unsigned int ilog2(size_t x)
+{
+	unsigned int r = 0;
+	while (x >>= 1)
+		r++;
+	return r;
+}
+
+static int check_config(const struct lab_zone_config *cfg)
+{
+	if (!cfg || !cfg->pages || cfg->pages >= LAB_NO_PFN)
+		return -EINVAL;
+	if (cfg->flags & ~LAB_ZONE_ALL_FLAGS)
+		return -EINVAL;
+	if ((cfg->flags & LAB_ZONE_GROW) && cfg->max_pages &&
+	    (cfg->max_pages < cfg->pages || cfg->max_pages >= LAB_NO_PFN))
+		return -EINVAL;
+	if (!(cfg->flags & LAB_ZONE_GROW) && cfg->max_pages && cfg->max_pages != cfg->pages)
+		return -EINVAL;
+	if (cfg->wmark_min || cfg->wmark_low || cfg->wmark_high) {
+		if (cfg->wmark_min > cfg->wmark_low || cfg->wmark_low > cfg->wmark_high ||
+		    cfg->wmark_high >= cfg->pages)
+			return -EINVAL;
+	}
+	if (cfg->watermark_scale_factor > 3000)  /* the kernel's sysctl limit */
+		return -EINVAL;
+	return 0;
+}
+
+struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
+{
+	int rc = check_config(cfg);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	struct lab_zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+
+	snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
+	z->flags = cfg->flags;
+	z->page_size = os_page_size();
+	z->page_shift = ilog2(z->page_size);
+	z->max_pages = cfg->pages;
+	if (cfg->flags & LAB_ZONE_GROW)
+		z->max_pages = cfg->max_pages ? cfg->max_pages : 4 * cfg->pages;
+	if (z->max_pages >= LAB_NO_PFN)
+		z->max_pages = LAB_NO_PFN - 1;
+	z->watermark_scale_factor = cfg->watermark_scale_factor ? cfg->watermark_scale_factor : 10;
+	/* A pageblock is at most 512 pages (the kernel's) and at most 1/64 of the zone. */
+	unsigned int lg = ilog2(cfg->pages);
+	z->pageblock_order = lg > 6 + 9 ? 9 : lg > 6 ? lg - 6 : 0;
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		z->area[o].head[MT_NORMAL] = z->area[o].head[MT_HIGHATOMIC] = LAB_NO_PFN;
+	pthread_rwlock_init(&z->shrinker_lock, NULL);
+	pthread_mutex_init(&z->reclaim_mutex, NULL);
+	pthread_mutex_init(&z->grow_mutex, NULL);
+
+	int err = 0;
+	size_t nblocks = (z->max_pages >> z->pageblock_order) + 1;
+	z->pageblock_mt = calloc(nblocks, 1);
+	z->base = os_reserve(z->max_pages * z->page_size,
+			     z->page_size << LAB_MAX_ORDER, &err);
+	if (z->base)
+		z->pages = os_reserve(round_up(z->max_pages * sizeof(struct lab_page), z->page_size),
+				      z->page_size, &err);
+	if (!z->pageblock_mt)
+		err = -ENOMEM;
+	if (!err && z->pages)
+		err = lab__zone_add_pages(z, cfg->pages);
+	if (!err && cfg->wmark_high) {
+		z->wmark_fixed = true;
+		atomic_store(&z->wmark[WMARK_MIN], cfg->wmark_min);
+		atomic_store(&z->wmark[WMARK_LOW], cfg->wmark_low);
+		atomic_store(&z->wmark[WMARK_HIGH], cfg->wmark_high);
+	}
+	if (!err)
+		err = registry_add(z);
+	if (!err && !(cfg->flags & LAB_ZONE_NO_KSWAPD)) {
+		err = lab__kswapd_start(z);
+		if (err)
+			registry_del(z);
+	}
+	if (err) {
+		if (z->pages)
+			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
+						      z->page_size));
+		if (z->base)
+			os_release(z->base, z->max_pages * z->page_size);
+		free(z->pageblock_mt);
+		free(z);
+		errno = -err;
+		return NULL;
+	}
+	return z;
+}
+
+void lab_zone_destroy(struct lab_zone *z)
+{
+	if (!z)
+		return;
+	lab__kswapd_stop(z);
+	registry_del(z);
+	lab__zone_lock(z);
+	lab__drain_deferred(z);
+	size_t leaked = z->nr_allocated;
+	lab__zone_unlock(z);
+	if (leaked)
+		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
+			    z->name, leaked);
+	os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
+	os_release(z->base, z->max_pages * z->page_size);
+	pthread_rwlock_destroy(&z->shrinker_lock);
+	pthread_mutex_destroy(&z->reclaim_mutex);
+	pthread_mutex_destroy(&z->grow_mutex);
+	free(z->pageblock_mt);
+	free(z);
+}
+
+const char *lab_zone_name(const struct lab_zone *z)
+{
+	return z ? z->name : NULL;
+}
+
+/* ---- pages and addresses --------------------------------------------- */
+
+size_t lab_page_size(void)
+{
+	return os_page_size();
+}
+
+void *lab_page_address(const struct lab_page *page)
+{
+	const struct lab_zone *z = page->zone;
+	return z->base + (page_to_pfn(z, page) << z->page_shift);
+}
+
+struct lab_page *lab_virt_to_page(const void *addr)
+{
+	struct lab_zone *z = lab__zone_of_addr(addr);
+	if (!z)
+		return NULL;
+	return pfn_to_page(z, ((uintptr_t)addr - (uintptr_t)z->base) >> z->page_shift);
+}
+
+size_t lab_page_to_pfn(const struct lab_page *page)
+{
+	return page_to_pfn(page->zone, page);
+}
+
+struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
+{
+	if (!z || pfn >= atomic_load(&z->managed))
+		return NULL;
+	return pfn_to_page(z, pfn);
+}
+
+struct lab_zone *lab_page_zone(const struct lab_page *page)
+{
+	return page->zone;
+}
+
+/* ---- statistics and the checker -------------------------------------- */
+
+/* Readers of a const zone still take its lock. */
+static struct lab_zone *zone_mut(const struct lab_zone *z)
+{
+	return (struct lab_zone *)(uintptr_t)z;
+}
+
+#define LOAD(f) atomic_load_explicit(&z->stat.f, memory_order_relaxed)
+
+void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
+{
+	struct lab_zone *z = zone_mut(cz);
+	memset(out, 0, sizeof(*out));
+	lab__zone_lock(z);
+	out->managed = atomic_load(&z->managed);
+	out->free = z->nr_free;
+	out->allocated = z->nr_allocated;
+	out->reserved_highatomic = z->nr_reserved_highatomic;
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		out->nr_free[o] = z->area[o].nr_free[MT_NORMAL] + z->area[o].nr_free[MT_HIGHATOMIC];
+	lab__zone_unlock(z);
+	out->deferred = atomic_load(&z->nr_deferred);
+	out->leaked = atomic_load(&z->nr_leaked);
+	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
+	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);
+	out->wmark_high = atomic_load(&z->wmark[WMARK_HIGH]);
+	out->alloc_success = LOAD(alloc_success);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		out->alloc_order[o] = LOAD(alloc_order[o]);
+	out->free_calls = LOAD(free_calls);
+	out->alloc_fail = LOAD(alloc_fail);
+	out->fail_atomic = LOAD(fail_atomic);
+	out->fail_nowait = LOAD(fail_nowait);
+	out->fail_sleeping = LOAD(fail_sleeping);
+	out->alloc_einval = LOAD(alloc_einval);
+	out->reserve_use = LOAD(reserve_use);
+	out->highatomic_use = LOAD(highatomic_use);
+	out->alloc_stall = LOAD(alloc_stall);
+	out->direct_reclaim = LOAD(direct_reclaim);
+	out->kswapd_wake = LOAD(kswapd_wake);
+	out->kswapd_run = LOAD(kswapd_run);
+	out->shrinker_freed = LOAD(shrinker_freed);
+	out->oom_calls = LOAD(oom_calls);
+	out->grow = LOAD(grow);
+	out->bad_page = LOAD(bad_page);
+	out->lock_fail = LOAD(lock_fail);
+}
+
+void lab_zone_print_buddyinfo(const struct lab_zone *z, FILE *out)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	fprintf(out, "Node 0, zone %8s ", z->name);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		fprintf(out, "%6zu ", st.nr_free[o]);
+	fputc('\n', out);
+}
+
+#define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))
+
+/* Walk the free lists: each block a free head of its order and list, aligned. */
+static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *listed)
+{
+	int errors = 0;
+	*listed = 0;
+	for (unsigned int o = 0; o <= LAB_MAX_ORDER; o++) {
+		for (unsigned int mt = 0; mt < MT_NR; mt++) {
+			size_t n = 0;
+			uint32_t prev = LAB_NO_PFN;
+			for (uint32_t pfn = z->area[o].head[mt]; pfn != LAB_NO_PFN;
+			     pfn = pfn_to_page(z, pfn)->next) {
+				const struct lab_page *p = pfn_to_page(z, pfn);
+				if (pfn >= managed || n > managed) {
+					BROKEN("free_list_link order %u: pfn %u out of the zone\n", z->name, o, pfn);
+					break;
+				}
+				if (!(page_flags(p) & PG_buddy) || p->order != o || p->list_mt != mt)
+					BROKEN("free_list_membership pfn %u on list %u/%u: flags %#x order %u\n",
+					       z->name, pfn, o, mt, page_flags(p), p->order);
+				if (pfn & ((1u << o) - 1))
+					BROKEN("free_block_aligned pfn %u order %u\n", z->name, pfn, o);
+				if (p->prev != prev)
+					BROKEN("free_list_link pfn %u prev %u, expected %u\n", z->name, pfn, p->prev, prev);
+				prev = pfn;
+				n++;
+				*listed += (size_t)1 << o;
+			}
+			if (n != z->area[o].nr_free[mt])
+				BROKEN("free_list_count order %u type %u: %zu blocks listed, %zu counted\n",
+				       z->name, o, mt, n, z->area[o].nr_free[mt]);
+		}
+	}
+	return errors;
+}
+
+/* Walk pfn order: blocks tile the zone without overlapping. */
+static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_seen,
+			size_t *used_seen)
+{
+	int errors = 0;
+	*free_seen = *used_seen = 0;
+	for (size_t pfn = 0; pfn < managed;) {
+		const struct lab_page *p = pfn_to_page(z, pfn);
+		uint32_t f = page_flags(p);
+		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))) {
+			BROKEN("block_tiling pfn %zu belongs to no block (flags %#x)\n", z->name, pfn, f);
+			pfn++;
+			continue;
+		}
+		size_t n = (size_t)1 << p->order;
+		if (pfn & (n - 1) || pfn + n > managed) {
+			BROKEN("block_aligned pfn %zu order %u\n", z->name, pfn, p->order);
+			pfn++;
+			continue;
+		}
+		for (size_t t = pfn + 1; t < pfn + n; t++) {
+			uint32_t tf = page_flags(pfn_to_page(z, t));
+			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad))
+				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u\n",
+				       z->name, t, tf, pfn, p->order);
+		}
+		if (f & PG_buddy)
+			*free_seen += n;
+		else
+			*used_seen += n;
+		pfn += n;
+	}
+	return errors;
+}
+
+int lab_zone_check(const struct lab_zone *cz)
+{
+	struct lab_zone *z = zone_mut(cz);
+	int errors = 0;
+	if (!z)
+		return 1;
+	lab__zone_lock(z);
+	lab__drain_deferred(z);
+	size_t managed = atomic_load(&z->managed);
+	size_t listed, free_seen, used_seen;
+	errors += check_free_lists(z, managed, &listed);
+	errors += check_tiling(z, managed, &free_seen, &used_seen);
+	if (listed != z->nr_free)
+		BROKEN("nr_free: lists hold %zu pages, counter says %zu\n", z->name, listed, z->nr_free);
+	if (free_seen != z->nr_free)
+		BROKEN("nr_free: %zu free pages found walking the zone, counter says %zu\n",
+		       z->name, free_seen, z->nr_free);
+	if (used_seen != z->nr_allocated)
+		BROKEN("nr_allocated: %zu pages in use found walking the zone, counter says %zu\n",
+		       z->name, used_seen, z->nr_allocated);
+	if (z->nr_free + z->nr_allocated != managed)
+		BROKEN("conservation: free %zu + allocated %zu != managed %zu\n",
+		       z->name, z->nr_free, z->nr_allocated, managed);
+	size_t ha = 0, pb_pages = (size_t)1 << z->pageblock_order;
+	for (size_t pb = 0; pb <= (managed - 1) >> z->pageblock_order; pb++)
+		ha += z->pageblock_mt[pb] == MT_HIGHATOMIC ? pb_pages : 0;
+	if (ha != z->nr_reserved_highatomic)
+		BROKEN("highatomic_reserve: %zu pages in highatomic pageblocks, counter says %zu\n",
+		       z->name, ha, z->nr_reserved_highatomic);
+	lab__zone_unlock(z);
+	size_t min = atomic_load(&z->wmark[WMARK_MIN]), low = atomic_load(&z->wmark[WMARK_LOW]);
+	size_t high = atomic_load(&z->wmark[WMARK_HIGH]);
+	if (min > low || low > high)
+		BROKEN("watermark_order: min %zu low %zu high %zu\n", z->name, min, low, high);
+	return errors;
+}

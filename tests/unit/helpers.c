@@ -1,0 +1,85 @@
+#include "helpers.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct lab_zone *make_zone(size_t pages, size_t min, size_t low, size_t high, unsigned int flags)
+{
+	struct lab_zone_config cfg = { .name = "test", .pages = pages, .flags = flags,
+				       .wmark_min = min, .wmark_low = low, .wmark_high = high };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z, "lab_zone_create(%zu pages) failed", pages);
+	return z;
+}
+
+void assert_zone_ok(const struct lab_zone *z)
+{
+	cr_assert_eq(lab_zone_check(z), 0, "zone invariants broken (see stderr)");
+}
+
+size_t zone_free(const struct lab_zone *z)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	return st.free;
+}
+
+void held_init(struct held *h, size_t cap)
+{
+	h->pages = calloc(cap, sizeof(*h->pages));
+	h->nr = 0;
+	h->cap = cap;
+	cr_assert_not_null(h->pages);
+}
+
+void held_push(struct held *h, struct lab_page *p)
+{
+	cr_assert_lt(h->nr, h->cap);
+	h->pages[h->nr++] = p;
+}
+
+void held_free_all(struct held *h)
+{
+	while (h->nr)
+		lab_free_page(h->pages[--h->nr]);
+}
+
+void set_free(struct lab_zone *z, struct held *h, size_t target)
+{
+	while (zone_free(z) > target) {
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN);
+		cr_assert_not_null(p, "could not lower free to %zu", target);
+		held_push(h, p);
+	}
+	while (zone_free(z) < target) {
+		cr_assert_gt(h->nr, 0, "could not raise free to %zu", target);
+		lab_free_page(h->pages[--h->nr]);
+	}
+	cr_assert_eq(zone_free(z), target);
+}
+
+int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t used = 0;
+	ssize_t n;
+	while ((n = read(fds[0], out + used, len - 1 - used)) > 0)
+		used += (size_t)n;
+	out[used] = '\0';
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return status;
+}

@@ -1,0 +1,30 @@
+/* helpers.h - shared by the unit tests: zones with fixed watermarks, filling
+ * a zone to an exact free count, and running code in a child process with its
+ * stderr captured (for reports that must be seen, and for crashes). */
+#ifndef LAB_TEST_HELPERS_H
+#define LAB_TEST_HELPERS_H
+
+#include <criterion/criterion.h>
+#include <labyrinth.h>
+
+struct lab_zone *make_zone(size_t pages, size_t min, size_t low, size_t high, unsigned int flags);
+void assert_zone_ok(const struct lab_zone *z);
+size_t zone_free(const struct lab_zone *z);
+
+/* A stack of order-0 pages held by a test. */
+struct held {
+	struct lab_page **pages;
+	size_t nr, cap;
+};
+void held_init(struct held *h, size_t cap);
+void held_push(struct held *h, struct lab_page *p);
+void held_free_all(struct held *h);
+
+/* Allocate or free order-0 MEMALLOC pages until the zone has exactly target free. */
+void set_free(struct lab_zone *z, struct held *h, size_t target);
+
+/* Run fn(arg) in a forked child; its stderr goes into out (NUL-terminated).
+ * Returns the child's wait status. */
+int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * labyrinth.c - the command-line tool.
+ *
+ *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth --help
+ */
+#include <errno.h>
+#include <labyrinth.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: labyrinth [COMMAND]\n"
+		"\n"
+		"commands:\n"
+		"  demo       allocate under each GFP class until it fails, showing the\n"
+		"             zone in /proc/buddyinfo style (the default)\n"
+		"  --version  print the version\n"
+		"  --help     this text\n");
+}
+
+/* A page cache the demo's shrinker can give back, as a filesystem would. */
+struct cache {
+	struct lab_shrinker shrinker;
+	struct lab_page *pages[1024];
+	unsigned long nr;
+};
+
+static unsigned long cache_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)sc;
+	struct cache *c = s->private_data;
+	return c->nr ? c->nr : LAB_SHRINK_EMPTY;
+}
+
+static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	struct cache *c = s->private_data;
+	unsigned long freed = 0;
+	while (c->nr && freed < sc->nr_to_scan) {
+		lab_free_page(c->pages[--c->nr]);
+		freed++;
+	}
+	return freed;
+}
+
+static void show(const struct lab_zone *z, const char *when)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	printf("\n-- %s: free %zu of %zu pages (min %zu low %zu high %zu, highatomic %zu)\n",
+	       when, st.free, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
+	       st.reserved_highatomic);
+	lab_zone_print_buddyinfo(z, stdout);
+}
+
+/* Allocate order-0 pages under gfp until the allocator says no. */
+static size_t drain_class(struct lab_zone *z, const char *label, lab_gfp_t gfp,
+			  struct lab_page **held, size_t *nheld, size_t cap)
+{
+	size_t got = 0;
+	struct lab_zone_stats st;
+	while (*nheld < cap) {
+		struct lab_page *p = lab_alloc_page(z, gfp | LAB_GFP_NOWARN);
+		if (!p)
+			break;
+		held[(*nheld)++] = p;
+		got++;
+	}
+	lab_zone_get_stats(z, &st);
+	char name[96];
+	printf("%-30s got %5zu pages, stopped with %4zu free  (%s)\n", label, got, st.free,
+	       lab_gfp_name(gfp, name, sizeof(name)));
+	return got;
+}
+
+static int demo(void)
+{
+	struct lab_zone_config cfg = { .name = "Demo", .pages = 4096 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	if (!z) {
+		fprintf(stderr, "labyrinth: zone creation failed: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("Labyrinth %d.%d.%d demo: a zone of %zu pages of %zu bytes\n", LAB_VERSION_MAJOR,
+	       LAB_VERSION_MINOR, LAB_VERSION_PATCH, cfg.pages, lab_page_size());
+	show(z, "new zone");
+
+	static struct cache cache;
+	cache.shrinker = (struct lab_shrinker){ .count_objects = cache_count,
+						.scan_objects = cache_scan,
+						.seeks = LAB_DEFAULT_SEEKS,
+						.private_data = &cache };
+	while (cache.nr < 512)
+		cache.pages[cache.nr++] = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab_register_shrinker(z, &cache.shrinker);
+
+	static struct lab_page *held[4096];
+	static unsigned int held_order[4096];
+	size_t nheld = 0;
+	for (unsigned int order = 1; order <= 4; order++) {
+		for (int i = 0; i < 8; i++) {
+			held[nheld] = lab_alloc_pages(z, LAB_GFP_KERNEL, order);
+			held_order[nheld++] = order;
+		}
+	}
+	show(z, "after a 512-page cache (shrinkable) and blocks of order 1..4");
+
+	printf("\nOrder-0 allocations by class, each until it fails (no reclaim yet):\n");
+	size_t base = nheld;
+	drain_class(z, "GFP_NOWAIT (no reserve)", LAB_GFP_NOWAIT, held, &nheld, 4096);
+	drain_class(z, "GFP_ATOMIC (62.5% of min)", LAB_GFP_ATOMIC, held, &nheld, 4096);
+	drain_class(z, "MEMALLOC (no watermarks)", LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC, held, &nheld, 4096);
+	for (size_t i = base; i < nheld; i++)
+		held_order[i] = 0;
+	show(z, "zone exhausted");
+
+	size_t before = cache.nr;
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	printf("\nGFP_KERNEL on the empty zone: %s; the shrinker gave back %zu cache pages\n",
+	       p ? "succeeded after direct reclaim" : "failed", before - cache.nr);
+	if (p) {
+		held_order[nheld] = 0;
+		held[nheld++] = p;
+	}
+	show(z, "after direct reclaim");
+
+	for (size_t i = 0; i < nheld; i++)
+		if (held[i])
+			lab_free_pages(held[i], held_order[i]);
+	lab_unregister_shrinker(z, &cache.shrinker);
+	while (cache.nr)
+		lab_free_page(cache.pages[--cache.nr]);
+	show(z, "everything freed");
+
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	printf("\nallocations %llu, frees %llu, failures %llu (atomic %llu, nowait %llu, sleeping %llu),"
+	       " below-min allocations %llu, direct reclaim %llu, kswapd wakes %llu\n",
+	       (unsigned long long)st.alloc_success, (unsigned long long)st.free_calls,
+	       (unsigned long long)st.alloc_fail, (unsigned long long)st.fail_atomic,
+	       (unsigned long long)st.fail_nowait, (unsigned long long)st.fail_sleeping,
+	       (unsigned long long)st.reserve_use, (unsigned long long)st.direct_reclaim,
+	       (unsigned long long)st.kswapd_wake);
+	int broken = lab_zone_check(z);
+	printf("invariants: %s\n", broken ? "BROKEN" : "all hold");
+	lab_zone_destroy(z);
+	return broken ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "demo";
+	if (!strcmp(cmd, "demo"))
+		return demo();
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR,
+		       LAB_VERSION_PATCH);
+		return 0;
+	}
+	fprintf(stderr, "labyrinth: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
