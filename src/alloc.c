@@ -160,6 +160,14 @@ static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 		zone_stat_inc(z, fail_nowait);
 }
 
+/* prep_new_page(): make a block ready for its new owner, outside the lock. */
+static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			  unsigned int order)
+{
+	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
+		memset(lab_page_address(page), 0, z->page_size << order);
+}
+
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	if (unlikely(!z)) {
@@ -192,8 +200,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
-		memset(lab_page_address(page), 0, z->page_size << order);
+	prep_new_page(z, page, gfp, order);
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
 	return page;
@@ -222,43 +229,45 @@ static void leak_block(struct lab_zone *z, struct lab_page *page)
 	atomic_fetch_add(&z->nr_leaked, (size_t)1 << page->order);
 }
 
-void lab_free_pages(struct lab_page *page, unsigned int order)
+/*
+ * free_pages_prepare(): claim the block and check the free is legitimate.
+ * Returns false when it is not: the misuse is reported and, if the block was
+ * really allocated, it is leaked rather than reused.
+ */
+static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	if (unlikely(!page))
-		return;
-	struct lab_zone *z = lab__zone_of_desc(page);
-	if (unlikely(!z)) {
-		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
-		return;
-	}
 	/* Claim the block: of two racing frees, exactly one sees PG_allocated.
 	 * PG_deferred marks it "being freed" until it reaches a free list. */
 	uint32_t old = page_flags(page), claimed;
 	do {
 		if (unlikely(!(old & PG_allocated))) {
 			lab__bad_page(z, page, bad_free_reason(old));
-			return;
+			return false;
 		}
 		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
 	} while (!atomic_compare_exchange_weak(&page->flags, &old, claimed));
-	if (unlikely(order != page->order)) {
-		leak_block(z, page);
-		lab__bad_page(z, page, order > LAB_MAX_ORDER ? "freed with an order above LAB_MAX_ORDER"
-				       : "freed with a different order than allocated");
-		return;
-	}
-	int32_t one = 1;
-	if (unlikely(!atomic_compare_exchange_strong(&page->refcount, &one, 0))) {
-		leak_block(z, page);
-		lab__bad_page(z, page, "freed while its reference count is not 1");
-		return;
-	}
-	if (unlikely(old & PG_locked)) {
-		leak_block(z, page);
-		lab__bad_page(z, page, "freed while the page lock is held");
-		return;
-	}
 
+	const char *bad = NULL;
+	int32_t one = 1;
+	if (unlikely(order != page->order))
+		bad = order > LAB_MAX_ORDER ? "freed with an order above LAB_MAX_ORDER"
+					    : "freed with a different order than allocated";
+	else if (unlikely(!atomic_compare_exchange_strong(&page->refcount, &one, 0)))
+		bad = "freed while its reference count is not 1";
+	else if (unlikely(old & PG_locked))
+		bad = "freed while the page lock is held";
+	if (unlikely(bad)) {
+		leak_block(z, page);
+		lab__bad_page(z, page, bad);
+		return false;
+	}
+	return true;
+}
+
+/* Give a claimed block back to the buddy lists; never sleeps, never waits
+ * for the lock behind its own thread (the free is deferred instead). */
+void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
 	size_t pfn = page_to_pfn(z, page);
 	zone_stat_inc(z, free_calls);
 	if (!lab__zone_lock_atomic(z)) {
@@ -270,6 +279,19 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		lab__zone_unlock(z);
 	}
 	lab__wake_waiters(z);
+}
+
+void lab_free_pages(struct lab_page *page, unsigned int order)
+{
+	if (unlikely(!page))
+		return;
+	struct lab_zone *z = lab__zone_of_desc(page);
+	if (unlikely(!z)) {
+		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
+		return;
+	}
+	if (free_pages_prepare(z, page, order))
+		lab__free_block(z, page, order);
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

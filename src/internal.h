@@ -208,6 +208,9 @@ void lab__defer_free(struct lab_zone *z, size_t pfn, unsigned int order);
 bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,
 			    unsigned int alloc_flags, size_t free_pages);
 
+/* alloc.c */
+void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order);
+
 /* reclaim.c */
 void lab__wakeup_kswapd(struct lab_zone *z);
 int lab__kswapd_start(struct lab_zone *z);
