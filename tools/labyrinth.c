@@ -96,7 +96,6 @@ static int demo(void)
 						.private_data = &cache };
 	while (cache.nr < 512)
 		cache.pages[cache.nr++] = lab_alloc_page(z, LAB_GFP_KERNEL);
-	lab_register_shrinker(z, &cache.shrinker);
 
 	static struct lab_page *held[4096];
 	static unsigned int held_order[4096];
@@ -118,15 +117,17 @@ static int demo(void)
 		held_order[i] = 0;
 	show(z, "zone exhausted");
 
+	/* Only now may the cache be reclaimed, so the next step shows who does it. */
+	lab_register_shrinker(z, &cache.shrinker);
 	size_t before = cache.nr;
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
 	printf("\nGFP_KERNEL on the empty zone: %s; the shrinker gave back %zu cache pages\n",
-	       p ? "succeeded after direct reclaim" : "failed", before - cache.nr);
+	       p ? "succeeded after reclaim" : "failed", before - cache.nr);
 	if (p) {
 		held_order[nheld] = 0;
 		held[nheld++] = p;
 	}
-	show(z, "after direct reclaim");
+	show(z, "after reclaim");
 
 	for (size_t i = 0; i < nheld; i++)
 		if (held[i])

@@ -1,0 +1,203 @@
+/* test_misuse.c - bad input gets a clear error and loses nothing: EINVAL for
+ * bad arguments, a "BUG: Bad page state" report for a bad free, with the page
+ * leaked rather than reused.  Reports are read from a child's stderr. */
+#include "helpers.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char out[8192];
+
+static void assert_child_said(int status, const char *needle)
+{
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: status %#x\n%s",
+		  status, out);
+	cr_assert_not_null(strstr(out, needle), "expected \"%s\" in:\n%s", needle, out);
+}
+
+Test(misuse, bad_arguments_give_einval)
+{
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	errno = 0;
+	cr_assert_null(lab_alloc_pages(NULL, LAB_GFP_KERNEL, 0));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL, LAB_MAX_ORDER + 1));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | 0x80000000u, 0));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_NOFAIL, 0));
+	cr_assert_eq(errno, EINVAL, "NOFAIL cannot be honoured without sleeping");
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.alloc_einval, 3);
+	cr_assert_eq(st.free, 1024, "nothing was taken");
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(misuse, bad_zone_configs_give_einval)
+{
+	struct lab_zone_config bad[] = {
+		{ .pages = 0 },
+		{ .pages = 64, .flags = 0x80000000u },
+		{ .pages = 64, .wmark_min = 10, .wmark_low = 5, .wmark_high = 20 },
+		{ .pages = 64, .wmark_min = 1, .wmark_low = 2, .wmark_high = 64 },
+		{ .pages = 64, .max_pages = 128 },           /* max_pages without GROW */
+		{ .pages = 64, .flags = LAB_ZONE_GROW, .max_pages = 32 },
+		{ .pages = 64, .watermark_scale_factor = 5000 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		cr_assert_null(lab_zone_create(&bad[i]), "config %zu accepted", i);
+		cr_assert_eq(errno, EINVAL, "config %zu", i);
+	}
+	errno = 0;
+	cr_assert_null(lab_zone_create(NULL));
+	cr_assert_eq(errno, EINVAL);
+}
+
+static void double_free(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
+	lab_free_pages(p, 2);
+	lab_free_pages(p, 2);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	if (st.free != 1024 || st.bad_page != 1 || lab_zone_check(z))
+		_exit(3);
+	lab_zone_destroy(z);
+}
+
+Test(misuse, double_free_is_reported_and_harmless)
+{
+	int status = run_in_child(double_free, NULL, out, sizeof(out));
+	assert_child_said(status, "BUG: Bad page state in process");
+	assert_child_said(status, "double free");
+}
+
+static void wrong_order(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
+	size_t pfn = lab_page_to_pfn(p);
+	lab_free_pages(p, 3);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	if (st.leaked != 4 || st.allocated != 4 || lab_zone_check(z))
+		_exit(3);
+	/* The leaked block is never handed out again: take everything else. */
+	struct lab_page *q;
+	while ((q = lab_alloc_page(z, LAB_GFP_NOWAIT | LAB_GFP_MEMALLOC)))
+		if (lab_page_to_pfn(q) >= pfn && lab_page_to_pfn(q) < pfn + 4)
+			_exit(4);
+	lab_zone_get_stats(z, &st);
+	if (st.free != 0 || st.allocated != 1024)
+		_exit(5);
+	/* And freeing it again, even with the right order, is refused. */
+	lab_free_pages(p, 2);
+	lab_zone_get_stats(z, &st);
+	if (st.bad_page != 2 || lab_zone_check(z))
+		_exit(6);
+}
+
+Test(misuse, wrong_order_is_reported_and_the_block_leaked)
+{
+	int status = run_in_child(wrong_order, NULL, out, sizeof(out));
+	assert_child_said(status, "BUG: Bad page state in process");
+	assert_child_said(status, "freed with a different order than allocated");
+	assert_child_said(status, "free of a page already reported bad");
+}
+
+static void tail_free(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
+	struct lab_page *tail = lab_pfn_to_page(z, lab_page_to_pfn(p) + 1);
+	lab_free_pages(tail, 0);
+	if (lab_zone_check(z))
+		_exit(3);
+	lab_free_pages(p, 3);
+	if (lab_zone_check(z) || zone_free(z) != 1024)
+		_exit(4);
+}
+
+Test(misuse, free_of_a_tail_page_is_reported)
+{
+	int status = run_in_child(tail_free, NULL, out, sizeof(out));
+	assert_child_said(status, "BUG: Bad page state in process");
+	assert_child_said(status, "not the first page of an allocated block");
+}
+
+static void foreign_pointers(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	char on_stack[64];
+	lab_free_pages((struct lab_page *)(void *)on_stack, 0);
+	lab_free_pages_addr(on_stack, 0);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	/* A pointer into the descriptor array that is not a descriptor. */
+	lab_free_pages((struct lab_page *)(void *)((char *)p + 4), 0);
+	/* An address inside the zone that is not page aligned. */
+	lab_free_pages_addr((char *)lab_page_address(p) + 8, 0);
+	if (lab_zone_check(z) || zone_free(z) != 1023)
+		_exit(3);
+	lab_free_page(p);
+	if (zone_free(z) != 1024)
+		_exit(4);
+}
+
+Test(misuse, pointers_outside_any_zone_are_reported)
+{
+	int status = run_in_child(foreign_pointers, NULL, out, sizeof(out));
+	assert_child_said(status, "not a page descriptor of any zone");
+	assert_child_said(status, "address in no zone");
+	assert_child_said(status, "not page aligned");
+}
+
+static void failure_report(void *arg)
+{
+	lab_gfp_t gfp = *(lab_gfp_t *)arg;
+	struct lab_zone *z = make_zone(64, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 64);
+	set_free(z, &h, 0);
+	if (lab_alloc_page(z, gfp))
+		_exit(3);
+	held_free_all(&h);
+	lab_zone_destroy(z);
+}
+
+Test(misuse, allocation_failure_is_reported_unless_nowarn)
+{
+	lab_gfp_t gfp = LAB_GFP_ATOMIC;
+	int status = run_in_child(failure_report, &gfp, out, sizeof(out));
+	assert_child_said(status, "page allocation failure: order:0, mode:0x201(GFP_ATOMIC)");
+	assert_child_said(status, "zone:test free:0");
+	gfp = LAB_GFP_NOWAIT;
+	status = run_in_child(failure_report, &gfp, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(out[0], '\0', "NOWARN printed: %s", out);
+}
+
+static void leak_at_destroy(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	lab_alloc_pages(z, LAB_GFP_KERNEL, 1);
+	lab_zone_destroy(z);
+}
+
+Test(misuse, destroy_reports_blocks_still_allocated)
+{
+	int status = run_in_child(leak_at_destroy, NULL, out, sizeof(out));
+	assert_child_said(status, "zone test destroyed with 2 pages still allocated");
+}

@@ -1,0 +1,177 @@
+/* test_threads.c - concurrency: threads allocating and freeing each other's
+ * blocks, racing frees of one block, and a signal handler that allocates and
+ * frees while its own thread holds the zone lock. */
+#include "helpers.h"
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SLOTS 256
+
+/* Blocks travel between threads through slots: whoever takes one frees it. */
+struct shared {
+	struct lab_zone *z;
+	_Atomic(struct lab_page *) slot[SLOTS];
+	unsigned int seed;
+	_Atomic unsigned long allocs, frees, fails, corrupt;
+};
+
+static void stamp(struct lab_page *p, unsigned int order, uintptr_t tag)
+{
+	uintptr_t *w = lab_page_address(p);
+	size_t n = (lab_page_size() << order) / sizeof(*w);
+	w[0] = tag;
+	w[1] = order;
+	w[n - 1] = tag;
+}
+
+static void *worker(void *arg)
+{
+	struct shared *s = arg;
+	unsigned int seed = __atomic_add_fetch(&s->seed, 7919, __ATOMIC_RELAXED);
+	lab_gfp_t classes[] = { LAB_GFP_KERNEL | LAB_GFP_NORETRY, LAB_GFP_ATOMIC, LAB_GFP_NOWAIT };
+	for (int i = 0; i < 100000; i++) {
+		unsigned int r = (unsigned int)rand_r(&seed);
+		size_t k = r % SLOTS;
+		struct lab_page *p = atomic_exchange(&s->slot[k], NULL);
+		if (p) {
+			/* The stamp says who owns it and its order. */
+			uintptr_t *w = lab_page_address(p);
+			unsigned int order = (unsigned int)w[1];
+			size_t n = (lab_page_size() << (order & 3)) / sizeof(*w);
+			if (w[0] != (uintptr_t)p || order > 3 || w[n - 1] != (uintptr_t)p)
+				atomic_fetch_add(&s->corrupt, 1);  /* handed out twice? */
+			lab_free_pages(p, order);
+			atomic_fetch_add(&s->frees, 1);
+			continue;
+		}
+		unsigned int order = (r >> 8) % 4;
+		p = lab_alloc_pages(s->z, classes[(r >> 12) % 3] | LAB_GFP_NOWARN, order);
+		if (!p) {
+			atomic_fetch_add(&s->fails, 1);
+			continue;
+		}
+		atomic_fetch_add(&s->allocs, 1);
+		stamp(p, order, (uintptr_t)p);
+		struct lab_page *none = NULL;
+		if (!atomic_compare_exchange_strong(&s->slot[k], &none, p)) {
+			lab_free_pages(p, order);  /* slot refilled meanwhile */
+			atomic_fetch_add(&s->frees, 1);
+		}
+	}
+	return NULL;
+}
+
+Test(threads, random_allocations_and_cross_thread_frees_conserve_pages)
+{
+	static struct shared s;
+	memset(&s, 0, sizeof(s));
+	/* Small enough that the watermarks and reclaim are crossed often. */
+	s.z = make_zone(512, 0, 0, 0, 0);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker, &s);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(s.corrupt, 0, "a block's stamp was overwritten");
+	assert_zone_ok(s.z);
+	size_t held_pages = 0;
+	for (int k = 0; k < SLOTS; k++) {
+		struct lab_page *p = atomic_load(&s.slot[k]);
+		if (p) {
+			unsigned int order = (unsigned int)((uintptr_t *)lab_page_address(p))[1];
+			held_pages += 1u << order;
+			lab_free_pages(p, order);
+		}
+	}
+	struct lab_zone_stats st;
+	lab_zone_get_stats(s.z, &st);
+	cr_assert_eq(st.free, 512, "pages lost: %zu free after freeing %zu held", st.free, held_pages);
+	cr_assert_eq(st.allocated, 0);
+	cr_assert_eq(st.bad_page, 0);
+	cr_assert_gt(s.fails, 0, "the zone was under pressure");
+	assert_zone_ok(s.z);
+	lab_zone_destroy(s.z);
+}
+
+struct race {
+	struct lab_zone *z;
+	struct lab_page *page;
+	pthread_barrier_t go;
+};
+
+static void *racing_free(void *arg)
+{
+	struct race *r = arg;
+	pthread_barrier_wait(&r->go);
+	lab_free_pages(r->page, 1);
+	return NULL;
+}
+
+static void racing_frees(void *arg)
+{
+	(void)arg;
+	struct race r = { .z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD) };
+	for (int round = 0; round < 200; round++) {
+		r.page = lab_alloc_pages(r.z, LAB_GFP_KERNEL, 1);
+		pthread_barrier_init(&r.go, NULL, 2);
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&t[i], NULL, racing_free, &r);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&r.go);
+		struct lab_zone_stats st;
+		lab_zone_get_stats(r.z, &st);
+		if (st.free != 256 || st.bad_page != (uint64_t)round + 1 || lab_zone_check(r.z))
+			_exit(10);
+	}
+}
+
+Test(threads, two_racing_frees_free_exactly_once)
+{
+	static char out[1 << 16];
+	int status = run_in_child(racing_frees, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%.2000s", status, out);
+	cr_assert_not_null(strstr(out, "double free"));
+}
+
+/* A signal arrives while this very thread holds the zone lock (as inside a
+ * KERNEL allocation): the handler's ATOMIC allocation fails instead of
+ * deadlocking, and its free is deferred, not lost. */
+static struct lab_zone *sig_zone;
+static struct lab_page *sig_page;
+static struct lab_page *sig_got;
+
+static void handler(int sig)
+{
+	(void)sig;
+	sig_got = lab_alloc_page(sig_zone, LAB_GFP_ATOMIC | LAB_GFP_NOWARN);
+	lab_free_page(sig_page);
+}
+
+Test(threads, signal_handler_inside_the_zone_lock_neither_deadlocks_nor_loses)
+{
+	sig_zone = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	sig_page = lab_alloc_page(sig_zone, LAB_GFP_KERNEL);
+	signal(SIGUSR1, handler);
+	lab__zone_lock(sig_zone);
+	raise(SIGUSR1);
+	lab__zone_unlock(sig_zone);
+	signal(SIGUSR1, SIG_DFL);
+	cr_assert_null(sig_got, "the lock is held by the interrupted thread");
+	struct lab_zone_stats st;
+	lab_zone_get_stats(sig_zone, &st);
+	cr_assert_eq(st.deferred, 1, "the free waits on the deferred stack");
+	cr_assert_geq(st.lock_fail, 2);
+	assert_zone_ok(sig_zone);  /* drains the deferred stack */
+	lab_zone_get_stats(sig_zone, &st);
+	cr_assert_eq(st.deferred, 0);
+	cr_assert_eq(st.free, 256);
+	lab_zone_destroy(sig_zone);
+}
