@@ -36,7 +36,7 @@ static double run(struct lab_zone *z, lab_gfp_t gfp, size_t batch, size_t pairs)
 int main(int argc, char **argv)
 {
 	size_t pairs = argc > 1 ? strtoul(argv[1], NULL, 0) : 2000000;
-	struct lab_zone_config cfg = { .name = "bench", .pages = 16384 };
+	struct lab_zone_config cfg = { .name = "bench", .pages = 262144 };
 	struct lab_zone *z = lab_zone_create(&cfg);
 	if (!z)
 		return 1;

@@ -80,7 +80,9 @@ typedef unsigned int lab_gfp_t;
 #define LAB_ZONE_GROW       0x0001u
 /* Do not start the background reclaimer thread ("kswapd"). */
 #define LAB_ZONE_NO_KSWAPD  0x0002u
-#define LAB_ZONE_ALL_FLAGS  0x0003u
+/* No per-CPU lists: every allocation and free goes to the buddy lists. */
+#define LAB_ZONE_NO_PCP     0x0400u
+#define LAB_ZONE_ALL_FLAGS  0x0403u
 
 struct lab_zone_config {
 	const char *name;      /* shown in reports and dumps; default "Normal" */
@@ -91,6 +93,8 @@ struct lab_zone_config {
 	size_t wmark_low;      /* as the kernel does from the zone's size */
 	size_t wmark_high;
 	unsigned int watermark_scale_factor; /* like vm.watermark_scale_factor; default 10 */
+	size_t pcp_batch;      /* per-CPU list refill/drain batch (order 0); 0 = derive */
+	size_t pcp_high;       /* per-CPU list capacity in pages (order 0); 0 = derive */
 };
 
 struct lab_zone;
@@ -126,6 +130,12 @@ struct lab_zone_stats {
 	uint64_t grow;         /* times the zone grew */
 	uint64_t bad_page;     /* Bad page reports (pages leaked) */
 	uint64_t lock_fail;    /* atomic callers that could not take the zone lock */
+
+	size_t pcp;            /* pages on per-CPU lists (not in free) */
+	uint64_t pcp_hit;      /* allocations served from a per-CPU list */
+	uint64_t pcp_refill;   /* batches moved from the buddy lists to a per-CPU list */
+	uint64_t pcp_drain;    /* batches moved back */
+	size_t pcp_batch, pcp_high; /* order-0 batch and capacity */
 };
 
 /*
@@ -232,6 +242,10 @@ LAB_API void lab_unregister_shrinker(struct lab_zone *zone, struct lab_shrinker 
 typedef int (*lab_oom_handler_t)(struct lab_zone *zone, lab_gfp_t gfp,
 				 unsigned int order, void *arg);
 LAB_API void lab_set_oom_handler(struct lab_zone *zone, lab_oom_handler_t fn, void *arg);
+
+/* How per-CPU lists are owned in this process: "rseq", "lock" or "off"
+ * (LABYRINTH_PCP=lock or =off forces the latter two). */
+LAB_API const char *lab_pcp_mode_name(void);
 
 /* Write a gfp mask as "HIGH|KSWAPD_RECLAIM" into buf; returns buf. */
 LAB_API const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len);

@@ -4,7 +4,7 @@
  * caller may use, reserves, direct reclaim, waiting, OOM, retry policy), and
  * lab_free_pages() with its misuse checks.
  */
-#include "internal.h"
+#include "pcp_fast.h"
 
 #include <errno.h>
 #include <string.h>
@@ -42,6 +42,25 @@ static unsigned int gfp_to_alloc_flags(lab_gfp_t gfp, unsigned int order)
 static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp,
 					       unsigned int order, unsigned int af)
 {
+	/* Orders 0..3 come from this CPU's list when the zone passes the mark,
+	 * checked without the lock on the last published free count. */
+	if (z->pcp && order < LAB_PCP_ORDERS) {
+		size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
+		if (!(af & ALLOC_NO_WATERMARKS)) {
+			size_t mark = atomic_load_explicit(&z->wmark[af & ALLOC_WMARK_MASK],
+							   memory_order_relaxed);
+			if (!lab__zone_watermark_ok(z, order, mark, af, free_now))
+				return NULL;
+		}
+		struct lab_page *page = lab__pcp_alloc(z, gfp, order);
+		if (page) {
+			if (free_now <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
+				zone_stat_inc(z, reserve_use);
+			return page;
+		}
+		/* The list was unusable or the refill found nothing: try the buddy lists. */
+	}
+
 	if (can_sleep(gfp))
 		lab__zone_lock(z);
 	else if (!lab__zone_lock_atomic(z))
@@ -68,8 +87,12 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 		set_page_flags(page, PG_allocated | ((gfp & LAB_GFP_COMP) ? PG_head : 0));
 	}
 	lab__zone_unlock(z);
-	if (page && free_before <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
-		zone_stat_inc(z, reserve_use);
+	if (page) {
+		zone_stat_inc(z, alloc_success);
+		zone_stat_inc(z, alloc_order[order]);
+		if (free_before <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
+			zone_stat_inc(z, reserve_use);
+	}
 	return page;
 }
 
@@ -78,6 +101,7 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 	unsigned int af = gfp_to_alloc_flags(gfp, order);
 	bool costly = order > LAB_COSTLY_ORDER;
 	int no_progress = 0;
+	bool drained = false;
 	struct lab_page *page = NULL;
 
 	if (can_sleep(gfp))
@@ -93,6 +117,14 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 			page = get_page_from_freelist(z, gfp, order, ALLOC_NO_WATERMARKS | af);
 			if (page)
 				break;
+		}
+		/* Before failing, pages parked on per-CPU lists go back: this CPU's
+		 * first, then every CPU's (see lab__pcp_drain_all for atomic callers). */
+		if (z->pcp && !drained) {
+			drained = true;
+			lab__pcp_drain_local(z);
+			lab__pcp_drain_all(z, can_sleep(gfp));
+			continue;
 		}
 		if (!can_sleep(gfp))
 			break;
@@ -116,6 +148,7 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		bool woken = lab__wait_for_free(z, seq, STALL_WAIT_NS);
 		if (reclaimed || woken) {
 			no_progress = 0;
+			drained = false;
 			continue;
 		}
 		if (++no_progress <= MAX_RECLAIM_RETRIES)
@@ -168,8 +201,48 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 		memset(lab_page_address(page), 0, z->page_size << order);
 }
 
+/* Modifiers the inline fast path honours as they are; any other bit (ZERO,
+ * COMP, EXCLUSIVE, NOFAIL, unknown bits) takes the general path. */
+#define FAST_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
+		  LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
+
+/*
+ * The order-0 fast path: above the low watermark, pop this CPU's list in a
+ * restartable sequence and hand the page out.  No lock, no atomic
+ * instruction, no system call.  NULL means "take the general path".
+ */
+static inline struct lab_page *alloc_fast(struct lab_zone *z)
+{
+#if defined(LAB_PCP_HAVE_RSEQ)
+	if (z->pcp_mode != LAB_PCP_RSEQ)
+		return NULL;
+	struct os_rseq *rs = rseq_self();
+	if (unlikely(!rs))
+		return NULL;
+	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
+	size_t unusable = __atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
+	if (free_now <= unusable + atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed))
+		return NULL;
+	struct lab_page *page;
+	if (unlikely(rseq_pop(rs, z->pcp, z->pcp_stride, list_offset(0), &page) != PCP_OK))
+		return NULL;
+	PCP_STAT_INC(set_at(z, rs->cpu_id_start), hit[0]);
+	atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
+	set_page_flags(page, PG_allocated);
+	return page;
+#else
+	(void)z;
+	return NULL;
+#endif
+}
+
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
+	if (likely(z && order == 0 && !(gfp & ~FAST_GFP))) {
+		struct lab_page *page = alloc_fast(z);
+		if (likely(page))
+			return page;
+	}
 	if (unlikely(!z)) {
 		errno = EINVAL;
 		return NULL;
@@ -201,8 +274,6 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		return NULL;
 	}
 	prep_new_page(z, page, gfp, order);
-	zone_stat_inc(z, alloc_success);
-	zone_stat_inc(z, alloc_order[order]);
 	return page;
 }
 
@@ -215,7 +286,7 @@ void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 /* Why a descriptor that heads no allocated block was freed. */
 static const char *bad_free_reason(uint32_t flags)
 {
-	if (flags & (PG_buddy | PG_deferred))
+	if (flags & (PG_buddy | PG_deferred | PG_pcp))
 		return "double free: the block is already free";
 	if (flags & PG_bad)
 		return "free of a page already reported bad";
@@ -247,12 +318,14 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
 	} while (!atomic_compare_exchange_weak(&page->flags, &old, claimed));
 
+	/* Having won the claim we are the only one freeing it, and a holder of
+	 * another reference could not legally drop it concurrently: plain
+	 * accesses from here on (the claim is the free's one atomic RMW). */
 	const char *bad = NULL;
-	int32_t one = 1;
 	if (unlikely(order != page->order))
 		bad = order > LAB_MAX_ORDER ? "freed with an order above LAB_MAX_ORDER"
 					    : "freed with a different order than allocated";
-	else if (unlikely(!atomic_compare_exchange_strong(&page->refcount, &one, 0)))
+	else if (unlikely(atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1))
 		bad = "freed while its reference count is not 1";
 	else if (unlikely(old & PG_locked))
 		bad = "freed while the page lock is held";
@@ -261,6 +334,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 		lab__bad_page(z, page, bad);
 		return false;
 	}
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	return true;
 }
 
@@ -268,6 +342,8 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
  * for the lock behind its own thread (the free is deferred instead). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
+	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order))
+		return;
 	size_t pfn = page_to_pfn(z, page);
 	zone_stat_inc(z, free_calls);
 	if (!lab__zone_lock_atomic(z)) {
@@ -281,11 +357,50 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	lab__wake_waiters(z);
 }
 
+/*
+ * The order-0 fast path of a free: claim a plain allocated page with the
+ * free's one atomic instruction, then push it on this CPU's list in a
+ * restartable sequence.  False means "take the general path" (the page is
+ * then untouched).
+ */
+static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
+{
+#if defined(LAB_PCP_HAVE_RSEQ)
+	if (z->pcp_mode != LAB_PCP_RSEQ)
+		return false;
+	struct os_rseq *rs = rseq_self();
+	if (unlikely(!rs))
+		return false;
+	if (page->order != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
+		return false;
+	uint32_t expect = PG_allocated;
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
+							      memory_order_relaxed,
+							      memory_order_relaxed)))
+		return false;
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	if (likely(rseq_push(rs, z->pcp, z->pcp_stride, list_offset(0), page) == PCP_OK)) {
+		PCP_STAT_INC(set_at(z, rs->cpu_id_start), free);
+		return true;
+	}
+	/* Full or being drained: finish as a general free of a claimed page. */
+	set_page_flags(page, PG_deferred);
+	lab__free_block(z, page, 0);
+	return true;
+#else
+	(void)z;
+	(void)page;
+	return false;
+#endif
+}
+
 void lab_free_pages(struct lab_page *page, unsigned int order)
 {
 	if (unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
+	if (likely(z && order == 0 && free_fast(z, page)))
+		return;
 	if (unlikely(!z)) {
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;

@@ -25,7 +25,8 @@ static void list_add(struct lab_zone *z, size_t pfn, unsigned int order, unsigne
 	if (old != LAB_NO_PFN)
 		pfn_to_page(z, old)->prev = (uint32_t)pfn;
 	area->head[mt] = (uint32_t)pfn;
-	area->nr_free[mt]++;
+	/* Read without the lock by the per-CPU fast path's watermark check. */
+	__atomic_store_n(&area->nr_free[mt], area->nr_free[mt] + 1, __ATOMIC_RELAXED);
 	p->order = (uint8_t)order;
 	p->list_mt = (uint8_t)mt;
 	set_page_flags(p, PG_buddy);
@@ -43,7 +44,7 @@ static void list_del(struct lab_zone *z, size_t pfn)
 		area->head[p->list_mt] = p->next;
 	if (p->next != LAB_NO_PFN)
 		pfn_to_page(z, p->next)->prev = p->prev;
-	area->nr_free[p->list_mt]--;
+	__atomic_store_n(&area->nr_free[p->list_mt], area->nr_free[p->list_mt] - 1, __ATOMIC_RELAXED);
 	z->nr_free -= (size_t)1 << p->order;
 	p->next = p->prev = LAB_NO_PFN;
 	set_page_flags(p, 0);
@@ -168,7 +169,8 @@ void lab__reserve_highatomic(struct lab_zone *z, size_t pfn)
 	if (z->pageblock_mt[pb] == MT_HIGHATOMIC)
 		return;
 	move_freepages_block(z, pb, MT_HIGHATOMIC);
-	z->nr_reserved_highatomic += pb_pages;
+	__atomic_store_n(&z->nr_reserved_highatomic, z->nr_reserved_highatomic + pb_pages,
+			 __ATOMIC_RELAXED);
 }
 
 /*
@@ -194,8 +196,9 @@ bool lab__unreserve_highatomic(struct lab_zone *z, bool force)
 			if (z->pageblock_mt[pb] != MT_HIGHATOMIC)
 				continue;
 			move_freepages_block(z, pb, MT_NORMAL);
-			z->nr_reserved_highatomic -= z->nr_reserved_highatomic < pb_pages
-				? z->nr_reserved_highatomic : pb_pages;
+			size_t left = z->nr_reserved_highatomic < pb_pages ? 0
+				      : z->nr_reserved_highatomic - pb_pages;
+			__atomic_store_n(&z->nr_reserved_highatomic, left, __ATOMIC_RELAXED);
 		}
 		return true;
 	}
@@ -214,7 +217,7 @@ bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t
 
 	/* Callers without reserve rights may not count the highatomic pageblocks. */
 	if (!(alloc_flags & ALLOC_RESERVES))
-		free_left -= (long)z->nr_reserved_highatomic;
+		free_left -= (long)__atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
 	if (alloc_flags & ALLOC_MIN_RESERVE) {
 		min -= min / 2;                 /* __GFP_HIGH: half the reserve */
 		if (alloc_flags & ALLOC_NON_BLOCK)
@@ -227,9 +230,10 @@ bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t
 	/* Enough pages is not enough for order > 0: a big enough block must exist. */
 	for (unsigned int o = order; o <= LAB_MAX_ORDER; o++) {
 		const struct free_area *area = &z->area[o];
-		if (area->nr_free[MT_NORMAL])
+		if (__atomic_load_n(&area->nr_free[MT_NORMAL], __ATOMIC_RELAXED))
 			return true;
-		if ((alloc_flags & ALLOC_HIGHATOMIC) && area->nr_free[MT_HIGHATOMIC])
+		if ((alloc_flags & ALLOC_HIGHATOMIC) &&
+		    __atomic_load_n(&area->nr_free[MT_HIGHATOMIC], __ATOMIC_RELAXED))
 			return true;
 	}
 	return false;

@@ -35,8 +35,22 @@ enum {
 	PG_head      = 1u << 4, /* allocated with LAB_GFP_COMP */
 	PG_exclusive = 1u << 5, /* allocated with LAB_GFP_EXCLUSIVE */
 	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
-	PG_deferred  = 1u << 7, /* freed, waiting on the deferred stack */
+	PG_deferred  = 1u << 7, /* being freed, or waiting on the deferred stack */
+	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
 };
+
+/* Per-CPU lists (pcp.c). */
+#define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
+#define LAB_PCP_MAX_BATCH 256
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define LAB_PCP_HAVE_RSEQ 1   /* TSan cannot see into the sequences: lock mode there */
+#endif
+enum { LAB_PCP_OFF = 0, LAB_PCP_RSEQ = 1, LAB_PCP_LOCK = 2 };
+struct pcp_counters {
+	uint64_t hit[LAB_PCP_ORDERS];  /* allocations served by a list, per order */
+	uint64_t free;                 /* blocks pushed by lab_free_pages */
+};
+struct pcp_set;
 
 /*
  * One descriptor per page, half the kernel's struct page.  A free block is
@@ -93,7 +107,7 @@ struct zone_counters {
 	_Atomic uint64_t alloc_fail, fail_atomic, fail_nowait, fail_sleeping, alloc_einval;
 	_Atomic uint64_t reserve_use, highatomic_use, alloc_stall, direct_reclaim;
 	_Atomic uint64_t kswapd_wake, kswapd_run, shrinker_freed, oom_calls, grow;
-	_Atomic uint64_t bad_page, lock_fail;
+	_Atomic uint64_t bad_page, lock_fail, pcp_refill, pcp_drain;
 };
 
 /*
@@ -154,6 +168,14 @@ struct lab_zone {
 	/* Growth (LAB_ZONE_GROW), by sleeping callers only. */
 	pthread_mutex_t grow_mutex;
 
+	/* Per-CPU lists: nr_pcp sets of pcp_stride bytes (pcp.c). */
+	struct pcp_set *pcp;
+	int nr_pcp;
+	int pcp_mode;
+	size_t pcp_stride, pcp_bytes;
+	uint32_t pcp_batch[LAB_PCP_ORDERS], pcp_high[LAB_PCP_ORDERS];
+	_Atomic uint32_t pcp_drain_request;
+
 	struct zone_counters stat;
 };
 
@@ -210,6 +232,20 @@ bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t
 
 /* alloc.c */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order);
+
+/* pcp.c */
+int lab__pcp_mode(void);
+int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg);
+void lab__pcp_destroy(struct lab_zone *z);
+struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
+bool lab__pcp_drain_local(struct lab_zone *z);
+void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep);
+void lab__pcp_own_all(struct lab_zone *z);
+void lab__pcp_release_all(struct lab_zone *z);
+int lab__pcp_check(const struct lab_zone *z, size_t *pages);
+size_t lab__pcp_pages(const struct lab_zone *z);
+void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
 
 /* reclaim.c */
 void lab__wakeup_kswapd(struct lab_zone *z);

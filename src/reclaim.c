@@ -165,6 +165,9 @@ static void *kswapd_main(void *arg)
 			continue;
 		}
 		zone_stat_inc(z, kswapd_run);
+		/* An atomic caller could not drain other CPUs' lists itself. */
+		if (atomic_exchange(&z->pcp_drain_request, 0))
+			lab__pcp_drain_all(z, true);
 		/* Frees deferred by signal handlers land on the lists first. */
 		lab__zone_lock(z);
 		lab__drain_deferred(z);

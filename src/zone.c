@@ -78,6 +78,7 @@ void lab__zone_unlock(struct lab_zone *z)
 /* ---- the registry ----------------------------------------------------- */
 
 static _Atomic(struct lab_zone *) registry[LAB_MAX_ZONES];
+static _Atomic int registry_used;  /* slots at and above it are empty */
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int registry_add(struct lab_zone *z)
@@ -87,6 +88,8 @@ static int registry_add(struct lab_zone *z)
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {
 		if (!atomic_load(&registry[i])) {
 			atomic_store(&registry[i], z);
+			if (i >= atomic_load(&registry_used))
+				atomic_store(&registry_used, i + 1);
 			rc = 0;
 			break;
 		}
@@ -101,13 +104,18 @@ static void registry_del(struct lab_zone *z)
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
 		if (atomic_load(&registry[i]) == z)
 			atomic_store(&registry[i], NULL);
+	int used = atomic_load(&registry_used);
+	while (used && !atomic_load(&registry[used - 1]))
+		used--;
+	atomic_store(&registry_used, used);
 	pthread_mutex_unlock(&registry_mutex);
 }
 
 struct lab_zone *lab__zone_of_desc(const void *desc)
 {
 	uintptr_t d = (uintptr_t)desc;
-	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+	int used = atomic_load_explicit(&registry_used, memory_order_acquire);
+	for (int i = 0; i < used; i++) {
 		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
 		if (!z)
 			continue;
@@ -122,7 +130,8 @@ struct lab_zone *lab__zone_of_desc(const void *desc)
 struct lab_zone *lab__zone_of_addr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+	int used = atomic_load_explicit(&registry_used, memory_order_acquire);
+	for (int i = 0; i < used; i++) {
 		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
 		if (!z)
 			continue;
@@ -295,6 +304,8 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		atomic_store(&z->wmark[WMARK_HIGH], cfg->wmark_high);
 	}
 	if (!err)
+		err = lab__pcp_init(z, cfg);
+	if (!err)
 		err = registry_add(z);
 	if (!err && !(cfg->flags & LAB_ZONE_NO_KSWAPD)) {
 		err = lab__kswapd_start(z);
@@ -302,6 +313,7 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 			registry_del(z);
 	}
 	if (err) {
+		lab__pcp_destroy(z);
 		if (z->pages)
 			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
 						      z->page_size));
@@ -321,6 +333,8 @@ void lab_zone_destroy(struct lab_zone *z)
 		return;
 	lab__kswapd_stop(z);
 	registry_del(z);
+	lab__pcp_drain_all(z, true);
+	lab__pcp_destroy(z);
 	lab__zone_lock(z);
 	lab__drain_deferred(z);
 	size_t leaked = z->nr_allocated;
@@ -397,7 +411,8 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	lab__zone_lock(z);
 	out->managed = atomic_load(&z->managed);
 	out->free = z->nr_free;
-	out->allocated = z->nr_allocated;
+	out->pcp = lab__pcp_pages(z);
+	out->allocated = z->nr_allocated > out->pcp ? z->nr_allocated - out->pcp : 0;
 	out->reserved_highatomic = z->nr_reserved_highatomic;
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		out->nr_free[o] = z->area[o].nr_free[MT_NORMAL] + z->area[o].nr_free[MT_HIGHATOMIC];
@@ -407,10 +422,21 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
 	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);
 	out->wmark_high = atomic_load(&z->wmark[WMARK_HIGH]);
+	struct pcp_counters pcp;
+	lab__pcp_sum_counters(z, &pcp);
 	out->alloc_success = LOAD(alloc_success);
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		out->alloc_order[o] = LOAD(alloc_order[o]);
-	out->free_calls = LOAD(free_calls);
+	for (int o = 0; o < LAB_PCP_ORDERS; o++) {
+		out->alloc_order[o] += pcp.hit[o];
+		out->alloc_success += pcp.hit[o];
+		out->pcp_hit += pcp.hit[o];
+	}
+	out->free_calls = LOAD(free_calls) + pcp.free;
+	out->pcp_refill = LOAD(pcp_refill);
+	out->pcp_drain = LOAD(pcp_drain);
+	out->pcp_batch = z->pcp ? z->pcp_batch[0] : 0;
+	out->pcp_high = z->pcp ? z->pcp_high[0] : 0;
 	out->alloc_fail = LOAD(alloc_fail);
 	out->fail_atomic = LOAD(fail_atomic);
 	out->fail_nowait = LOAD(fail_nowait);
@@ -478,14 +504,14 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
 
 /* Walk pfn order: blocks tile the zone without overlapping. */
 static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_seen,
-			size_t *used_seen)
+			size_t *used_seen, size_t *pcp_seen)
 {
 	int errors = 0;
-	*free_seen = *used_seen = 0;
+	*free_seen = *used_seen = *pcp_seen = 0;
 	for (size_t pfn = 0; pfn < managed;) {
 		const struct lab_page *p = pfn_to_page(z, pfn);
 		uint32_t f = page_flags(p);
-		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))) {
+		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp))) {
 			BROKEN("block_tiling pfn %zu belongs to no block (flags %#x)\n", z->name, pfn, f);
 			pfn++;
 			continue;
@@ -498,12 +524,14 @@ static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_s
 		}
 		for (size_t t = pfn + 1; t < pfn + n; t++) {
 			uint32_t tf = page_flags(pfn_to_page(z, t));
-			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad))
+			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad | PG_pcp))
 				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u\n",
 				       z->name, t, tf, pfn, p->order);
 		}
 		if (f & PG_buddy)
 			*free_seen += n;
+		else if (f & PG_pcp)
+			*pcp_seen += n;
 		else
 			*used_seen += n;
 		pfn += n;
@@ -517,20 +545,26 @@ int lab_zone_check(const struct lab_zone *cz)
 	int errors = 0;
 	if (!z)
 		return 1;
+	/* Own every per-CPU set first (the lock order is set, then zone). */
+	lab__pcp_own_all(z);
 	lab__zone_lock(z);
 	lab__drain_deferred(z);
 	size_t managed = atomic_load(&z->managed);
-	size_t listed, free_seen, used_seen;
+	size_t listed, free_seen, used_seen, pcp_seen, pcp_listed;
 	errors += check_free_lists(z, managed, &listed);
-	errors += check_tiling(z, managed, &free_seen, &used_seen);
+	errors += check_tiling(z, managed, &free_seen, &used_seen, &pcp_seen);
+	errors += lab__pcp_check(z, &pcp_listed);
+	if (pcp_listed != pcp_seen)
+		BROKEN("pcp_pages: %zu pages on per-CPU lists, %zu marked so walking the zone\n",
+		       z->name, pcp_listed, pcp_seen);
 	if (listed != z->nr_free)
 		BROKEN("nr_free: lists hold %zu pages, counter says %zu\n", z->name, listed, z->nr_free);
 	if (free_seen != z->nr_free)
 		BROKEN("nr_free: %zu free pages found walking the zone, counter says %zu\n",
 		       z->name, free_seen, z->nr_free);
-	if (used_seen != z->nr_allocated)
-		BROKEN("nr_allocated: %zu pages in use found walking the zone, counter says %zu\n",
-		       z->name, used_seen, z->nr_allocated);
+	if (used_seen + pcp_seen != z->nr_allocated)
+		BROKEN("nr_allocated: %zu pages in use and %zu on per-CPU lists found walking the "
+		       "zone, counter says %zu\n", z->name, used_seen, pcp_seen, z->nr_allocated);
 	if (z->nr_free + z->nr_allocated != managed)
 		BROKEN("conservation: free %zu + allocated %zu != managed %zu\n",
 		       z->name, z->nr_free, z->nr_allocated, managed);
@@ -541,6 +575,7 @@ int lab_zone_check(const struct lab_zone *cz)
 		BROKEN("highatomic_reserve: %zu pages in highatomic pageblocks, counter says %zu\n",
 		       z->name, ha, z->nr_reserved_highatomic);
 	lab__zone_unlock(z);
+	lab__pcp_release_all(z);
 	size_t min = atomic_load(&z->wmark[WMARK_MIN]), low = atomic_load(&z->wmark[WMARK_LOW]);
 	size_t high = atomic_load(&z->wmark[WMARK_HIGH]);
 	if (min > low || low > high)

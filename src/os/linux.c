@@ -5,6 +5,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
@@ -128,4 +129,65 @@ void os_write_stderr(const char *buf, size_t len)
 		buf += w;
 		len -= (size_t)w;
 	}
+}
+
+int os_nr_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	return n > 0 ? (int)n : 1;
+}
+
+void *os_map_populated(size_t size, int *err)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return p;
+}
+
+void os_unmap(void *addr, size_t size)
+{
+	munmap(addr, size);
+}
+
+/* glibc 2.35+ publishes where it registered each thread's rseq area.  Weak, so
+ * an older glibc leaves them NULL and we report rseq as unavailable. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+bool os_rseq_registered(void)
+{
+	return &__rseq_size && &__rseq_offset && __rseq_size >= 20;
+}
+
+struct os_rseq *os_rseq_self(void)
+{
+	if (!os_rseq_registered())
+		return NULL;
+	char *tp;
+#if defined(__x86_64__)
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+#else
+	return NULL;
+#endif
+	struct os_rseq *rs = (struct os_rseq *)(tp + __rseq_offset);
+	return (int32_t)rs->cpu_id >= 0 ? rs : NULL;
+}
+
+int os_membarrier_rseq_register(void)
+{
+	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+	return r == 0 ? 0 : -errno;
+}
+
+int os_membarrier_rseq_cpu(int cpu)
+{
+	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+			 MEMBARRIER_CMD_FLAG_CPU, cpu);
+	return r == 0 ? 0 : -errno;
 }

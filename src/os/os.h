@@ -42,4 +42,30 @@ void os_thread_name(char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
 void os_write_stderr(const char *buf, size_t len);
 
+/* Number of CPUs the system may have (for per-CPU arrays). */
+int os_nr_cpus(void);
+/* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
+void *os_map_populated(size_t size, int *err);
+void os_unmap(void *addr, size_t size);
+
+/*
+ * rseq, as glibc registered it (glibc >= 2.35 exports __rseq_offset and
+ * __rseq_size).  os_rseq_self() is this thread's struct rseq, or NULL when
+ * the thread is not registered (GLIBC_TUNABLES=glibc.pthread.rseq=0,
+ * Valgrind, seccomp, old kernel): callers must then take another path.
+ */
+struct os_rseq {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;       /* >= 0 when registered */
+	uint64_t rseq_cs;      /* the current critical section descriptor */
+	uint32_t flags;
+};
+#define OS_RSEQ_SIG 0x53053053  /* glibc's signature on x86 */
+bool os_rseq_registered(void);         /* glibc registered rseq for threads */
+struct os_rseq *os_rseq_self(void);
+/* Register for, and issue, membarrier(PRIVATE_EXPEDITED_RSEQ) on one CPU:
+ * aborts any rseq critical section running there.  May block briefly. */
+int os_membarrier_rseq_register(void);
+int os_membarrier_rseq_cpu(int cpu);
+
 #endif /* LAB_OS_H */

@@ -25,6 +25,13 @@ size_t zone_free(const struct lab_zone *z)
 	return st.free;
 }
 
+size_t zone_free_all(const struct lab_zone *z)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	return st.free + st.pcp;
+}
+
 void held_init(struct held *h, size_t cap)
 {
 	h->pages = calloc(cap, sizeof(*h->pages));

@@ -10,6 +10,8 @@
 struct lab_zone *make_zone(size_t pages, size_t min, size_t low, size_t high, unsigned int flags);
 void assert_zone_ok(const struct lab_zone *z);
 size_t zone_free(const struct lab_zone *z);
+/* Free pages wherever they are: buddy lists plus per-CPU lists. */
+size_t zone_free_all(const struct lab_zone *z);
 
 /* A stack of order-0 pages held by a test. */
 struct held {

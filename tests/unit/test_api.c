@@ -9,7 +9,7 @@
 
 Test(api, stats_follow_a_scripted_sequence)
 {
-	struct lab_zone *z = make_zone(256, 8, 10, 12, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(256, 8, 10, 12, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_page *a = lab_alloc_pages(z, LAB_GFP_KERNEL, 0);
 	struct lab_page *b = lab_alloc_pages(z, LAB_GFP_ATOMIC, 2);
 	struct lab_page *c = lab_alloc_pages(z, LAB_GFP_NOWAIT, 2);
@@ -61,7 +61,7 @@ Test(api, gfp_names)
 
 Test(api, buddyinfo_line)
 {
-	struct lab_zone *z = make_zone(1024 + 3, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(1024 + 3, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);

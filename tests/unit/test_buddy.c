@@ -1,6 +1,7 @@
 /* test_buddy.c - the buddy system: alignment, split and merge, the free
  * lists, address translation, zeroing; the invariant checker after every
- * step. */
+ * step.  Zones without per-CPU lists, so every page moves through the buddy
+ * lists (test_pcp.c covers the lists). */
 #include "helpers.h"
 
 #include <stdint.h>
@@ -9,7 +10,7 @@
 
 Test(buddy, new_zone_is_one_block_per_max_order)
 {
-	struct lab_zone *z = make_zone(4096, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(4096, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
 	cr_assert_eq(st.managed, 4096);
@@ -23,7 +24,7 @@ Test(buddy, new_zone_is_one_block_per_max_order)
 
 Test(buddy, odd_sized_zone_is_tiled_by_aligned_blocks)
 {
-	struct lab_zone *z = make_zone(1000 + 7, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(1000 + 7, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
 	cr_assert_eq(st.free, 1007);
@@ -37,7 +38,7 @@ Test(buddy, odd_sized_zone_is_tiled_by_aligned_blocks)
 
 Test(buddy, blocks_are_aligned_to_their_order)
 {
-	struct lab_zone *z = make_zone(8192, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(8192, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	size_t ps = lab_page_size();
 	struct lab_page *p[LAB_MAX_ORDER + 1];
 	for (unsigned int o = 0; o <= LAB_MAX_ORDER; o++) {
@@ -59,7 +60,7 @@ Test(buddy, blocks_are_aligned_to_their_order)
 
 Test(buddy, split_then_merge_back_to_one_block)
 {
-	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct held h;
 	held_init(&h, 1024);
 	for (int i = 0; i < 1024; i++) {
@@ -92,7 +93,7 @@ Test(buddy, split_then_merge_back_to_one_block)
 
 Test(buddy, smallest_block_is_split_first)
 {
-	struct lab_zone *z = make_zone(2048, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(2048, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_page *a = lab_alloc_page(z, LAB_GFP_KERNEL);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
@@ -112,7 +113,7 @@ Test(buddy, smallest_block_is_split_first)
 
 Test(buddy, address_translation)
 {
-	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
 	char *a = lab_page_address(p);
 	cr_assert_eq(lab_virt_to_page(a), p);
@@ -134,7 +135,7 @@ Test(buddy, address_translation)
 
 Test(buddy, gfp_zero_zeroes)
 {
-	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	size_t ps = lab_page_size();
 	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
 	memset(lab_page_address(p), 0xff, 4 * ps);
@@ -150,7 +151,7 @@ Test(buddy, gfp_zero_zeroes)
 
 Test(buddy, random_operations_keep_every_invariant)
 {
-	struct lab_zone *z = make_zone(3000, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(3000, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct { struct lab_page *p; unsigned int order; } live[512];
 	size_t nlive = 0, pages_live = 0;
 	srand(7);

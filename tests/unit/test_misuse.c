@@ -69,7 +69,7 @@ static void double_free(void *arg)
 	lab_free_pages(p, 2);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	if (st.free != 1024 || st.bad_page != 1 || lab_zone_check(z))
+	if (st.free + st.pcp != 1024 || st.bad_page != 1 || lab_zone_check(z))
 		_exit(3);
 	lab_zone_destroy(z);
 }
@@ -125,7 +125,7 @@ static void tail_free(void *arg)
 	if (lab_zone_check(z))
 		_exit(3);
 	lab_free_pages(p, 3);
-	if (lab_zone_check(z) || zone_free(z) != 1024)
+	if (lab_zone_check(z) || zone_free_all(z) != 1024)
 		_exit(4);
 }
 
@@ -148,10 +148,10 @@ static void foreign_pointers(void *arg)
 	lab_free_pages((struct lab_page *)(void *)((char *)p + 4), 0);
 	/* An address inside the zone that is not page aligned. */
 	lab_free_pages_addr((char *)lab_page_address(p) + 8, 0);
-	if (lab_zone_check(z) || zone_free(z) != 1023)
+	if (lab_zone_check(z) || zone_free_all(z) != 1023)
 		_exit(3);
 	lab_free_page(p);
-	if (zone_free(z) != 1024)
+	if (zone_free_all(z) != 1024)
 		_exit(4);
 }
 

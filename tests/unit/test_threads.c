@@ -91,7 +91,8 @@ Test(threads, random_allocations_and_cross_thread_frees_conserve_pages)
 	}
 	struct lab_zone_stats st;
 	lab_zone_get_stats(s.z, &st);
-	cr_assert_eq(st.free, 512, "pages lost: %zu free after freeing %zu held", st.free, held_pages);
+	cr_assert_eq(st.free + st.pcp, 512, "pages lost: %zu free, %zu on lists after freeing %zu held",
+		     st.free, st.pcp, held_pages);
 	cr_assert_eq(st.allocated, 0);
 	cr_assert_eq(st.bad_page, 0);
 	cr_assert_gt(s.fails, 0, "the zone was under pressure");
@@ -128,7 +129,7 @@ static void racing_frees(void *arg)
 		pthread_barrier_destroy(&r.go);
 		struct lab_zone_stats st;
 		lab_zone_get_stats(r.z, &st);
-		if (st.free != 256 || st.bad_page != (uint64_t)round + 1 || lab_zone_check(r.z))
+		if (st.free + st.pcp != 256 || st.bad_page != (uint64_t)round + 1 || lab_zone_check(r.z))
 			_exit(10);
 	}
 }
@@ -142,8 +143,8 @@ Test(threads, two_racing_frees_free_exactly_once)
 }
 
 /* A signal arrives while this very thread holds the zone lock (as inside a
- * KERNEL allocation): the handler's ATOMIC allocation fails instead of
- * deadlocking, and its free is deferred, not lost. */
+ * KERNEL allocation): the handler's ATOMIC allocation must neither deadlock
+ * nor corrupt, and its free must not be lost. */
 static struct lab_zone *sig_zone;
 static struct lab_page *sig_page;
 static struct lab_page *sig_got;
@@ -155,15 +156,22 @@ static void handler(int sig)
 	lab_free_page(sig_page);
 }
 
-Test(threads, signal_handler_inside_the_zone_lock_neither_deadlocks_nor_loses)
+static void interrupt_inside_zone_lock(void)
 {
-	sig_zone = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
-	sig_page = lab_alloc_page(sig_zone, LAB_GFP_KERNEL);
 	signal(SIGUSR1, handler);
 	lab__zone_lock(sig_zone);
 	raise(SIGUSR1);
 	lab__zone_unlock(sig_zone);
 	signal(SIGUSR1, SIG_DFL);
+}
+
+/* Without per-CPU lists the buddy lists are the only source: the allocation
+ * fails at once and the free waits on the deferred stack. */
+Test(threads, signal_inside_the_zone_lock_without_lists_fails_and_defers)
+{
+	sig_zone = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	sig_page = lab_alloc_page(sig_zone, LAB_GFP_KERNEL);
+	interrupt_inside_zone_lock();
 	cr_assert_null(sig_got, "the lock is held by the interrupted thread");
 	struct lab_zone_stats st;
 	lab_zone_get_stats(sig_zone, &st);
@@ -173,5 +181,29 @@ Test(threads, signal_handler_inside_the_zone_lock_neither_deadlocks_nor_loses)
 	lab_zone_get_stats(sig_zone, &st);
 	cr_assert_eq(st.deferred, 0);
 	cr_assert_eq(st.free, 256);
+	lab_zone_destroy(sig_zone);
+}
+
+/* With per-CPU lists the handler is served by this CPU's list, which the
+ * interrupted code was not using, and its free goes back there. */
+Test(threads, signal_inside_the_zone_lock_is_served_by_the_cpu_list)
+{
+	sig_zone = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	sig_page = lab_alloc_page(sig_zone, LAB_GFP_KERNEL);
+	/* Fill this CPU's list so the handler needs no refill. */
+	struct lab_page *warm[8];
+	for (int i = 0; i < 8; i++)
+		warm[i] = lab_alloc_page(sig_zone, LAB_GFP_KERNEL);
+	for (int i = 0; i < 8; i++)
+		lab_free_page(warm[i]);
+	interrupt_inside_zone_lock();
+	struct lab_zone_stats st;
+	lab_zone_get_stats(sig_zone, &st);
+	if (st.pcp_batch && strcmp(lab_pcp_mode_name(), "off")) {
+		cr_assert_not_null(sig_got, "served from the per-CPU list (mode %s)", lab_pcp_mode_name());
+		lab_free_page(sig_got);
+	}
+	assert_zone_ok(sig_zone);
+	cr_assert_eq(zone_free_all(sig_zone), 1024);
 	lab_zone_destroy(sig_zone);
 }

@@ -1,6 +1,7 @@
 /* test_watermark.c - the exact boundary page of each GFP class, as the
  * kernel's __zone_watermark_ok() draws it, and the highatomic reserve.
- * Zone: 1024 pages, min 64, low 80, high 96. */
+ * Zone: 1024 pages, min 64, low 80, high 96, no per-CPU lists, so the free
+ * count is exact at every step (test_pcp.c: the check with lists). */
 #include "helpers.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@ static struct held h;
 
 static void setup(void)
 {
-	z = make_zone(1024, MIN, LOW, HIGH, LAB_ZONE_NO_KSWAPD);
+	z = make_zone(1024, MIN, LOW, HIGH, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	held_init(&h, 1024);
 }
 
@@ -190,7 +191,7 @@ Test(watermark, derived_marks_follow_the_kernel_formula)
 {
 	/* 65536 pages of 4 KiB = 256 MiB: min_free_kbytes = sqrt(262144 * 16) = 2048 kB
 	 * = 512 pages; tmp = max(512/4, 65536*10/10000) = 128. */
-	struct lab_zone *big = make_zone(65536, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *big = make_zone(65536, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(big, &st);
 	if (lab_page_size() == 4096) {

@@ -1,0 +1,250 @@
+/* test_pcp.c - per-CPU lists: LIFO reuse, batched refill and drain, the
+ * free count that leaves them out, draining before failing (this CPU's
+ * lists, then every CPU's), and the lock-mode fallback when rseq is absent. */
+#include "helpers.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool lists_on(void)
+{
+	return strcmp(lab_pcp_mode_name(), "off") != 0;
+}
+
+/* 4096 pages with an explicit batch and capacity, so counts are predictable. */
+static struct lab_zone *pcp_zone(size_t batch, size_t high)
+{
+	struct lab_zone_config cfg = { .name = "pcp", .pages = 4096, .flags = LAB_ZONE_NO_KSWAPD,
+				       .wmark_min = 64, .wmark_low = 80, .wmark_high = 96,
+				       .pcp_batch = batch, .pcp_high = high };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	return z;
+}
+
+/* Keep the test on one CPU: the lists are per CPU. */
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+Test(pcp, a_freed_page_comes_back_first)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct lab_page *a = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	struct lab_page *b = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_free_page(a);
+	lab_free_page(b);
+	cr_assert_eq(lab_alloc_page(z, LAB_GFP_ATOMIC), b, "LIFO: the last freed, cache-hot, first");
+	cr_assert_eq(lab_alloc_page(z, LAB_GFP_NOWAIT), a);
+	lab_free_page(a);
+	lab_free_page(b);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(pcp, refill_and_drain_move_whole_batches)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 32);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_batch, 8);
+	cr_assert_eq(st.pcp_high, 32);
+
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_refill, 1);
+	cr_assert_eq(st.free, 4096 - 8, "a refill takes a batch from the buddy lists");
+	cr_assert_eq(st.pcp, 7, "one handed out, the rest on the list");
+	cr_assert_eq(st.allocated, 1);
+	cr_assert_eq(st.free + st.pcp + st.allocated, st.managed);
+
+	/* Seven more come from the list without touching the zone. */
+	struct lab_page *more[40];
+	for (int i = 0; i < 7; i++)
+		more[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_refill, 1);
+	cr_assert_eq(st.pcp_hit, 7);
+	cr_assert_eq(st.pcp, 0);
+	for (int i = 7; i < 40; i++)
+		more[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_refill, 6, "41 allocations, a batch of 8 at a time");
+
+	/* Frees fill the list to its capacity, then a batch drains at a time. */
+	lab_free_page(p);
+	for (int i = 0; i < 40; i++)
+		lab_free_page(more[i]);
+	lab_zone_get_stats(z, &st);
+	cr_assert_leq(st.pcp, 32);
+	cr_assert_geq(st.pcp_drain, 1);
+	cr_assert_eq(st.free + st.pcp, 4096);
+	cr_assert_eq(st.free % 8, 0, "drains move whole batches");
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(pcp, higher_orders_have_their_own_lists)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 32);
+	for (unsigned int order = 1; order <= 3; order++) {
+		struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC, order);
+		cr_assert_not_null(p);
+		cr_assert_eq(lab_page_to_pfn(p) % (1u << order), 0);
+		lab_free_pages(p, order);
+		cr_assert_eq(lab_alloc_pages(z, LAB_GFP_ATOMIC, order), p, "order %u reuses its list", order);
+		lab_free_pages(p, order);
+	}
+	struct lab_page *big = lab_alloc_pages(z, LAB_GFP_ATOMIC, 4);
+	lab_free_pages(big, 4);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_hit, 3);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* Below min, with pages parked on this CPU's list: an allocation that would
+ * fail first returns them to the buddy lists, then succeeds. */
+Test(pcp, an_allocation_that_would_fail_drains_the_lists_first)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct held h;
+	held_init(&h, 4096);
+	/* Park 60 pages on the list. */
+	struct lab_page *park[60];
+	for (int i = 0; i < 60; i++)
+		park[i] = lab_alloc_page(z, LAB_GFP_KERNEL);
+	for (int i = 0; i < 60; i++)
+		lab_free_page(park[i]);
+	/* Take the buddy lists down to the min watermark. */
+	struct lab_page *p;
+	while (zone_free(z) > 64 && (p = lab_alloc_pages(z, LAB_GFP_NOWAIT | LAB_GFP_MEMALLOC, 0)))
+		held_push(&h, p);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_leq(st.free, 64);
+	size_t parked = st.pcp;
+	cr_assert_gt(parked, 0);
+	/* NOWAIT may not go below min: only the drained pages can serve it. */
+	p = lab_alloc_page(z, LAB_GFP_NOWAIT);
+	cr_assert_not_null(p, "the drain put %zu pages back", parked);
+	lab_zone_get_stats(z, &st);
+	cr_assert_geq(st.pcp_drain, 1);
+	held_push(&h, p);
+	held_free_all(&h);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* Pages parked on another CPU's list are drained for a sleeping caller. */
+struct parker {
+	struct lab_zone *z;
+	int n;
+};
+
+static void *park_on_cpu1(void *arg)
+{
+	struct parker *pk = arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	struct lab_page *pages[64];
+	for (int i = 0; i < pk->n; i++)
+		pages[i] = lab_alloc_page(pk->z, LAB_GFP_KERNEL);
+	for (int i = 0; i < pk->n; i++)
+		lab_free_page(pages[i]);
+	return NULL;
+}
+
+Test(pcp, a_sleeping_caller_drains_every_cpus_lists)
+{
+	if (!lists_on() || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("needs per-CPU lists and two CPUs");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct parker pk = { .z = z, .n = 60 };
+	pthread_t t;
+	pthread_create(&t, NULL, park_on_cpu1, &pk);
+	pthread_join(t, NULL);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(st.pcp, 0, "pages parked on CPU 1");
+	struct held h;
+	held_init(&h, 4096);
+	struct lab_page *p;
+	while (zone_free(z) > 0 && (p = lab_alloc_pages(z, LAB_GFP_NOWAIT | LAB_GFP_MEMALLOC, 0)))
+		held_push(&h, p);
+	/* This CPU's list is empty; only CPU 1's pages can serve this. */
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.free, 0);
+	p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY);
+	cr_assert_not_null(p, "CPU 1's list was drained (mode %s)", lab_pcp_mode_name());
+	held_push(&h, p);
+	held_free_all(&h);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* Run by the next test in a child whose glibc did not register rseq. */
+Test(pcp, fallback_probe)
+{
+	if (!getenv("LAB_TEST_FALLBACK_PROBE"))
+		cr_skip_test("only run as the child of pcp/lock_mode_without_rseq");
+	cr_assert_str_eq(lab_pcp_mode_name(), "lock");
+	struct lab_zone *z = pcp_zone(8, 32);
+	struct lab_page *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	for (int i = 0; i < 100; i++)
+		lab_free_page(p[i]);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(st.pcp_hit, 0, "lock mode still uses the lists");
+	cr_assert_eq(st.free + st.pcp, 4096);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(pcp, lock_mode_without_rseq)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* A clean environment: the child is a fresh Criterion runner. */
+		static char tunables[] = "GLIBC_TUNABLES=glibc.pthread.rseq=0";
+		static char probe[] = "LAB_TEST_FALLBACK_PROBE=1";
+		char *env[] = { tunables, probe, NULL };
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		execle("/proc/self/exe", "test_pcp", "--filter=pcp/fallback_probe", "--jobs=1",
+		       (char *)NULL, env);
+		_exit(127);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fallback probe failed: %#x", status);
+}
