@@ -22,8 +22,8 @@ run_suite() {
 	local dir=$1
 	shift
 	echo "== $dir: $*"
-	setup_build "$dir" --werror "$@"
-	ninja -C "$dir" >/dev/null
+	setup_build "$dir" --werror "$@" || return 1
+	ninja -C "$dir" >/dev/null || return 1
 	local rc=0
 	meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
 	count "$dir/meson-logs/testlog.txt"

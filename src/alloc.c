@@ -224,7 +224,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	if (free_now <= unusable + atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed))
 		return NULL;
 	struct lab_page *page;
-	if (unlikely(rseq_pop(rs, z->pcp, z->pcp_stride, list_offset(0), &page) != PCP_OK))
+	if (unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
 		return NULL;
 	PCP_STAT_INC(set_at(z, rs->cpu_id_start), hit[0]);
 	atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
@@ -269,7 +269,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	if (unlikely(!page)) {
 		count_failure(z, gfp);
 		if (!(gfp & LAB_GFP_NOWARN))
-			lab__warn_alloc(z, gfp, order, "page allocation failure");
+			lab__warn_alloc(z, gfp, order);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -379,7 +379,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 							      memory_order_relaxed)))
 		return false;
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-	if (likely(rseq_push(rs, z->pcp, z->pcp_stride, list_offset(0), page) == PCP_OK)) {
+	if (likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
 		PCP_STAT_INC(set_at(z, rs->cpu_id_start), free);
 		return true;
 	}

@@ -157,6 +157,8 @@ struct lab_zone {
 	_Atomic uint32_t kswapd_seq;
 	_Atomic int kswapd_pending;
 	_Atomic bool kswapd_stop;
+	_Atomic uint64_t pending_warn;       /* a failure report left by an atomic caller */
+	_Atomic unsigned long pending_warn_count;
 
 	/* Shrinkers and the OOM handler. */
 	pthread_rwlock_t shrinker_lock;
@@ -263,6 +265,7 @@ bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count,
 		    unsigned burst, uint64_t interval_ns);
 void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason);
 void lab__bad_pointer(const void *ptr, const char *reason);
-void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, const char *why);
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+void lab__flush_warnings(struct lab_zone *z);
 
 #endif /* LAB_INTERNAL_H */

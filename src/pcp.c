@@ -187,7 +187,7 @@ static struct lab_page *refill(struct lab_zone *z, struct os_rseq *rs, struct pc
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (rs) {
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_push_many(rs, z->pcp, z->pcp_stride, list_offset(order), buf + 1,
+			if (rseq_push_many(rs, z->pcp, list_offset(order), buf + 1,
 					   n - 1, &pushed) != PCP_ABORTED)
 				break;
 	} else
@@ -210,7 +210,7 @@ static void drain_batch(struct lab_zone *z, struct os_rseq *rs, struct pcp_set *
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (rs) {
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_pop_many(rs, z->pcp, z->pcp_stride, list_offset(order), buf,
+			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf,
 					  z->pcp_batch[order], &n) != PCP_ABORTED)
 				break;
 	} else
@@ -249,7 +249,7 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 			return NULL;
 		int st = PCP_ABORTED;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES && st == PCP_ABORTED; tries++)
-			st = rseq_pop(rs, z->pcp, z->pcp_stride, list_offset(order), &page);
+			st = rseq_pop(rs, z->pcp, list_offset(order), &page);
 		if (st == PCP_OK) {
 			PCP_STAT_INC(set_at(z, rs->cpu_id_start), hit[order]);
 			prep_pcp_page(page, order, gfp);
@@ -290,7 +290,7 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 		if (!rs)
 			goto no;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
-			int st = rseq_push(rs, z->pcp, z->pcp_stride, list_offset(order), page);
+			int st = rseq_push(rs, z->pcp, list_offset(order), page);
 			if (st == PCP_OK) {
 				PCP_STAT_INC(set_at(z, rs->cpu_id_start), free);
 				return true;
@@ -359,7 +359,7 @@ bool lab__pcp_drain_local(struct lab_zone *z)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 				uint32_t n = 0;
-				int st = rseq_pop_many(rs, z->pcp, z->pcp_stride, list_offset(o), buf,
+				int st = rseq_pop_many(rs, z->pcp, list_offset(o), buf,
 						       LAB_PCP_MAX_BATCH, &n);
 				if (st == PCP_OK) {
 					zone_stat_inc(z, pcp_drain);
@@ -538,7 +538,7 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 		slots_per_set += h;
 	}
 	z->nr_pcp = ncpu;
-	z->pcp_stride = (sizeof(struct pcp_set) + 63) & ~(size_t)63;
+	z->pcp_stride = PCP_SET_STRIDE;
 	z->pcp_bytes = (size_t)ncpu * (z->pcp_stride + slots_per_set * sizeof(struct lab_page *));
 	z->pcp_bytes = (z->pcp_bytes + z->page_size - 1) & ~(z->page_size - 1);
 	int err = 0;

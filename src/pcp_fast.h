@@ -31,6 +31,8 @@ struct pcp_set {
 	struct pcp_counters stat;
 } __attribute__((aligned(64)));
 
+#define PCP_SET_STRIDE ((int)sizeof(struct pcp_set))
+
 static_assert(offsetof(struct pcp_set, lock) == 0, "asm: lock at 0");
 static_assert(offsetof(struct pcp_list, count) == 0, "asm: count at 0");
 static_assert(offsetof(struct pcp_list, high) == 4, "asm: high at 4");
@@ -57,7 +59,7 @@ static_assert(offsetof(struct pcp_list, slots) == 8, "asm: slots at 8");
 	"movq %%rax, 8(%[rs])\n\t"                                      \
 	"1:\n\t"                                                        \
 	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */           \
-	"imulq %[stride], %%rax\n\t"                                    \
+	"imulq %[stride], %%rax, %%rax\n\t"                             \
 	"addq %[sets], %%rax\n\t"                                       \
 	"movl $2, %[st]\n\t"               /* PCP_LOCKED */             \
 	"cmpl $0, (%%rax)\n\t"                                          \
@@ -74,8 +76,8 @@ static_assert(offsetof(struct pcp_list, slots) == 8, "asm: slots at 8");
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
 
-static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t stride,
-			   size_t loff, struct lab_page **out)
+static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+			   struct lab_page **out)
 {
 	int st;
 	struct lab_page *item = NULL;
@@ -92,14 +94,14 @@ static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t stri
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [item] "=&r"(item)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "r"(stride), [loff] "r"(loff)
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "i"(PCP_SET_STRIDE), [loff] "r"(loff)
 		: "rax", "rcx", "rdx", "memory", "cc");
 	*out = item;
 	return st;
 }
 
-static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t stride,
-			    size_t loff, struct lab_page *item)
+static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+			    struct lab_page *item)
 {
 	int st;
 	__asm__ __volatile__(
@@ -115,15 +117,15 @@ static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t str
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "r"(stride), [loff] "r"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "i"(PCP_SET_STRIDE), [loff] "r"(loff),
 		  [item] "r"(item)
 		: "rax", "rcx", "rdx", "memory", "cc");
 	return st;
 }
 
 /* Pop up to max blocks, newest first, into buf; *nr gets how many. */
-static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t stride,
-				size_t loff, struct lab_page **buf, uint32_t max, uint32_t *nr)
+static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+				struct lab_page **buf, uint32_t max, uint32_t *nr)
 {
 	int st;
 	uint32_t k = 0;
@@ -139,30 +141,27 @@ static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t
 		"movq 8(%%rax), %%r8\n\t"            /* slots */
 		"xorl %%r9d, %%r9d\n\t"
 		"5:\n\t"
-		"movl %%ecx, %%r10d\n\t"
-		"subl %%r9d, %%r10d\n\t"
-		"movq -8(%%r8,%%r10,8), %%r11\n\t"   /* slots[count - 1 - i] */
+		"decl %%ecx\n\t"
+		"movq (%%r8,%%rcx,8), %%r11\n\t"    /* slots[count - 1 - i] */
 		"movq %%r11, (%[buf],%%r9,8)\n\t"
 		"incl %%r9d\n\t"
 		"cmpl %%edx, %%r9d\n\t"
 		"jb 5b\n\t"
-		"subl %%edx, %%ecx\n\t"
 		"movl %%edx, %[k]\n\t"
 		"xorl %[st], %[st]\n\t"
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "r"(stride), [loff] "r"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "i"(PCP_SET_STRIDE), [loff] "r"(loff),
 		  [buf] "r"(buf), [max] "r"(max)
-		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
+		: "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc");
 	*nr = k;
 	return st;
 }
 
 /* Push up to n blocks from buf while there is room; *nr gets how many. */
-static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_t stride,
-				 size_t loff, struct lab_page *const *buf, uint32_t n,
-				 uint32_t *nr)
+static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+				 struct lab_page *const *buf, uint32_t n, uint32_t *nr)
 {
 	int st;
 	uint32_t k = 0;
@@ -177,12 +176,11 @@ static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_
 		"testl %%edx, %%edx\n\t"
 		"jz 2f\n\t"
 		"movq 8(%%rax), %%r8\n\t"
+		"leaq (%%r8,%%rcx,8), %%r8\n\t"      /* &slots[count] */
 		"xorl %%r9d, %%r9d\n\t"
 		"5:\n\t"
 		"movq (%[buf],%%r9,8), %%r11\n\t"
-		"movl %%ecx, %%r10d\n\t"
-		"addl %%r9d, %%r10d\n\t"
-		"movq %%r11, (%%r8,%%r10,8)\n\t"     /* slots[count + i] */
+		"movq %%r11, (%%r8,%%r9,8)\n\t"     /* slots[count + i] */
 		"incl %%r9d\n\t"
 		"cmpl %%edx, %%r9d\n\t"
 		"jb 5b\n\t"
@@ -192,9 +190,9 @@ static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "r"(stride), [loff] "r"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "i"(PCP_SET_STRIDE), [loff] "r"(loff),
 		  [buf] "r"(buf), [n] "r"(n)
-		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
+		: "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc");
 	*nr = k;
 	return st;
 }

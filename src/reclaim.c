@@ -165,6 +165,7 @@ static void *kswapd_main(void *arg)
 			continue;
 		}
 		zone_stat_inc(z, kswapd_run);
+		lab__flush_warnings(z);
 		/* An atomic caller could not drain other CPUs' lists itself. */
 		if (atomic_exchange(&z->pcp_drain_request, 0))
 			lab__pcp_drain_all(z, true);
@@ -202,6 +203,7 @@ void lab__kswapd_stop(struct lab_zone *z)
 	os_futex_wake(&z->kswapd_seq, 1);
 	pthread_join(z->kswapd, NULL);
 	z->kswapd_started = false;
+	lab__flush_warnings(z);
 }
 
 /* ---- OOM and growth --------------------------------------------------- */

@@ -136,18 +136,49 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 }
 
 /* warn_alloc(): DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10. */
-void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, const char *why)
+static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order,
+			     const char *who, unsigned long repeats)
 {
 	static _Atomic uint64_t window;
 	static _Atomic uint32_t shown;
 	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
 		return;
-	char comm[17], mode[160];
-	os_thread_name(comm, sizeof(comm));
+	char mode[160], again[48] = "";
 	lab_gfp_name(gfp, mode, sizeof(mode));
-	lab__printk("labyrinth: %s: %s: order:%u, mode:%#x(%s), zone:%s free:%zu min:%zu "
-		    "low:%zu high:%zu\n",
-		    comm, why, order, gfp, mode, z->name,
+	if (repeats > 1)
+		snprintf(again, sizeof(again), " (%lu such failures)", repeats);
+	lab__printk("labyrinth: %s: page allocation failure: order:%u, mode:%#x(%s), zone:%s free:%zu "
+		    "min:%zu low:%zu high:%zu%s\n",
+		    who, order, gfp, mode, z->name,
 		    atomic_load(&z->nr_free_snapshot), atomic_load(&z->wmark[WMARK_MIN]),
-		    atomic_load(&z->wmark[WMARK_LOW]), atomic_load(&z->wmark[WMARK_HIGH]));
+		    atomic_load(&z->wmark[WMARK_LOW]), atomic_load(&z->wmark[WMARK_HIGH]), again);
+}
+
+/*
+ * A caller that cannot sleep must not write(2) either (a full pipe blocks):
+ * it leaves the report for kswapd, with one futex wake, and kswapd prints it.
+ * Zones without kswapd print at once.
+ */
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	if (!(gfp & LAB_GFP_DIRECT_RECLAIM) && z->kswapd_started) {
+		atomic_store(&z->pending_warn, (uint64_t)1 << 63 | (uint64_t)gfp << 8 | order);
+		atomic_fetch_add(&z->pending_warn_count, 1);
+		lab__wakeup_kswapd(z);
+		return;
+	}
+	char comm[17];
+	os_thread_name(comm, sizeof(comm));
+	print_warn_alloc(z, gfp, order, comm, 1);
+}
+
+/* Print what atomic callers left behind; kswapd calls it. */
+void lab__flush_warnings(struct lab_zone *z)
+{
+	uint64_t w = atomic_exchange(&z->pending_warn, 0);
+	if (!w)
+		return;
+	unsigned long n = atomic_exchange(&z->pending_warn_count, 0);
+	print_warn_alloc(z, (lab_gfp_t)((w >> 8) & 0xffffff), (unsigned int)(w & 0xff),
+			 "atomic context", n);
 }

@@ -1,0 +1,287 @@
+/* test_atomic_path.c - the properties of ATOMIC and NOWAIT, each proven:
+ * (a) no system call but a futex wake, under a seccomp filter that kills
+ *     the process on anything else, across refills, drains and watermark
+ *     crossings;
+ * (b) no page fault: the minor-fault count stays put;
+ * (c) a signal storm whose handler allocates and frees ATOMIC while two
+ *     threads run KERNEL/NOWAIT loops under pressure, with a watchdog and
+ *     conservation checked at the end;
+ * and failure reports of atomic callers are printed by kswapd, not by them. */
+#include "helpers.h"
+
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAIRS 1000000
+
+/* A zone small enough that a million operations keep crossing the marks,
+ * and per-CPU lists small enough that they refill and drain all the time. */
+static struct lab_zone *storm_zone(size_t pages)
+{
+	struct lab_zone_config cfg = { .name = "atomic", .pages = pages, .pcp_batch = 8,
+				       .pcp_high = 32 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	return z;
+}
+
+/* A deterministic mix: grow a stack of up to 300 live pages, then shrink it,
+ * with some order-1..3 blocks; returns how many allocations failed. */
+static unsigned long churn(struct lab_zone *z, lab_gfp_t gfp, unsigned long pairs,
+			   struct lab_page **live, unsigned char *orders)
+{
+	unsigned long fails = 0, n = 0, seed = 12345;
+	for (unsigned long i = 0; i < pairs; i++) {
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		unsigned int r = (unsigned int)(seed >> 33);
+		bool grow = ((i / 4096) % 2 == 0) ? (r % 8 != 0) : (r % 8 == 0);
+		if ((grow && n < 300) || n == 0) {
+			unsigned int order = (r >> 8) % 16 == 0 ? 1 + (r >> 12) % 3 : 0;
+			struct lab_page *p = lab_alloc_pages(z, gfp | LAB_GFP_NOWARN, order);
+			if (!p) {
+				fails++;
+				continue;
+			}
+			*(volatile char *)lab_page_address(p) = 1;
+			orders[n] = (unsigned char)order;
+			live[n++] = p;
+		} else {
+			n--;
+			lab_free_pages(live[n], orders[n]);
+		}
+	}
+	while (n) {
+		n--;
+		lab_free_pages(live[n], orders[n]);
+	}
+	return fails;
+}
+
+/* ---- (a) no system call ---------------------------------------------- */
+
+struct sandboxed {
+	struct lab_zone *z;
+	_Atomic uint32_t done;
+	unsigned long fails;
+	struct lab_page *live[300];
+	unsigned char orders[300];
+};
+
+static int install_futex_wake_only_filter(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* futex: only FUTEX_WAKE, private or not. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, FUTEX_CMD_MASK),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FUTEX_WAKE, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]), .filter = filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void *sandboxed_main(void *arg)
+{
+	struct sandboxed *s = arg;
+	if (install_futex_wake_only_filter())
+		syscall(SYS_exit, 2);
+	s->fails = churn(s->z, LAB_GFP_ATOMIC, PAIRS, s->live, s->orders);
+	atomic_store(&s->done, 1);
+	syscall(SYS_futex, &s->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	/* Leave without glibc's thread exit, which unmaps and madvises. */
+	syscall(SYS_exit, 0);
+	return NULL;
+}
+
+static void seccomp_child(void *arg)
+{
+	(void)arg;
+	static struct sandboxed s;
+	s.z = storm_zone(320);  /* 300 live pages and the lists: below min often */
+	pthread_t t;
+	pthread_create(&t, NULL, sandboxed_main, &s);
+	while (!atomic_load(&s.done))
+		syscall(SYS_futex, &s.done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(s.z, &st);
+	fprintf(stderr, "pairs %d fails %lu refills %llu drains %llu kswapd_wakes %llu\n", PAIRS, s.fails,
+		(unsigned long long)st.pcp_refill, (unsigned long long)st.pcp_drain,
+		(unsigned long long)st.kswapd_wake);
+	if (lab_zone_check(s.z))
+		_exit(3);
+	/* It must have crossed the watermarks, refilled and drained. */
+	if (!s.fails || !st.kswapd_wake || (st.pcp_batch && (!st.pcp_refill || !st.pcp_drain)))
+		_exit(4);
+	_exit(0);
+}
+
+Test(atomic_path, a_million_atomic_pairs_make_no_system_call_but_a_futex_wake, .timeout = 240)
+{
+	static char out[4096];
+	int status = run_in_child(seccomp_child, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status), "killed by signal %d (a forbidden system call?)\n%s",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : 0, out);
+	cr_assert_eq(WEXITSTATUS(status), 0, "child exit %d\n%s", WEXITSTATUS(status), out);
+	cr_log_info("%s", out);
+}
+
+/* ---- (b) no page fault ----------------------------------------------- */
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+Test(atomic_path, a_million_atomic_operations_take_no_page_fault, .timeout = 240)
+{
+	struct lab_zone *z = storm_zone(512);
+	static struct lab_page *live[300];
+	static unsigned char orders[300];
+	/* Warm the thread's own stack and TLS once; the zone needs no warming. */
+	churn(z, LAB_GFP_ATOMIC, 20000, live, orders);
+	long before = minor_faults();
+	churn(z, LAB_GFP_ATOMIC, PAIRS / 2, live, orders);
+	churn(z, LAB_GFP_NOWAIT, PAIRS / 2, live, orders);
+	long after = minor_faults();
+	cr_assert_eq(after, before, "%ld minor faults in a million atomic operations", after - before);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- (c) the signal storm -------------------------------------------- */
+
+struct storm {
+	struct lab_zone *z;
+	_Atomic bool stop;
+	_Atomic unsigned long progress[3];
+	_Atomic unsigned long handler_allocs, handler_fails;
+};
+static struct storm storm;
+
+static void storm_handler(int sig)
+{
+	(void)sig;
+	struct lab_page *p = lab_alloc_page(storm.z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN);
+	if (p) {
+		*(volatile char *)lab_page_address(p) = 7;
+		lab_free_page(p);
+		atomic_fetch_add_explicit(&storm.handler_allocs, 1, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&storm.handler_fails, 1, memory_order_relaxed);
+	}
+}
+
+static void *storm_worker(void *arg)
+{
+	long id = (long)arg;
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	lab_gfp_t gfp = id == 0 ? LAB_GFP_KERNEL | LAB_GFP_NORETRY : LAB_GFP_NOWAIT;
+	struct lab_page *live[300];
+	unsigned char orders[300];
+	while (!atomic_load(&storm.stop)) {
+		churn(storm.z, gfp, 2000, live, orders);
+		atomic_fetch_add(&storm.progress[id], 1);
+	}
+	return NULL;
+}
+
+Test(atomic_path, signal_storm_neither_deadlocks_nor_loses_pages, .timeout = 120)
+{
+	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
+	storm.z = storm_zone(400);  /* 300 live pages per thread: constant pressure */
+	struct sigaction sa = { .sa_handler = storm_handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	/* Only the workers take the signal, so it lands inside the library. */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	pthread_t t[2];
+	for (long i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, storm_worker, (void *)i);
+	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	unsigned long last[2] = { 0, 0 };
+	for (int s = 0; s < seconds; s++) {
+		struct timespec one = { 1, 0 };
+		while (nanosleep(&one, &one))
+			;
+		for (int i = 0; i < 2; i++) {
+			unsigned long now = atomic_load(&storm.progress[i]);
+			/* The watchdog: every thread moves every second. */
+			cr_assert_neq(now, last[i], "worker %d stalled at second %d", i, s);
+			last[i] = now;
+		}
+	}
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	atomic_store(&storm.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	signal(SIGALRM, SIG_IGN);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	cr_assert_gt(atomic_load(&storm.handler_allocs), 0);
+	cr_log_info("handler allocations %lu, handler failures %lu",
+		    atomic_load(&storm.handler_allocs), atomic_load(&storm.handler_fails));
+	assert_zone_ok(storm.z);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(storm.z, &st);
+	cr_assert_eq(st.free + st.pcp, st.managed, "pages lost: free %zu + lists %zu != %zu",
+		     st.free, st.pcp, st.managed);
+	cr_assert_eq(st.bad_page, 0);
+	lab_zone_destroy(storm.z);
+}
+
+/* ---- reports from atomic context ------------------------------------- */
+
+static void atomic_failure_report(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = storm_zone(64);
+	struct held h;
+	held_init(&h, 64);
+	struct lab_page *p;
+	while ((p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN)))
+		held_push(&h, p);
+	if (lab_alloc_page(z, LAB_GFP_ATOMIC))
+		_exit(3);
+	held_free_all(&h);
+	lab_zone_destroy(z);  /* kswapd stops after printing what it was left */
+}
+
+Test(atomic_path, atomic_failures_are_reported_by_kswapd)
+{
+	static char out[4096];
+	int status = run_in_child(atomic_failure_report, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%s", status, out);
+	cr_assert_not_null(strstr(out, "labyrinth: atomic context: page allocation failure: order:0"),
+			   "%s", out);
+}
