@@ -243,6 +243,33 @@ typedef int (*lab_oom_handler_t)(struct lab_zone *zone, lab_gfp_t gfp,
 				 unsigned int order, void *arg);
 LAB_API void lab_set_oom_handler(struct lab_zone *zone, lab_oom_handler_t fn, void *arg);
 
+/* ---------------------------------------------------------------------- */
+/* Mempools: reserves with a guarantee.                                    */
+/* ---------------------------------------------------------------------- */
+struct lab_mempool;
+/*
+ * Set min_nr blocks of 2^order pages of zone aside.  NULL and errno (EINVAL,
+ * ENOMEM) on failure.  May sleep.
+ */
+LAB_API struct lab_mempool *lab_mempool_create(struct lab_zone *zone, unsigned int min_nr,
+					       unsigned int order);
+/* Free the reserve.  Every element must have been returned.  May sleep. */
+LAB_API void lab_mempool_destroy(struct lab_mempool *pool);
+/*
+ * A block: from the zone (without sleeping) while it has memory, else from
+ * the reserve.  A caller with LAB_GFP_DIRECT_RECLAIM then tries reclaim and
+ * finally sleeps until an element is returned: it never gets NULL.  An atomic
+ * caller gets NULL (ENOMEM) only when the zone and the reserve are both empty;
+ * it never sleeps and makes no system call.  ZERO is honoured; NOFAIL is
+ * EINVAL (a sleeping mempool allocation never fails anyway).
+ */
+LAB_API struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp);
+/* Return a block: it refills the reserve first, else goes to the zone.
+ * Never sleeps; async-signal-safe. */
+LAB_API void lab_mempool_free(struct lab_page *page, struct lab_mempool *pool);
+/* Elements in the reserve now. */
+LAB_API unsigned int lab_mempool_available(const struct lab_mempool *pool);
+
 /* How per-CPU lists are owned in this process: "rseq", "lock" or "off"
  * (LABYRINTH_PCP=lock or =off forces the latter two). */
 LAB_API const char *lab_pcp_mode_name(void);
