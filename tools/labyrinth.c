@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <labyrinth.h>
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  demo       allocate under each GFP class until it fails, showing the\n"
 		"             zone in /proc/buddyinfo style (the default)\n"
+		"  bench [--json] [--quick] [--png FILE | --no-png]\n"
+		"             the ATOMIC path against a pre-faulted LIFO, glibc, jemalloc,\n"
+		"             tcmalloc, mimalloc and mmap, in one run\n"
+		"  info       how this machine runs Labyrinth (per-CPU list mode, page size)\n"
 		"  --version  print the version\n"
 		"  --help     this text\n");
 }
@@ -152,11 +157,23 @@ static int demo(void)
 	return broken ? 1 : 0;
 }
 
+static int info(void)
+{
+	printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR, LAB_VERSION_PATCH);
+	printf("page size:        %zu\n", lab_page_size());
+	printf("per-CPU lists:    %s\n", lab_pcp_mode_name());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "demo";
 	if (!strcmp(cmd, "demo"))
 		return demo();
+	if (!strcmp(cmd, "bench") || !strcmp(cmd, "bench-worker"))
+		return bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return info();
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
