@@ -5,6 +5,7 @@
  * lab_free_pages() with its misuse checks.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <string.h>
@@ -164,6 +165,7 @@ static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			  unsigned int order)
 {
+	lab__debug_alloc(z, page, gfp, order);  /* poison check, page owner: before zeroing */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
 		memset(lab_page_address(page), 0, z->page_size << order);
 }
@@ -188,6 +190,11 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		errno = EINVAL;
 		return NULL;
 	}
+	/* fail_page_alloc: one predictable branch while nothing is armed. */
+	if (unlikely(fault_armed()) && lab__should_fail_alloc(z, gfp, order)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 
 	/* Fast path: the LOW watermark, no reserves. */
 	struct lab_page *page = get_page_from_freelist(z, gfp, order, ALLOC_WMARK_LOW);
@@ -195,6 +202,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		page = alloc_slowpath(z, gfp, order);
 	if (unlikely(!page)) {
 		count_failure(z, gfp);
+		lab_trace(mm_page_alloc_fail, z->name, order, gfp, 0);
 		if (!(gfp & LAB_GFP_NOWARN))
 			lab__warn_alloc(z, gfp, order, "page allocation failure");
 		errno = ENOMEM;
@@ -203,6 +211,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	prep_new_page(z, page, gfp, order);
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
+	lab_trace(mm_page_alloc, page, page_to_pfn(z, page), order, gfp, z->name);
 	return page;
 }
 
@@ -241,7 +250,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 	uint32_t old = page_flags(page), claimed;
 	do {
 		if (unlikely(!(old & PG_allocated))) {
-			lab__bad_page(z, page, bad_free_reason(old));
+			lab__bad_page_state(z, page, old, bad_free_reason(old));
 			return false;
 		}
 		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
@@ -258,7 +267,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 		bad = "freed while the page lock is held";
 	if (unlikely(bad)) {
 		leak_block(z, page);
-		lab__bad_page(z, page, bad);
+		lab__bad_page_state(z, page, old | PG_bad, bad);  /* as it was, now leaked */
 		return false;
 	}
 	return true;
@@ -290,8 +299,11 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
-	if (free_pages_prepare(z, page, order))
+	if (free_pages_prepare(z, page, order)) {
+		lab_trace(mm_page_free, page, page_to_pfn(z, page), order, z->name);
+		lab__debug_free(z, page, order);  /* page owner free stack, poison */
 		lab__free_block(z, page, order);
+	}
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

@@ -2,6 +2,8 @@
  * labyrinth.c - the command-line tool.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth stat PID  another process's zones (tools/stat.c)
+ *   labyrinth top PID   the same, refreshing
  *   labyrinth --help
  */
 #include <errno.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stat.h"
 
 static void usage(FILE *out)
 {
@@ -18,6 +22,9 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  demo       allocate under each GFP class until it fails, showing the\n"
 		"             zone in /proc/buddyinfo style (the default)\n"
+		"  stat PID   print the zones of process PID (which exports them:\n"
+		"             LABYRINTH_EXPORT=1) as buddyinfo, zoneinfo and vmstat\n"
+		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
 		"  --version  print the version\n"
 		"  --help     this text\n");
 }
@@ -156,6 +163,10 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "demo";
 	if (!strcmp(cmd, "demo"))
 		return demo();
+	if (!strcmp(cmd, "stat"))
+		return lab_tool_stat(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -5,6 +5,9 @@
 #include "os.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
@@ -128,4 +131,63 @@ void os_write_stderr(const char *buf, size_t len)
 		buf += w;
 		len -= (size_t)w;
 	}
+}
+
+void *os_shm_create(const char *name, size_t size, int *err)
+{
+	shm_unlink(name);  /* a stale file of an earlier process with our pid */
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	void *p = MAP_FAILED;
+	if (ftruncate(fd, (off_t)size) == 0)
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		close(fd);
+		shm_unlink(name);
+		return NULL;
+	}
+	close(fd);
+	return p;
+}
+
+const void *os_shm_map_readonly(const char *name, size_t *size, int *err)
+{
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	struct stat st;
+	void *p = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	else
+		errno = EPROTO;
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		*err = -e;
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+void os_shm_unlink(const char *name)
+{
+	shm_unlink(name);
+}
+
+void os_unmap(const void *addr, size_t size)
+{
+	munmap((void *)(uintptr_t)addr, size);
+}
+
+bool os_process_alive(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
 }

@@ -42,4 +42,16 @@ void os_thread_name(char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
 void os_write_stderr(const char *buf, size_t len);
 
+/* ---- shared-memory files for the statistics export (stats.c) ---- */
+/* Create (replacing any stale one) /dev/shm/<name> of size bytes, mode 0600,
+ * mapped shared read-write.  Returns NULL and sets *err on failure. */
+void *os_shm_create(const char *name, size_t size, int *err);
+/* Map /dev/shm/<name> read-only; *size gets its size.  NULL + *err. */
+const void *os_shm_map_readonly(const char *name, size_t *size, int *err);
+void os_shm_unlink(const char *name);
+/* Unmap a mapping made by the two above. */
+void os_unmap(const void *addr, size_t size);
+/* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */
+bool os_process_alive(int pid);
+
 #endif /* LAB_OS_H */
