@@ -211,7 +211,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	prep_new_page(z, page, gfp, order);
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
-	lab_trace(mm_page_alloc, page, page_to_pfn(z, page), order, gfp, z->name);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
 	return page;
 }
 
@@ -300,7 +300,7 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		return;
 	}
 	if (free_pages_prepare(z, page, order)) {
-		lab_trace(mm_page_free, page, page_to_pfn(z, page), order, z->name);
+		lab_trace(mm_page_free, page, order, z->name);
 		lab__debug_free(z, page, order);  /* page owner free stack, poison */
 		lab__free_block(z, page, order);
 	}

@@ -125,7 +125,7 @@ struct lab_page *lab__rmqueue(struct lab_zone *z, unsigned int order, unsigned i
 	}
 	zone_stat_inc(z, highatomic_use);
 out:
-	lab_trace(mm_page_alloc_zone_locked, page, page_to_pfn(z, page), order, page->list_mt);
+	lab_trace(mm_page_alloc_zone_locked, page, order, page->list_mt);
 	return page;
 }
 

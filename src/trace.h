@@ -14,6 +14,9 @@
 
 #ifdef LAB_HAVE_SDT
 #define SDT_USE_VARIADIC 1
+/* Registers or constants, not "o": clang would otherwise store every
+ * argument to the stack on each call, probe attached or not. */
+#define STAP_SDT_ARG_CONSTRAINT nr
 #include <sys/sdt.h>
 #define lab_trace(name, ...) STAP_PROBEV(labyrinth, name, __VA_ARGS__)
 #else
