@@ -82,7 +82,12 @@ typedef unsigned int lab_gfp_t;
 #define LAB_ZONE_NO_KSWAPD  0x0002u
 /* No per-CPU lists: every allocation and free goes to the buddy lists. */
 #define LAB_ZONE_NO_PCP     0x0400u
-#define LAB_ZONE_ALL_FLAGS  0x0403u
+/* Debugging (see "Debugging and observability" below): fill freed pages with
+ * 0xaa and verify the fill when they are allocated again. */
+#define LAB_ZONE_POISON     0x1000u
+/* Debugging: record who allocated and freed each block (page owner). */
+#define LAB_ZONE_PAGE_OWNER 0x2000u
+#define LAB_ZONE_ALL_FLAGS  (0x0003u | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | LAB_ZONE_PAGE_OWNER)
 
 struct lab_zone_config {
 	const char *name;      /* shown in reports and dumps; default "Normal" */
@@ -136,6 +141,9 @@ struct lab_zone_stats {
 	uint64_t pcp_refill;   /* batches moved from the buddy lists to a per-CPU list */
 	uint64_t pcp_drain;    /* batches moved back */
 	size_t pcp_batch, pcp_high; /* order-0 batch and capacity */
+	/* debugging and observability */
+	uint64_t fail_injected;  /* NULL returned by fault injection (not in alloc_fail) */
+	uint64_t poison_corrupt; /* blocks whose poison was overwritten while free */
 };
 
 /*
@@ -276,6 +284,97 @@ LAB_API const char *lab_pcp_mode_name(void);
 
 /* Write a gfp mask as "HIGH|KSWAPD_RECLAIM" into buf; returns buf. */
 LAB_API const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Debugging and observability.                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Fault injection, the kernel's fail_page_alloc: make allocations fail on
+ * purpose so that failure paths run in tests.  Global to the process.  The
+ * checks run in the kernel's order: min_order, NOFAIL (never failed),
+ * ignore_gfp_wait; then the thread's fail-nth, probability == 0, times == 0,
+ * space, interval, random < probability.  An injected failure returns NULL
+ * with errno ENOMEM, prints "FAULT_INJECTION: forcing a failure." (verbose,
+ * not with LAB_GFP_NOWARN) and counts in fail_injected, not in alloc_fail.
+ * Set at start-up with LABYRINTH_FAIL_PAGE_ALLOC="probability=10,times=-1,..."
+ */
+struct lab_fault_attr {
+	unsigned int probability;  /* percent of eligible calls that fail, 0..100 */
+	unsigned long interval;    /* only every interval-th eligible call may fail */
+	long times;                /* failures left; -1 = no limit (default 1) */
+	long space;                /* pages allowed through before failures start */
+	unsigned int verbose;      /* 0 silent, 1 message, 2 message + stack (default) */
+	bool ignore_gfp_wait;      /* never fail DIRECT_RECLAIM callers (default true) */
+	unsigned int min_order;    /* only orders >= this fail (default 1) */
+};
+/* Replace the settings; 0 or -EINVAL.  Thread-safe; does not sleep; O(1). */
+LAB_API int lab_fault_set(const struct lab_fault_attr *attr);
+/* The settings now (times and space as they count down).  O(1). */
+LAB_API void lab_fault_get(struct lab_fault_attr *out);
+/* Parse "key=value,..." (the LABYRINTH_FAIL_PAGE_ALLOC syntax) over the
+ * defaults and apply it whole; on error nothing changes, -EINVAL is
+ * returned and err (if not NULL) names the key and the problem. */
+LAB_API int lab_fault_configure(const char *spec, char *err, size_t errlen);
+/* Per thread, like /proc/<tid>/fail-nth: the n-th eligible allocation from
+ * now on fails (whatever the probability); 0 disarms.  Does not sleep. */
+LAB_API void lab_fail_nth_set(unsigned int n);
+/* Eligible allocations left before the armed one fails; 0 when disarmed. */
+LAB_API unsigned int lab_fail_nth_get(void);
+
+/*
+ * Page owner (LAB_ZONE_PAGE_OWNER or LABYRINTH_PAGE_OWNER=1): print every
+ * allocated block of the zone with its allocation stack, gfp, order, thread
+ * and time, in the format of the kernel's page_owner file.  Returns the
+ * number of blocks printed.  Reads without the zone lock (a block changing
+ * meanwhile may print half-updated).  May sleep (stdio); O(managed).
+ */
+LAB_API size_t lab_dump_page_owner(const struct lab_zone *zone, FILE *out);
+/* The same for blocks still allocated, as a leak report with a summary
+ * line; what lab_zone_destroy() prints.  Returns the number of blocks. */
+LAB_API size_t lab_page_owner_report_leaks(const struct lab_zone *zone, FILE *out);
+
+/* Text dumps in the formats of /proc/zoneinfo and /proc/vmstat (one zone).
+ * May sleep (stdio); take the zone lock briefly. */
+LAB_API void lab_zone_print_zoneinfo(const struct lab_zone *zone, FILE *out);
+LAB_API void lab_zone_print_vmstat(const struct lab_zone *zone, FILE *out);
+
+enum lab_stats_format {
+	LAB_STATS_BUDDYINFO,  /* one /proc/buddyinfo line */
+	LAB_STATS_ZONEINFO,   /* a /proc/zoneinfo zone block */
+	LAB_STATS_VMSTAT,     /* "name value" lines as /proc/vmstat */
+};
+/* Print a statistics snapshot (from lab_zone_get_stats() or an export). */
+LAB_API void lab_stats_print(const char *zone_name, const struct lab_zone_stats *st,
+			     enum lab_stats_format format, FILE *out);
+
+/*
+ * Live export: a read-only view of this process's zones for other processes
+ * (`labyrinth stat PID`, `labyrinth top PID`).  A background thread copies
+ * every zone's statistics into /dev/shm/labyrinth.<pid> (mode 0600) every
+ * interval_ms (0: 250 ms); the allocation paths pay nothing.  Also enabled
+ * by LABYRINTH_EXPORT=1 at start-up.  The file is removed at exit or by
+ * lab_stats_export_disable().  Returns 0 or a negative errno.  May sleep.
+ */
+LAB_API int lab_stats_export_enable(unsigned int interval_ms);
+LAB_API void lab_stats_export_disable(void);
+/* Publish now rather than at the next tick.  May sleep. */
+LAB_API void lab_stats_export_sync(void);
+
+#define LAB_EXPORT_MAX_ZONES 64
+struct lab_stats_snapshot {
+	int pid;
+	uint64_t taken_ns;      /* CLOCK_MONOTONIC of the copy */
+	unsigned int interval_ms;
+	unsigned int nr_zones;
+	struct {
+		char name[32];
+		struct lab_zone_stats st;
+	} zones[LAB_EXPORT_MAX_ZONES];
+};
+/* Read process pid's export: 0, -ENOENT (no export), -ESRCH (process gone,
+ * the file is stale), -EPROTO (another version of the format). */
+LAB_API int lab_stats_read_export(int pid, struct lab_stats_snapshot *out);
 
 #ifdef __cplusplus
 }

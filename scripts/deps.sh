@@ -17,8 +17,11 @@ need_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev)
-TEST_PACKAGES=(libcriterion-dev spin)
+BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev
+	systemtap-sdt-dev)  # USDT probes (optional: built without when absent)
+TEST_PACKAGES=(libcriterion-dev
+	spin      # model checking (tests/model)
+	valgrind) # memcheck client requests and the Valgrind use-after-free test
 
 # meson setup that reuses an existing build directory.
 setup_build() {

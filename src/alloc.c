@@ -5,6 +5,7 @@
  * lab_free_pages() with its misuse checks.
  */
 #include "pcp_fast.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <string.h>
@@ -197,6 +198,7 @@ static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			  unsigned int order)
 {
+	lab__debug_alloc(z, page, gfp, order);  /* poison check, page owner: before zeroing */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
 		memset(lab_page_address(page), 0, z->page_size << order);
 }
@@ -238,10 +240,13 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	if (likely(z && order == 0 && !(gfp & ~FAST_GFP))) {
+	/* Inline fast path only while no debugging feature wants to see the page. */
+	if (likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
 		struct lab_page *page = alloc_fast(z);
-		if (likely(page))
+		if (likely(page)) {
+			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
 			return page;
+		}
 	}
 	if (unlikely(!z)) {
 		errno = EINVAL;
@@ -261,6 +266,11 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		errno = EINVAL;
 		return NULL;
 	}
+	/* fail_page_alloc: one predictable branch while nothing is armed. */
+	if (unlikely(fault_armed()) && lab__should_fail_alloc(z, gfp, order)) {
+		errno = ENOMEM;
+		return NULL;
+	}
 
 	/* Fast path: the LOW watermark, no reserves. */
 	struct lab_page *page = get_page_from_freelist(z, gfp, order, ALLOC_WMARK_LOW);
@@ -268,12 +278,14 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		page = alloc_slowpath(z, gfp, order);
 	if (unlikely(!page)) {
 		count_failure(z, gfp);
+		lab_trace(mm_page_alloc_fail, z->name, order, gfp, 0);
 		if (!(gfp & LAB_GFP_NOWARN))
 			lab__warn_alloc(z, gfp, order);
 		errno = ENOMEM;
 		return NULL;
 	}
 	prep_new_page(z, page, gfp, order);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
 	return page;
 }
 
@@ -312,7 +324,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 	uint32_t old = page_flags(page), claimed;
 	do {
 		if (unlikely(!(old & PG_allocated))) {
-			lab__bad_page(z, page, bad_free_reason(old));
+			lab__bad_page_state(z, page, old, bad_free_reason(old));
 			return false;
 		}
 		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
@@ -331,7 +343,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 		bad = "freed while the page lock is held";
 	if (unlikely(bad)) {
 		leak_block(z, page);
-		lab__bad_page(z, page, bad);
+		lab__bad_page_state(z, page, old | PG_bad, bad);  /* as it was, now leaked */
 		return false;
 	}
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
@@ -399,14 +411,19 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 	if (unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
-	if (likely(z && order == 0 && free_fast(z, page)))
+	if (likely(z && order == 0 && !z->debug && free_fast(z, page))) {
+		lab_trace(mm_page_free, page, 0, z->name);
 		return;
+	}
 	if (unlikely(!z)) {
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
-	if (free_pages_prepare(z, page, order))
+	if (free_pages_prepare(z, page, order)) {
+		lab_trace(mm_page_free, page, order, z->name);
+		lab__debug_free(z, page, order);  /* page owner free stack, poison */
 		lab__free_block(z, page, order);
+	}
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

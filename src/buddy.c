@@ -8,6 +8,7 @@
  * is lock-free so that a free never waits.
  */
 #include "internal.h"
+#include "trace.h"
 
 static inline size_t pageblock_of(const struct lab_zone *z, size_t pfn)
 {
@@ -121,9 +122,11 @@ struct lab_page *lab__rmqueue(struct lab_zone *z, unsigned int order, unsigned i
 		if (!page)
 			return NULL;
 		if (page->list_mt != MT_HIGHATOMIC)
-			return page;
+			goto out;
 	}
 	zone_stat_inc(z, highatomic_use);
+out:
+	lab_trace(mm_page_alloc_zone_locked, page, order, page->list_mt);
 	return page;
 }
 

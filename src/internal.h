@@ -5,7 +5,9 @@
  * Files: zone.c (creation, registry, watermarks, stats, checker),
  * buddy.c (free lists, split and merge, highatomic pageblocks),
  * alloc.c (the GFP contract: fast path, slow path, free path),
- * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports).
+ * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports),
+ * fault.c (fault injection), poison.c (page poisoning, ASan/Valgrind marks),
+ * page_owner.c (who allocated what, stack capture), stats.c (dumps, export).
  */
 #ifndef LAB_INTERNAL_H
 #define LAB_INTERNAL_H
@@ -108,6 +110,8 @@ struct zone_counters {
 	_Atomic uint64_t reserve_use, highatomic_use, alloc_stall, direct_reclaim;
 	_Atomic uint64_t kswapd_wake, kswapd_run, shrinker_freed, oom_calls, grow;
 	_Atomic uint64_t bad_page, lock_fail, pcp_refill, pcp_drain;
+	/* debugging and observability */
+	_Atomic uint64_t fail_injected, poison_corrupt;
 };
 
 /*
@@ -179,6 +183,10 @@ struct lab_zone {
 	_Atomic uint32_t pcp_drain_request;
 
 	struct zone_counters stat;
+
+	/* Debugging (fault.c, poison.c, page_owner.c, stats.c); set at creation. */
+	unsigned int debug;             /* ZONE_DEBUG_*: one test on the hot paths */
+	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
 };
 
 #define zone_stat_inc(z, field) \
@@ -267,5 +275,94 @@ void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *rea
 void lab__bad_pointer(const void *ptr, const char *reason);
 void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 void lab__flush_warnings(struct lab_zone *z);
+
+/* ---- debugging and observability ------------------------------------- */
+/* fault.c, poison.c, page_owner.c, stats.c; hooks in alloc.c and zone.c. */
+
+/* z->debug: what the alloc and free paths must do beyond the buddy work. */
+enum {
+	ZONE_DEBUG_POISON   = 1u << 0, /* fill freed pages with 0xaa, check on alloc */
+	ZONE_DEBUG_OWNER    = 1u << 1, /* page owner records */
+	ZONE_DEBUG_SANITIZE = 1u << 2, /* mark free pages for ASan / Valgrind */
+};
+
+/* fault.c: nonzero when any allocation might be failed on purpose. */
+extern _Atomic unsigned int lab__fault_armed;
+static inline bool fault_armed(void)
+{
+	return atomic_load_explicit(&lab__fault_armed, memory_order_relaxed) != 0;
+}
+bool lab__should_fail_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+
+/* poison.c */
+unsigned int lab__poison_zone_debug(unsigned int zone_flags);
+void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr);
+void lab__poison_zone_fini(struct lab_zone *z);
+
+/* page_owner.c: stacks are captured without malloc or locks (see there). */
+#define LAB_STACK_DEPTH 16
+void lab__stack_warm(void);   /* once, where allocating is fine */
+unsigned int lab__stack_capture(void **frames, unsigned int max, unsigned int skip);
+void lab__stack_print(void *const *frames, unsigned int nr, FILE *out);  /* NULL: stderr */
+void lab__dump_stack(void);
+unsigned int lab__page_owner_zone_debug(unsigned int zone_flags);
+int lab__page_owner_zone_init(struct lab_zone *z);
+int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr);
+void lab__page_owner_zone_fini(struct lab_zone *z);
+void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			   unsigned int order);
+void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page);
+
+/* stats.c: the zones the live export shows. */
+void lab__stats_zone_add(struct lab_zone *z);
+void lab__stats_zone_del(struct lab_zone *z);
+
+/* report.c: the Bad page rate limit's quiet period (tests shorten it). */
+extern _Atomic uint64_t lab__bad_page_interval_ns;
+void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t flags,
+			 const char *reason);
+
+/* Hooks, each one predictable branch when debugging is off. */
+static inline int lab__debug_zone_init(struct lab_zone *z, unsigned int zone_flags)
+{
+	lab__stack_warm();  /* reports capture stacks later, maybe in atomic context */
+	z->debug = lab__poison_zone_debug(zone_flags) | lab__page_owner_zone_debug(zone_flags);
+	return (z->debug & ZONE_DEBUG_OWNER) ? lab__page_owner_zone_init(z) : 0;
+}
+/* New memory [first, first+nr) about to be handed to the buddy lists. */
+static inline int lab__debug_new_range(struct lab_zone *z, size_t first, size_t nr)
+{
+	if (likely(!z->debug))
+		return 0;
+	lab__poison_new_range(z, first, nr);
+	return (z->debug & ZONE_DEBUG_OWNER) ? lab__page_owner_new_range(z, first, nr) : 0;
+}
+static inline void lab__debug_zone_fini(struct lab_zone *z)
+{
+	if (z->debug & ZONE_DEBUG_OWNER)
+		lab__page_owner_zone_fini(z);
+	if (z->debug & (ZONE_DEBUG_POISON | ZONE_DEBUG_SANITIZE))
+		lab__poison_zone_fini(z);
+}
+static inline void lab__debug_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+				    unsigned int order)
+{
+	if (likely(!z->debug))
+		return;
+	lab__poison_alloc(z, page, order);
+	if (z->debug & ZONE_DEBUG_OWNER)
+		lab__page_owner_alloc(z, page, gfp, order);
+}
+static inline void lab__debug_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	if (likely(!z->debug))
+		return;
+	if (z->debug & ZONE_DEBUG_OWNER)
+		lab__page_owner_free(z, page, order);
+	lab__poison_free(z, page, order);
+}
 
 #endif /* LAB_INTERNAL_H */

@@ -5,6 +5,7 @@
  * the OOM handler and zone growth.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,8 +119,11 @@ static unsigned long shrink_until(struct lab_zone *z, lab_gfp_t gfp, size_t targ
 unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	zone_stat_inc(z, direct_reclaim);
+	lab_trace(mm_vmscan_direct_reclaim_begin, z->name, order, gfp);
 	size_t target = atomic_load(&z->wmark[WMARK_MIN]) + ((size_t)1 << order);
-	return shrink_until(z, gfp, target);
+	unsigned long freed = shrink_until(z, gfp, target);
+	lab_trace(mm_vmscan_direct_reclaim_end, z->name, freed);
+	return freed;
 }
 
 /* ---- waiting for frees ------------------------------------------------ */
@@ -149,6 +153,7 @@ void lab__wakeup_kswapd(struct lab_zone *z)
 	    atomic_exchange(&z->kswapd_pending, 1))
 		return;
 	zone_stat_inc(z, kswapd_wake);
+	lab_trace(mm_vmscan_wakeup_kswapd, z->name);
 	atomic_fetch_add(&z->kswapd_seq, 1);
 	os_futex_wake(&z->kswapd_seq, 1);
 }
@@ -165,6 +170,7 @@ static void *kswapd_main(void *arg)
 			continue;
 		}
 		zone_stat_inc(z, kswapd_run);
+		lab_trace(mm_vmscan_kswapd_wake, z->name);
 		lab__flush_warnings(z);
 		/* An atomic caller could not drain other CPUs' lists itself. */
 		if (atomic_exchange(&z->pcp_drain_request, 0))
@@ -176,6 +182,7 @@ static void *kswapd_main(void *arg)
 		unsigned long freed = shrink_until(z, LAB_GFP_KERNEL,
 						   atomic_load(&z->wmark[WMARK_HIGH]));
 		atomic_store(&z->kswapd_pending, 0);
+		lab_trace(mm_vmscan_kswapd_sleep, z->name, freed);
 		if (freed)
 			lab__wake_waiters(z);
 	}

@@ -78,14 +78,21 @@ static const char *const pg_names[] = {
 	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
 };
 
+/* "locked|allocated", bits without a name as hex, like %pGp. */
 static void decode_flags(uint32_t flags, char *buf, size_t len)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
-		if (flags & (1u << bit))
+	for (unsigned int bit = 0; bit < 32 && used < len; bit++) {
+		if (!(flags & (1u << bit)))
+			continue;
+		if (bit < sizeof(pg_names) / sizeof(pg_names[0]))
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 						 pg_names[bit]);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%#x", used ? "|" : "",
+						 1u << bit);
+	}
 }
 
 /* bad_page(): at most 60 reports, then a minute of silence with a count. */
@@ -93,11 +100,13 @@ static _Atomic uint64_t bad_window;
 static _Atomic uint32_t bad_shown;
 static _Atomic uint64_t bad_suppressed;
 #define BAD_PAGE_BURST 60
-#define BAD_PAGE_INTERVAL_NS (60ull * 1000 * 1000 * 1000)
+/* The minute; a variable so that tests can end it without waiting. */
+_Atomic uint64_t lab__bad_page_interval_ns = 60ull * 1000 * 1000 * 1000;
 
 static bool bad_page_may_print(void)
 {
-	if (!lab__ratelimit(&bad_window, &bad_shown, BAD_PAGE_BURST, BAD_PAGE_INTERVAL_NS)) {
+	if (!lab__ratelimit(&bad_window, &bad_shown, BAD_PAGE_BURST,
+			    atomic_load(&lab__bad_page_interval_ns))) {
 		atomic_fetch_add(&bad_suppressed, 1);
 		return false;
 	}
@@ -108,14 +117,19 @@ static bool bad_page_may_print(void)
 	return true;
 }
 
-void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason)
+/*
+ * The kernel's bad_page(): header, dump_page() (descriptor, decoded flags,
+ * reason, page owner when recorded), then dump_stack().  f is the flags the
+ * page had when the misuse was seen.
+ */
+void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t f,
+			 const char *reason)
 {
 	zone_stat_inc(z, bad_page);
 	if (!bad_page_may_print())
 		return;
-	char comm[17], flags[96];
+	char comm[17], flags[160];
 	os_thread_name(comm, sizeof(comm));
-	uint32_t f = page_flags(p);
 	decode_flags(f, flags, sizeof(flags));
 	lab__printk("BUG: Bad page state in process %s  pfn:%05zx\n"
 		    "page:%p zone:%s refcount:%d order:%u owner:%u\n"
@@ -123,6 +137,14 @@ void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *rea
 		    "page dumped because: %s\n",
 		    comm, page_to_pfn(z, p), (const void *)p, z->name,
 		    (int)atomic_load(&p->refcount), p->order, p->owner, f, flags, reason);
+	if (z->debug & ZONE_DEBUG_OWNER)
+		lab__page_owner_dump_bad(z, p);
+	lab__dump_stack();
+}
+
+void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason)
+{
+	lab__bad_page_state(z, p, page_flags(p), reason);
 }
 
 void lab__bad_pointer(const void *ptr, const char *reason)
@@ -133,6 +155,7 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 	os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: Bad page state in process %s  pointer:%p\n"
 		    "page dumped because: %s\n", comm, ptr, reason);
+	lab__dump_stack();
 }
 
 /* warn_alloc(): DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10. */

@@ -216,6 +216,10 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 		p->zone = z;
 	}
 
+	rc = lab__debug_new_range(z, first, nr);  /* poison, page owner records */
+	if (rc)
+		return rc;
+
 	lab__zone_lock(z);
 	atomic_store(&z->managed, first + nr);
 	z->nr_allocated += nr;   /* free_range takes them back out */
@@ -296,6 +300,8 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	if (!z->pageblock_mt)
 		err = -ENOMEM;
 	if (!err && z->pages)
+		err = lab__debug_zone_init(z, cfg->flags);
+	if (!err && z->pages)
 		err = lab__zone_add_pages(z, cfg->pages);
 	if (!err && cfg->wmark_high) {
 		z->wmark_fixed = true;
@@ -312,8 +318,11 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		if (err)
 			registry_del(z);
 	}
+	if (!err)
+		lab__stats_zone_add(z);
 	if (err) {
 		lab__pcp_destroy(z);
+		lab__debug_zone_fini(z);
 		if (z->pages)
 			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
 						      z->page_size));
@@ -333,6 +342,7 @@ void lab_zone_destroy(struct lab_zone *z)
 		return;
 	lab__kswapd_stop(z);
 	registry_del(z);
+	lab__stats_zone_del(z);
 	lab__pcp_drain_all(z, true);
 	lab__pcp_destroy(z);
 	lab__zone_lock(z);
@@ -342,6 +352,7 @@ void lab_zone_destroy(struct lab_zone *z)
 	if (leaked)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
+	lab__debug_zone_fini(z);  /* page owner leak report; sanitizer marks off */
 	os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
 	os_release(z->base, z->max_pages * z->page_size);
 	pthread_rwlock_destroy(&z->shrinker_lock);
@@ -453,16 +464,8 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->grow = LOAD(grow);
 	out->bad_page = LOAD(bad_page);
 	out->lock_fail = LOAD(lock_fail);
-}
-
-void lab_zone_print_buddyinfo(const struct lab_zone *z, FILE *out)
-{
-	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	fprintf(out, "Node 0, zone %8s ", z->name);
-	for (int o = 0; o <= LAB_MAX_ORDER; o++)
-		fprintf(out, "%6zu ", st.nr_free[o]);
-	fputc('\n', out);
+	out->fail_injected = LOAD(fail_injected);
+	out->poison_corrupt = LOAD(poison_corrupt);
 }
 
 #define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))

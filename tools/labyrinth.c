@@ -2,6 +2,8 @@
  * labyrinth.c - the command-line tool.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth stat PID  another process's zones (tools/stat.c)
+ *   labyrinth top PID   the same, refreshing
  *   labyrinth --help
  */
 #include <errno.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "stat.h"
 
 static void usage(FILE *out)
 {
@@ -23,6 +27,9 @@ static void usage(FILE *out)
 		"             the ATOMIC path against a pre-faulted LIFO, glibc, jemalloc,\n"
 		"             tcmalloc, mimalloc and mmap, in one run\n"
 		"  info       how this machine runs Labyrinth (per-CPU list mode, page size)\n"
+		"  stat PID   print the zones of process PID (which exports them:\n"
+		"             LABYRINTH_EXPORT=1) as buddyinfo, zoneinfo and vmstat\n"
+		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
 		"  --version  print the version\n"
 		"  --help     this text\n");
 }
@@ -174,6 +181,10 @@ int main(int argc, char **argv)
 		return bench_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return info();
+	if (!strcmp(cmd, "stat"))
+		return lab_tool_stat(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
@@ -148,11 +151,6 @@ void *os_map_populated(size_t size, int *err)
 	return p;
 }
 
-void os_unmap(void *addr, size_t size)
-{
-	munmap(addr, size);
-}
-
 /* glibc 2.35+ publishes where it registered each thread's rseq area.  Weak, so
  * an older glibc leaves them NULL and we report rseq as unavailable. */
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
@@ -190,4 +188,63 @@ int os_membarrier_rseq_cpu(int cpu)
 	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 			 MEMBARRIER_CMD_FLAG_CPU, cpu);
 	return r == 0 ? 0 : -errno;
+}
+
+void *os_shm_create(const char *name, size_t size, int *err)
+{
+	shm_unlink(name);  /* a stale file of an earlier process with our pid */
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	void *p = MAP_FAILED;
+	if (ftruncate(fd, (off_t)size) == 0)
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		close(fd);
+		shm_unlink(name);
+		return NULL;
+	}
+	close(fd);
+	return p;
+}
+
+const void *os_shm_map_readonly(const char *name, size_t *size, int *err)
+{
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	struct stat st;
+	void *p = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	else
+		errno = EPROTO;
+	int e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		*err = -e;
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+void os_shm_unlink(const char *name)
+{
+	shm_unlink(name);
+}
+
+void os_unmap(const void *addr, size_t size)
+{
+	munmap((void *)(uintptr_t)addr, size);
+}
+
+bool os_process_alive(int pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
 }

@@ -46,7 +46,6 @@ void os_write_stderr(const char *buf, size_t len);
 int os_nr_cpus(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
 void *os_map_populated(size_t size, int *err);
-void os_unmap(void *addr, size_t size);
 
 /*
  * rseq, as glibc registered it (glibc >= 2.35 exports __rseq_offset and
@@ -67,5 +66,17 @@ struct os_rseq *os_rseq_self(void);
  * aborts any rseq critical section running there.  May block briefly. */
 int os_membarrier_rseq_register(void);
 int os_membarrier_rseq_cpu(int cpu);
+
+/* ---- shared-memory files for the statistics export (stats.c) ---- */
+/* Create (replacing any stale one) /dev/shm/<name> of size bytes, mode 0600,
+ * mapped shared read-write.  Returns NULL and sets *err on failure. */
+void *os_shm_create(const char *name, size_t size, int *err);
+/* Map /dev/shm/<name> read-only; *size gets its size.  NULL + *err. */
+const void *os_shm_map_readonly(const char *name, size_t *size, int *err);
+void os_shm_unlink(const char *name);
+/* Unmap a mapping made by the two above. */
+void os_unmap(const void *addr, size_t size);
+/* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */
+bool os_process_alive(int pid);
 
 #endif /* LAB_OS_H */

@@ -1,6 +1,8 @@
 #include "helpers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,4 +91,33 @@ int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
 	int status;
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+int run_shell(const char *cmd, char *out, size_t len)
+{
+	char full[4096];
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	fflush(NULL);
+	FILE *f = popen(full, "r");
+	cr_assert_not_null(f, "popen %s", cmd);
+	size_t used = fread(out, 1, len - 1, f);
+	out[used] = '\0';
+	return pclose(f);
+}
+
+const char *test_path(const char *name)
+{
+	char var[64];
+	snprintf(var, sizeof(var), "LAB_TEST_%s", name);
+	const char *v = getenv(var);
+	cr_assert_not_null(v, "%s is not set: run the tests through meson test", var);
+	return v;
+}
+
+int count_of(const char *haystack, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
 }

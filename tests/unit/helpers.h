@@ -29,4 +29,12 @@ void set_free(struct lab_zone *z, struct held *h, size_t target);
  * Returns the child's wait status. */
 int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len);
 
+/* Run a shell command; its stdout and stderr go into out (NUL-terminated).
+ * Returns the wait status. */
+int run_shell(const char *cmd, char *out, size_t len);
+/* $LAB_TEST_<name> as meson sets it for the tests (a path); fails the test if unset. */
+const char *test_path(const char *name);
+/* Count the occurrences of needle in haystack. */
+int count_of(const char *haystack, const char *needle);
+
 #endif

@@ -1,0 +1,307 @@
+/*
+ * fault.c - fault injection, the kernel's fail_page_alloc: the same knobs
+ * (probability, interval, times, space, verbose, ignore-gfp-wait, min-order,
+ * per-thread fail-nth), the same defaults and the same order of checks as
+ * __should_fail_alloc_page() followed by should_fail_ex().
+ *
+ * Exports lab_fault_set/get/configure, lab_fail_nth_set/get, and to alloc.c
+ * lab__fault_armed (the one flag the allocation path tests) and
+ * lab__should_fail_alloc().  LABYRINTH_FAIL_PAGE_ALLOC is parsed once, in a
+ * constructor, with the same parser as lab_fault_configure().
+ *
+ * Everything here is lock-free and never sleeps: it runs inside atomic
+ * allocations.  Not mirrored: the kernel's task and stack-trace filters.
+ */
+#include "internal.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bits of lab__fault_armed. */
+enum {
+	ARMED_ATTR = 1u << 0,   /* probability > 0 */
+	ARMED_NTH  = 1u << 1,   /* some thread used fail-nth (stays set) */
+};
+_Atomic unsigned int lab__fault_armed;
+
+/* fail_page_alloc's attributes; each one atomic, as in the kernel. */
+static struct {
+	_Atomic unsigned int probability;
+	_Atomic unsigned long interval;
+	_Atomic long times;
+	_Atomic long space;
+	_Atomic unsigned int verbose;
+	_Atomic bool ignore_gfp_wait;
+	_Atomic unsigned int min_order;
+	_Atomic unsigned long count;    /* eligible calls that reached the interval test */
+} attr = {
+	/* FAULT_ATTR_INITIALIZER plus fail_page_alloc's own defaults. */
+	.interval = 1, .times = 1, .verbose = 2, .ignore_gfp_wait = true, .min_order = 1,
+};
+
+static _Thread_local unsigned int fail_nth;
+static _Thread_local uint64_t rand_state;
+
+#define LOAD(f) atomic_load_explicit(&attr.f, memory_order_relaxed)
+#define STORE(f, v) atomic_store_explicit(&attr.f, (v), memory_order_relaxed)
+
+static void update_armed(void)
+{
+	if (LOAD(probability))
+		atomic_fetch_or(&lab__fault_armed, ARMED_ATTR);
+	else
+		atomic_fetch_and(&lab__fault_armed, ~(unsigned int)ARMED_ATTR);
+}
+
+static const struct lab_fault_attr defaults = {
+	.probability = 0, .interval = 1, .times = 1, .space = 0, .verbose = 2,
+	.ignore_gfp_wait = true, .min_order = 1,
+};
+
+static int check_attr(const struct lab_fault_attr *a)
+{
+	if (a->probability > 100 || a->times < -1 || a->space < 0 || a->verbose > 2 ||
+	    a->min_order > LAB_MAX_ORDER + 1)
+		return -EINVAL;
+	return 0;
+}
+
+int lab_fault_set(const struct lab_fault_attr *a)
+{
+	if (!a || check_attr(a))
+		return -EINVAL;
+	STORE(interval, a->interval);
+	STORE(times, a->times);
+	STORE(space, a->space);
+	STORE(verbose, a->verbose);
+	STORE(ignore_gfp_wait, a->ignore_gfp_wait);
+	STORE(min_order, a->min_order);
+	STORE(count, 0);
+	/* Last: a racing allocation sees the new knobs before it can fail. */
+	STORE(probability, a->probability);
+	update_armed();
+	return 0;
+}
+
+void lab_fault_get(struct lab_fault_attr *out)
+{
+	out->probability = LOAD(probability);
+	out->interval = LOAD(interval);
+	out->times = LOAD(times);
+	out->space = LOAD(space);
+	out->verbose = LOAD(verbose);
+	out->ignore_gfp_wait = LOAD(ignore_gfp_wait);
+	out->min_order = LOAD(min_order);
+}
+
+void lab_fail_nth_set(unsigned int n)
+{
+	fail_nth = n;
+	if (n)
+		atomic_fetch_or(&lab__fault_armed, ARMED_NTH);
+}
+
+unsigned int lab_fail_nth_get(void)
+{
+	return fail_nth;
+}
+
+/* ---- the parser ------------------------------------------------------- */
+
+static bool parse_long(const char *s, size_t len, long lo, long hi, long *out)
+{
+	char buf[32];
+	if (!len || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	char *end;
+	errno = 0;
+	long v = strtol(buf, &end, 0);
+	if (errno || *end || end == buf || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Keys as the debugfs files are named; '_' and '-' both accepted. */
+static bool key_is(const char *k, size_t len, const char *name)
+{
+	if (strlen(name) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = k[i] == '-' ? '_' : k[i];
+		if (c != name[i])
+			return false;
+	}
+	return true;
+}
+
+int lab_fault_configure(const char *spec, char *err, size_t errlen)
+{
+	struct lab_fault_attr a = defaults;
+	char dummy[1];
+	if (!err) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (!spec) {
+		snprintf(err, errlen, "no settings given");
+		return -EINVAL;
+	}
+	for (const char *p = spec; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (!n) {
+			snprintf(err, errlen, "empty setting");
+			return -EINVAL;
+		}
+		if (!eq) {
+			snprintf(err, errlen, "'%.*s' is not key=value", (int)n, p);
+			return -EINVAL;
+		}
+		size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
+		const char *v = eq + 1;
+		long x;
+		const char *expect = NULL;
+		if (key_is(p, klen, "probability")) {
+			if (parse_long(v, vlen, 0, 100, &x))
+				a.probability = (unsigned int)x;
+			else
+				expect = "a percentage 0..100";
+		} else if (key_is(p, klen, "interval")) {
+			if (parse_long(v, vlen, 0, LONG_MAX, &x))
+				a.interval = (unsigned long)x;
+			else
+				expect = "a count >= 0";
+		} else if (key_is(p, klen, "times")) {
+			if (parse_long(v, vlen, -1, LONG_MAX, &x))
+				a.times = x;
+			else
+				expect = "a count >= 0, or -1 for no limit";
+		} else if (key_is(p, klen, "space")) {
+			if (parse_long(v, vlen, 0, LONG_MAX, &x))
+				a.space = x;
+			else
+				expect = "a number of pages >= 0";
+		} else if (key_is(p, klen, "verbose")) {
+			if (parse_long(v, vlen, 0, 2, &x))
+				a.verbose = (unsigned int)x;
+			else
+				expect = "0, 1 or 2";
+		} else if (key_is(p, klen, "ignore_gfp_wait")) {
+			if (parse_long(v, vlen, 0, 1, &x))
+				a.ignore_gfp_wait = x;
+			else
+				expect = "0 or 1";
+		} else if (key_is(p, klen, "min_order")) {
+			if (parse_long(v, vlen, 0, LAB_MAX_ORDER + 1, &x))
+				a.min_order = (unsigned int)x;
+			else
+				expect = "an order 0..11";
+		} else {
+			snprintf(err, errlen, "unknown key '%.*s' (known: probability, interval, "
+				 "times, space, verbose, ignore_gfp_wait, min_order)", (int)klen, p);
+			return -EINVAL;
+		}
+		if (expect) {
+			snprintf(err, errlen, "bad value '%.*s' for key '%.*s': expected %s",
+				 (int)vlen, v, (int)klen, p, expect);
+			return -EINVAL;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return lab_fault_set(&a);
+}
+
+/* Parse LABYRINTH_FAIL_PAGE_ALLOC once, before main(). */
+__attribute__((constructor)) static void fault_from_environment(void)
+{
+	const char *spec = getenv("LABYRINTH_FAIL_PAGE_ALLOC");
+	if (!spec)
+		return;
+	char err[192];
+	if (lab_fault_configure(spec, err, sizeof(err)))
+		lab__printk("labyrinth: LABYRINTH_FAIL_PAGE_ALLOC: %s; fault injection stays off\n",
+			    err);
+}
+
+/* ---- the decision ----------------------------------------------------- */
+
+/* xorshift64*, seeded per thread without a syscall. */
+static unsigned int random_below_100(void)
+{
+	uint64_t x = rand_state;
+	if (!x)
+		x = os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rand_state = x;
+	return (unsigned int)(((x * 0x2545f4914f6cdd1dull) >> 32) % 100);
+}
+
+static void fail_dump(lab_gfp_t gfp)
+{
+	static _Atomic uint64_t window;
+	static _Atomic uint32_t shown;
+	unsigned int verbose = LOAD(verbose);
+	if (!verbose || (gfp & LAB_GFP_NOWARN))
+		return;
+	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+		return;
+	lab__printk("FAULT_INJECTION: forcing a failure.\n"
+		    "name fail_page_alloc, interval %lu, probability %u, space %ld, times %ld\n",
+		    LOAD(interval), LOAD(probability), LOAD(space), LOAD(times));
+	if (verbose > 1)
+		lab__dump_stack();
+}
+
+/* __should_fail_alloc_page() then should_fail_ex(), check for check. */
+bool lab__should_fail_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	long size = 1L << order;
+
+	if (order < LOAD(min_order))
+		return false;
+	if (gfp & LAB_GFP_NOFAIL)
+		return false;
+	if (LOAD(ignore_gfp_wait) && (gfp & LAB_GFP_DIRECT_RECLAIM))
+		return false;
+
+	if (fail_nth) {
+		if (--fail_nth == 0)
+			goto fail;
+		return false;
+	}
+	if (LOAD(probability) == 0)
+		return false;
+	if (LOAD(times) == 0)
+		return false;
+	long space = LOAD(space);
+	while (space > size) {
+		if (atomic_compare_exchange_weak(&attr.space, &space, space - size))
+			return false;
+	}
+	unsigned long interval = LOAD(interval);
+	if (interval > 1 && (atomic_fetch_add(&attr.count, 1) + 1) % interval)
+		return false;
+	if (LOAD(probability) <= random_below_100())
+		return false;
+fail:
+	fail_dump(gfp);
+	long times = LOAD(times);
+	while (times != -1 && times > 0 &&
+	       !atomic_compare_exchange_weak(&attr.times, &times, times - 1))
+		;
+	zone_stat_inc(z, fail_injected);
+	lab_trace(mm_page_alloc_fail, z->name, order, gfp, 1);
+	return true;
+}

@@ -1,0 +1,390 @@
+/*
+ * page_owner.c - who allocated each block, as the kernel's page_owner: the
+ * allocation stack (16 frames), gfp, order, thread, timestamps, and the free
+ * stack, in a side array of one record per pfn allocated with the zone's
+ * descriptors (the kernel's page_ext).  Enabled per zone (LAB_ZONE_PAGE_OWNER)
+ * or for all zones (LABYRINTH_PAGE_OWNER=1; "exit" also reports leaks at
+ * exit).  Dumps in the page_owner file's format, leak reports at zone destroy,
+ * and the owner part of Bad page and corruption reports.
+ *
+ * Also the stack capture every report uses.  Capture is glibc's backtrace()
+ * (libgcc's DWARF unwinder), pre-warmed once when a zone is created: the
+ * first call dlopens libgcc_s and allocates, later ones neither allocate nor
+ * lock on glibc >= 2.35 with libgcc >= 12 (frames are found through
+ * _dl_find_object), so a capture is safe in atomic context.  It was chosen
+ * over a frame-pointer walk because the caller's code, which we do not build,
+ * usually has no frame pointers: a walk would stop or wander there, the
+ * unwinder reads .eh_frame and does not.  It costs ~1-2 us per capture,
+ * acceptable for a debugging option.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One record per pfn; meaningful at the head of a block. */
+struct page_owner {
+	uint64_t ts_nsec;          /* allocation time, CLOCK_MONOTONIC */
+	uint64_t free_ts_nsec;     /* last free time, 0 if never freed */
+	lab_gfp_t gfp_mask;
+	uint8_t order;
+	uint8_t nr_entries, nr_free_entries;
+	uint8_t set;               /* an allocation was recorded */
+	int32_t pid, tid, free_tid;
+	char comm[16];
+	void *stack[LAB_STACK_DEPTH];
+	void *free_stack[LAB_STACK_DEPTH];
+};
+
+/* ---- stack capture ---------------------------------------------------- */
+
+static pthread_once_t warm_once = PTHREAD_ONCE_INIT;
+static _Atomic bool unwinder_ready;
+
+static void warm_unwinder(void)
+{
+	void *frames[4];
+	backtrace(frames, 4);
+	atomic_store_explicit(&unwinder_ready, true, memory_order_release);
+}
+
+/* Called where sleeping and allocating are fine (zone creation). */
+void lab__stack_warm(void)
+{
+	pthread_once(&warm_once, warm_unwinder);
+}
+
+/* Up to max frames of the caller's stack, without its skip innermost ones. */
+__attribute__((noinline)) unsigned int lab__stack_capture(void **frames, unsigned int max,
+							  unsigned int skip)
+{
+	void *buf[LAB_STACK_DEPTH + 8];
+	if (max > LAB_STACK_DEPTH)
+		max = LAB_STACK_DEPTH;
+	if (skip > 7)
+		skip = 7;
+	/* Before any zone exists the first backtrace() would allocate: don't. */
+	if (!atomic_load_explicit(&unwinder_ready, memory_order_acquire))
+		return 0;
+	int n = backtrace(buf, (int)(max + skip + 1));
+	unsigned int first = skip + 1;  /* and this function's own frame */
+	unsigned int got = n > (int)first ? (unsigned int)n - first : 0;
+	if (got > max)
+		got = max;
+	memcpy(frames, buf + first, got * sizeof(void *));
+	return got;
+}
+
+/*
+ * " symbol+0xoff (object)" when pc is inside a symbol the dynamic linker
+ * knows, else " object+0xoff" (for addr2line -e object): hidden and static
+ * functions are not in the dynamic symbol table, and the nearest symbol
+ * below them would be a wrong name.
+ */
+static void format_frame(void *pc, char *buf, size_t len)
+{
+	Dl_info info;
+	void *extra = NULL;  /* the ElfW(Sym) of the symbol found */
+	if (!dladdr1(pc, &info, &extra, RTLD_DL_SYMENT) || !info.dli_fname) {
+		snprintf(buf, len, " %p\n", pc);
+		return;
+	}
+	const char *obj = strrchr(info.dli_fname, '/');
+	obj = obj ? obj + 1 : info.dli_fname;
+	if (!*obj)
+		obj = "(main program)";
+	const ElfW(Sym) *sym = extra;
+	uintptr_t a = (uintptr_t)pc;
+	if (info.dli_sname && info.dli_saddr && sym &&
+	    a < (uintptr_t)info.dli_saddr + sym->st_size)
+		snprintf(buf, len, " %s+%#lx (%s)\n", info.dli_sname,
+			 (unsigned long)(a - (uintptr_t)info.dli_saddr), obj);
+	else
+		snprintf(buf, len, " %s+%#lx\n", obj,
+			 (unsigned long)(a - (uintptr_t)info.dli_fbase));
+}
+
+void lab__stack_print(void *const *frames, unsigned int nr, FILE *out)
+{
+	char line[256];
+	for (unsigned int i = 0; i < nr; i++) {
+		format_frame(frames[i], line, sizeof(line));
+		if (out)
+			fputs(line, out);
+		else
+			lab__printk("%s", line);
+	}
+}
+
+/* dump_stack(): the caller's stack on stderr. */
+void lab__dump_stack(void)
+{
+	void *frames[LAB_STACK_DEPTH];
+	unsigned int n = lab__stack_capture(frames, LAB_STACK_DEPTH, 1);
+	if (!n)
+		return;
+	lab__printk("Call Trace:\n");
+	lab__stack_print(frames, n, NULL);
+}
+
+/* ---- thread identity, cached per thread (no syscall per allocation) -- */
+
+static _Thread_local int cached_tid;
+static _Thread_local char cached_comm[16];
+static int cached_pid;
+
+static void forget_identity(void)
+{
+	cached_tid = 0;   /* the forking thread lives on in the child with a new id */
+	cached_pid = 0;
+}
+
+static void identity(int *pid, int *tid, char comm[16])
+{
+	if (unlikely(!cached_tid)) {
+		cached_tid = os_gettid();
+		os_thread_name(cached_comm, sizeof(cached_comm));
+	}
+	if (unlikely(!cached_pid))
+		cached_pid = getpid();
+	*pid = cached_pid;
+	*tid = cached_tid;
+	memcpy(comm, cached_comm, 16);
+}
+
+/* ---- enabling --------------------------------------------------------- */
+
+static bool env_owner, env_report_at_exit;
+
+/* Zones with page owner, for the report at exit. */
+static struct lab_zone *owner_zones[LAB_MAX_ZONES];
+static pthread_mutex_t owner_zones_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void report_at_exit(void)
+{
+	pthread_mutex_lock(&owner_zones_lock);
+	for (int i = 0; i < LAB_MAX_ZONES; i++)
+		if (owner_zones[i])
+			lab_page_owner_report_leaks(owner_zones[i], stderr);
+	pthread_mutex_unlock(&owner_zones_lock);
+}
+
+__attribute__((constructor)) static void page_owner_from_environment(void)
+{
+	pthread_atfork(NULL, NULL, forget_identity);
+	const char *v = getenv("LABYRINTH_PAGE_OWNER");
+	if (!v || !*v || !strcmp(v, "0"))
+		return;
+	if (!strcmp(v, "1")) {
+		env_owner = true;
+	} else if (!strcmp(v, "exit")) {
+		env_owner = env_report_at_exit = true;
+		atexit(report_at_exit);
+	} else {
+		lab__printk("labyrinth: LABYRINTH_PAGE_OWNER: bad value '%s': expected 0, 1 or "
+			    "exit; page owner stays off\n", v);
+	}
+}
+
+unsigned int lab__page_owner_zone_debug(unsigned int zone_flags)
+{
+	return ((zone_flags & LAB_ZONE_PAGE_OWNER) || env_owner) ? ZONE_DEBUG_OWNER : 0;
+}
+
+static size_t ext_bytes(const struct lab_zone *z)
+{
+	size_t b = z->max_pages * sizeof(struct page_owner);
+	return (b + z->page_size - 1) & ~(z->page_size - 1);
+}
+
+int lab__page_owner_zone_init(struct lab_zone *z)
+{
+	int err = 0;
+	lab__stack_warm();
+	z->page_owner = os_reserve(ext_bytes(z), z->page_size, &err);
+	if (!z->page_owner)
+		return err;
+	pthread_mutex_lock(&owner_zones_lock);
+	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+		if (!owner_zones[i]) {
+			owner_zones[i] = z;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&owner_zones_lock);
+	return 0;
+}
+
+/* Commit and pre-fault the records of new pfns: recording never faults. */
+int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr)
+{
+	uintptr_t ps = z->page_size;
+	uintptr_t a = (uintptr_t)(z->page_owner + first) & ~(ps - 1);
+	uintptr_t b = ((uintptr_t)(z->page_owner + first + nr) + ps - 1) & ~(ps - 1);
+	int rc = os_commit((void *)a, b - a);
+	return rc ? rc : os_prefault((void *)a, b - a);
+}
+
+void lab__page_owner_zone_fini(struct lab_zone *z)
+{
+	pthread_mutex_lock(&owner_zones_lock);
+	for (int i = 0; i < LAB_MAX_ZONES; i++)
+		if (owner_zones[i] == z)
+			owner_zones[i] = NULL;
+	pthread_mutex_unlock(&owner_zones_lock);
+	if (!z->page_owner)
+		return;
+	if (atomic_load(&z->managed))
+		lab_page_owner_report_leaks(z, stderr);
+	os_release(z->page_owner, ext_bytes(z));
+	z->page_owner = NULL;
+}
+
+/* ---- recording -------------------------------------------------------- */
+
+static struct page_owner *owner_of(const struct lab_zone *z, const struct lab_page *page)
+{
+	return &z->page_owner[page_to_pfn(z, page)];
+}
+
+/* Frames skipped: lab__page_owner_alloc/free themselves. */
+void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			   unsigned int order)
+{
+	struct page_owner *po = owner_of(z, page);
+	po->nr_entries = (uint8_t)lab__stack_capture(po->stack, LAB_STACK_DEPTH, 0);
+	po->gfp_mask = gfp;
+	po->order = (uint8_t)order;
+	po->ts_nsec = os_now_ns();
+	identity(&po->pid, &po->tid, po->comm);
+	po->set = 1;
+}
+
+void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	struct page_owner *po = owner_of(z, page);
+	int pid;
+	char comm[16];
+	(void)order;
+	po->nr_free_entries = (uint8_t)lab__stack_capture(po->free_stack, LAB_STACK_DEPTH, 0);
+	po->free_ts_nsec = os_now_ns();
+	identity(&pid, &po->free_tid, comm);
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static const char *const pg_names[] = {
+	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
+};
+
+static void flag_names(uint32_t flags, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
+		if (flags & (1u << bit))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+						 pg_names[bit]);
+}
+
+/* print_page_owner(): header, PFN line, stack, blank line. */
+static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
+{
+	const struct page_owner *po = &z->page_owner[pfn];
+	const struct lab_page *p = pfn_to_page(z, pfn);
+	char mode[160], flags[96];
+	uint32_t f = page_flags(p);
+	lab_gfp_name(po->gfp_mask, mode, sizeof(mode));
+	flag_names(f, flags, sizeof(flags));
+	fprintf(out, "Page allocated via order %u, mask %#x(%s), pid %d, tid %d (%s), ts %llu ns\n",
+		po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
+		(unsigned long long)po->ts_nsec);
+	fprintf(out, "PFN 0x%zx zone %s Block %zu type %s Flags %#x(%s)\n", pfn, z->name,
+		pfn >> z->pageblock_order,
+		z->pageblock_mt[pfn >> z->pageblock_order] ? "HighAtomic" : "Normal", f, flags);
+	lab__stack_print(po->stack, po->nr_entries, out);
+	fputc('\n', out);
+}
+
+/* Walk blocks by pfn; print each allocated head that has a record
+ * (leaks_only: blocks leaked by Bad page reports too). */
+static size_t for_each_owned(const struct lab_zone *z, FILE *out, bool leaks_only)
+{
+	size_t managed = atomic_load(&z->managed), count = 0;
+	if (!z->page_owner)
+		return 0;
+	for (size_t pfn = 0; pfn < managed;) {
+		const struct lab_page *p = pfn_to_page(z, pfn);
+		uint32_t f = page_flags(p);
+		size_t n = (f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))
+				   ? (size_t)1 << (p->order <= LAB_MAX_ORDER ? p->order : 0) : 1;
+		bool live = (f & PG_allocated) || (leaks_only && (f & PG_bad));
+		if (live && z->page_owner[pfn].set) {
+			print_owner(z, pfn, out);
+			count++;
+		}
+		pfn += n;
+	}
+	return count;
+}
+
+size_t lab_dump_page_owner(const struct lab_zone *z, FILE *out)
+{
+	if (!z || !out)
+		return 0;
+	size_t n = for_each_owned(z, out, false);
+	fflush(out);
+	return n;
+}
+
+size_t lab_page_owner_report_leaks(const struct lab_zone *z, FILE *out)
+{
+	if (!z || !out || !z->page_owner)
+		return 0;
+	size_t managed = atomic_load(&z->managed), blocks = 0, pages = 0;
+	for (size_t pfn = 0; pfn < managed; pfn++) {
+		const struct lab_page *p = pfn_to_page(z, pfn);
+		if ((page_flags(p) & (PG_allocated | PG_bad)) && p->order <= LAB_MAX_ORDER) {
+			blocks++;
+			pages += (size_t)1 << p->order;
+			pfn += ((size_t)1 << p->order) - 1;
+		}
+	}
+	if (!blocks)
+		return 0;
+	fprintf(out, "labyrinth: page_owner: zone %s: %zu blocks (%zu pages) never freed:\n",
+		z->name, blocks, pages);
+	for_each_owned(z, out, true);
+	fflush(out);
+	return blocks;
+}
+
+/* __dump_page_owner(): the owner part of a Bad page or corruption report. */
+void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page)
+{
+	if (!z->page_owner)
+		return;
+	const struct page_owner *po = owner_of(z, page);
+	if (!po->set) {
+		lab__printk("page_owner info is not present (never set?)\n");
+		return;
+	}
+	char mode[160];
+	lab_gfp_name(po->gfp_mask, mode, sizeof(mode));
+	lab__printk("page last allocated via order %u, gfp_mask %#x(%s), pid %d, tid %d (%s), "
+		    "ts %llu ns, free_ts %llu ns\n",
+		    po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
+		    (unsigned long long)po->ts_nsec, (unsigned long long)po->free_ts_nsec);
+	lab__stack_print(po->stack, po->nr_entries, NULL);
+	if (!po->nr_free_entries) {
+		lab__printk("page last free stack trace missing (never freed)\n");
+		return;
+	}
+	lab__printk("page last free tid %d stack trace:\n", po->free_tid);
+	lab__stack_print(po->free_stack, po->nr_free_entries, NULL);
+}

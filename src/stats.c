@@ -1,0 +1,421 @@
+/*
+ * stats.c - statistics out of the process: text dumps in the formats of
+ * /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat, and the live export, a
+ * read-only shared-memory file per process (/dev/shm/labyrinth.<pid>) that a
+ * background thread refreshes so that `labyrinth stat PID` and `labyrinth top
+ * PID` can show another process's zones.
+ *
+ * Counting itself stays where it happens (zone_stat_inc, relaxed atomics);
+ * lab_zone_get_stats() in zone.c takes the snapshot.  The export copies
+ * snapshots under a sequence counter (odd while writing), so readers in other
+ * processes never see a half-written zone and never block the writer.
+ *
+ * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
+ * lab_stats_export_enable/disable/sync, lab_stats_read_export, and to zone.c
+ * lab__stats_zone_add/del.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- text dumps ------------------------------------------------------- */
+
+static void print_buddyinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
+{
+	fprintf(out, "Node 0, zone %8s ", name);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		fprintf(out, "%6zu ", st->nr_free[o]);
+	fputc('\n', out);
+}
+
+/* The zone block of /proc/zoneinfo; Labyrinth's own counters follow the
+ * kernel's in the indented per-zone list. */
+static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
+{
+	fprintf(out, "Node 0, zone %8s\n", name);
+	fprintf(out, "  pages free     %zu\n", st->free);
+	fprintf(out, "        boost    0\n");
+	fprintf(out, "        min      %zu\n", st->wmark_min);
+	fprintf(out, "        low      %zu\n", st->wmark_low);
+	fprintf(out, "        high     %zu\n", st->wmark_high);
+	fprintf(out, "        spanned  %zu\n", st->managed);
+	fprintf(out, "        present  %zu\n", st->managed);
+	fprintf(out, "        managed  %zu\n", st->managed);
+	fprintf(out, "        cma      0\n");
+	fprintf(out, "        protection: (0)\n");
+	fprintf(out, "      nr_free_pages %zu\n", st->free);
+	fprintf(out, "      nr_free_highatomic %zu\n", st->reserved_highatomic);
+	fprintf(out, "      nr_allocated %zu\n", st->allocated);
+	fprintf(out, "      nr_deferred %zu\n", st->deferred);
+	fprintf(out, "      nr_leaked %zu\n", st->leaked);
+	fprintf(out, "  node_unreclaimable:  0\n");
+	fprintf(out, "  start_pfn:           0\n");
+}
+
+struct vm_item {
+	const char *name;
+	uint64_t value;
+};
+
+/* /proc/vmstat: the kernel's name where the meaning is the same
+ * (nr_free_pages, pgalloc, pgfree, allocstall, pageoutrun). */
+static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
+{
+	static const char *const order_names[LAB_MAX_ORDER + 1] = {
+		"pgalloc_order_0", "pgalloc_order_1", "pgalloc_order_2", "pgalloc_order_3",
+		"pgalloc_order_4", "pgalloc_order_5", "pgalloc_order_6", "pgalloc_order_7",
+		"pgalloc_order_8", "pgalloc_order_9", "pgalloc_order_10",
+	};
+	size_t n = 0;
+#define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
+	ITEM("nr_free_pages", st->free);
+	ITEM("nr_managed_pages", st->managed);
+	ITEM("nr_allocated_pages", st->allocated);
+	ITEM("nr_deferred_pages", st->deferred);
+	ITEM("nr_leaked_pages", st->leaked);
+	ITEM("nr_free_highatomic", st->reserved_highatomic);
+	ITEM("pgalloc", st->alloc_success);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		ITEM(order_names[o], st->alloc_order[o]);
+	ITEM("pgfree", st->free_calls);
+	ITEM("pgalloc_fail", st->alloc_fail);
+	ITEM("pgalloc_fail_atomic", st->fail_atomic);
+	ITEM("pgalloc_fail_nowait", st->fail_nowait);
+	ITEM("pgalloc_fail_sleeping", st->fail_sleeping);
+	ITEM("pgalloc_fail_injected", st->fail_injected);
+	ITEM("pgalloc_einval", st->alloc_einval);
+	ITEM("pgalloc_reserve", st->reserve_use);
+	ITEM("pgalloc_highatomic", st->highatomic_use);
+	ITEM("allocstall", st->alloc_stall);
+	ITEM("direct_reclaim", st->direct_reclaim);
+	ITEM("kswapd_wake", st->kswapd_wake);
+	ITEM("pageoutrun", st->kswapd_run);
+	ITEM("shrinker_freed", st->shrinker_freed);
+	ITEM("oom_calls", st->oom_calls);
+	ITEM("zone_grow", st->grow);
+	ITEM("bad_page", st->bad_page);
+	ITEM("zone_lock_fail", st->lock_fail);
+	ITEM("page_poison_corrupt", st->poison_corrupt);
+	ITEM("pcp_hit", st->pcp_hit);
+	ITEM("pcp_refill", st->pcp_refill);
+	ITEM("pcp_drain", st->pcp_drain);
+#undef ITEM
+	return n;
+}
+
+static void print_vmstat(const struct lab_zone_stats *st, FILE *out)
+{
+	struct vm_item items[64];
+	size_t n = vmstat_items(st, items);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %llu\n", items[i].name, (unsigned long long)items[i].value);
+}
+
+void lab_stats_print(const char *name, const struct lab_zone_stats *st,
+		     enum lab_stats_format format, FILE *out)
+{
+	if (!st || !out)
+		return;
+	if (!name)
+		name = "?";
+	switch (format) {
+	case LAB_STATS_BUDDYINFO:
+		print_buddyinfo(name, st, out);
+		break;
+	case LAB_STATS_ZONEINFO:
+		print_zoneinfo(name, st, out);
+		break;
+	case LAB_STATS_VMSTAT:
+		print_vmstat(st, out);
+		break;
+	}
+}
+
+static void print_zone(const struct lab_zone *z, enum lab_stats_format format, FILE *out)
+{
+	struct lab_zone_stats st;
+	if (!z || !out)
+		return;
+	lab_zone_get_stats(z, &st);
+	lab_stats_print(z->name, &st, format, out);
+}
+
+void lab_zone_print_buddyinfo(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_BUDDYINFO, out);
+}
+
+void lab_zone_print_zoneinfo(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_ZONEINFO, out);
+}
+
+void lab_zone_print_vmstat(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_VMSTAT, out);
+}
+
+/* ---- the live export -------------------------------------------------- */
+
+#define EXPORT_MAGIC 0x315441545342414cull /* "LABSTAT1" */
+#define EXPORT_VERSION 1
+#define EXPORT_DEFAULT_MS 250
+
+struct export_zone {
+	char name[32];
+	struct lab_zone_stats st;
+};
+
+/* The file.  stats_size guards against a reader built with other fields. */
+struct export_file {
+	uint64_t magic;
+	uint32_t version, stats_size;
+	int32_t pid;
+	uint32_t interval_ms;
+	_Atomic uint64_t seq;       /* odd while the writer copies */
+	uint64_t taken_ns;
+	uint32_t nr_zones, reserved;
+	struct export_zone zones[LAB_EXPORT_MAX_ZONES];
+};
+
+static struct {
+	pthread_mutex_t lock;       /* zones[], file and the thread's life */
+	struct lab_zone *zones[LAB_EXPORT_MAX_ZONES];
+	struct export_file *file;
+	char name[40];
+	int pid;                    /* the process that created file */
+	pthread_t thread;
+	bool running;
+	_Atomic uint32_t wake;      /* futex: bumped to stop the thread */
+	_Atomic bool stop;
+	unsigned int interval_ms;
+	bool atexit_done;
+} ex = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void export_name(char *buf, size_t len, int pid)
+{
+	snprintf(buf, len, "/labyrinth.%d", pid);
+}
+
+/* Copy every zone's snapshot into the file.  Caller holds ex.lock. */
+static void publish_locked(void)
+{
+	struct export_file *f = ex.file;
+	if (!f || ex.pid != getpid())
+		return;
+	atomic_fetch_add_explicit(&f->seq, 1, memory_order_acq_rel);
+	atomic_thread_fence(memory_order_release);
+	uint32_t n = 0;
+	for (int i = 0; i < LAB_EXPORT_MAX_ZONES; i++) {
+		struct lab_zone *z = ex.zones[i];
+		if (!z)
+			continue;
+		snprintf(f->zones[n].name, sizeof(f->zones[n].name), "%s", z->name);
+		lab_zone_get_stats(z, &f->zones[n].st);
+		n++;
+	}
+	f->nr_zones = n;
+	f->taken_ns = os_now_ns();
+	atomic_fetch_add_explicit(&f->seq, 1, memory_order_release);
+}
+
+void lab__stats_zone_add(struct lab_zone *z)
+{
+	pthread_mutex_lock(&ex.lock);
+	for (int i = 0; i < LAB_EXPORT_MAX_ZONES; i++) {
+		if (!ex.zones[i]) {
+			ex.zones[i] = z;
+			break;
+		}
+	}
+	publish_locked();
+	pthread_mutex_unlock(&ex.lock);
+}
+
+void lab__stats_zone_del(struct lab_zone *z)
+{
+	pthread_mutex_lock(&ex.lock);
+	for (int i = 0; i < LAB_EXPORT_MAX_ZONES; i++)
+		if (ex.zones[i] == z)
+			ex.zones[i] = NULL;
+	publish_locked();
+	pthread_mutex_unlock(&ex.lock);
+}
+
+static void *export_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint32_t seen = atomic_load(&ex.wake);
+		if (atomic_load(&ex.stop))
+			break;
+		pthread_mutex_lock(&ex.lock);
+		publish_locked();
+		pthread_mutex_unlock(&ex.lock);
+		os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
+	}
+	return NULL;
+}
+
+static void export_at_exit(void)
+{
+	lab_stats_export_disable();
+}
+
+int lab_stats_export_enable(unsigned int interval_ms)
+{
+	int err = 0;
+	pthread_mutex_lock(&ex.lock);
+	if (ex.running && ex.pid == getpid()) {
+		ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
+		pthread_mutex_unlock(&ex.lock);
+		return 0;
+	}
+	ex.pid = getpid();
+	ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
+	export_name(ex.name, sizeof(ex.name), ex.pid);
+	ex.file = os_shm_create(ex.name, sizeof(struct export_file), &err);
+	if (!ex.file)
+		goto out;
+	ex.file->magic = EXPORT_MAGIC;
+	ex.file->version = EXPORT_VERSION;
+	ex.file->stats_size = sizeof(struct lab_zone_stats);
+	ex.file->pid = ex.pid;
+	ex.file->interval_ms = ex.interval_ms;
+	publish_locked();
+	atomic_store(&ex.stop, false);
+	int rc = pthread_create(&ex.thread, NULL, export_main, NULL);
+	if (rc) {
+		err = -rc;
+		os_unmap(ex.file, sizeof(struct export_file));
+		os_shm_unlink(ex.name);
+		ex.file = NULL;
+		goto out;
+	}
+	pthread_setname_np(ex.thread, "lab-export");
+	ex.running = true;
+	if (!ex.atexit_done) {
+		ex.atexit_done = true;
+		atexit(export_at_exit);
+	}
+out:
+	pthread_mutex_unlock(&ex.lock);
+	return err;
+}
+
+void lab_stats_export_disable(void)
+{
+	pthread_mutex_lock(&ex.lock);
+	bool running = ex.running && ex.pid == getpid();
+	ex.running = false;
+	pthread_mutex_unlock(&ex.lock);
+	if (!running)
+		return;
+	atomic_store(&ex.stop, true);
+	atomic_fetch_add(&ex.wake, 1);
+	os_futex_wake(&ex.wake, 1);
+	pthread_join(ex.thread, NULL);
+	pthread_mutex_lock(&ex.lock);
+	os_shm_unlink(ex.name);
+	os_unmap(ex.file, sizeof(struct export_file));
+	ex.file = NULL;
+	pthread_mutex_unlock(&ex.lock);
+}
+
+void lab_stats_export_sync(void)
+{
+	pthread_mutex_lock(&ex.lock);
+	publish_locked();
+	pthread_mutex_unlock(&ex.lock);
+}
+
+/* fork(): the child has no export thread and must not write the parent's
+ * file; the lock is taken around fork so the child's copy is consistent. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&ex.lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&ex.lock);
+}
+
+static void fork_child(void)
+{
+	if (ex.file)
+		os_unmap(ex.file, sizeof(struct export_file));
+	ex.file = NULL;
+	ex.running = false;
+	ex.pid = 0;
+	pthread_mutex_unlock(&ex.lock);
+}
+
+__attribute__((constructor)) static void export_from_environment(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	const char *v = getenv("LABYRINTH_EXPORT");
+	if (!v || !*v || !strcmp(v, "0"))
+		return;
+	if (strcmp(v, "1")) {
+		lab__printk("labyrinth: LABYRINTH_EXPORT: bad value '%s': expected 0 or 1; "
+			    "the export stays off\n", v);
+		return;
+	}
+	int rc = lab_stats_export_enable(0);
+	if (rc)
+		lab__printk("labyrinth: LABYRINTH_EXPORT: cannot create /dev/shm/labyrinth.%d: %s\n",
+			    (int)getpid(), strerror(-rc));
+}
+
+int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
+{
+	char name[40];
+	size_t size = 0;
+	int err = 0;
+	if (!out || pid <= 0)
+		return -EINVAL;
+	export_name(name, sizeof(name), pid);
+	const struct export_file *f = os_shm_map_readonly(name, &size, &err);
+	if (!f)
+		return err == -ENOENT ? -ENOENT : err;
+	int rc = 0;
+	if (size < sizeof(*f) || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
+	    f->stats_size != sizeof(struct lab_zone_stats) || f->pid != pid) {
+		rc = -EPROTO;
+		goto out;
+	}
+	if (!os_process_alive(pid)) {
+		rc = -ESRCH;
+		goto out;
+	}
+	/* Seqlock read: retry while the writer is in the middle of a copy. */
+	for (int tries = 0;; tries++) {
+		uint64_t s1 = atomic_load_explicit(&f->seq, memory_order_acquire);
+		if (!(s1 & 1)) {
+			out->pid = f->pid;
+			out->interval_ms = f->interval_ms;
+			out->taken_ns = f->taken_ns;
+			out->nr_zones = f->nr_zones <= LAB_EXPORT_MAX_ZONES ? f->nr_zones
+									    : LAB_EXPORT_MAX_ZONES;
+			memcpy(out->zones, f->zones, out->nr_zones * sizeof(f->zones[0]));
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&f->seq, memory_order_relaxed) == s1)
+				break;
+		}
+		if (tries > 10000) {
+			rc = -EAGAIN;
+			break;
+		}
+		os_yield();
+	}
+	for (unsigned int i = 0; !rc && i < out->nr_zones; i++)
+		out->zones[i].name[sizeof(out->zones[i].name) - 1] = '\0';
+out:
+	os_unmap(f, size);
+	return rc;
+}

@@ -1,0 +1,124 @@
+/*
+ * debug_child.c - a small program the debugging tests run as a separate
+ * process: under Valgrind, with LABYRINTH_* variables read at start-up, or
+ * as the target of `labyrinth stat` / `labyrinth top`.
+ *
+ *   debug_child fault-config   print the fault-injection settings in force
+ *   debug_child poison-after-free  print the first byte of a freed page
+ *   debug_child uaf-read       read a page after freeing it
+ *   debug_child owner-count    print how many blocks the page-owner dump lists
+ *   debug_child leak           allocate in leaky_allocation() and exit
+ *   debug_child export         allocate a scripted set, print "ready", and
+ *                              wait for stdin to close
+ */
+#include <fcntl.h>
+#include <labyrinth.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Public and not inlined, so a page-owner stack names them. */
+__attribute__((noinline)) struct lab_page *leaky_allocation(struct lab_zone *z);
+__attribute__((noinline)) struct lab_page *leaky_allocation(struct lab_zone *z)
+{
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 1);
+	__asm__ __volatile__("" ::: "memory");  /* not a tail call: keep our frame */
+	return p;
+}
+
+static struct lab_zone *zone(const char *name, size_t pages)
+{
+	struct lab_zone_config cfg = { .name = name, .pages = pages,
+				       .flags = LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	if (!z) {
+		perror("lab_zone_create");
+		exit(1);
+	}
+	return z;
+}
+
+/* Read one byte through the kernel, not through our own mapping. */
+static unsigned char peek(const void *addr)
+{
+	unsigned char c = 0;
+	int fd = open("/proc/self/mem", O_RDONLY);
+	if (fd < 0 || pread(fd, &c, 1, (off_t)(uintptr_t)addr) != 1) {
+		perror("/proc/self/mem");
+		exit(1);
+	}
+	close(fd);
+	return c;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+	if (!strcmp(cmd, "fault-config")) {
+		struct lab_fault_attr a;
+		lab_fault_get(&a);
+		printf("probability=%u interval=%lu times=%ld space=%ld verbose=%u "
+		       "ignore_gfp_wait=%d min_order=%u\n", a.probability, a.interval, a.times,
+		       a.space, a.verbose, (int)a.ignore_gfp_wait, a.min_order);
+		return 0;
+	}
+	if (!strcmp(cmd, "poison-after-free")) {
+		struct lab_zone *z = zone("child", 64);
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+		unsigned char *mem = lab_page_address(p);
+		memset(mem, 0x11, lab_page_size());
+		lab_free_page(p);
+		printf("after free: 0x%02x\n", peek(mem));
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "uaf-read")) {
+		struct lab_zone *z = zone("child", 64);
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+		volatile unsigned char *mem = lab_page_address(p);
+		mem[100] = 1;
+		lab_free_page(p);
+		printf("read after free: %d\n", mem[100]);  /* the bug the tools must see */
+		fflush(stdout);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "owner-count")) {
+		struct lab_zone *z = zone("child", 64);
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+		FILE *null = fopen("/dev/null", "w");
+		printf("page owner blocks: %zu\n", lab_dump_page_owner(z, null));
+		fclose(null);
+		lab_free_page(p);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "leak")) {
+		struct lab_zone *z = zone("leaky", 64);
+		if (!leaky_allocation(z))
+			return 1;
+		return 0;   /* neither freed nor destroyed: the exit report shows it */
+	}
+	if (!strcmp(cmd, "export")) {
+		struct lab_zone *z = zone("exported", 512);
+		struct lab_page *p[4];
+		for (int i = 0; i < 3; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_KERNEL);
+		p[3] = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
+		lab_free_page(p[0]);
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		lab_free_page(p[1]);
+		lab_free_page(p[2]);
+		lab_free_pages(p[3], 2);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	fprintf(stderr, "debug_child: unknown command '%s'\n", cmd);
+	return 2;
+}
