@@ -23,6 +23,9 @@ TEST_PACKAGES=(libcriterion-dev
 	spin      # model checking (tests/model)
 	valgrind) # memcheck client requests and the Valgrind use-after-free test
 
+# What `labyrinth bench` compares against, and draws with (scripts/main.sh).
+RUNTIME_PACKAGES=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox)
+
 # meson setup that reuses an existing build directory.
 setup_build() {
 	local dir=$1
