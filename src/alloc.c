@@ -238,16 +238,12 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 #endif
 }
 
-struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+/* Everything but the inline fast path; kept out of line so the fast path
+ * needs no stack frame. */
+static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab_zone *z,
+								      lab_gfp_t gfp,
+								      unsigned int order)
 {
-	/* Inline fast path only while no debugging feature wants to see the page. */
-	if (likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
-		struct lab_page *page = alloc_fast(z);
-		if (likely(page)) {
-			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
-			return page;
-		}
-	}
 	if (unlikely(!z)) {
 		errno = EINVAL;
 		return NULL;
@@ -287,6 +283,19 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	prep_new_page(z, page, gfp, order);
 	lab_trace(mm_page_alloc, page, order, gfp, z->name);
 	return page;
+}
+
+struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	/* Inline fast path only while no debugging feature wants to see the page. */
+	if (likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
+		struct lab_page *page = alloc_fast(z);
+		if (likely(page)) {
+			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
+			return page;
+		}
+	}
+	return alloc_pages_general(z, gfp, order);
 }
 
 void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
@@ -406,15 +415,10 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 #endif
 }
 
-void lab_free_pages(struct lab_page *page, unsigned int order)
+static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
+							  struct lab_page *page,
+							  unsigned int order)
 {
-	if (unlikely(!page))
-		return;
-	struct lab_zone *z = lab__zone_of_desc(page);
-	if (likely(z && order == 0 && !z->debug && free_fast(z, page))) {
-		lab_trace(mm_page_free, page, 0, z->name);
-		return;
-	}
 	if (unlikely(!z)) {
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
@@ -424,6 +428,18 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		lab__debug_free(z, page, order);  /* page owner free stack, poison */
 		lab__free_block(z, page, order);
 	}
+}
+
+void lab_free_pages(struct lab_page *page, unsigned int order)
+{
+	if (unlikely(!page))
+		return;
+	struct lab_zone *z = lab__zone_of_desc(page);
+	if (likely(z && order == 0 && !z->debug && free_fast(z, page))) {
+		lab_trace(mm_page_free, page, 0, z->name);
+		return;
+	}
+	free_pages_general(z, page, order);
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

@@ -224,7 +224,27 @@ static inline bool zone_lock_held_by_self(const struct lab_zone *z)
 }
 
 /* zone.c */
-struct lab_zone *lab__zone_of_desc(const void *desc);
+extern _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
+extern _Atomic int lab__registry_used;
+
+/* The zone whose descriptor array holds desc, or NULL: a descriptor that is
+ * no descriptor of a live zone is caught here.  Inline: every free asks. */
+static inline struct lab_zone *lab__zone_of_desc(const void *desc)
+{
+	uintptr_t d = (uintptr_t)desc;
+	int used = atomic_load_explicit(&lab__registry_used, memory_order_acquire);
+	for (int i = 0; i < used; i++) {
+		struct lab_zone *z = atomic_load_explicit(&lab__registry[i], memory_order_acquire);
+		if (!z)
+			continue;
+		uintptr_t start = (uintptr_t)z->pages;
+		uintptr_t end = start + atomic_load_explicit(&z->managed, memory_order_relaxed) *
+						sizeof(struct lab_page);
+		if (d >= start && d < end)
+			return (d - start) % sizeof(struct lab_page) ? NULL : z;
+	}
+	return NULL;
+}
 struct lab_zone *lab__zone_of_addr(const void *addr);
 void lab__setup_watermarks(struct lab_zone *z);
 int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */

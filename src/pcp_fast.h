@@ -200,7 +200,7 @@ static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_
 
 static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
 {
-	return (struct pcp_set *)((char *)z->pcp + (size_t)i * z->pcp_stride);
+	return (struct pcp_set *)((char *)z->pcp + (size_t)i * PCP_SET_STRIDE);
 }
 
 static inline size_t list_offset(unsigned int order)

@@ -77,8 +77,10 @@ void lab__zone_unlock(struct lab_zone *z)
 
 /* ---- the registry ----------------------------------------------------- */
 
-static _Atomic(struct lab_zone *) registry[LAB_MAX_ZONES];
-static _Atomic int registry_used;  /* slots at and above it are empty */
+_Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
+_Atomic int lab__registry_used;  /* slots at and above it are empty */
+#define registry lab__registry
+#define registry_used lab__registry_used
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int registry_add(struct lab_zone *z)
@@ -109,22 +111,6 @@ static void registry_del(struct lab_zone *z)
 		used--;
 	atomic_store(&registry_used, used);
 	pthread_mutex_unlock(&registry_mutex);
-}
-
-struct lab_zone *lab__zone_of_desc(const void *desc)
-{
-	uintptr_t d = (uintptr_t)desc;
-	int used = atomic_load_explicit(&registry_used, memory_order_acquire);
-	for (int i = 0; i < used; i++) {
-		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
-		if (!z)
-			continue;
-		uintptr_t start = (uintptr_t)z->pages;
-		uintptr_t end = start + atomic_load(&z->managed) * sizeof(struct lab_page);
-		if (d >= start && d < end)
-			return (d - start) % sizeof(struct lab_page) ? NULL : z;
-	}
-	return NULL;
 }
 
 struct lab_zone *lab__zone_of_addr(const void *addr)
