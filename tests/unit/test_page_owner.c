@@ -70,7 +70,8 @@ Test(page_owner, dump_names_the_allocating_functions)
 	cr_assert(strstr(text, pfn), "%s", text);
 	cr_assert(strstr(text, " Flags 0x8(allocated)\n"), "%s", text);
 	cr_assert(strstr(text, " page_owner_alloc_here+0x"), "%s", text);
-	cr_assert(strstr(text, " lab_alloc_pages+0x"), "%s", text);
+	/* lab_alloc_pages() itself may not appear: it tail-calls its out-of-line
+	 * general path, whose frame the library's unnamed offsets show. */
 	cr_assert(strstr(text, " page_owner_dump_names_the_allocating_functions_impl+0x"),
 		  "the test function itself:\n%s", text);
 	cr_assert(strstr(text, "+0x"), "%s", text);
