@@ -164,8 +164,10 @@ static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			  unsigned int order)
 {
+	/* exclusive.c: zeroing goes through the zone's write window (protection
+	 * keys); an exclusive block also gets its owner. */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
-		memset(lab_page_address(page), 0, z->page_size << order);
+		lab__exclusive_prep(z, page, gfp, order);
 }
 
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
@@ -219,6 +221,8 @@ static const char *bad_free_reason(uint32_t flags)
 		return "double free: the block is already free";
 	if (flags & PG_bad)
 		return "free of a page already reported bad";
+	if (flags & PG_guard)
+		return "free of a guard page";
 	return "not the first page of an allocated block (double free of a split block?)";
 }
 
@@ -290,8 +294,16 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
-	if (free_pages_prepare(z, page, order))
+	/* exclusive.c: only the owner frees an exclusive block, and it is
+	 * scrubbed before any list or other owner can see it. */
+	bool exclusive = page_flags(page) & PG_exclusive;
+	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
+		return;
+	if (free_pages_prepare(z, page, order)) {
+		if (exclusive)
+			lab__exclusive_scrub(z, page, order);
 		lab__free_block(z, page, order);
+	}
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

@@ -5,7 +5,8 @@
  * Files: zone.c (creation, registry, watermarks, stats, checker),
  * buddy.c (free lists, split and merge, highatomic pageblocks),
  * alloc.c (the GFP contract: fast path, slow path, free path),
- * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports).
+ * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports),
+ * exclusive.c (zone protections, owners, zeroing and scrubbing).
  */
 #ifndef LAB_INTERNAL_H
 #define LAB_INTERNAL_H
@@ -36,6 +37,7 @@ enum {
 	PG_exclusive = 1u << 5, /* allocated with LAB_GFP_EXCLUSIVE */
 	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
 	PG_deferred  = 1u << 7, /* freed, waiting on the deferred stack */
+	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
 };
 
 /*
@@ -94,6 +96,7 @@ struct zone_counters {
 	_Atomic uint64_t reserve_use, highatomic_use, alloc_stall, direct_reclaim;
 	_Atomic uint64_t kswapd_wake, kswapd_run, shrinker_freed, oom_calls, grow;
 	_Atomic uint64_t bad_page, lock_fail;
+	_Atomic uint64_t exclusive_alloc, owner_refused;  /* exclusive.c */
 };
 
 /*
@@ -155,6 +158,15 @@ struct lab_zone {
 	pthread_mutex_t grow_mutex;
 
 	struct zone_counters stat;
+
+	/* Exclusive pages (exclusive.c); written at creation and under grow_mutex. */
+	int pkey;                  /* protection key in force, -1 if none */
+	unsigned int prot_wanted;  /* LAB_ZONE_* protections asked for or implied */
+	_Atomic unsigned int prot_in_force;  /* held by every section so far */
+	_Atomic unsigned int prot_fallback;  /* missing on some section */
+	int prot_errno[16];        /* first errno per fallback bit */
+	_Atomic size_t nr_sections;
+	_Atomic size_t nr_guard_pfns;
 };
 
 #define zone_stat_inc(z, field) \
@@ -228,5 +240,28 @@ bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count,
 void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason);
 void lab__bad_pointer(const void *ptr, const char *reason);
 void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, const char *why);
+
+/* exclusive.c: zone protections (creation and growth only) */
+int lab__exclusive_check_config(unsigned int flags);
+int lab__exclusive_zone_init(struct lab_zone *z);      /* before any section */
+void lab__exclusive_zone_fini(struct lab_zone *z);     /* after the memory is gone */
+size_t lab__zone_guard_bytes(const struct lab_zone *z);/* kept outside the reservation */
+size_t lab__section_guard(struct lab_zone *z, size_t first, size_t *nr);
+int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len);
+void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out);
+/* exclusive.c: per allocation.  Every library write to zone memory (zeroing,
+ * scrubbing, poisoning) goes between write_begin and write_end, which let the
+ * calling thread past the zone's protection key whatever its grants (signal
+ * handlers included) and restore its PKRU after; no syscall. */
+uint32_t lab__zone_write_begin(const struct lab_zone *z);
+void lab__zone_write_end(const struct lab_zone *z, uint32_t saved);
+void lab__zone_wipe(const struct lab_zone *z, void *addr, size_t len); /* not elided */
+void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			 unsigned int order);
+void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order);
+/* May the calling thread free, lock or get (what) this page?  True for a
+ * page that is not exclusive; otherwise a non-owner gets a Bad page report
+ * and false, and the page is left as it was. */
+bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, const char *what);
 
 #endif /* LAB_INTERNAL_H */

@@ -76,13 +76,14 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 
 static const char *const pg_names[] = {
 	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
+	"guard",
 };
 
 static void decode_flags(uint32_t flags, char *buf, size_t len)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
+	for (unsigned int bit = 0; bit < sizeof(pg_names) / sizeof(pg_names[0]) && used < len; bit++)
 		if (flags & (1u << bit))
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 						 pg_names[bit]);
