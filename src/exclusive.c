@@ -173,7 +173,6 @@ size_t lab__section_guard(struct lab_zone *z, size_t first, size_t *nr)
 	if (end > z->max_pages)
 		end = z->max_pages;
 	*nr = end - first;
-	atomic_fetch_add(&z->nr_guard_pfns, 1);
 	return 1;
 }
 

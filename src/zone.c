@@ -217,6 +217,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	z->nr_allocated += nr;   /* free_range takes them back out */
 	lab__free_range(z, first + guard, nr - guard);
 	z->nr_allocated -= nr - guard;  /* a guard pfn stays allocated for good */
+	atomic_fetch_add(&z->nr_guard_pfns, guard);
 	lab__zone_unlock(z);
 	lab__setup_watermarks(z);
 	return 0;
@@ -331,7 +332,7 @@ void lab_zone_destroy(struct lab_zone *z)
 	registry_del(z);
 	lab__zone_lock(z);
 	lab__drain_deferred(z);
-	size_t leaked = z->nr_allocated;
+	size_t leaked = z->nr_allocated - atomic_load(&z->nr_guard_pfns);
 	lab__zone_unlock(z);
 	if (leaked)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
