@@ -19,6 +19,9 @@ need_packages() {
 
 BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev)
 TEST_PACKAGES=(libcriterion-dev)
+# Loaded at run time by the exclusive-pages benchmark (bench_exclusive, `labyrinth
+# bench`) to compare against libsodium and OpenSSL's secure heap.
+RUNTIME_PACKAGES=(libsodium23 libssl3)
 
 # meson setup that reuses an existing build directory.
 setup_build() {

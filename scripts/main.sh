@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-need_packages "${BUILD_PACKAGES[@]}"
+need_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}"
 setup_build build/release --buildtype=release -Dtests=false
 ninja -C build/release >/dev/null
 exec ./build/release/labyrinth demo
