@@ -544,8 +544,8 @@ int bench_main(int argc, char **argv)
 				best[i] = v[s][i];
 	}
 	if (json) {
-		printf("{\"block\": %d, \"pairs\": %lu, \"pcp_mode\": \"%s\", \"results\": {", BLOCK,
-		       pairs, lab_pcp_mode_name());
+		printf("{\"allocators\": {\"block\": %d, \"pairs\": %lu, \"pcp_mode\": \"%s\", "
+		       "\"results\": {", BLOCK, pairs, lab_pcp_mode_name());
 		bool first = true;
 		for (size_t s = 0; s < NR_SUBJECTS; s++) {
 			if (!ok[s])
@@ -556,7 +556,7 @@ int bench_main(int argc, char **argv)
 			printf("}");
 			first = false;
 		}
-		printf("}}\n");
+		printf("}}");
 	} else {
 		printf("4 KiB blocks, each touched once; %lu pairs per figure; per-CPU lists: %s\n"
 		       "each cell: value (ratio to the best peer in this run)\n\n", pairs,
@@ -587,5 +587,7 @@ int bench_main(int argc, char **argv)
 	if (png && !json)
 		write_chart(png, v, ok);
 	bench_extra(json);
+	if (json)
+		printf("}\n");
 	return 0;
 }

@@ -1,8 +1,16 @@
 /* extra.c - the benchmarks of other subsystems that `labyrinth bench` runs
  * after the allocator comparison. */
 #include "bench.h"
+#include "bench_exclusive.h"
+
+#include <stdio.h>
 
 void bench_extra(bool json)
 {
-	(void)json;
+	if (json)
+		printf(", \"exclusive\": ");
+	else
+		printf("\nExclusive pages against libsodium and OpenSSL's secure heap:\n\n");
+	fflush(stdout);
+	bench_exclusive_run(stdout, json);
 }

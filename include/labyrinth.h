@@ -80,6 +80,23 @@ typedef unsigned int lab_gfp_t;
 #define LAB_ZONE_GROW       0x0001u
 /* Do not start the background reclaimer thread ("kswapd"). */
 #define LAB_ZONE_NO_KSWAPD  0x0002u
+/* Exclusive pages: protections set up once per section, at creation or growth. */
+/* Locked in RAM (mlock): never swapped. */
+#define LAB_ZONE_LOCKED     0x0004u
+/* Left out of core dumps (MADV_DONTDUMP). */
+#define LAB_ZONE_NODUMP     0x0008u
+/* A forked child sees zeroes (MADV_WIPEONFORK); not with DONTFORK or SECRET. */
+#define LAB_ZONE_WIPEONFORK 0x0010u
+/* Absent in a forked child (MADV_DONTFORK): touching it there faults. */
+#define LAB_ZONE_DONTFORK   0x0020u
+/* memfd_secret: out of the kernel's direct map; implies LOCKED|NODUMP|DONTFORK. */
+#define LAB_ZONE_SECRET     0x0040u
+/* Inaccessible guard pages around each section of the zone. */
+#define LAB_ZONE_GUARD      0x0080u
+/* A protection key: only threads that called lab_zone_grant() may touch pages. */
+#define LAB_ZONE_PKEY       0x0100u
+/* Fail (creation, growth) rather than fall back when a protection is missing. */
+#define LAB_ZONE_STRICT     0x0200u
 /* No per-CPU lists: every allocation and free goes to the buddy lists. */
 #define LAB_ZONE_NO_PCP     0x0400u
 /* Debugging (see "Debugging and observability" below): fill freed pages with
@@ -87,7 +104,8 @@ typedef unsigned int lab_gfp_t;
 #define LAB_ZONE_POISON     0x1000u
 /* Debugging: record who allocated and freed each block (page owner). */
 #define LAB_ZONE_PAGE_OWNER 0x2000u
-#define LAB_ZONE_ALL_FLAGS  (0x0003u | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | LAB_ZONE_PAGE_OWNER)
+#define LAB_ZONE_ALL_FLAGS  (0x0003u | 0x03fcu | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | \
+			     LAB_ZONE_PAGE_OWNER)
 
 struct lab_zone_config {
 	const char *name;      /* shown in reports and dumps; default "Normal" */
@@ -144,6 +162,17 @@ struct lab_zone_stats {
 	/* debugging and observability */
 	uint64_t fail_injected;  /* NULL returned by fault injection (not in alloc_fail) */
 	uint64_t poison_corrupt; /* blocks whose poison was overwritten while free */
+	/* Exclusive pages.  Masks of LAB_ZONE_* protection bits; lab_zone_describe()
+	 * prints them.  A protection is in force only if it holds on every section. */
+	unsigned int prot_wanted;   /* asked for, plus what SECRET implies */
+	unsigned int prot_in_force; /* confirmed by the OS on every section */
+	unsigned int prot_fallback; /* wanted but missing on some section */
+	int prot_errno[16];         /* for bit b of prot_fallback: errno of the failing call */
+	int pkey;                   /* the zone's protection key, -1 if none */
+	size_t sections;            /* mappings the zone's memory came in (creation + growths) */
+	size_t guard_pfns;          /* pfns kept inaccessible between sections (in allocated) */
+	uint64_t exclusive_alloc;   /* LAB_GFP_EXCLUSIVE blocks handed out */
+	uint64_t owner_refused;     /* frees, locks, gets or transfers refused to a non-owner */
 };
 
 /*
@@ -375,6 +404,72 @@ struct lab_stats_snapshot {
 /* Read process pid's export: 0, -ENOENT (no export), -ESRCH (process gone,
  * the file is stale), -EPROTO (another version of the format). */
 LAB_API int lab_stats_read_export(int pid, struct lab_stats_snapshot *out);
+
+/* ---------------------------------------------------------------------- */
+/* Exclusive pages.                                                        */
+/* ---------------------------------------------------------------------- */
+/*
+ * A zone created with LAB_ZONE_SECRET, LOCKED, NODUMP, WIPEONFORK, DONTFORK,
+ * GUARD or PKEY has its memory protected once per section; a protection the
+ * OS refuses falls back, prints one line and shows in the statistics, or with
+ * LAB_ZONE_STRICT makes creation (or growth) fail with the errno of the
+ * failing call (ENOTSUP for a machine without protection keys).  WIPEONFORK
+ * with DONTFORK or SECRET is EINVAL: a shared secret mapping cannot be wiped.
+ *
+ * A block allocated with LAB_GFP_EXCLUSIVE is zeroed before it is returned,
+ * belongs to an owner (the allocating thread, or the thread's owner token),
+ * may be freed only by that owner, and is scrubbed when freed, before any
+ * other allocation can get it.  With LAB_GFP_ATOMIC it keeps every property
+ * of the atomic path: no syscall, no page fault, safe in a signal handler.
+ * See docs/THREAT_MODEL.md for what each protection does and does not cover.
+ */
+
+/* An owner: a thread's id, or a token; never 0. */
+typedef uint32_t lab_owner_t;
+#define LAB_OWNER_NONE 0u
+
+/* A new owner token, distinct from every other token and thread id of the
+ * process (until 2^32 have been handed out).  Never sleeps; O(1). */
+LAB_API lab_owner_t lab_owner_new(void);
+/*
+ * Make the calling thread act as owner token (LAB_OWNER_NONE: as itself
+ * again) for the exclusive blocks it allocates, frees and transfers; returns
+ * the previous token.  Per thread; async-signal-safe; O(1).  Ownership is a
+ * check against mistakes, not a barrier between threads (see the threat model).
+ */
+LAB_API lab_owner_t lab_set_owner_token(lab_owner_t token);
+/* The calling thread's owner: its token if set, else its own id (assigned on
+ * first use, without a syscall).  Async-signal-safe; O(1). */
+LAB_API lab_owner_t lab_owner_self(void);
+/* The owner of an allocated exclusive block's head page, LAB_OWNER_NONE for
+ * any other page.  O(1). */
+LAB_API lab_owner_t lab_page_owner(const struct lab_page *page);
+/*
+ * Hand an allocated exclusive block to new_owner.  Only the current owner may;
+ * a call by anyone else gets a "BUG: Bad page state" report and -EPERM, and
+ * the owner is unchanged.  -EINVAL for a page that heads no exclusive block
+ * or new_owner == LAB_OWNER_NONE.  Never sleeps; O(number of zones).
+ */
+LAB_API int lab_page_transfer(struct lab_page *page, lab_owner_t new_owner);
+
+/*
+ * LAB_ZONE_PKEY: let the calling thread read and write the zone's pages
+ * (grant) or stop it (revoke).  Writes the thread's PKRU register: no
+ * syscall, async-signal-safe, O(1).  Per thread: a signal handler starts with
+ * no grant, a thread created by pthread_create starts with its creator's.
+ * A zone without a key in force (no LAB_ZONE_PKEY, or no keys on this
+ * machine) needs no grant: both calls do nothing.  Returns 0, or -EINVAL for
+ * a NULL zone.
+ */
+LAB_API int lab_zone_grant(struct lab_zone *zone);
+LAB_API int lab_zone_revoke(struct lab_zone *zone);
+
+/*
+ * Print which protections the zone asked for, which are in force (as the OS
+ * confirmed them), which fell back and why.  `labyrinth info` uses it.
+ * Thread-safe; uses stdio; O(1).
+ */
+LAB_API void lab_zone_describe(const struct lab_zone *zone, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,8 @@ TEST_PACKAGES=(libcriterion-dev
 	valgrind) # memcheck client requests and the Valgrind use-after-free test
 
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
-RUNTIME_PACKAGES=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox)
+# libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.
+RUNTIME_PACKAGES=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox libsodium23 libssl3)
 
 # meson setup that reuses an existing build directory.
 setup_build() {

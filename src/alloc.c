@@ -199,8 +199,10 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 			  unsigned int order)
 {
 	lab__debug_alloc(z, page, gfp, order);  /* poison check, page owner: before zeroing */
+	/* exclusive.c: zeroing goes through the zone's write window (protection
+	 * keys); an exclusive block also gets its owner. */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
-		memset(lab_page_address(page), 0, z->page_size << order);
+		lab__exclusive_prep(z, page, gfp, order);
 }
 
 /* Modifiers the inline fast path honours as they are; any other bit (ZERO,
@@ -311,6 +313,8 @@ static const char *bad_free_reason(uint32_t flags)
 		return "double free: the block is already free";
 	if (flags & PG_bad)
 		return "free of a page already reported bad";
+	if (flags & PG_guard)
+		return "free of a guard page";
 	return "not the first page of an allocated block (double free of a split block?)";
 }
 
@@ -423,7 +427,14 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
+	/* exclusive.c: only the owner frees an exclusive block, and it is
+	 * scrubbed before any list, poisoning or other owner can see it. */
+	bool exclusive = page_flags(page) & PG_exclusive;
+	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
+		return;
 	if (free_pages_prepare(z, page, order)) {
+		if (exclusive)
+			lab__exclusive_scrub(z, page, order);
 		lab_trace(mm_page_free, page, order, z->name);
 		lab__debug_free(z, page, order);  /* page owner free stack, poison */
 		lab__free_block(z, page, order);

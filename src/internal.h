@@ -8,6 +8,7 @@
  * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports),
  * fault.c (fault injection), poison.c (page poisoning, ASan/Valgrind marks),
  * page_owner.c (who allocated what, stack capture), stats.c (dumps, export).
+ * exclusive.c (zone protections, owners, zeroing and scrubbing).
  */
 #ifndef LAB_INTERNAL_H
 #define LAB_INTERNAL_H
@@ -38,6 +39,7 @@ enum {
 	PG_exclusive = 1u << 5, /* allocated with LAB_GFP_EXCLUSIVE */
 	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
 	PG_deferred  = 1u << 7, /* being freed, or waiting on the deferred stack */
+	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
 	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
 };
 
@@ -112,6 +114,7 @@ struct zone_counters {
 	_Atomic uint64_t bad_page, lock_fail, pcp_refill, pcp_drain;
 	/* debugging and observability */
 	_Atomic uint64_t fail_injected, poison_corrupt;
+	_Atomic uint64_t exclusive_alloc, owner_refused;  /* exclusive.c */
 };
 
 /*
@@ -187,6 +190,14 @@ struct lab_zone {
 	/* Debugging (fault.c, poison.c, page_owner.c, stats.c); set at creation. */
 	unsigned int debug;             /* ZONE_DEBUG_*: one test on the hot paths */
 	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
+	/* Exclusive pages (exclusive.c); written at creation and under grow_mutex. */
+	int pkey;                  /* protection key in force, -1 if none */
+	unsigned int prot_wanted;  /* LAB_ZONE_* protections asked for or implied */
+	_Atomic unsigned int prot_in_force;  /* held by every section so far */
+	_Atomic unsigned int prot_fallback;  /* missing on some section */
+	int prot_errno[16];        /* first errno per fallback bit */
+	_Atomic size_t nr_sections;
+	_Atomic size_t nr_guard_pfns;
 };
 
 #define zone_stat_inc(z, field) \
@@ -384,5 +395,28 @@ static inline void lab__debug_free(struct lab_zone *z, struct lab_page *page, un
 		lab__page_owner_free(z, page, order);
 	lab__poison_free(z, page, order);
 }
+
+/* exclusive.c: zone protections (creation and growth only) */
+int lab__exclusive_check_config(unsigned int flags);
+int lab__exclusive_zone_init(struct lab_zone *z);      /* before any section */
+void lab__exclusive_zone_fini(struct lab_zone *z);     /* after the memory is gone */
+size_t lab__zone_guard_bytes(const struct lab_zone *z);/* kept outside the reservation */
+size_t lab__section_guard(struct lab_zone *z, size_t first, size_t *nr);
+int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len);
+void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out);
+/* exclusive.c: per allocation.  Every library write to zone memory (zeroing,
+ * scrubbing, poisoning) goes between write_begin and write_end, which let the
+ * calling thread past the zone's protection key whatever its grants (signal
+ * handlers included) and restore its PKRU after; no syscall. */
+uint32_t lab__zone_write_begin(const struct lab_zone *z);
+void lab__zone_write_end(const struct lab_zone *z, uint32_t saved);
+void lab__zone_wipe(const struct lab_zone *z, void *addr, size_t len); /* not elided */
+void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			 unsigned int order);
+void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order);
+/* May the calling thread free, lock or get (what) this page?  True for a
+ * page that is not exclusive; otherwise a non-owner gets a Bad page report
+ * and false, and the page is left as it was. */
+bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, const char *what);
 
 #endif /* LAB_INTERNAL_H */

@@ -101,9 +101,13 @@ static void mark_allocated(void *mem, size_t len, bool defined)
  * The one place poison is written.  Plain memset for now; pages that only
  * their owner may write (protection keys) will route through here.
  */
-static void poison_write(void *mem, size_t len)
+/* Through the zone's write window: pages with a protection key are written
+ * whatever the calling thread's grants (exclusive.c). */
+static void poison_write(const struct lab_zone *z, void *mem, size_t len)
 {
+	uint32_t saved = lab__zone_write_begin(z);
 	memset(mem, PAGE_POISON, len);
+	lab__zone_write_end(z, saved);
 }
 
 static size_t block_bytes(const struct lab_zone *z, unsigned int order)
@@ -116,7 +120,7 @@ void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int or
 	void *mem = lab_page_address(page);
 	size_t len = block_bytes(z, order);
 	if (z->debug & ZONE_DEBUG_POISON)
-		poison_write(mem, len);
+		poison_write(z, mem, len);
 	if (z->debug & ZONE_DEBUG_SANITIZE)
 		mark_free(mem, len);
 }
@@ -126,7 +130,7 @@ void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr)
 	void *mem = z->base + (first << z->page_shift);
 	size_t len = nr << z->page_shift;
 	if (z->debug & ZONE_DEBUG_POISON)
-		poison_write(mem, len);
+		poison_write(z, mem, len);
 	if (z->debug & ZONE_DEBUG_SANITIZE)
 		mark_free(mem, len);
 }
@@ -193,9 +197,11 @@ void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int o
 		mark_allocated(mem, len, poisoned);
 	if (!poisoned)
 		return;
+	uint32_t saved = lab__zone_write_begin(z);
 	size_t at = first_difference(mem, len);
 	if (unlikely(at < len))
 		report_corruption(z, page, order, mem, at, len);
+	lab__zone_write_end(z, saved);
 #ifdef LAB_HAVE_VALGRIND
 	/* Contents are garbage to the new owner until written. */
 	if (on_valgrind)

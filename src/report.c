@@ -74,8 +74,10 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 	return buf;
 }
 
+/* Indexed by bit; a bit without a name prints as hex. */
 static const char *const pg_names[] = {
 	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
+	"guard", NULL, NULL, NULL, NULL, "pcp",
 };
 
 /* "locked|allocated", bits without a name as hex, like %pGp. */
@@ -86,7 +88,7 @@ static void decode_flags(uint32_t flags, char *buf, size_t len)
 	for (unsigned int bit = 0; bit < 32 && used < len; bit++) {
 		if (!(flags & (1u << bit)))
 			continue;
-		if (bit < sizeof(pg_names) / sizeof(pg_names[0]))
+		if (bit < sizeof(pg_names) / sizeof(pg_names[0]) && pg_names[bit])
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 						 pg_names[bit]);
 		else

@@ -180,10 +180,13 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 {
 	size_t first = atomic_load(&z->managed);
 	size_t ps = z->page_size;
-	char *mem = z->base + (first << z->page_shift);
-	int rc = os_commit(mem, nr * ps);
-	if (!rc)
-		rc = os_prefault(mem, nr * ps);
+	/* exclusive.c: the section's protections; with LAB_ZONE_GUARD a later
+	 * section starts with a guard pfn that is never committed. */
+	size_t guard = lab__section_guard(z, first, &nr);
+	if (nr <= guard)
+		return -ENOMEM;
+	char *mem = z->base + ((first + guard) << z->page_shift);
+	int rc = lab__exclusive_map_section(z, mem, (nr - guard) * ps);
 	if (rc)
 		return rc;
 
@@ -201,6 +204,8 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 		p->next = p->prev = LAB_NO_PFN;
 		p->zone = z;
 	}
+	if (guard)
+		set_page_flags(pfn_to_page(z, first), PG_guard);
 
 	rc = lab__debug_new_range(z, first, nr);  /* poison, page owner records */
 	if (rc)
@@ -209,8 +214,9 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	lab__zone_lock(z);
 	atomic_store(&z->managed, first + nr);
 	z->nr_allocated += nr;   /* free_range takes them back out */
-	lab__free_range(z, first, nr);
-	z->nr_allocated -= nr;
+	lab__free_range(z, first + guard, nr - guard);
+	z->nr_allocated -= nr - guard;  /* a guard pfn stays allocated for good */
+	atomic_fetch_add(&z->nr_guard_pfns, guard);
 	lab__zone_unlock(z);
 	lab__setup_watermarks(z);
 	return 0;
@@ -242,7 +248,7 @@ static int check_config(const struct lab_zone_config *cfg)
 	}
 	if (cfg->watermark_scale_factor > 3000)  /* the kernel's sysctl limit */
 		return -EINVAL;
-	return 0;
+	return lab__exclusive_check_config(cfg->flags);
 }
 
 struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
@@ -275,11 +281,13 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	pthread_mutex_init(&z->reclaim_mutex, NULL);
 	pthread_mutex_init(&z->grow_mutex, NULL);
 
-	int err = 0;
 	size_t nblocks = (z->max_pages >> z->pageblock_order) + 1;
 	z->pageblock_mt = calloc(nblocks, 1);
-	z->base = os_reserve(z->max_pages * z->page_size,
-			     z->page_size << LAB_MAX_ORDER, &err);
+	int err = lab__exclusive_zone_init(z);  /* exclusive.c: protection key */
+	size_t guard = lab__zone_guard_bytes(z);
+	if (!err)
+		z->base = os_reserve_guarded(z->max_pages * z->page_size,
+					     z->page_size << LAB_MAX_ORDER, guard, &err);
 	if (z->base)
 		z->pages = os_reserve(round_up(z->max_pages * sizeof(struct lab_page), z->page_size),
 				      z->page_size, &err);
@@ -313,7 +321,8 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
 						      z->page_size));
 		if (z->base)
-			os_release(z->base, z->max_pages * z->page_size);
+			os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+		lab__exclusive_zone_fini(z);
 		free(z->pageblock_mt);
 		free(z);
 		errno = -err;
@@ -333,14 +342,16 @@ void lab_zone_destroy(struct lab_zone *z)
 	lab__pcp_destroy(z);
 	lab__zone_lock(z);
 	lab__drain_deferred(z);
-	size_t leaked = z->nr_allocated;
+	size_t leaked = z->nr_allocated - atomic_load(&z->nr_guard_pfns);
 	lab__zone_unlock(z);
 	if (leaked)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
 	lab__debug_zone_fini(z);  /* page owner leak report; sanitizer marks off */
 	os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
-	os_release(z->base, z->max_pages * z->page_size);
+	size_t guard = lab__zone_guard_bytes(z);
+	os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+	lab__exclusive_zone_fini(z);
 	pthread_rwlock_destroy(&z->shrinker_lock);
 	pthread_mutex_destroy(&z->reclaim_mutex);
 	pthread_mutex_destroy(&z->grow_mutex);
@@ -452,6 +463,7 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->lock_fail = LOAD(lock_fail);
 	out->fail_injected = LOAD(fail_injected);
 	out->poison_corrupt = LOAD(poison_corrupt);
+	lab__exclusive_stats(z, out);
 }
 
 #define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))
@@ -500,7 +512,7 @@ static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_s
 	for (size_t pfn = 0; pfn < managed;) {
 		const struct lab_page *p = pfn_to_page(z, pfn);
 		uint32_t f = page_flags(p);
-		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp))) {
+		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard))) {
 			BROKEN("block_tiling pfn %zu belongs to no block (flags %#x)\n", z->name, pfn, f);
 			pfn++;
 			continue;
@@ -513,7 +525,7 @@ static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_s
 		}
 		for (size_t t = pfn + 1; t < pfn + n; t++) {
 			uint32_t tf = page_flags(pfn_to_page(z, t));
-			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad | PG_pcp))
+			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad | PG_pcp | PG_guard))
 				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u\n",
 				       z->name, t, tf, pfn, p->order);
 		}

@@ -169,6 +169,19 @@ static int info(void)
 	printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR, LAB_VERSION_PATCH);
 	printf("page size:        %zu\n", lab_page_size());
 	printf("per-CPU lists:    %s\n", lab_pcp_mode_name());
+	/* What an exclusive zone gets here: a small SECRET + PKEY zone, described. */
+	struct lab_zone_config cfg = {
+		.name = "probe", .pages = 16,
+		.flags = LAB_ZONE_SECRET | LAB_ZONE_PKEY | LAB_ZONE_GUARD | LAB_ZONE_NO_KSWAPD,
+	};
+	struct lab_zone *z = lab_zone_create(&cfg);
+	if (!z) {
+		printf("exclusive zone:   cannot be created: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("exclusive zone (SECRET|PKEY|GUARD, 16 pages):\n");
+	lab_zone_describe(z, stdout);
+	lab_zone_destroy(z);
 	return 0;
 }
 

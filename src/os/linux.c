@@ -1,6 +1,7 @@
 /*
  * linux.c - the OS contract (os.h) on Linux: mmap/mprotect/madvise for zone
- * memory, futex for sleeping, and the few thread facts reports need.
+ * memory, futex for sleeping, and the few thread facts reports need; for
+ * exclusive pages memfd_secret, mlock, madvise and protection keys.
  */
 #include "os.h"
 
@@ -33,21 +34,27 @@ size_t os_page_size(void)
 
 void *os_reserve(size_t size, size_t align, int *err)
 {
-	/* Over-reserve, then trim both ends so the start is aligned. */
-	size_t span = size + align;
+	return os_reserve_guarded(size, align, 0, err);
+}
+
+void *os_reserve_guarded(size_t size, size_t align, size_t guard, int *err)
+{
+	/* Over-reserve, then trim both ends so the start is aligned and guard
+	 * bytes of the reservation stay on either side. */
+	size_t span = size + align + 2 * guard;
 	char *raw = mmap(NULL, span, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED) {
 		*err = -errno;
 		return NULL;
 	}
-	uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
-	size_t head = start - (uintptr_t)raw;
+	uintptr_t start = ((uintptr_t)raw + guard + align - 1) & ~(uintptr_t)(align - 1);
+	size_t head = start - guard - (uintptr_t)raw;
 	if (head)
 		munmap(raw, head);
-	size_t tail = span - head - size;
+	size_t tail = span - head - size - 2 * guard;
 	if (tail)
-		munmap((char *)start + size, tail);
+		munmap((char *)start + size + guard, tail);
 	return (void *)start;
 }
 
@@ -248,3 +255,145 @@ bool os_process_alive(int pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
+/* ---- exclusive pages -------------------------------------------------- */
+
+void os_decommit(void *addr, size_t size)
+{
+	/* A fresh inaccessible mapping drops the pages, whatever backed them. */
+	mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447  /* the same on x86-64 and the generic table (arm64) */
+#endif
+
+int os_map_secret(void *addr, size_t size)
+{
+	int fd = (int)syscall(SYS_memfd_secret, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	/* A secretmem file's size can be set once: one file per section. */
+	if (ftruncate(fd, (off_t)size) != 0) {
+		rc = -errno;
+	} else if (mmap(addr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0)
+		   == MAP_FAILED) {
+		rc = -errno;
+		/* A failed MAP_FIXED may already have unmapped the range: reserve it again. */
+		os_decommit(addr, size);
+	}
+	close(fd);
+	return rc;
+}
+
+int os_lock(void *addr, size_t size)
+{
+	/* The raw syscall: AddressSanitizer's mlock() interceptor does nothing
+	 * and returns success, which would be a silent failure. */
+	return syscall(SYS_mlock, addr, size) ? -errno : 0;
+}
+
+static int advise(void *addr, size_t size, int advice)
+{
+	return madvise(addr, size, advice) ? -errno : 0;
+}
+
+int os_dontdump(void *addr, size_t size)
+{
+	return advise(addr, size, MADV_DONTDUMP);
+}
+
+int os_dontfork(void *addr, size_t size)
+{
+	return advise(addr, size, MADV_DONTFORK);
+}
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+int os_wipeonfork(void *addr, size_t size)
+{
+	return advise(addr, size, MADV_WIPEONFORK);
+}
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+#ifndef PKEY_DISABLE_ACCESS
+#define PKEY_DISABLE_ACCESS 0x1
+#endif
+
+/* CPUID.(EAX=7,ECX=0):ECX bit 4 (OSPKE): the CPU has protection keys and
+ * the kernel turned them on, so RDPKRU/WRPKRU will not fault. */
+static bool pkeys_enabled(void)
+{
+	unsigned int a, b, c, d;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return false;
+	return c & (1u << 4);
+}
+
+int os_pkey_alloc(void)
+{
+	if (!pkeys_enabled())
+		return -ENOTSUP;
+	long key = syscall(SYS_pkey_alloc, 0, PKEY_DISABLE_ACCESS);
+	if (key < 0)
+		return errno == ENOSYS || errno == EINVAL ? -ENOTSUP : -errno;
+	return (int)key;
+}
+
+void os_pkey_free(int key)
+{
+	syscall(SYS_pkey_free, key);
+}
+
+int os_pkey_protect(void *addr, size_t size, int key)
+{
+	return syscall(SYS_pkey_mprotect, addr, size, PROT_READ | PROT_WRITE, key) ? -errno : 0;
+}
+
+uint32_t os_pkru_read(void)
+{
+	uint32_t eax, edx;
+	__asm__ __volatile__(".byte 0x0f, 0x01, 0xee"  /* rdpkru */
+			     : "=a"(eax), "=d"(edx) : "c"(0));
+	(void)edx;
+	return eax;
+}
+
+void os_pkru_write(uint32_t pkru)
+{
+	/* The memory clobber keeps the compiler from moving accesses across it. */
+	__asm__ __volatile__(".byte 0x0f, 0x01, 0xef"  /* wrpkru */
+			     : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+#else
+/* Protection keys are used on x86-64 only; elsewhere zones report none. */
+int os_pkey_alloc(void)
+{
+	return -ENOTSUP;
+}
+
+void os_pkey_free(int key)
+{
+	(void)key;
+}
+
+int os_pkey_protect(void *addr, size_t size, int key)
+{
+	(void)addr, (void)size, (void)key;
+	return -ENOTSUP;
+}
+
+uint32_t os_pkru_read(void)
+{
+	return 0;
+}
+
+void os_pkru_write(uint32_t pkru)
+{
+	(void)pkru;
+}
+#endif

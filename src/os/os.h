@@ -79,4 +79,35 @@ void os_unmap(const void *addr, size_t size);
 /* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */
 bool os_process_alive(int pid);
 
+/* ---- exclusive pages (src/exclusive.c) -------------------------------- */
+
+/* os_reserve() with guard bytes of inaccessible address space kept on each
+ * side; give it back with os_release(start - guard, size + 2 * guard). */
+void *os_reserve_guarded(size_t size, size_t align, size_t guard, int *err);
+/* Return committed [addr, addr+size) to the reserved, inaccessible state. */
+void os_decommit(void *addr, size_t size);
+/* Back reserved [addr, addr+size) with a new memfd_secret file mapped shared:
+ * out of the kernel's direct map, locked and not dumped by the kernel.  The
+ * descriptor is closed (the mapping keeps the file).  -ENOSYS where the
+ * kernel has no secretmem; on any failure the range stays reserved. */
+int os_map_secret(void *addr, size_t size);
+/* mlock(2): resident now and never swapped. */
+int os_lock(void *addr, size_t size);
+/* madvise(2) MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK. */
+int os_dontdump(void *addr, size_t size);
+int os_dontfork(void *addr, size_t size);
+int os_wipeonfork(void *addr, size_t size);
+
+/* Protection keys.  os_pkey_alloc returns a key (the calling thread starts
+ * with no access to it), -ENOTSUP where the CPU or kernel has none (and on
+ * every architecture but x86-64), or -errno (-ENOSPC: all keys taken). */
+int os_pkey_alloc(void);
+void os_pkey_free(int key);
+/* pkey_mprotect(2) read+write with key. */
+int os_pkey_protect(void *addr, size_t size, int key);
+/* The calling thread's PKRU register: RDPKRU/WRPKRU, no syscall, usable in
+ * signal handlers.  Only valid after os_pkey_alloc() returned a key. */
+uint32_t os_pkru_read(void);
+void os_pkru_write(uint32_t pkru);
+
 #endif /* LAB_OS_H */

@@ -1,0 +1,1097 @@
+/* test_exclusive.c - exclusive pages, checked through the operating system
+ * rather than through the library's word: /proc/self/smaps and maps,
+ * forked children, /proc/self/mem and process_vm_readv, protection-key
+ * faults in threads and signal handlers, seccomp for "no syscall",
+ * getrusage for "no page fault", fallbacks forced with a lowered
+ * RLIMIT_MEMLOCK and exhausted keys, owner checks with their reports. */
+#include "helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR 4
+#endif
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct lab_zone *zone_with(size_t pages, unsigned int flags)
+{
+	struct lab_zone_config cfg = { .name = "excl", .pages = pages,
+				       .flags = flags | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z, "lab_zone_create(%#x): %s", flags, strerror(errno));
+	return z;
+}
+
+static char *zone_base(const struct lab_zone *z)
+{
+	return lab_page_address(lab_pfn_to_page(z, 0));
+}
+
+static size_t zone_bytes(const struct lab_zone *z)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	return st.managed * lab_page_size();
+}
+
+static struct lab_zone_stats stats_of(const struct lab_zone *z)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	return st;
+}
+
+static bool machine_has_pkeys(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "flags", 5) && strstr(line, " ospke");
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool machine_has_memfd_secret(void)
+{
+	int fd = (int)syscall(SYS_memfd_secret, 0);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* One mapping of /proc/self/smaps. */
+struct vma {
+	uintptr_t start, end;
+	char perms[8];
+	char name[128];
+	char flags[160];
+};
+
+/* The mappings overlapping [lo, hi), in address order. */
+static size_t read_vmas(uintptr_t lo, uintptr_t hi, struct vma *out, size_t max)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	cr_assert_not_null(f);
+	char line[512];
+	size_t n = 0;
+	struct vma *cur = NULL;
+	while (fgets(line, sizeof(line), f)) {
+		struct vma v = { 0 };
+		unsigned long s, e;
+		int got = sscanf(line, "%lx-%lx %7s %*s %*s %*s %127s", &s, &e, v.perms, v.name);
+		if (got >= 3) {
+			cur = NULL;
+			if (s < hi && e > lo && n < max) {
+				v.start = s;
+				v.end = e;
+				out[n] = v;
+				cur = &out[n++];
+			}
+		} else if (cur && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(cur->flags, sizeof(cur->flags), "%.150s", line + 8);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static bool has_vmflag(const struct vma *v, const char *flag)
+{
+	char copy[160], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", v->flags);
+	for (char *t = strtok_r(copy, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+		if (!strcmp(t, flag))
+			return true;
+	return false;
+}
+
+/* Assert that the mappings covering the zone's memory all have (or all lack)
+ * a VmFlags entry, and that they cover it whole. */
+static void assert_zone_vmflag(const struct lab_zone *z, const char *flag, bool want)
+{
+	struct vma v[16];
+	uintptr_t lo = (uintptr_t)zone_base(z), hi = lo + zone_bytes(z);
+	size_t n = read_vmas(lo, hi, v, 16);
+	cr_assert_gt(n, 0);
+	cr_assert_leq(v[0].start, lo, "zone start not mapped");
+	cr_assert_geq(v[n - 1].end, hi, "zone end not mapped");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			cr_assert_eq(v[i].start, v[i - 1].end, "hole in the zone's mappings");
+		cr_assert_eq(has_vmflag(&v[i], flag), want, "mapping %#lx-%#lx VmFlags [%s]: '%s' %s",
+			     (unsigned long)v[i].start, (unsigned long)v[i].end, v[i].flags, flag,
+			     want ? "missing" : "present");
+	}
+}
+
+/* The mapping holding addr. */
+static struct vma vma_at(const void *addr)
+{
+	struct vma v;
+	cr_assert_eq(read_vmas((uintptr_t)addr, (uintptr_t)addr + 1, &v, 1), 1,
+		     "%p is not mapped", addr);
+	return v;
+}
+
+/* Fork; the child runs fn(arg) and exits with what it returns.  Returns the
+ * child's wait status.  SIGSEGV is reset in the child so that a fault kills
+ * it even under AddressSanitizer, which would otherwise catch it. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		_exit(fn(arg));
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void assert_killed_by_segv(int status)
+{
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+		  "expected death by SIGSEGV, got status %#x", status);
+}
+
+static void assert_exit_zero(int status, const char *out)
+{
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x; its stderr:\n%s", status, out ? out : "");
+}
+
+/* Inside a child: report a failed check on stderr and exit non-zero. */
+#define CHILD_CHECK(cond, ...)                                                   \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "CHECK FAILED line %d: %s: ", __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                            \
+			fputc('\n', stderr);                                     \
+			_exit(3);                                                \
+		}                                                                \
+	} while (0)
+
+static bool all_bytes(const void *p, size_t len, unsigned char c)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != c)
+			return false;
+	return true;
+}
+
+/* ---- configuration and smaps -------------------------------------------- */
+
+Test(exclusive, contradictory_flags_are_einval)
+{
+	unsigned int bad[] = { LAB_ZONE_WIPEONFORK | LAB_ZONE_DONTFORK,
+			       LAB_ZONE_WIPEONFORK | LAB_ZONE_SECRET, 0x400000u };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct lab_zone_config cfg = { .pages = 64, .flags = bad[i] | LAB_ZONE_NO_KSWAPD };
+		errno = 0;
+		cr_assert_null(lab_zone_create(&cfg), "flags %#x accepted", bad[i]);
+		cr_assert_eq(errno, EINVAL);
+	}
+}
+
+Test(exclusive, plain_zone_has_no_protection_vmflags)
+{
+	struct lab_zone *z = zone_with(256, 0);
+	assert_zone_vmflag(z, "lo", false);
+	assert_zone_vmflag(z, "dd", false);
+	assert_zone_vmflag(z, "wf", false);
+	assert_zone_vmflag(z, "dc", false);
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_eq(st.prot_wanted, 0);
+	cr_assert_eq(st.prot_in_force, 0);
+	cr_assert_eq(st.pkey, -1);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, locked_nodump_wipeonfork_show_in_smaps)
+{
+	unsigned int f = LAB_ZONE_LOCKED | LAB_ZONE_NODUMP | LAB_ZONE_WIPEONFORK;
+	struct lab_zone *z = zone_with(256, f);
+	assert_zone_vmflag(z, "lo", true);
+	assert_zone_vmflag(z, "dd", true);
+	assert_zone_vmflag(z, "wf", true);
+	assert_zone_vmflag(z, "dc", false);
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_eq(st.prot_in_force, f);
+	cr_assert_eq(st.prot_fallback, 0);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, dontfork_shows_in_smaps)
+{
+	struct lab_zone *z = zone_with(256, LAB_ZONE_DONTFORK);
+	assert_zone_vmflag(z, "dc", true);
+	assert_zone_vmflag(z, "wf", false);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, secret_zone_is_secretmem_locked_not_dumped_not_inherited)
+{
+	struct lab_zone *z = zone_with(256, LAB_ZONE_SECRET);
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_eq(st.prot_wanted, LAB_ZONE_SECRET | LAB_ZONE_LOCKED | LAB_ZONE_NODUMP |
+				      LAB_ZONE_DONTFORK);
+	if (machine_has_memfd_secret()) {
+		cr_assert_eq(st.prot_in_force, st.prot_wanted, "in force %#x", st.prot_in_force);
+		cr_assert_eq(st.prot_fallback, 0);
+		/* What the kernel shows for a memfd_secret mapping: shared, locked,
+		 * not dumped, and our DONTFORK. */
+		struct vma v = vma_at(zone_base(z));
+		cr_assert_str_eq(v.name, "/secretmem", "mapping name '%s'", v.name);
+		cr_assert_eq(v.perms[3], 's', "perms %s", v.perms);
+	} else {
+		cr_assert(st.prot_fallback & LAB_ZONE_SECRET);
+		cr_assert_neq(st.prot_errno[__builtin_ctz(LAB_ZONE_SECRET)], 0);
+	}
+	assert_zone_vmflag(z, "lo", true);
+	assert_zone_vmflag(z, "dd", true);
+	assert_zone_vmflag(z, "dc", true);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, each_grown_section_has_its_own_secret_mapping_and_no_fd_is_kept)
+{
+	if (!(machine_has_memfd_secret()))
+		cr_skip_test("no memfd_secret");
+	int fd_before = dup(0);
+	close(fd_before);
+	/* 4 MiB at most: within the default 8 MiB RLIMIT_MEMLOCK of a non-root user. */
+	struct lab_zone_config cfg = { .name = "grow", .pages = 256, .max_pages = 1024,
+				       .flags = LAB_ZONE_SECRET | LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	struct held h;
+	held_init(&h, 300);
+	for (int i = 0; i < 300; i++) {
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_EXCLUSIVE);
+		cr_assert_not_null(p, "page %d", i);
+		held_push(&h, p);
+	}
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_geq(st.sections, 2);
+	cr_assert_eq(st.prot_in_force & LAB_ZONE_SECRET, LAB_ZONE_SECRET);
+	struct vma v[8];
+	size_t n = read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + zone_bytes(z), v, 8);
+	cr_assert_eq(n, st.sections, "%zu mappings for %zu sections", n, st.sections);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(v[i].name, "/secretmem");
+	/* The secretmem descriptors were closed after mmap: the lowest free fd
+	 * is where it was. */
+	int fd_after = dup(0);
+	close(fd_after);
+	cr_assert_eq(fd_after, fd_before);
+	assert_zone_ok(z);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- children ------------------------------------------------------------ */
+
+struct child_read {
+	const unsigned char *addr;
+	size_t len;
+};
+
+/* Exit 0 if the child sees zeroes, 1 if it sees the parent's data. */
+static int child_reads(void *arg)
+{
+	struct child_read *r = arg;
+	return all_bytes(r->addr, r->len, 0) ? 0 : 1;
+}
+
+static void *dirty_exclusive_page(struct lab_zone *z, struct lab_page **out)
+{
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	cr_assert_not_null(p);
+	lab_zone_grant(z);
+	memset(lab_page_address(p), 0x5a, lab_page_size());
+	*out = p;
+	return lab_page_address(p);
+}
+
+Test(exclusive, wipeonfork_child_sees_zeroes_parent_keeps_data)
+{
+	struct lab_zone *z = zone_with(256, LAB_ZONE_WIPEONFORK);
+	struct lab_page *p;
+	struct child_read r = { dirty_exclusive_page(z, &p), lab_page_size() };
+	int status = in_child(child_reads, &r);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw the data (%#x)", status);
+	cr_assert(all_bytes(r.addr, r.len, 0x5a), "parent lost its data");
+	lab_free_page(p);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, plain_zone_child_sees_the_data)
+{
+	/* The control for the fork tests: without a protection the child reads it. */
+	struct lab_zone *z = zone_with(256, 0);
+	struct lab_page *p;
+	struct child_read r = { dirty_exclusive_page(z, &p), lab_page_size() };
+	int status = in_child(child_reads, &r);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
+	lab_free_page(p);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, dontfork_child_faults)
+{
+	struct lab_zone *z = zone_with(256, LAB_ZONE_DONTFORK);
+	struct lab_page *p;
+	struct child_read r = { dirty_exclusive_page(z, &p), lab_page_size() };
+	assert_killed_by_segv(in_child(child_reads, &r));
+	lab_free_page(p);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, secret_child_faults)
+{
+	struct lab_zone *z = zone_with(256, LAB_ZONE_SECRET);
+	struct lab_page *p;
+	struct child_read r = { dirty_exclusive_page(z, &p), lab_page_size() };
+	assert_killed_by_segv(in_child(child_reads, &r));
+	lab_free_page(p);
+	lab_zone_destroy(z);
+}
+
+/* ---- other processes and the kernel ------------------------------------- */
+
+/* Read len bytes at addr through /proc/self/mem and process_vm_readv. */
+static void read_via_kernel(const void *addr, size_t len, ssize_t *mem_rc, int *mem_err,
+			    ssize_t *vm_rc, int *vm_err, char *buf)
+{
+	int fd = open("/proc/self/mem", O_RDONLY);
+	cr_assert_geq(fd, 0);
+	errno = 0;
+	*mem_rc = pread(fd, buf, len, (off_t)(uintptr_t)addr);
+	*mem_err = errno;
+	close(fd);
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	errno = 0;
+	*vm_rc = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	*vm_err = errno;
+}
+
+Test(exclusive, secret_page_unreadable_through_proc_mem_and_process_vm_readv)
+{
+	if (!(machine_has_memfd_secret()))
+		cr_skip_test("no memfd_secret");
+	char buf[64];
+	ssize_t mem_rc, vm_rc;
+	int mem_err, vm_err;
+
+	/* Control: a plain zone's page reads fine both ways. */
+	struct lab_zone *plain = zone_with(64, 0);
+	struct lab_page *pp;
+	char *pa = dirty_exclusive_page(plain, &pp);
+	read_via_kernel(pa, sizeof(buf), &mem_rc, &mem_err, &vm_rc, &vm_err, buf);
+	cr_assert_eq(mem_rc, (ssize_t)sizeof(buf), "/proc/self/mem: %s", strerror(mem_err));
+	cr_assert_eq(vm_rc, (ssize_t)sizeof(buf), "process_vm_readv: %s", strerror(vm_err));
+	cr_assert(all_bytes(buf, sizeof(buf), 0x5a));
+
+	struct lab_zone *z = zone_with(64, LAB_ZONE_SECRET);
+	struct lab_page *p;
+	char *a = dirty_exclusive_page(z, &p);
+	memset(buf, 0, sizeof(buf));
+	read_via_kernel(a, sizeof(buf), &mem_rc, &mem_err, &vm_rc, &vm_err, buf);
+	cr_assert_lt(mem_rc, 0, "/proc/self/mem read a secret page");
+	cr_assert_lt(vm_rc, 0, "process_vm_readv read a secret page");
+	cr_assert(all_bytes(buf, sizeof(buf), 0), "secret bytes leaked into the buffer");
+	lab_free_page(p);
+	lab_free_page(pp);
+	lab_zone_destroy(z);
+	lab_zone_destroy(plain);
+}
+
+/* ---- protection keys ---------------------------------------------------- */
+
+struct pk_thread {
+	struct lab_zone *z;
+	const volatile char *addr;
+	pthread_barrier_t go;
+	bool grant;
+	char seen;
+};
+
+static void *pk_reader(void *arg)
+{
+	struct pk_thread *t = arg;
+	pthread_barrier_wait(&t->go);  /* until the main thread has written */
+	if (t->grant)
+		lab_zone_grant(t->z);
+	t->seen = t->addr[0];
+	if (t->grant)
+		lab_zone_revoke(t->z);
+	return NULL;
+}
+
+/* The reader thread is created before the main thread's grant, so it starts
+ * with the zone's key disabled (threads inherit their creator's PKRU). */
+static void pk_run(struct pk_thread *t, bool grant)
+{
+	pthread_t th;
+	t->z = zone_with(64, LAB_ZONE_PKEY | LAB_ZONE_STRICT);
+	t->grant = grant;
+	pthread_barrier_init(&t->go, NULL, 2);
+	cr_assert_eq(pthread_create(&th, NULL, pk_reader, t), 0);
+	struct lab_page *p = lab_alloc_page(t->z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	cr_assert_not_null(p);
+	lab_zone_grant(t->z);
+	char *a = lab_page_address(p);
+	a[0] = 'k';
+	t->addr = a;
+	pthread_barrier_wait(&t->go);
+	pthread_join(th, NULL);
+}
+
+Test(exclusive, pkey_thread_without_grant_faults, .signal = SIGSEGV)
+{
+	if (!(machine_has_pkeys()))
+		cr_skip_test("no protection keys");
+	signal(SIGSEGV, SIG_DFL);  /* let the fault kill us even under ASan */
+	struct pk_thread t;
+	pk_run(&t, false);
+}
+
+Test(exclusive, pkey_granted_thread_reads)
+{
+	if (!(machine_has_pkeys()))
+		cr_skip_test("no protection keys");
+	struct pk_thread t;
+	pk_run(&t, true);
+	cr_assert_eq(t.seen, 'k');
+	cr_assert_eq(t.addr[0], 'k', "the main thread holds a grant");
+	struct lab_zone_stats st = stats_of(t.z);
+	cr_assert(st.prot_in_force & LAB_ZONE_PKEY);
+	cr_assert_gt(st.pkey, 0);
+	lab_free_page(lab_virt_to_page((const void *)(uintptr_t)t.addr));
+	lab_zone_destroy(t.z);
+}
+
+static struct lab_zone *pk_zone;
+static volatile char *pk_addr;
+static int pk_key;
+
+static void pkerr_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)uc;
+	if (si->si_code != SEGV_PKUERR)
+		_exit(43);
+	if (si->si_addr != (const void *)(uintptr_t)pk_addr)
+		_exit(44);
+	_exit((int)si->si_pkey == pk_key ? 42 : 45);
+}
+
+static int child_pkey_fault(void *arg)
+{
+	(void)arg;
+	struct sigaction sa = { .sa_sigaction = pkerr_handler, .sa_flags = SA_SIGINFO };
+	sigaction(SIGSEGV, &sa, NULL);
+	lab_zone_revoke(pk_zone);
+	return pk_addr[0];  /* faults */
+}
+
+Test(exclusive, pkey_fault_is_segv_pkuerr)
+{
+	if (!(machine_has_pkeys()))
+		cr_skip_test("no protection keys");
+	pk_zone = zone_with(64, LAB_ZONE_PKEY | LAB_ZONE_STRICT);
+	struct lab_page *p = lab_alloc_page(pk_zone, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	cr_assert_not_null(p);
+	pk_addr = lab_page_address(p);
+	pk_key = stats_of(pk_zone).pkey;
+	int status = in_child(child_pkey_fault, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+		  "no SEGV_PKUERR fault at the page (status %#x)", status);
+	lab_free_page(p);
+	lab_zone_destroy(pk_zone);
+}
+
+static struct lab_page *sig_freed, *sig_got;
+
+static void alloc_in_handler(int sig)
+{
+	(void)sig;
+	/* A handler starts with the kernel's initial PKRU: the key disabled. */
+	lab_free_page(sig_freed);  /* scrubs */
+	sig_got = lab_alloc_page(pk_zone, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);  /* zeroes */
+}
+
+Test(exclusive, library_writes_work_without_grant_and_in_signal_handlers)
+{
+	if (!(machine_has_pkeys()))
+		cr_skip_test("no protection keys");
+	pk_zone = zone_with(64, LAB_ZONE_PKEY | LAB_ZONE_STRICT);
+	/* No grant: allocation zeroes, free scrubs, neither faults. */
+	struct lab_page *p = lab_alloc_page(pk_zone, LAB_GFP_KERNEL | LAB_GFP_EXCLUSIVE);
+	cr_assert_not_null(p);
+	lab_free_page(p);
+
+	sig_freed = lab_alloc_page(pk_zone, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	lab_zone_grant(pk_zone);
+	memset(lab_page_address(sig_freed), 0x77, lab_page_size());
+	lab_zone_revoke(pk_zone);
+	signal(SIGUSR1, alloc_in_handler);
+	raise(SIGUSR1);
+	cr_assert_not_null(sig_got);
+	cr_assert_eq(sig_got, sig_freed, "LIFO reuse expected");
+	lab_zone_grant(pk_zone);
+	cr_assert(all_bytes(lab_page_address(sig_got), lab_page_size(), 0));
+	cr_assert_eq(lab_page_owner(sig_got), lab_owner_self(), "the handler ran in this thread");
+	lab_free_page(sig_got);
+	assert_zone_ok(pk_zone);
+	lab_zone_destroy(pk_zone);
+}
+
+struct pk_exhaust {
+	bool strict;
+};
+
+static void *touch_without_grant(void *arg)
+{
+	volatile char *a = arg;
+	a[0] = 1;
+	return NULL;
+}
+
+static void child_pkeys_exhausted(void *arg)
+{
+	(void)arg;
+	while (syscall(SYS_pkey_alloc, 0, 0) >= 0)
+		;
+	CHILD_CHECK(errno == ENOSPC, "pkey_alloc: %s", strerror(errno));
+	struct lab_zone_config cfg = { .name = "nokey", .pages = 64,
+				       .flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	errno = 0;
+	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOSPC, "STRICT: errno %d", errno);
+	cfg.flags &= ~LAB_ZONE_STRICT;
+	struct lab_zone *z = lab_zone_create(&cfg);
+	CHILD_CHECK(z, "create: %s", strerror(errno));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.pkey == -1 && !(st.prot_in_force & LAB_ZONE_PKEY) &&
+		    (st.prot_fallback & LAB_ZONE_PKEY) &&
+		    st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)] == ENOSPC,
+		    "pkey %d in force %#x fallback %#x", st.pkey, st.prot_in_force, st.prot_fallback);
+	CHILD_CHECK(lab_zone_grant(z) == 0 && lab_zone_revoke(z) == 0, "grant");
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	pthread_t th;
+	pthread_create(&th, NULL, touch_without_grant, lab_page_address(p));
+	pthread_join(th, NULL);
+	lab_zone_describe(z, stderr);
+	lab_free_page(p);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, without_keys_pkey_zone_reports_it_and_strict_fails)
+{
+	char out[8192];
+	int status = run_in_child(child_pkeys_exhausted, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "LAB_ZONE_PKEY not in force: pkey_alloc"), "%s", out);
+	cr_assert(strstr(out, "PKEY        MISSING"), "%s", out);
+}
+
+/* ---- scrub and zero ----------------------------------------------------- */
+
+Test(exclusive, freed_exclusive_block_is_zero_when_handed_out_again)
+{
+	struct lab_zone *z = zone_with(1024, 0);
+	for (unsigned int order = 0; order <= 3; order++) {
+		size_t len = lab_page_size() << order;
+		/* Control: a plain block keeps its bytes across free and reuse. */
+		struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC, order);
+		memset(lab_page_address(p), 0xa5, len);
+		lab_free_pages(p, order);
+		struct lab_page *q = lab_alloc_pages(z, LAB_GFP_ATOMIC, order);
+		cr_assert_eq(q, p, "order %u: LIFO reuse expected", order);
+		cr_assert(all_bytes(lab_page_address(q), len, 0xa5));
+		lab_free_pages(q, order);
+
+		p = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE, order);
+		cr_assert_eq(p, q);
+		memset(lab_page_address(p), 0xa5, len);
+		lab_free_pages(p, order);
+		q = lab_alloc_pages(z, LAB_GFP_ATOMIC, order);  /* no ZERO */
+		cr_assert_eq(q, p, "order %u: LIFO reuse expected", order);
+		cr_assert(all_bytes(lab_page_address(q), len, 0), "order %u: not scrubbed", order);
+		lab_free_pages(q, order);
+		assert_zone_ok(z);
+	}
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, exclusive_block_is_zeroed_and_owned)
+{
+	struct lab_zone *z = zone_with(256, 0);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC, 2);
+	memset(lab_page_address(p), 0xee, 4 * lab_page_size());
+	cr_assert_eq(lab_page_owner(p), LAB_OWNER_NONE, "not exclusive");
+	lab_free_pages(p, 2);
+	struct lab_page *q = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE, 2);
+	cr_assert_eq(q, p);
+	cr_assert(all_bytes(lab_page_address(q), 4 * lab_page_size(), 0));
+	cr_assert_eq(lab_page_owner(q), lab_owner_self());
+	cr_assert_neq(lab_owner_self(), LAB_OWNER_NONE);
+	cr_assert_eq(stats_of(z).exclusive_alloc, 1);
+	lab_free_pages(q, 2);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- guard pages -------------------------------------------------------- */
+
+static struct lab_zone *guarded_grown_zone(void)
+{
+	struct lab_zone_config cfg = { .name = "guard", .pages = 1024, .max_pages = 8192,
+				       .flags = LAB_ZONE_GUARD | LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	/* Fill the first section and one page more: the zone grows once. */
+	for (int i = 0; i < 1025; i++)
+		cr_assert_not_null(lab_alloc_page(z, LAB_GFP_KERNEL));
+	cr_assert_eq(stats_of(z).sections, 2);
+	return z;
+}
+
+Test(exclusive, guard_pages_are_inaccessible_mappings)
+{
+	struct lab_zone *z = guarded_grown_zone();
+	size_t ps = lab_page_size();
+	char *base = zone_base(z);
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_eq(st.guard_pfns, 1);
+	cr_assert(st.prot_in_force & LAB_ZONE_GUARD);
+	cr_assert_str_eq(vma_at(base - 1).perms, "---p");
+	cr_assert_str_eq(vma_at(base + 1024 * ps).perms, "---p", "guard pfn between sections");
+	cr_assert_str_eq(vma_at(base + 1025 * ps).perms, "rw-p");
+	cr_assert_str_eq(vma_at(base + st.managed * ps).perms, "---p");
+	cr_assert_str_eq(vma_at(base + 8192 * ps).perms, "---p", "above the largest zone");
+	/* The guard pfn is allocated for good: the zone is consistent and it
+	 * fully tiles; the grown section still had an aligned max-order block. */
+	assert_zone_ok(z);
+	cr_assert_gt(st.nr_free[LAB_MAX_ORDER], 0);
+	cr_assert_eq(st.free + st.allocated, st.managed);
+	lab_zone_destroy(z);  /* reports the 1025 pages this test keeps */
+}
+
+Test(exclusive, guard_below_the_zone_faults, .signal = SIGSEGV)
+{
+	signal(SIGSEGV, SIG_DFL);
+	struct lab_zone *z = zone_with(64, LAB_ZONE_GUARD);
+	volatile char *below = zone_base(z) - 1;
+	(void)*below;
+}
+
+Test(exclusive, guard_above_the_zone_faults, .signal = SIGSEGV)
+{
+	signal(SIGSEGV, SIG_DFL);
+	struct lab_zone *z = zone_with(64, LAB_ZONE_GUARD);
+	volatile char *above = zone_base(z) + zone_bytes(z);
+	(void)*above;
+}
+
+Test(exclusive, guard_between_sections_faults, .signal = SIGSEGV)
+{
+	signal(SIGSEGV, SIG_DFL);
+	struct lab_zone *z = guarded_grown_zone();
+	volatile char *between = zone_base(z) + 1024 * lab_page_size();
+	(void)*between;
+}
+
+static void free_guard_pfn(void *arg)
+{
+	struct lab_zone *z = arg;
+	lab_free_page(lab_pfn_to_page(z, 1024));
+	fprintf(stderr, "check=%d\n", lab_zone_check(z));
+}
+
+Test(exclusive, freeing_a_guard_pfn_is_a_bad_page)
+{
+	struct lab_zone *z = guarded_grown_zone();
+	char out[4096];
+	int status = run_in_child(free_guard_pfn, z, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "BUG: Bad page state in process"), "%s", out);
+	cr_assert(strstr(out, "free of a guard page"), "%s", out);
+	cr_assert(strstr(out, "check=0"), "%s", out);
+}
+
+/* ---- fallbacks forced --------------------------------------------------- */
+
+/* Drop CAP_IPC_LOCK (we may be root) and lower RLIMIT_MEMLOCK, so that
+ * memfd_secret's mmap and mlock fail as they do for an ordinary user. */
+static void lower_memlock(rlim_t bytes)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	CHILD_CHECK(syscall(SYS_capget, &hdr, data) == 0, "capget: %s", strerror(errno));
+	data[0].effective &= ~(1u << CAP_IPC_LOCK);
+	data[0].permitted &= ~(1u << CAP_IPC_LOCK);
+	data[0].inheritable &= ~(1u << CAP_IPC_LOCK);
+	CHILD_CHECK(syscall(SYS_capset, &hdr, data) == 0, "capset: %s", strerror(errno));
+	struct rlimit rl = { bytes, bytes };
+	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
+}
+
+static int bit(unsigned int flag)
+{
+	return __builtin_ctz(flag);
+}
+
+static void secret_fallback_child(void *arg)
+{
+	(void)arg;
+	lower_memlock(64 * 1024);
+	struct lab_zone_config cfg = { .name = "fallback", .pages = 256,
+				       .flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	errno = 0;
+	CHILD_CHECK(!lab_zone_create(&cfg), "STRICT secret zone created beyond the memlock limit");
+	int strict_errno = errno;
+	CHILD_CHECK(strict_errno == EAGAIN || strict_errno == ENOSYS || strict_errno == EPERM ||
+		    strict_errno == ENOMEM, "errno %d", strict_errno);
+
+	cfg.flags &= ~LAB_ZONE_STRICT;
+	struct lab_zone *z = lab_zone_create(&cfg);
+	CHILD_CHECK(z, "fallback zone: %s", strerror(errno));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.prot_fallback & LAB_ZONE_SECRET, "fallback %#x", st.prot_fallback);
+	CHILD_CHECK(st.prot_errno[bit(LAB_ZONE_SECRET)] == strict_errno, "errno %d vs %d",
+		    st.prot_errno[bit(LAB_ZONE_SECRET)], strict_errno);
+	/* mlock of the anonymous substitute fails under the same limit. */
+	CHILD_CHECK((st.prot_fallback & LAB_ZONE_LOCKED) &&
+		    st.prot_errno[bit(LAB_ZONE_LOCKED)] == ENOMEM, "fallback %#x", st.prot_fallback);
+	CHILD_CHECK(st.prot_in_force == (LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
+		    "in force %#x", st.prot_in_force);
+	/* What the kernel says about the substitute: anonymous, private, not
+	 * dumped, not inherited, not locked. */
+	struct vma v;
+	CHILD_CHECK(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
+		    "unmapped");
+	CHILD_CHECK(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
+	CHILD_CHECK(has_vmflag(&v, "dd") && has_vmflag(&v, "dc") && !has_vmflag(&v, "lo"),
+		    "VmFlags %s", v.flags);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	CHILD_CHECK(p, "alloc");
+	lab_free_page(p);
+	lab_zone_describe(z, stderr);
+	lab_zone_destroy(z);
+
+	/* LOCKED on its own: the same story for mlock. */
+	cfg.flags = LAB_ZONE_LOCKED | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
+	errno = 0;
+	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOMEM, "STRICT LOCKED: errno %d", errno);
+	cfg.flags &= ~LAB_ZONE_STRICT;
+	z = lab_zone_create(&cfg);
+	CHILD_CHECK(z, "LOCKED fallback zone");
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.prot_fallback == LAB_ZONE_LOCKED && st.prot_in_force == 0,
+		    "fallback %#x in force %#x", st.prot_fallback, st.prot_in_force);
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, secret_and_mlock_fallbacks_report_themselves_and_strict_fails)
+{
+	char out[8192];
+	int status = run_in_child(secret_fallback_child, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "zone fallback: LAB_ZONE_SECRET not in force: memfd_secret:"),
+		  "%s", out);
+	cr_assert(strstr(out, "falling back to locked, not dumped, not inherited"), "%s", out);
+	cr_assert(strstr(out, "LAB_ZONE_LOCKED not in force: mlock: Cannot allocate memory"),
+		  "%s", out);
+	cr_assert(strstr(out, "SECRET      FELL BACK"), "%s", out);
+	cr_assert(strstr(out, "LOCKED      MISSING"), "%s", out);
+	cr_assert(strstr(out, "NODUMP      in force"), "%s", out);
+	cr_assert(strstr(out, "DONTFORK    in force"), "%s", out);
+}
+
+/* ---- owners ------------------------------------------------------------- */
+
+struct other_thread {
+	struct lab_page *page;
+	lab_owner_t token;   /* set before acting, if not NONE */
+	lab_owner_t self;    /* what the thread is */
+	int transfer_rc;
+	lab_owner_t transfer_to;
+	bool do_free;
+};
+
+static void *other_thread_main(void *arg)
+{
+	struct other_thread *t = arg;
+	if (t->token)
+		lab_set_owner_token(t->token);
+	t->self = lab_owner_self();
+	if (t->transfer_to)
+		t->transfer_rc = lab_page_transfer(t->page, t->transfer_to);
+	if (t->do_free)
+		lab_free_page(t->page);
+	return NULL;
+}
+
+static void in_other_thread(struct other_thread *t)
+{
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, other_thread_main, t), 0);
+	pthread_join(th, NULL);
+}
+
+static void non_owner_free_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = zone_with(64, 0);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	lab_owner_t me = lab_owner_self();
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t allocated = st.allocated;
+	struct other_thread t = { .page = p, .do_free = true };
+	in_other_thread(&t);
+	CHILD_CHECK(t.self != me, "threads share an owner id");
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.allocated == allocated && st.owner_refused == 1 && st.leaked == 0,
+		    "allocated %zu refused %llu", st.allocated, (unsigned long long)st.owner_refused);
+	CHILD_CHECK(lab_page_owner(p) == me, "owner changed");
+	lab_free_page(p);  /* the owner's free works: the page was kept */
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.allocated == allocated - 1 && st.bad_page == 1, "owner free failed");
+	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+}
+
+Test(exclusive, non_owner_free_is_refused_with_a_report_and_page_kept)
+{
+	char out[4096];
+	int status = run_in_child(non_owner_free_child, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "BUG: Bad page state in process"), "%s", out);
+	cr_assert(strstr(out, "free of an exclusive page by a non-owner"), "%s", out);
+	cr_assert(strstr(out, "flags: 0x28(allocated|exclusive)"), "%s", out);
+}
+
+Test(exclusive, owner_token_lets_a_cooperating_thread_free)
+{
+	struct lab_zone *z = zone_with(64, 0);
+	lab_owner_t token = lab_owner_new(), other = lab_owner_new();
+	cr_assert_neq(token, LAB_OWNER_NONE);
+	cr_assert_neq(token, other);
+	cr_assert_neq(token, lab_owner_self());
+	cr_assert_eq(lab_set_owner_token(token), LAB_OWNER_NONE);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	cr_assert_eq(lab_page_owner(p), token);
+	cr_assert_eq(lab_set_owner_token(LAB_OWNER_NONE), token);
+	struct other_thread t = { .page = p, .token = token, .do_free = true };
+	in_other_thread(&t);
+	struct lab_zone_stats st = stats_of(z);
+	cr_assert_eq(st.owner_refused, 0);
+	cr_assert_eq(st.allocated, 0, "the token holder's free did not go through");
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+static void transfer_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = zone_with(64, 0);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	struct lab_page *plain = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_owner_t me = lab_owner_self(), stranger = lab_owner_new();
+	CHILD_CHECK(lab_page_transfer(plain, stranger) == -EINVAL, "non-exclusive page");
+	CHILD_CHECK(lab_page_transfer(p, LAB_OWNER_NONE) == -EINVAL, "owner none");
+	/* To a token: the allocating thread loses the page. */
+	CHILD_CHECK(lab_page_transfer(p, stranger) == 0, "transfer");
+	CHILD_CHECK(lab_page_owner(p) == stranger, "owner %u", lab_page_owner(p));
+	lab_free_page(p);  /* refused: reported */
+	CHILD_CHECK(lab_page_transfer(p, me) == -EPERM, "a non-owner took it back");
+	CHILD_CHECK(lab_page_owner(p) == stranger, "owner changed by a refused transfer");
+	/* The token holder hands it to this thread, which frees it. */
+	lab_set_owner_token(stranger);
+	CHILD_CHECK(lab_page_transfer(p, me) == 0, "transfer back");
+	lab_set_owner_token(LAB_OWNER_NONE);
+	lab_free_page(p);
+	lab_free_page(plain);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.allocated == 0 && st.owner_refused == 2, "allocated %zu refused %llu",
+		    st.allocated, (unsigned long long)st.owner_refused);
+	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+}
+
+Test(exclusive, transfer_hands_ownership_on_and_only_the_owner_may)
+{
+	char out[8192];
+	int status = run_in_child(transfer_child, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "free of an exclusive page by a non-owner"), "%s", out);
+	cr_assert(strstr(out, "transfer of an exclusive page by a non-owner"), "%s", out);
+}
+
+struct receiver {
+	pthread_barrier_t known, given;
+	lab_owner_t self;
+	struct lab_page *page;
+};
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *r = arg;
+	r->self = lab_owner_self();
+	pthread_barrier_wait(&r->known);
+	pthread_barrier_wait(&r->given);
+	lab_free_page(r->page);
+	return NULL;
+}
+
+Test(exclusive, transfer_to_another_thread)
+{
+	struct lab_zone *z = zone_with(64, 0);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	struct receiver r = { .page = p };
+	pthread_t th;
+	pthread_barrier_init(&r.known, NULL, 2);
+	pthread_barrier_init(&r.given, NULL, 2);
+	cr_assert_eq(pthread_create(&th, NULL, receiver_main, &r), 0);
+	pthread_barrier_wait(&r.known);  /* the receiver has told its id */
+	cr_assert_eq(lab_page_transfer(p, r.self), 0);
+	cr_assert_eq(lab_page_owner(p), r.self);
+	pthread_barrier_wait(&r.given);
+	pthread_join(th, NULL);
+	cr_assert_eq(stats_of(z).allocated, 0, "the receiver's free did not go through");
+	cr_assert_eq(stats_of(z).owner_refused, 0);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- the atomic path stays atomic --------------------------------------- */
+
+static struct lab_zone *strict_zone;
+
+static void no_syscall_child(void *arg)
+{
+	/* Created here: a SECRET zone is not inherited by a child. */
+	struct lab_zone_config cfg = { .name = "seccomp", .pages = 256,
+				       .flags = *(unsigned int *)arg | LAB_ZONE_NO_KSWAPD };
+	strict_zone = lab_zone_create(&cfg);
+	if (!strict_zone)
+		syscall(SYS_exit, 4);
+	/* From here only read, write, _exit and sigreturn are allowed; any other
+	 * syscall kills the process with SIGKILL. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
+		syscall(SYS_exit, 2);
+	for (int i = 0; i < 1000; i++) {
+		struct lab_page *p = lab_alloc_pages(strict_zone, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE,
+						     (unsigned int)i % 3);
+		if (!p)
+			syscall(SYS_exit, 3);
+		lab_zone_grant(strict_zone);
+		*(volatile char *)lab_page_address(p) = 1;
+		lab_zone_revoke(strict_zone);
+		lab_free_pages(p, (unsigned int)i % 3);
+	}
+	syscall(SYS_exit, 0);
+}
+
+Test(exclusive, atomic_exclusive_pair_makes_no_syscall)
+{
+	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD | LAB_ZONE_LOCKED;
+	if (machine_has_pkeys())
+		f |= LAB_ZONE_PKEY;
+	char out[1024];
+	int status = run_in_child(no_syscall_child, &f, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x (SIGKILL = a syscall was made); stderr: %s", status, out);
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+/* No Criterion assertion inside the loop: the runner's own bookkeeping
+ * could fault. */
+static bool exclusive_pairs(struct lab_zone *z, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE,
+						     (unsigned int)i % 4);
+		if (!p)
+			return false;
+		lab_zone_grant(z);
+		memset(lab_page_address(p), 0x11, lab_page_size());
+		lab_zone_revoke(z);
+		lab_free_pages(p, (unsigned int)i % 4);
+	}
+	return true;
+}
+
+Test(exclusive, atomic_exclusive_pair_makes_no_page_fault)
+{
+	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD;
+	if (machine_has_pkeys())
+		f |= LAB_ZONE_PKEY;
+	struct lab_zone *z = zone_with(256, f);
+	cr_assert(exclusive_pairs(z, 100));  /* warm up the code and our own stack */
+	long before = minor_faults();
+	bool ok = exclusive_pairs(z, 10000);
+	long after = minor_faults();
+	cr_assert(ok);
+	cr_assert_eq(after, before, "%ld page faults in 10000 exclusive pairs", after - before);
+	lab_zone_destroy(z);
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+Test(exclusive, describe_names_every_protection_and_its_state)
+{
+	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD;
+	struct lab_zone *z = zone_with(64, f);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	lab_zone_describe(z, mem);
+	fclose(mem);
+	struct lab_zone_stats st = stats_of(z);
+	const char *names[] = { "SECRET", "LOCKED", "NODUMP", "DONTFORK", "WIPEONFORK",
+				"GUARD", "PKEY" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_assert(strstr(buf, names[i]), "%s missing in:\n%s", names[i], buf);
+	if (st.prot_in_force & LAB_ZONE_SECRET)
+		cr_assert(strstr(buf, "SECRET      in force   memfd_secret"), "%s", buf);
+	cr_assert(strstr(buf, "LOCKED      in force   implied by SECRET"), "%s", buf);
+	cr_assert(strstr(buf, "GUARD       in force"), "%s", buf);
+	cr_assert(strstr(buf, "WIPEONFORK  -          not requested"), "%s", buf);
+	cr_assert(strstr(buf, "PKEY        -          not requested"), "%s", buf);
+	free(buf);
+	lab_zone_destroy(z);
+}
