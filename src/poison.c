@@ -127,6 +127,11 @@ void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int or
 
 void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr)
 {
+	/* A guard pfn (exclusive.c) is no memory: nothing to fill or mark. */
+	if (nr && (page_flags(pfn_to_page(z, first)) & PG_guard)) {
+		first++;
+		nr--;
+	}
 	void *mem = z->base + (first << z->page_shift);
 	size_t len = nr << z->page_shift;
 	if (z->debug & ZONE_DEBUG_POISON)
