@@ -460,12 +460,9 @@ int bench_exclusive_run(FILE *out, bool json)
 	lab_zone_grant(keyed);
 	measure_all(peers, n);
 	lab_zone_revoke(keyed);
-	strcat(notes, "The zone lock is per zone (no per-CPU lists yet): two threads contend on it");
-	if (lab_retries)
-		snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
-			 "; %lu atomic allocations failed on the contended lock and were retried",
-			 (unsigned long)lab_retries);
-	strcat(notes, ".");
+	snprintf(notes + strlen(notes), sizeof(notes) - strlen(notes),
+		 "Per-CPU lists: %s; %lu atomic allocations failed and were retried.",
+		 lab_pcp_mode_name(), (unsigned long)lab_retries);
 
 	double ex = peers[0].ns[B1], lim = peers[limit_at].ns[B1];
 	struct target targets[] = {
