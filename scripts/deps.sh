@@ -18,7 +18,7 @@ need_packages() {
 }
 
 BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev)
-TEST_PACKAGES=(libcriterion-dev)
+TEST_PACKAGES=(libcriterion-dev spin)
 
 # meson setup that reuses an existing build directory.
 setup_build() {

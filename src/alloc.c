@@ -2,7 +2,8 @@
  * alloc.c - the GFP contract: lab_alloc_pages() with the kernel's fast path
  * (LOW watermark), slow path (wake kswapd, MIN watermark reduced by what the
  * caller may use, reserves, direct reclaim, waiting, OOM, retry policy), and
- * lab_free_pages() with its misuse checks.
+ * lab_free_pages(), a reference put as __free_pages() is, with its misuse
+ * checks.
  */
 #include "internal.h"
 
@@ -188,6 +189,9 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 		errno = EINVAL;
 		return NULL;
 	}
+	/* might_sleep(): a caller that may sleep must not be in atomic context. */
+	if (can_sleep(gfp))
+		lab__might_sleep(__func__);
 
 	/* Fast path: the LOW watermark, no reserves. */
 	struct lab_page *page = get_page_from_freelist(z, gfp, order, ALLOC_WMARK_LOW);
@@ -222,46 +226,67 @@ static const char *bad_free_reason(uint32_t flags)
 	return "not the first page of an allocated block (double free of a split block?)";
 }
 
-/* Leak a block whose free was misused: it stays counted as allocated. */
-static void leak_block(struct lab_zone *z, struct lab_page *page)
+/*
+ * Claim an allocated block: of two racing claimers exactly one sees
+ * PG_allocated.  Its head flags become `mark`, or `mark_locked` if the page
+ * lock is held; the page-lock bits stay, as a locker may be queued on them.
+ * Returns the mark applied, 0 when the block was not allocated; *old gets
+ * the flags seen.
+ */
+static uint32_t claim_block(struct lab_page *page, uint32_t mark, uint32_t mark_locked,
+			    uint32_t *old)
 {
-	set_page_flags(page, PG_bad);
-	atomic_fetch_add(&z->nr_leaked, (size_t)1 << page->order);
+	uint32_t keep = PG_locked | PG_waiters, f = page_flags(page), m;
+	do {
+		if (unlikely(!(f & PG_allocated))) {
+			*old = f;
+			return 0;
+		}
+		m = (f & PG_locked) ? mark_locked : mark;
+	} while (!atomic_compare_exchange_weak(&page->flags, &f, (f & keep) | m));
+	*old = f;
+	return m;
+}
+
+/* Report a misuse; if the block is still allocated, leak it: it stays
+ * counted as allocated and is never reused. */
+void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason)
+{
+	uint32_t old;
+	if (claim_block(page, PG_bad, PG_bad, &old))
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << page_order(page));
+	lab__bad_page(z, page, reason);
 }
 
 /*
- * free_pages_prepare(): claim the block and check the free is legitimate.
- * Returns false when it is not: the misuse is reported and, if the block was
- * really allocated, it is leaked rather than reused.
+ * free_pages_prepare(): the last reference is gone; claim the block and
+ * check it may be freed.  PG_deferred marks it "being freed" until it
+ * reaches a free list.  Returns false when it may not: the misuse is
+ * reported and, if the block was really allocated, it is leaked.
  */
 static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	/* Claim the block: of two racing frees, exactly one sees PG_allocated.
-	 * PG_deferred marks it "being freed" until it reaches a free list. */
-	uint32_t old = page_flags(page), claimed;
-	do {
-		if (unlikely(!(old & PG_allocated))) {
-			lab__bad_page(z, page, bad_free_reason(old));
-			return false;
-		}
-		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
-	} while (!atomic_compare_exchange_weak(&page->flags, &old, claimed));
-
-	const char *bad = NULL;
-	int32_t one = 1;
-	if (unlikely(order != page->order))
-		bad = order > LAB_MAX_ORDER ? "freed with an order above LAB_MAX_ORDER"
-					    : "freed with a different order than allocated";
-	else if (unlikely(!atomic_compare_exchange_strong(&page->refcount, &one, 0)))
-		bad = "freed while its reference count is not 1";
-	else if (unlikely(old & PG_locked))
-		bad = "freed while the page lock is held";
-	if (unlikely(bad)) {
-		leak_block(z, page);
-		lab__bad_page(z, page, bad);
+	uint32_t old;
+	/* Nobody else holds a reference: the head's order is ours to restore
+	 * (lab_free_pages() set it to 0 when it gave the tails back). */
+	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
+	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
+	if (unlikely(!mark)) {
+		lab__bad_page(z, page, bad_free_reason(old));
+		return false;
+	}
+	if (unlikely(mark == PG_bad)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
+		lab__bad_page(z, page, "freed while the page lock is held");
 		return false;
 	}
 	return true;
+}
+
+void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	if (free_pages_prepare(z, page, order))
+		lab__free_block(z, page, order);
 }
 
 /* Give a claimed block back to the buddy lists; never sleeps, never waits
@@ -281,6 +306,12 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	lab__wake_waiters(z);
 }
 
+/*
+ * __free_pages(): a put.  The last reference frees the block.  Otherwise a
+ * compound (LAB_GFP_COMP) block waits whole for the last lab_put_page(),
+ * and a plain one gives its tail sub-blocks back now and leaves the head
+ * page, an order-0 block from here on, to the last put.
+ */
 void lab_free_pages(struct lab_page *page, unsigned int order)
 {
 	if (unlikely(!page))
@@ -290,8 +321,34 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
-	if (free_pages_prepare(z, page, order))
-		lab__free_block(z, page, order);
+	uint32_t f = page_flags(page);
+	if (unlikely(!(f & PG_allocated))) {
+		lab__bad_page(z, page, bad_free_reason(f));
+		return;
+	}
+	uint8_t expect = (uint8_t)order;
+	if (unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
+		lab__leak_block(z, page, order > LAB_MAX_ORDER
+			? "freed with an order above LAB_MAX_ORDER"
+			: "freed with a different order than allocated");
+		return;
+	}
+	bool compound = f & PG_head;
+	/* Shrink the head to order 0 before our put can make another holder's
+	 * put the last; of two racing frees of one block only one gets past. */
+	if (!compound && order &&
+	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		lab__leak_block(z, page, "freed with a different order than allocated");
+		return;
+	}
+	if (lab__put_testzero(z, page)) {
+		lab__free_the_page(z, page, order);
+	} else if (!compound) {
+		size_t pfn = page_to_pfn(z, page);
+		while (order-- > 0)
+			lab__free_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order);
+	}
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)
