@@ -2,8 +2,8 @@
  * pagelock.pml - a Promela model of the page lock protocol of pagelock.c:
  * PG_locked and PG_waiters in one flags word, a wait-table bucket with its
  * lock and FIFO list, per-waiter futex words, the steal bound and the
- * handoff.  One page; NLOCKERS threads lock and unlock it, one more waits
- * for it with lab_wait_on_page_locked().  Each step names the code it
+ * handoff.  One page; NLOCKERS threads lock and unlock it, NWATCHERS more
+ * wait for it with lab_wait_on_page_locked().  Each step names the code it
  * mirrors.  Checked by tests/model/pagelock.sh (meson suite 'model'):
  *
  *   safety (ROUNDS > 0): mutual exclusion (assert), no waiter stolen from
@@ -16,11 +16,17 @@
  *     with -DNO_RECHECK it drops the trylock after setting PG_waiters and
  *     the safety run must find the lost wake-up.
  *
+ * The bucket lock is a ticket lock, modelled as the FIFO of ticket
+ * holders.  It has to be fair: with a test-and-set lock this model finds a
+ * locker starved on the bucket lock itself, whatever the handoff does.
+ *
  * What is left out: the deferred release of a signal handler that
  * interrupted its own thread's bucket work (pending flag), and the brief
  * spin, which is only more trylocks (modelled as one).  Atomic RMWs on the
  * flags word are single steps (d_step); so is each list operation, done
- * under the bucket lock where nobody else can look.
+ * under the bucket lock where nobody else can look.  Steps are sequentially
+ * consistent: the code's lost-wake-up argument rests on RMWs of the one
+ * flags word, which C11 orders totally anyway, and on the bucket lock.
  */
 
 #ifndef NLOCKERS
