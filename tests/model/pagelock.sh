@@ -6,9 +6,9 @@
 # Exits 77 (meson: skipped) when spin or a C compiler is missing.
 set -euo pipefail
 
-model=$(realpath "$1")
 command -v spin >/dev/null || { echo "spin is not installed (apt-get install spin): skipped"; exit 77; }
 cc=$(command -v gcc || command -v cc) || { echo "no C compiler for spin's verifier: skipped"; exit 77; }
+model=$(realpath "$1")
 work=$(mktemp -d "$2/pagelock-model.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
