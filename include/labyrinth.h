@@ -196,7 +196,8 @@ LAB_API struct lab_page *lab_alloc_pages(struct lab_zone *zone, lab_gfp_t gfp,
 /*
  * Free a block allocated with the same order.  Misuse (wrong order, double
  * free, a descriptor that heads no block) gives a "BUG: Bad page state"
- * report and the page is leaked, never reused.  Never sleeps.
+ * report and the page is leaked, never reused.  Never sleeps.  It drops a
+ * reference: see lab_get_page() for blocks that have more than one.
  */
 LAB_API void lab_free_pages(struct lab_page *page, unsigned int order);
 
@@ -306,6 +307,11 @@ LAB_API struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t g
 LAB_API void lab_mempool_free(struct lab_page *page, struct lab_mempool *pool);
 /* Elements in the reserve now. */
 LAB_API unsigned int lab_mempool_available(const struct lab_mempool *pool);
+
+/* drain_all_pages(): give every CPU's cached pages back to the buddy lists
+ * (for a clean picture of the zone, or before a large allocation).  May
+ * sleep; O(CPUs x list capacity). */
+LAB_API void lab_drain_all_pages(struct lab_zone *zone);
 
 /* How per-CPU lists are owned in this process: "rseq", "lock" or "off"
  * (LABYRINTH_PCP=lock or =off forces the latter two). */
@@ -470,6 +476,93 @@ LAB_API int lab_zone_revoke(struct lab_zone *zone);
  * Thread-safe; uses stdio; O(1).
  */
 LAB_API void lab_zone_describe(const struct lab_zone *zone, FILE *out);
+/* Page locks, references and atomic context.                              */
+/* ---------------------------------------------------------------------- */
+/*
+ * The page lock: one bit in the block's head descriptor.  `page` must be a
+ * head returned by lab_alloc_pages() and not yet freed; it is not checked
+ * (these are the fast primitives).  A lock is not owned by a thread: any
+ * thread, or a signal handler, may unlock it.  Waiters sleep on a hashed
+ * table of 256 futex-based wait queues; a waiter that loses the lock to
+ * newcomers 5 times is handed it by the next unlock, so nobody starves.
+ *
+ * lab_lock_page: may sleep (spins briefly first).  O(1) uncontended.
+ */
+LAB_API void lab_lock_page(struct lab_page *page);
+/* Take the lock if it is free; true when taken.  Never sleeps, never waits:
+ * one atomic operation.  Safe in atomic context and in signal handlers. */
+LAB_API bool lab_trylock_page(struct lab_page *page);
+/* Release the lock.  Never sleeps; wakes waiters only when some sleep (then
+ * O(waiters in the bucket) under a short spinlock).  Safe in signal
+ * handlers.  Unlocking a page that is not locked is a Bad page report. */
+LAB_API void lab_unlock_page(struct lab_page *page);
+/* Wait until the page is not locked (without taking it).  May sleep. */
+LAB_API void lab_wait_on_page_locked(struct lab_page *page);
+
+/*
+ * References.  A block is handed out with one; lab_get_page adds one,
+ * lab_put_page drops one, and the put that drops the last frees the block
+ * at the order it was allocated with.  lab_free_pages(page, order) is itself
+ * a put, as the kernel's __free_pages(): if others still hold references, a
+ * LAB_GFP_COMP block stays whole until the last lab_put_page(); a plain
+ * block gives its tail pages back at once and leaves the head page (then an
+ * order-0 block) to the last lab_put_page().  So get / free / put leaks
+ * nothing.  A get at INT32_MAX, or a get or put on a block without
+ * references, is a "BUG: Bad page state" report; a block still allocated is
+ * then leaked, never reused, and the count never wraps.  `page` must be a
+ * block's head.  Thread-safe, never sleep, O(1) plus the free.
+ */
+LAB_API void lab_get_page(struct lab_page *page);
+LAB_API void lab_put_page(struct lab_page *page);
+/* The reference count (0 for a free page).  A snapshot; never sleeps. */
+LAB_API int lab_page_count(const struct lab_page *page);
+
+/*
+ * Atomic context: code that must not sleep (holding a spinlock, a real-time
+ * loop, a signal handler).  Per thread, nestable; enter and exit are a few
+ * instructions, async-signal-safe, and never sleep.
+ *
+ * Calls that may sleep (lab_alloc_pages with LAB_GFP_DIRECT_RECLAIM,
+ * lab_lock_page, lab_wait_on_page_locked, lab_might_sleep()) made in atomic
+ * context print "BUG: sleeping function called from invalid context at
+ * <function>", the nesting count, where atomic context was entered and a
+ * backtrace, then abort().  The check is on by default in debug builds; the
+ * environment variable LABYRINTH_DEBUG, read at load time, overrides it:
+ * a comma-separated list where "1", "on", "yes", "all" or "atomic_sleep"
+ * turn it on and "0", "off", "no", "none" or "-atomic_sleep" turn it off.
+ * Off, each check costs one predictable branch.
+ *
+ * A signal handler marks itself by calling lab_atomic_enter() first and
+ * lab_atomic_exit() before it returns (and before any siglongjmp out).
+ */
+LAB_API void lab_atomic_enter(void);
+/* Leave one level.  An exit without an enter is reported and ignored. */
+LAB_API void lab_atomic_exit(void);
+/* Nesting depth of the calling thread: nonzero in atomic context. */
+LAB_API unsigned int lab_in_atomic(void);
+
+/* Report (and abort) if called in atomic context; `where` names the caller.
+ * Put lab_might_sleep() at the top of your own functions that may sleep. */
+LAB_API void lab_might_sleep_at(const char *where);
+#define lab_might_sleep() lab_might_sleep_at(__func__)
+
+/*
+ * A spinlock that puts its holder in atomic context, as spin_lock() does in
+ * the kernel.  Initialise with LAB_SPINLOCK_INIT or lab_spin_lock_init().
+ * lab_spin_lock spins (yielding the CPU after a while, for a descheduled
+ * holder) and never sleeps; taking a lock this thread already holds (say,
+ * from a signal handler) and unlocking one it does not hold are reported
+ * as BUG and abort.  Critical sections should be short.
+ */
+typedef struct {
+	uintptr_t lab_owner;   /* private: the holder's thread token, 0 = free */
+} lab_spinlock_t;
+#define LAB_SPINLOCK_INIT { 0 }
+LAB_API void lab_spin_lock_init(lab_spinlock_t *lock);
+LAB_API void lab_spin_lock(lab_spinlock_t *lock);
+/* True when taken (and in atomic context); false leaves the context as it was. */
+LAB_API bool lab_spin_trylock(lab_spinlock_t *lock);
+LAB_API void lab_spin_unlock(lab_spinlock_t *lock);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@
  * alloc.c - the GFP contract: lab_alloc_pages() with the kernel's fast path
  * (LOW watermark), slow path (wake kswapd, MIN watermark reduced by what the
  * caller may use, reserves, direct reclaim, waiting, OOM, retry policy), and
- * lab_free_pages() with its misuse checks.
+ * lab_free_pages(), a reference put as __free_pages() is, with its misuse
+ * checks.
  */
 #include "pcp_fast.h"
 #include "trace.h"
@@ -289,6 +290,9 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
+	/* might_sleep(): a caller that may sleep must not be in atomic context. */
+	if (can_sleep(gfp))
+		lab__might_sleep("lab_alloc_pages");
 	/* Inline fast path only while no debugging feature wants to see the page. */
 	if (likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
 		struct lab_page *page = alloc_fast(z);
@@ -318,53 +322,92 @@ static const char *bad_free_reason(uint32_t flags)
 	return "not the first page of an allocated block (double free of a split block?)";
 }
 
-/* Leak a block whose free was misused: it stays counted as allocated. */
-static void leak_block(struct lab_zone *z, struct lab_page *page)
+/*
+ * Claim an allocated block: of two racing claimers exactly one sees
+ * PG_allocated.  Its head flags become `mark`, or `mark_locked` if the page
+ * lock is held; the page-lock bits stay, as a locker may be queued on them.
+ * Returns the mark applied, 0 when the block was not allocated; *old gets
+ * the flags seen.
+ */
+static uint32_t claim_block(struct lab_page *page, uint32_t mark, uint32_t mark_locked,
+			    uint32_t *old)
 {
-	set_page_flags(page, PG_bad);
-	atomic_fetch_add(&z->nr_leaked, (size_t)1 << page->order);
+	uint32_t keep = PG_locked | PG_waiters, f = page_flags(page), m;
+	do {
+		if (unlikely(!(f & PG_allocated))) {
+			*old = f;
+			return 0;
+		}
+		m = (f & PG_locked) ? mark_locked : mark;
+	} while (!atomic_compare_exchange_weak(&page->flags, &f, (f & keep) | m));
+	*old = f;
+	return m;
+}
+
+/* Report a misuse; if the block is still allocated, leak it: it stays
+ * counted as allocated and is never reused.  The report shows the flags the
+ * page had, plus "bad". */
+void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason)
+{
+	uint32_t old;
+	if (claim_block(page, PG_bad, PG_bad, &old)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << page_order(page));
+		old |= PG_bad;
+	}
+	lab__bad_page_state(z, page, old, reason);
 }
 
 /*
- * free_pages_prepare(): claim the block and check the free is legitimate.
- * Returns false when it is not: the misuse is reported and, if the block was
- * really allocated, it is leaked rather than reused.
+ * free_pages_prepare(): the last reference is gone; claim the block and
+ * check it may be freed.  PG_deferred marks it "being freed" until it
+ * reaches a free list.  Returns false when it may not: the misuse is
+ * reported and, if the block was really allocated, it is leaked.
  */
 static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	/* Claim the block: of two racing frees, exactly one sees PG_allocated.
-	 * PG_deferred marks it "being freed" until it reaches a free list. */
-	uint32_t old = page_flags(page), claimed;
-	do {
-		if (unlikely(!(old & PG_allocated))) {
-			lab__bad_page_state(z, page, old, bad_free_reason(old));
-			return false;
-		}
-		claimed = (old & ~(uint32_t)(PG_allocated | PG_head | PG_exclusive)) | PG_deferred;
-	} while (!atomic_compare_exchange_weak(&page->flags, &old, claimed));
-
-	/* Having won the claim we are the only one freeing it, and a holder of
-	 * another reference could not legally drop it concurrently: plain
-	 * accesses from here on (the claim is the free's one atomic RMW). */
-	const char *bad = NULL;
-	if (unlikely(order != page->order))
-		bad = order > LAB_MAX_ORDER ? "freed with an order above LAB_MAX_ORDER"
-					    : "freed with a different order than allocated";
-	else if (unlikely(atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1))
-		bad = "freed while its reference count is not 1";
-	else if (unlikely(old & PG_locked))
-		bad = "freed while the page lock is held";
-	if (unlikely(bad)) {
-		leak_block(z, page);
-		lab__bad_page_state(z, page, old | PG_bad, bad);  /* as it was, now leaked */
+	uint32_t old;
+	/* Nobody else holds a reference: the head's order is ours to restore
+	 * (lab_free_pages() set it to 0 when it gave the tails back). */
+	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
+	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
+	if (unlikely(!mark)) {
+		lab__bad_page_state(z, page, old, bad_free_reason(old));
 		return false;
 	}
-	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	if (unlikely(mark == PG_bad)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
+		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
+		return false;
+	}
 	return true;
 }
 
-/* Give a claimed block back to the buddy lists; never sleeps, never waits
- * for the lock behind its own thread (the free is deferred instead). */
+/*
+ * On its way back, whoever dropped the last reference: an exclusive block is
+ * scrubbed first (exclusive.c), before poisoning, any list or another owner
+ * can see it; then the probe, the debugging hooks (page-owner free stack,
+ * poison) and the free lists.
+ */
+static void release_block(struct lab_zone *z, struct lab_page *page, unsigned int order,
+			  bool exclusive)
+{
+	if (exclusive)
+		lab__exclusive_scrub(z, page, order);
+	lab_trace(mm_page_free, page, order, z->name);
+	lab__debug_free(z, page, order);
+	lab__free_block(z, page, order);
+}
+
+void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
+	if (free_pages_prepare(z, page, order))
+		release_block(z, page, order, exclusive);
+}
+
+/* Give a claimed block back to this CPU's list or the buddy lists; never
+ * sleeps, never waits for the lock behind its own thread (the free is then
+ * deferred). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
 	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order))
@@ -383,10 +426,11 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 }
 
 /*
- * The order-0 fast path of a free: claim a plain allocated page with the
- * free's one atomic instruction, then push it on this CPU's list in a
- * restartable sequence.  False means "take the general path" (the page is
- * then untouched).
+ * The order-0 fast path of a free: the only reference of a plain allocated
+ * page (refcount 1, no lock, not exclusive) is dropped by claiming the page
+ * with the free's one atomic instruction, then the page is pushed on this
+ * CPU's list in a restartable sequence.  False means "take the general
+ * path" (the page is then untouched).
  */
 static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 {
@@ -396,7 +440,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 	struct os_rseq *rs = rseq_self();
 	if (unlikely(!rs))
 		return false;
-	if (page->order != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
+	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
 		return false;
 	uint32_t expect = PG_allocated;
 	if (unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
@@ -419,6 +463,12 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 #endif
 }
 
+/*
+ * __free_pages(): a put.  The last reference frees the block.  Otherwise a
+ * compound (LAB_GFP_COMP) block waits whole for the last lab_put_page(),
+ * and a plain one gives its tail sub-blocks back now and leaves the head
+ * page, an order-0 block from here on, to the last put.
+ */
 static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 							  struct lab_page *page,
 							  unsigned int order)
@@ -427,17 +477,37 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
-	/* exclusive.c: only the owner frees an exclusive block, and it is
-	 * scrubbed before any list, poisoning or other owner can see it. */
-	bool exclusive = page_flags(page) & PG_exclusive;
+	uint32_t f = page_flags(page);
+	if (unlikely(!(f & PG_allocated))) {
+		lab__bad_page_state(z, page, f, bad_free_reason(f));
+		return;
+	}
+	/* exclusive.c: only the owner frees an exclusive block. */
+	bool exclusive = f & PG_exclusive;
 	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
 		return;
-	if (free_pages_prepare(z, page, order)) {
-		if (exclusive)
-			lab__exclusive_scrub(z, page, order);
-		lab_trace(mm_page_free, page, order, z->name);
-		lab__debug_free(z, page, order);  /* page owner free stack, poison */
-		lab__free_block(z, page, order);
+	uint8_t expect = (uint8_t)order;
+	if (unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
+		lab__leak_block(z, page, order > LAB_MAX_ORDER
+			? "freed with an order above LAB_MAX_ORDER"
+			: "freed with a different order than allocated");
+		return;
+	}
+	bool compound = f & PG_head;
+	/* Shrink the head to order 0 before our put can make another holder's
+	 * put the last; of two racing frees of one block only one gets past. */
+	if (!compound && order &&
+	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		lab__leak_block(z, page, "freed with a different order than allocated");
+		return;
+	}
+	if (lab__put_testzero(z, page)) {
+		lab__free_the_page(z, page, order);
+	} else if (!compound) {
+		size_t pfn = page_to_pfn(z, page);
+		while (order-- > 0)
+			release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
 	}
 }
 

@@ -419,4 +419,62 @@ void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned in
  * and false, and the page is left as it was. */
 bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, const char *what);
 
+/* ---- page locks, references and atomic context (pagelock.c, refcount.c,
+ * atomic_ctx.c) ---------------------------------------------------------- */
+
+static inline void lab__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* atomic_ctx.c: the might_sleep check, on when lab__sleep_check (set once at
+ * load from the build type and LABYRINTH_DEBUG).  Off, it costs one branch. */
+extern bool lab__sleep_check;
+void lab__might_sleep_report(const char *where); /* reports and aborts in atomic context */
+static inline void lab__might_sleep(const char *where)
+{
+	if (unlikely(lab__sleep_check))
+		lab__might_sleep_report(where);
+}
+
+/*
+ * Exclusive pages: THE owner check for lab_lock_page, lab_trylock_page and
+ * lab_get_page.  Returns true when the calling thread may not lock or
+ * reference the page (after reporting it): the caller then does nothing
+ * (trylock returns false).  Only exclusive blocks have an owner.
+ */
+static inline bool lab__page_owner_refuses(const struct lab_page *page, const char *who)
+{
+	if (likely(!(page_flags(page) & PG_exclusive)))
+		return false;
+	return !lab__exclusive_may_touch(page->zone, page, who);
+}
+
+/* refcount.c: drop a reference; true when it was the last one.  A put
+ * without a reference is reported (and the block leaked if still allocated). */
+bool lab__put_testzero(struct lab_zone *z, struct lab_page *page);
+
+/* alloc.c: the free side of references.  free_the_page: the last reference
+ * is gone, check and free the block; leak_block: report a misuse and, if the
+ * block is still allocated, leak it (never reused, counted as allocated). */
+void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason);
+
+/* The head's order, read and written outside the zone lock by the free path. */
+static inline unsigned int page_order(const struct lab_page *p)
+{
+	return __atomic_load_n(&p->order, __ATOMIC_RELAXED);
+}
+
+/* pagelock.c, for tests only: called by a lock waiter woken by a plain
+ * unlock before it tries the lock again; and the page's wait-table bucket
+ * lock, to stand in for the moment a signal interrupts its holder. */
+extern void (*lab__page_lock_woken_hook)(const struct lab_page *page);
+bool lab__page_waitqueue_lock(const struct lab_page *page);
+void lab__page_waitqueue_unlock(const struct lab_page *page);
+
 #endif /* LAB_INTERNAL_H */

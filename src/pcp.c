@@ -283,6 +283,9 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
  * first when it is full.  False when the list cannot be used now. */
 bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
+	/* A tail sub-block (a plain block freed while its head is still held)
+	 * carries no order of its own yet. */
+	page->order = (uint8_t)order;
 	set_page_flags(page, PG_pcp);
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
@@ -406,6 +409,12 @@ void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
 		drain_set_owned(z, set, false);
 		set_unlock(set);
 	}
+}
+
+void lab_drain_all_pages(struct lab_zone *z)
+{
+	if (z)
+		lab__pcp_drain_all(z, true);
 }
 
 /* Own every set (for the checker and stats); release with pcp_release_all. */

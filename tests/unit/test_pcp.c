@@ -248,3 +248,29 @@ Test(pcp, lock_mode_without_rseq)
 	waitpid(pid, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fallback probe failed: %#x", status);
 }
+
+/* __free_pages() of a block someone still references gives its tails back at
+ * once: to this CPU's lists, each with its own order. */
+Test(pcp, tails_of_a_referenced_block_go_to_the_lists_with_their_order)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
+	lab_get_page(p);
+	lab_free_pages(p, 3);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.allocated, 1, "the head page stays");
+	assert_zone_ok(z);  /* each tail on the list of its order */
+	cr_assert_eq(lab_alloc_pages(z, LAB_GFP_ATOMIC, 2), lab_pfn_to_page(z, lab_page_to_pfn(p) + 4),
+		     "the order-2 tail is the first order-2 block handed out");
+	lab_free_pages(lab_pfn_to_page(z, lab_page_to_pfn(p) + 4), 2);
+	lab_put_page(p);
+	lab_drain_all_pages(z);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.free, 4096);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}

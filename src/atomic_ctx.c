@@ -1,0 +1,240 @@
+/*
+ * atomic_ctx.c - atomic context and the "sleeping function called from
+ * invalid context" check, the userspace twin of the kernel's preempt count
+ * and CONFIG_DEBUG_ATOMIC_SLEEP.
+ *
+ * A thread is in atomic context while its nesting count is above zero:
+ * lab_atomic_enter()/lab_atomic_exit(), a held lab_spinlock_t, or a signal
+ * handler that marked itself.  Calls that may sleep (allocations with
+ * LAB_GFP_DIRECT_RECLAIM, lab_lock_page, lab_wait_on_page_locked, the
+ * user's own lab_might_sleep()) report and abort when made there, if the
+ * check is on: by default in debug builds, and when LABYRINTH_DEBUG asks.
+ *
+ * Exports: lab_atomic_enter/exit, lab_in_atomic, lab_spin_*, lab_might_sleep_at,
+ * and lab__sleep_check / lab__might_sleep_report for the inline check.
+ */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__has_include)
+#if __has_include(<execinfo.h>)
+#include <execinfo.h>
+#define HAVE_BACKTRACE 1
+#endif
+#endif
+
+#ifndef LABYRINTH_DEBUG_BUILD
+#define LABYRINTH_DEBUG_BUILD 0
+#endif
+
+/* Per thread, and async-signal-safe: a handler that enters and exits leaves
+ * the count as it found it, even if it interrupted an enter or exit. */
+static _Thread_local unsigned int atomic_depth __attribute__((tls_model("initial-exec")));
+/* Where the outermost enter happened, for the report. */
+static _Thread_local void *atomic_entered_at __attribute__((tls_model("initial-exec")));
+
+bool lab__sleep_check = LABYRINTH_DEBUG_BUILD;
+
+/* ---- the setting ------------------------------------------------------ */
+
+static bool token_is(const char *tok, size_t len, const char *word)
+{
+	if (strlen(word) != len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (tolower((unsigned char)tok[i]) != word[i])
+			return false;
+	return true;
+}
+
+/*
+ * LABYRINTH_DEBUG is a comma-separated list read left to right:
+ * "1", "on", "yes", "all" or "atomic_sleep" turn the check on;
+ * "0", "off", "no", "none" or "-atomic_sleep" turn it off; other words are
+ * left to other debugging features.  Unset or empty: the build's default.
+ */
+static bool sleep_check_wanted(const char *env, bool dflt)
+{
+	bool on = dflt;
+	if (!env)
+		return on;
+	for (const char *p = env; *p;) {
+		size_t len = strcspn(p, ",");
+		while (len && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		size_t trimmed = len;
+		while (trimmed && isspace((unsigned char)p[trimmed - 1]))
+			trimmed--;
+		if (token_is(p, trimmed, "1") || token_is(p, trimmed, "on") ||
+		    token_is(p, trimmed, "yes") || token_is(p, trimmed, "all") ||
+		    token_is(p, trimmed, "atomic_sleep"))
+			on = true;
+		else if (token_is(p, trimmed, "0") || token_is(p, trimmed, "off") ||
+			 token_is(p, trimmed, "no") || token_is(p, trimmed, "none") ||
+			 token_is(p, trimmed, "-atomic_sleep"))
+			on = false;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return on;
+}
+
+/* Read once at load time, so the check itself is one branch on a bool. */
+__attribute__((constructor)) static void sleep_check_init(void)
+{
+	lab__sleep_check = sleep_check_wanted(getenv("LABYRINTH_DEBUG"), LABYRINTH_DEBUG_BUILD);
+#ifdef HAVE_BACKTRACE
+	/* glibc's first backtrace() loads the unwinder with malloc: do it now,
+	 * not inside a report from a signal handler or under a spinlock. */
+	if (lab__sleep_check) {
+		void *warm[2];
+		(void)backtrace(warm, 2);
+	}
+#endif
+}
+
+/* ---- atomic context --------------------------------------------------- */
+
+static inline void atomic_enter_at(void *ip)
+{
+	if (atomic_depth++ == 0)
+		atomic_entered_at = ip;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void atomic_exit_at(void *ip)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(atomic_depth == 0)) {
+		/* Not a silent wrap: say so, and stay at zero. */
+		lab__printk("BUG: labyrinth: lab_atomic_exit() without lab_atomic_enter() at %p\n", ip);
+		return;
+	}
+	atomic_depth--;
+}
+
+void lab_atomic_enter(void)
+{
+	atomic_enter_at(__builtin_return_address(0));
+}
+
+void lab_atomic_exit(void)
+{
+	atomic_exit_at(__builtin_return_address(0));
+}
+
+unsigned int lab_in_atomic(void)
+{
+	return atomic_depth;
+}
+
+/* ---- the check -------------------------------------------------------- */
+
+static void print_symbol(void *ip)
+{
+#ifdef HAVE_BACKTRACE
+	backtrace_symbols_fd(&ip, 1, 2);
+#else
+	lab__printk(" [<%p>]\n", ip);
+#endif
+}
+
+/* ___might_sleep(): the report, then abort, like panic_on_warn. */
+void lab__might_sleep_report(const char *where)
+{
+	unsigned int depth = atomic_depth;
+	if (!depth)
+		return;
+	char comm[17];
+	os_thread_name(comm, sizeof(comm));
+	lab__printk("BUG: sleeping function called from invalid context at %s\n"
+		    "in_atomic(): 1, nesting: %u, pid: %d, name: %s\n",
+		    where, depth, os_gettid(), comm);
+	if (atomic_entered_at) {
+		lab__printk("Atomic context entered at:\n");
+		print_symbol(atomic_entered_at);
+	}
+	lab__printk("Call Trace:\n");
+#ifdef HAVE_BACKTRACE
+	void *frames[32];
+	int n = backtrace(frames, 32);
+	backtrace_symbols_fd(frames, n, 2);
+#else
+	lab__printk(" (no backtrace support in this C library)\n");
+#endif
+	abort();
+}
+
+void lab_might_sleep_at(const char *where)
+{
+	lab__might_sleep(where ? where : "?");
+}
+
+/* ---- spinlocks -------------------------------------------------------- */
+
+/* Spin this many times before yielding the CPU to a descheduled holder. */
+#define SPIN_BEFORE_YIELD 128
+
+static inline uintptr_t *spin_word(lab_spinlock_t *lock)
+{
+	return &lock->lab_owner;
+}
+
+static bool spin_try(lab_spinlock_t *lock, uintptr_t me, uintptr_t *seen)
+{
+	*seen = 0;
+	return __atomic_compare_exchange_n(spin_word(lock), seen, me, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void lab_spin_lock_init(lab_spinlock_t *lock)
+{
+	__atomic_store_n(spin_word(lock), 0, __ATOMIC_RELAXED);
+}
+
+void lab_spin_lock(lab_spinlock_t *lock)
+{
+	uintptr_t me = lab__self_token(), seen;
+	atomic_enter_at(__builtin_return_address(0));
+	for (unsigned int spins = 0; !spin_try(lock, me, &seen); spins++) {
+		if (unlikely(seen == me)) {
+			/* A signal handler that interrupted the holder, or a
+			 * double lock: waiting would never end. */
+			lab__printk("BUG: spinlock recursion: lock %p already held by this thread\n",
+				    (void *)lock);
+			abort();
+		}
+		if (spins < SPIN_BEFORE_YIELD)
+			lab__cpu_relax();
+		else
+			os_yield();
+	}
+}
+
+bool lab_spin_trylock(lab_spinlock_t *lock)
+{
+	uintptr_t seen;
+	atomic_enter_at(__builtin_return_address(0));
+	if (spin_try(lock, lab__self_token(), &seen))
+		return true;
+	atomic_exit_at(__builtin_return_address(0));
+	return false;
+}
+
+void lab_spin_unlock(lab_spinlock_t *lock)
+{
+	uintptr_t owner = __atomic_load_n(spin_word(lock), __ATOMIC_RELAXED);
+	if (unlikely(owner != lab__self_token())) {
+		lab__printk("BUG: spinlock wrong owner: lock %p released by a thread that %s\n",
+			    (void *)lock, owner ? "does not hold it" : "finds it unlocked");
+		abort();
+	}
+	__atomic_store_n(spin_word(lock), 0, __ATOMIC_RELEASE);
+	atomic_exit_at(__builtin_return_address(0));
+}
