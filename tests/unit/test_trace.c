@@ -24,10 +24,17 @@ Test(trace, probes_are_in_the_shared_library)
 		snprintf(want, sizeof(want), "Provider: labyrinth\n    Name: %s\n", names[i]);
 		cr_assert(strstr(out, want), "probe %s missing from:\n%s", names[i], out);
 	}
-	/* Nothing else under our provider (mm_page_alloc and mm_page_free have a
-	 * second site each, in the inline order-0 fast paths), and mm_page_alloc
-	 * carries its 4 arguments (page, order, gfp, zone name). */
-	cr_assert_eq(count_of(out, "Provider: labyrinth"), 12, "%s", out);
+	/* Nothing else under our provider.  A probe may have several sites (the
+	 * inline fast paths, and whatever the compiler inlines), so count names:
+	 * every site must carry one of the names above. */
+	size_t known = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "Provider: labyrinth\n    Name: %s\n", names[i]);
+		known += count_of(out, want);
+	}
+	cr_assert_eq(count_of(out, "Provider: labyrinth"), known, "%s", out);
+	/* and mm_page_alloc carries its 4 arguments (page, order, gfp, zone name). */
 	const char *alloc = strstr(out, "Name: mm_page_alloc\n");
 	const char *args = strstr(alloc, "Arguments: ");
 	cr_assert(args);
