@@ -2,8 +2,11 @@
  * labyrinth.c - the command-line tool.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
  *   labyrinth --help
  */
+#include "stress.h"
+
 #include <errno.h>
 #include <labyrinth.h>
 #include <stdio.h>
@@ -18,6 +21,8 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  demo       allocate under each GFP class until it fails, showing the\n"
 		"             zone in /proc/buddyinfo style (the default)\n"
+		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
+		"             fork; checks every invariant (labyrinth stress --help)\n"
 		"  --version  print the version\n"
 		"  --help     this text\n");
 }
@@ -156,6 +161,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "demo";
 	if (!strcmp(cmd, "demo"))
 		return demo();
+	if (!strcmp(cmd, "stress"))
+		return stress_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
