@@ -3,9 +3,11 @@
  * waiting for frees, the retry policy (NORETRY, RETRY_MAYFAIL, costly
  * orders), the OOM handler, and zone growth. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -101,4 +103,357 @@ Test(reclaim, retry_mayfail_is_bounded_while_others_free, .timeout = 60)
 Test(reclaim, kernel_is_bounded_while_others_free, .timeout = 60)
 {
 	assert_fails_despite_churn(LAB_GFP_KERNEL, 2);
+}
+
+/* The README: NORETRY gives up after one round of reclaim, and orders above
+ * LAB_COSTLY_ORDER fail after one round unless RETRY_MAYFAIL: no waiting. */
+Test(reclaim, noretry_and_costly_orders_do_not_wait)
+{
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 1024);
+	fragment(z, &h);
+	struct lab_zone_stats st;
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN, 1));
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, LAB_COSTLY_ORDER + 1));
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.direct_reclaim, 2, "one round of reclaim each");
+	cr_assert_eq(st.alloc_stall, 0, "neither waited");
+	cr_assert_eq(st.fail_sleeping, 2);
+	held_free_all(&h);
+	free(h.pages);
+	lab_zone_destroy(z);
+}
+
+/* ---- shrinkers --------------------------------------------------------- */
+
+/* A cache of pages a shrinker gives back; it records how it is called. */
+struct cache {
+	struct lab_shrinker s;
+	struct lab_page *pages[4096];
+	unsigned long nr;
+	unsigned long scans, max_batch, fake_objects;
+	lab_gfp_t last_gfp;
+	bool stop;              /* scan answers LAB_SHRINK_STOP */
+	atomic_ulong counted;
+};
+
+static unsigned long cache_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)sc;
+	struct cache *c = s->private_data;
+	atomic_fetch_add(&c->counted, 1);
+	unsigned long n = c->fake_objects ? c->fake_objects : c->nr;
+	return n ? n : LAB_SHRINK_EMPTY;
+}
+
+static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	struct cache *c = s->private_data;
+	c->scans++;
+	c->last_gfp = sc->gfp_mask;
+	if (sc->nr_to_scan > c->max_batch)
+		c->max_batch = sc->nr_to_scan;
+	if (c->stop)
+		return LAB_SHRINK_STOP;
+	if (c->fake_objects)
+		return sc->nr_to_scan;
+	unsigned long freed = 0;
+	while (c->nr && freed < sc->nr_to_scan) {
+		lab_free_page(c->pages[--c->nr]);
+		freed++;
+	}
+	return freed;
+}
+
+static void cache_init(struct cache *c, int seeks, long batch)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = (struct lab_shrinker){ .count_objects = cache_count, .scan_objects = cache_scan,
+				      .seeks = seeks, .batch = batch, .private_data = c };
+}
+
+static void cache_fill(struct cache *c, struct lab_zone *z, unsigned long n)
+{
+	while (c->nr < n) {
+		c->pages[c->nr] = lab_alloc_page(z, LAB_GFP_KERNEL);
+		cr_assert_not_null(c->pages[c->nr]);
+		c->nr++;
+	}
+}
+
+Test(reclaim, shrinker_registration_rules)
+{
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+	cache_init(&c, LAB_DEFAULT_SEEKS, 0);
+	struct lab_shrinker no_scan = { .count_objects = cache_count };
+	struct lab_shrinker no_count = { .scan_objects = cache_scan };
+	struct lab_shrinker bad_seeks = { .count_objects = cache_count, .scan_objects = cache_scan,
+					  .seeks = -1 };
+	struct lab_shrinker bad_batch = { .count_objects = cache_count, .scan_objects = cache_scan,
+					  .batch = -5 };
+	cr_assert_eq(lab_register_shrinker(NULL, &c.s), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, NULL), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &no_scan), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &no_count), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &bad_seeks), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &bad_batch), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), -EINVAL, "registered twice");
+	lab_unregister_shrinker(z, &c.s);
+	lab_unregister_shrinker(z, &c.s);      /* not registered: harmless */
+	lab_unregister_shrinker(NULL, &c.s);
+	lab_unregister_shrinker(z, NULL);
+	/* Unregistered: an allocation that needs reclaim does not call it. */
+	cache_fill(&c, z, 100);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN));
+	cr_assert_eq(c.scans, 0);
+	cr_assert_eq(atomic_load(&c.counted), 0);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	lab_zone_destroy(z);
+}
+
+/* A sleeping allocation on an exhausted zone runs the shrinkers itself, in
+ * batches, with its gfp mask, and gets a page they gave back. */
+Test(reclaim, direct_reclaim_runs_shrinkers_for_a_sleeping_caller)
+{
+	struct lab_zone *z = make_zone(1024, 8, 16, 24, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+	cache_init(&c, LAB_DEFAULT_SEEKS, 16);
+	cache_fill(&c, z, 600);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	struct held h;
+	held_init(&h, 1024);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN), "atomic callers never reclaim");
+	cr_assert_eq(c.scans, 0);
+
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_ZERO);
+	cr_assert_not_null(p);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_geq(c.scans, 1);
+	cr_assert_leq(c.max_batch, 16, "scan calls get at most a batch");
+	cr_assert_eq(c.last_gfp, LAB_GFP_KERNEL | LAB_GFP_ZERO);
+	cr_assert_eq(st.direct_reclaim, 1);
+	cr_assert_eq(st.shrinker_freed, 600 - c.nr);
+	cr_assert_gt(st.free + 1, st.wmark_min, "reclaimed until the allocation fits above min");
+	lab_unregister_shrinker(z, &c.s);
+	lab_free_page(p);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* do_shrink_slab()'s arithmetic: (freeable >> priority) * 4 / seeks objects
+ * per round, at most twice what there is, in batches; seeks 0 means half;
+ * a STOP ends the round and the work is carried to the next one. */
+Test(reclaim, shrink_rounds_scale_with_priority_and_seeks)
+{
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+
+	cache_init(&c, LAB_DEFAULT_SEEKS, 10);
+	c.fake_objects = 1000;
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 0, "1000 >> 12 = 0: nothing this round");
+	cr_assert_eq(c.scans, 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 4), 120, "(1000 >> 4) * 4 / 2 = 124, in batches of 10");
+	cr_assert_eq(c.scans, 12);
+	cr_assert_eq(c.s.lab_nr_deferred, 4, "the 4 short of a batch are carried");
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 0), 2000, "at most twice the objects");
+	lab_unregister_shrinker(z, &c.s);
+
+	cache_init(&c, 0, 100);
+	c.fake_objects = 1000;
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 500, "seeks 0: half of it, whatever the priority");
+	c.stop = true;
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 0);
+	cr_assert_gt(c.s.lab_nr_deferred, 0, "stopped work is carried");
+	lab_unregister_shrinker(z, &c.s);
+
+	cache_init(&c, LAB_DEFAULT_SEEKS, 0);   /* empty cache: count says EMPTY, no scan */
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 0), 0);
+	cr_assert_eq(c.scans, 0);
+	lab_unregister_shrinker(z, &c.s);
+	lab_zone_destroy(z);
+}
+
+/* kswapd: woken when an allocation dips below low, shrinks until free is
+ * above high, never blocking the caller. */
+Test(reclaim, kswapd_reclaims_to_the_high_watermark, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(1024, 32, 64, 96, 0);
+	static struct cache c;
+	cache_init(&c, 0, 32);
+	cache_fill(&c, z, 500);
+	struct held h;
+	held_init(&h, 1024);
+	set_free(z, &h, 70);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	/* NOWAIT never reclaims itself: below low it wakes kswapd.  (A fixed
+	 * count: kswapd may give pages back while this runs.) */
+	for (int i = 0; i < 7; i++)
+		held_push(&h, lab_alloc_page(z, LAB_GFP_NOWAIT));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_geq(st.kswapd_wake, 1);
+	/* Wait for it (no timing assumed: only that it eventually runs). */
+	while (st.free <= 96) {
+		usleep(1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_geq(st.kswapd_run, 1);
+	cr_assert_gt(st.shrinker_freed, 0);
+	lab_unregister_shrinker(z, &c.s);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- OOM handler, NOFAIL, growth -------------------------------------------- */
+
+struct oom {
+	struct held *h;
+	int calls;
+};
+
+static int oom_release_one(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, void *arg)
+{
+	(void)z;
+	(void)gfp;
+	(void)order;
+	struct oom *o = arg;
+	o->calls++;
+	if (!o->h->nr)
+		return 0;
+	lab_free_page(o->h->pages[--o->h->nr]);
+	return 1;
+}
+
+Test(reclaim, oom_handler_runs_after_rounds_without_progress, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	struct oom o = { &h, 0 };
+	lab_set_oom_handler(z, oom_release_one, &o);
+	lab_set_oom_handler(NULL, oom_release_one, &o);   /* ignored */
+
+	/* RETRY_MAYFAIL never calls it. */
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL | LAB_GFP_NOWARN));
+	cr_assert_eq(o.calls, 0);
+	/* KERNEL | MEMALLOC: the handler frees a page, the retry takes it. */
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC);
+	cr_assert_not_null(p);
+	cr_assert_eq(o.calls, 1);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.oom_calls, 1);
+	cr_assert_geq(st.alloc_stall, 16, "it waited its rounds first");
+	/* A handler that cannot help: the allocation fails. */
+	lab_free_page(p);
+	p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC);
+	size_t kept = h.nr;
+	h.nr = 0;
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN));
+	cr_assert_eq(o.calls, 2);
+	h.nr = kept;
+	lab_free_page(p);
+	lab_set_oom_handler(z, NULL, NULL);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+struct late_free {
+	struct lab_zone *z;
+	struct lab_page *page;
+};
+
+static void *free_later(void *arg)
+{
+	struct late_free *l = arg;
+	/* Once the allocator waits (or soon after: either order is correct). */
+	for (int i = 0; i < 1000; i++) {
+		struct lab_zone_stats st;
+		lab_zone_get_stats(l->z, &st);
+		if (st.alloc_stall > 20)
+			break;
+		usleep(1000);
+	}
+	lab_free_page(l->page);
+	return NULL;
+}
+
+Test(reclaim, nofail_waits_until_memory_comes_back, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	struct late_free l = { z, h.pages[--h.nr] };
+	pthread_t t;
+	pthread_create(&t, NULL, free_later, &l);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NOFAIL);
+	pthread_join(t, NULL);
+	cr_assert_eq(p, l.page, "NOFAIL never returns NULL; it got the page freed meanwhile");
+	lab_free_page(p);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(reclaim, growth_is_for_sleeping_callers_up_to_max_pages)
+{
+	struct lab_zone_config cfg = { .name = "grow", .pages = 1024, .max_pages = 3000,
+				       .flags = LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t min_before = st.wmark_min;
+	struct held h;
+	held_init(&h, 4096);
+	struct lab_page *p;
+	while ((p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN)))
+		held_push(&h, p);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.managed, 1024, "callers that cannot sleep never grow the zone");
+	cr_assert_eq(st.grow, 0);
+	while ((p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NORETRY | LAB_GFP_NOWARN)))
+		held_push(&h, p);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.managed, 3000, "grown up to max_pages, not past it");
+	cr_assert_eq(st.grow, 2, "by a max-order block at a time, the last one cut to fit");
+	cr_assert_eq(st.allocated, 3000);
+	cr_assert_gt(st.wmark_min, min_before, "marks follow the zone's new size");
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.free, 3000);
+	lab_zone_destroy(z);
 }
