@@ -457,3 +457,59 @@ Test(reclaim, growth_is_for_sleeping_callers_up_to_max_pages)
 	cr_assert_eq(st.free, 3000);
 	lab_zone_destroy(z);
 }
+
+/* A shrinker whose first scan blocks until the test lets it go. */
+static atomic_int gate_state;   /* 0 closed, 1 a scan is waiting, 2 open */
+
+static unsigned long gated_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)s;
+	(void)sc;
+	return 100;
+}
+
+static unsigned long gated_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)s;
+	(void)sc;
+	int closed = 0;
+	if (atomic_compare_exchange_strong(&gate_state, &closed, 1))
+		while (atomic_load(&gate_state) != 2)
+			usleep(100);
+	return 0;   /* nothing to give back */
+}
+
+/*
+ * A wake-up that arrives while kswapd is running must not be lost: kswapd
+ * runs again.  (It was dropped: the request was only a flag, cleared when
+ * the running round ended, so kswapd slept with the zone below low until
+ * some later allocation woke it again.)
+ */
+Test(reclaim, kswapd_wakeup_during_a_run_is_not_lost, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(1024, 32, 64, 96, 0);
+	struct lab_shrinker s = { .count_objects = gated_count, .scan_objects = gated_scan,
+				  .seeks = 0, .batch = 10 };
+	cr_assert_eq(lab_register_shrinker(z, &s), 0);
+	struct held h;
+	held_init(&h, 1024);
+	set_free(z, &h, 50);                   /* below low: kswapd woken, blocks in scan */
+	while (atomic_load(&gate_state) != 1)
+		usleep(100);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.kswapd_run, 1);
+	held_push(&h, lab_alloc_page(z, LAB_GFP_NOWAIT));   /* still below low: wake again */
+	atomic_store(&gate_state, 2);
+	/* kswapd must start a second round for the second request. */
+	for (int i = 0; i < 30000 && st.kswapd_run < 2; i++) {
+		usleep(1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_geq(st.kswapd_run, 2, "the wake-up sent during the first round was lost");
+	lab_unregister_shrinker(z, &s);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
