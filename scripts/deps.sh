@@ -19,6 +19,9 @@ need_packages() {
 
 BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev)
 TEST_PACKAGES=(libcriterion-dev)
+# Torture stages of test.sh: clang's sanitizer and libFuzzer runtimes,
+# memcheck, coverage report.
+TEST_PACKAGES+=(libclang-rt-14-dev valgrind gcovr)
 
 # meson setup that reuses an existing build directory.
 setup_build() {
