@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, in stages, each labelled and timed; every
-# build with warnings as errors.  About 8 minutes on a 2-core machine.
+# build with warnings as errors.  About 4 minutes on a 2-core machine.
 #
 #   asan      gcc debug, ASan+UBSan: unit tests, fuzz corpus replay
 #   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
