@@ -1453,7 +1453,10 @@ int stress_main(int argc, char **argv)
 			show_progress(tty, (double)(now - g.start_ns) / 1e9);
 			next += tick;
 		}
+		/* At least once a second: the watchdog watches this thread too. */
 		uint64_t wake = next < end ? next : end;
+		if (wake > now + 1000000000ull)
+			wake = now + 1000000000ull;
 		sleep_us((unsigned)((wake - now) / 1000) + 1);
 	}
 	double elapsed = (double)(now_ns() - g.start_ns) / 1e9;
