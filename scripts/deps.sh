@@ -21,7 +21,9 @@ BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev
 	systemtap-sdt-dev)  # USDT probes (optional: built without when absent)
 TEST_PACKAGES=(libcriterion-dev
 	spin      # model checking (tests/model)
-	valgrind) # memcheck client requests and the Valgrind use-after-free test
+	valgrind  # memcheck: client requests, the use-after-free test, the valgrind stage
+	libclang-rt-14-dev  # clang's sanitizer and libFuzzer runtimes (tsan, fuzz stages)
+	gcovr)    # the coverage stage
 
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
 # libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.

@@ -1,37 +1,208 @@
 #!/usr/bin/env bash
-# test.sh - build and run the whole test suite: a debug build with
-# AddressSanitizer and UndefinedBehaviorSanitizer (gcc), and a release build
-# (clang); both with warnings as errors.
+# test.sh - the whole test suite, in stages, each labelled and timed; every
+# build with warnings as errors.  About 4 minutes on a 2-core machine.
+#
+#   asan      gcc debug, ASan+UBSan: unit tests, fuzz corpus replay
+#   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
+#   release   clang release: unit tests, fuzz corpus replay, spin models (suite 'model')
+#   tsan      clang, ThreadSanitizer: fuzz corpus replay and `labyrinth stress
+#             --seconds 20`; Criterion cannot run under TSan (its BoxFort arena
+#             finds no room in TSan's address layout: Criterion issue #274)
+#   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
+#   valgrind  gcc debug with coverage: unit tests and corpus replay under
+#             memcheck (every process logged; any error or definite leak fails)
+#   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
+#             file; fails below COVERAGE_FLOOR percent
+#
+# The last line counts every runner: "tests: N passed, M failed" (each
+# Criterion test per build, each other test once, each stress run, fuzz
+# run, valgrind verdict and the coverage floor once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 need_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 
-passed=0 failed=0
-# Criterion prints "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
-count() {
-	local log=$1 line
-	while read -r line; do
-		set -- $(echo "$line" | grep -o '[0-9]\+')
-		passed=$((passed + $2))
-		failed=$((failed + $3 + $4))
-	done < <(grep -a 'Synthesis: Tested' "$log" | sed 's/\x1b\[[0-9;]*m//g')
+COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
+STRESS_SECONDS=${STRESS_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+passed=0 failed=0 status=0
+stage_names=() stage_times=() stage_results=()
+
+pass() { passed=$((passed + ${1:-1})); }
+fail() { failed=$((failed + ${1:-1})); status=1; }
+
+# Count a meson test run: Criterion executables by their tests ("Synthesis:
+# Tested: N | Passing: P | Failing: F | Crashing: C"), other tests once.
+count_meson() {
+	local dir=$1 json
+	json=$(ls "$dir"/meson-logs/testlog*.json 2>/dev/null | head -1)
+	[ -n "$json" ] || { fail; return; }
+	read -r p f < <(python3 - "$json" <<'EOF'
+import json, re, sys
+p = f = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    out = re.sub(r'\x1b\[[0-9;]*m', '', (t.get('stdout') or '') + (t.get('stderr') or ''))
+    syn = re.findall(r'Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)', out)
+    if syn:
+        p += sum(int(s[1]) for s in syn)
+        bad = sum(int(s[2]) + int(s[3]) for s in syn)
+        f += bad if bad or t['result'] == 'OK' else 1
+    elif t['result'] in ('OK', 'EXPECTEDFAIL'):
+        p += 1
+    elif t['result'] != 'SKIP':
+        f += 1
+print(p, f)
+EOF
+	)
+	pass "$p"
+	[ "$f" -eq 0 ] || fail "$f"
 }
 
-run_suite() {
+# build DIR [meson options...]: configure (reusing DIR) and build, quietly.
+build() {
 	local dir=$1
 	shift
-	echo "== $dir: $*"
-	setup_build "$dir" --werror "$@" || return 1
-	ninja -C "$dir" >/dev/null || return 1
-	local rc=0
-	meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
-	count "$dir/meson-logs/testlog.txt"
+	setup_build "$dir" --werror "$@"
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log"; return 1; }
+}
+
+# meson_tests DIR [meson test options...]: run and count.
+meson_tests() {
+	local dir=$1 rc=0
+	shift
+	rm -f "$dir"/meson-logs/testlog*
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
+	count_meson "$dir"
 	return $rc
 }
 
-status=0
-CC=gcc run_suite build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false || status=1
-CC=clang run_suite build/clang-release --buildtype=release || status=1
+# stress BIN: one run of the torture tool, counted once.
+stress() {
+	if "$1" stress --seconds "$STRESS_SECONDS" --interval 5 2>"$2"; then
+		pass
+	else
+		echo "stress failed; its stderr (last 60 lines of $2):"
+		tail -60 "$2"
+		fail
+		return 1
+	fi
+}
+
+stage() {
+	local name=$1 t0=$SECONDS rc=0
+	shift
+	echo
+	echo "===================================================================="
+	echo "== stage $name: $*"
+	echo "===================================================================="
+	"stage_$name" || rc=$?
+	stage_names+=("$name")
+	stage_times+=($((SECONDS - t0)))
+	stage_results+=("$([ $rc -eq 0 ] && echo ok || echo FAILED)")
+	[ $rc -eq 0 ] || status=1
+	echo "-- stage $name: $([ $rc -eq 0 ] && echo ok || echo FAILED) in $((SECONDS - t0)) s"
+}
+
+stage_asan() {
+	CC=gcc build build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false || { fail; return 1; }
+	meson_tests build/asan --no-suite model
+}
+
+stage_stress() {
+	stress build/asan/labyrinth build/asan-stress.log
+}
+
+stage_release() {
+	CC=clang build build/clang-release --buildtype=release || { fail; return 1; }
+	meson_tests build/clang-release
+}
+
+stage_tsan() {
+	CC=clang build build/tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false || { fail; return 1; }
+	local rc=0
+	meson_tests build/tsan --suite fuzz || rc=1
+	stress build/tsan/labyrinth build/tsan-stress.log || rc=1
+	return $rc
+}
+
+stage_fuzz() {
+	CC=clang build build/fuzz --buildtype=debugoptimized -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dfuzz=libfuzzer -Dtests=false || { fail; return 1; }
+	local rc=0 t
+	mkdir -p build/fuzz-logs
+	for t in ops gfp_name; do
+		mkdir -p "build/fuzz-corpus/$t"
+		# New inputs go to build/fuzz-corpus; crashes to build/fuzz-logs.
+		if build/fuzz/tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -timeout=25 \
+			-close_fd_mask=2 -print_final_stats=1 -artifact_prefix="build/fuzz-logs/$t-" \
+			"build/fuzz-corpus/$t" "tests/fuzz/corpus/$t" >"build/fuzz-logs/$t.log" 2>&1; then
+			echo "fuzz_$t: $(grep -E '^Done' "build/fuzz-logs/$t.log"), corpus $(ls "build/fuzz-corpus/$t" | wc -l) new inputs"
+			pass
+		else
+			echo "fuzz_$t FAILED (full log build/fuzz-logs/$t.log; replay a crash with"
+			echo "  build/fuzz/tests/fuzz/fuzz_$t build/fuzz-logs/$t-crash-...):"
+			grep -v '^#' "build/fuzz-logs/$t.log" | tail -40
+			fail
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+stage_valgrind() {
+	CC=gcc build build/coverage --buildtype=debug -Db_coverage=true || { fail; return 1; }
+	find build/coverage -name '*.gcda' -delete
+	rm -rf build/valgrind-logs
+	mkdir -p build/valgrind-logs
+	local rc=0 bad
+	# Without rseq (Valgrind has none) the lists run in lock mode anyway: the
+	# 'lock' suite would repeat the 'unit' one.
+	meson_tests build/coverage --no-suite model --no-suite lock --timeout-multiplier 4 --wrapper \
+		"valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
+	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
+	if [ -n "$bad" ]; then
+		echo "valgrind found errors in $(echo "$bad" | wc -l) processes:"
+		for f in $bad; do grep -v '^==[0-9]*== *$' "$f" | head -40; done
+		fail
+		return 1
+	fi
+	echo "valgrind: $(ls build/valgrind-logs | wc -l) processes, no errors, no definite leaks"
+	pass
+	return $rc
+}
+
+stage_coverage() {
+	local out rc
+	out=$(gcovr -r . --filter 'src/' --fail-under-line "$COVERAGE_FLOOR" build/coverage 2>&1) && rc=0 || rc=$?
+	echo "$out" | sed -n '/^File/,$p'
+	if [ $rc -eq 0 ]; then
+		echo "coverage: at least $COVERAGE_FLOOR% of the lines in src/"
+		pass
+	else
+		echo "coverage: below the floor of $COVERAGE_FLOOR% of the lines in src/ (gcovr exit $rc)"
+		fail
+		return 1
+	fi
+}
+
+t_start=$SECONDS
+stage asan "gcc debug, ASan+UBSan: unit tests, fuzz corpus replay"
+stage stress "labyrinth stress --seconds $STRESS_SECONDS in the ASan+UBSan build"
+stage release "clang release: unit tests, fuzz corpus replay, models"
+stage tsan "clang ThreadSanitizer: fuzz corpus replay, labyrinth stress --seconds $STRESS_SECONDS"
+stage fuzz "libFuzzer+ASan+UBSan, each target $FUZZ_SECONDS s from tests/fuzz/corpus"
+stage valgrind "Valgrind memcheck over the unit tests and corpus replay (coverage build)"
+stage coverage "gcovr, lines of src/, floor $COVERAGE_FLOOR%"
+
+echo
+echo "== stages:"
+for i in "${!stage_names[@]}"; do
+	printf '   %-9s %-7s %4d s\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_times[$i]}"
+done
+printf '   %-9s %-7s %4d s\n' total "" $((SECONDS - t_start))
 echo "tests: $passed passed, $failed failed"
 exit $status

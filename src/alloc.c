@@ -145,10 +145,13 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		if (costly && !(gfp & LAB_GFP_RETRY_MAYFAIL))
 			goto nopage;
 
-		/* Nothing came back: sleep until a free, then retry. */
+		/* Nothing came back: sleep until a free, then retry.  A wake-up only
+		 * says "look again": frees elsewhere that never satisfy this request
+		 * must not keep it looping.  Like should_reclaim_retry(), only our own
+		 * reclaim's progress restarts the count, and never for costly orders. */
 		zone_stat_inc(z, alloc_stall);
-		bool woken = lab__wait_for_free(z, seq, STALL_WAIT_NS);
-		if (reclaimed || woken) {
+		lab__wait_for_free(z, seq, STALL_WAIT_NS);
+		if (reclaimed && !costly) {
 			no_progress = 0;
 			drained = false;
 			continue;

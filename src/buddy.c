@@ -254,7 +254,11 @@ void lab__defer_free(struct lab_zone *z, size_t pfn, unsigned int order)
 	uint64_t old = atomic_load_explicit(&z->deferred_head, memory_order_relaxed);
 	uint64_t new;
 
-	p->order = (uint8_t)order;
+	/* The freed head already holds its order (free_pages_prepare() checked
+	 * it); storing it again outside the lock would race with
+	 * lab_zone_check() reading it under the lock. */
+	if (p->order != order)
+		p->order = (uint8_t)order;
 	set_page_flags(p, PG_deferred);
 	atomic_fetch_add_explicit(&z->nr_deferred, (size_t)1 << order, memory_order_relaxed);
 	do {

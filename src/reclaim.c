@@ -165,7 +165,9 @@ static void *kswapd_main(void *arg)
 		uint32_t seq = atomic_load(&z->kswapd_seq);
 		if (atomic_load(&z->kswapd_stop))
 			break;
-		if (!atomic_load(&z->kswapd_pending)) {
+		/* Take the request before the work: one that arrives during the
+		 * round sets the flag again and gets a round of its own. */
+		if (!atomic_exchange(&z->kswapd_pending, 0)) {
 			os_futex_wait(&z->kswapd_seq, seq, -1);
 			continue;
 		}
@@ -181,7 +183,6 @@ static void *kswapd_main(void *arg)
 		lab__zone_unlock(z);
 		unsigned long freed = shrink_until(z, LAB_GFP_KERNEL,
 						   atomic_load(&z->wmark[WMARK_HIGH]));
-		atomic_store(&z->kswapd_pending, 0);
 		lab_trace(mm_vmscan_kswapd_sleep, z->name, freed);
 		if (freed)
 			lab__wake_waiters(z);

@@ -4,8 +4,11 @@
  *   labyrinth demo      allocate under each GFP class and show the zone
  *   labyrinth stat PID  another process's zones (tools/stat.c)
  *   labyrinth top PID   the same, refreshing
+ *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
  *   labyrinth --help
  */
+#include "stress.h"
+
 #include <errno.h>
 #include <labyrinth.h>
 #include "bench.h"
@@ -30,6 +33,8 @@ static void usage(FILE *out)
 		"  stat PID   print the zones of process PID (which exports them:\n"
 		"             LABYRINTH_EXPORT=1) as buddyinfo, zoneinfo and vmstat\n"
 		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
+		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
+		"             fork; checks every invariant (labyrinth stress --help)\n"
 		"  --version  print the version\n"
 		"  --help     this text\n");
 }
@@ -198,6 +203,8 @@ int main(int argc, char **argv)
 		return lab_tool_stat(argc - 1, argv + 1);
 	if (!strcmp(cmd, "top"))
 		return lab_tool_top(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stress"))
+		return stress_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

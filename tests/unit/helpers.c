@@ -6,6 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef LAB_TEST_GCOV
+/* libgcov: write the coverage counters now (_exit() skips it). */
+void __gcov_dump(void);
+#endif
+
 struct lab_zone *make_zone(size_t pages, size_t min, size_t low, size_t high, unsigned int flags)
 {
 	struct lab_zone_config cfg = { .name = "test", .pages = pages, .flags = flags,
@@ -79,6 +84,9 @@ int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
 		fn(arg);
+#ifdef LAB_TEST_GCOV
+		__gcov_dump();
+#endif
 		_exit(0);
 	}
 	close(fds[1]);

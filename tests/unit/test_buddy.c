@@ -89,6 +89,7 @@ Test(buddy, split_then_merge_back_to_one_block)
 	cr_assert_eq(st.free, 1024);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
+	free(h.pages);
 }
 
 Test(buddy, smallest_block_is_split_first)

@@ -1,279 +1,515 @@
-/* test_reclaim.c - getting memory back: kswapd woken below low and running
- * shrinkers to high, direct reclaim, sleeping allocations woken by frees,
- * NOFAIL, the retry policies, the OOM handler and zone growth. */
+/* test_reclaim.c - getting memory back: shrinkers (registration, scan
+ * batches, deferred work), direct reclaim by sleeping callers, kswapd,
+ * waiting for frees, the retry policy (NORETRY, RETRY_MAYFAIL, costly
+ * orders), the OOM handler, and zone growth. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <string.h>
 #include <unistd.h>
 
-/* A cache of pages that a shrinker can give back. */
+/* ---- the retry policy ---------------------------------------------------- */
+
+struct churn {
+	struct lab_zone *z;
+	atomic_bool stop;
+	atomic_ulong rounds;
+};
+
+/* Free and reallocate one order-0 page, over and over: frees that wake
+ * sleeping allocators but never give them what they wait for. */
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	while (!atomic_load(&c->stop)) {
+		struct lab_page *p = lab_alloc_page(c->z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN);
+		if (p)
+			lab_free_page(p);
+		atomic_fetch_add(&c->rounds, 1);
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* Every other page allocated: half the zone free, no free block above order 0. */
+static void fragment(struct lab_zone *z, struct held *h)
+{
+	struct held all;
+	size_t n = zone_free(z);
+	held_init(&all, n);
+	for (size_t i = 0; i < n; i++) {
+		struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC);
+		cr_assert_not_null(p);
+		held_push(&all, p);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i % 2)
+			held_push(h, all.pages[i]);
+		else
+			lab_free_page(all.pages[i]);
+	}
+	free(all.pages);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.nr_free[0] << 0, st.free, "only order-0 blocks are free");
+}
+
+/*
+ * Found by `labyrinth stress`: a sleeping allocation that no free can satisfy
+ * looped for as long as any other thread freed anything, because every
+ * wake-up restarted its count of rounds without progress.  It must fail after
+ * a bounded number of rounds (the timeout catches the old livelock).
+ */
+static void assert_fails_despite_churn(lab_gfp_t gfp, unsigned int order)
+{
+	struct lab_zone *z = make_zone(2048, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 2048);
+	fragment(z, &h);
+	struct churn c = { .z = z };
+	pthread_t t;
+	pthread_create(&t, NULL, churn_main, &c);
+	while (atomic_load(&c.rounds) < 10)
+		usleep(100);
+	errno = 0;
+	struct lab_page *p = lab_alloc_pages(z, gfp | LAB_GFP_NOWARN, order);
+	atomic_store(&c.stop, true);
+	pthread_join(t, NULL);
+	cr_assert_null(p, "order %u cannot be satisfied: no free block above order 0", order);
+	cr_assert_eq(errno, ENOMEM);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.fail_sleeping, 1);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(reclaim, costly_retry_mayfail_is_bounded_while_others_free, .timeout = 60)
+{
+	assert_fails_despite_churn(LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL, LAB_MAX_ORDER);
+}
+
+Test(reclaim, retry_mayfail_is_bounded_while_others_free, .timeout = 60)
+{
+	assert_fails_despite_churn(LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL, 1);
+}
+
+Test(reclaim, kernel_is_bounded_while_others_free, .timeout = 60)
+{
+	assert_fails_despite_churn(LAB_GFP_KERNEL, 2);
+}
+
+/* The README: NORETRY gives up after one round of reclaim, and orders above
+ * LAB_COSTLY_ORDER fail after one round unless RETRY_MAYFAIL: no waiting. */
+Test(reclaim, noretry_and_costly_orders_do_not_wait)
+{
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 1024);
+	fragment(z, &h);
+	struct lab_zone_stats st;
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN, 1));
+	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, LAB_COSTLY_ORDER + 1));
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.direct_reclaim, 2, "one round of reclaim each");
+	cr_assert_eq(st.alloc_stall, 0, "neither waited");
+	cr_assert_eq(st.fail_sleeping, 2);
+	held_free_all(&h);
+	free(h.pages);
+	lab_zone_destroy(z);
+}
+
+/* ---- shrinkers --------------------------------------------------------- */
+
+/* A cache of pages a shrinker gives back; it records how it is called. */
 struct cache {
-	struct lab_shrinker shrinker;
-	pthread_mutex_t lock;
-	struct lab_page *pages[1024];
+	struct lab_shrinker s;
+	struct lab_page *pages[4096];
 	unsigned long nr;
-	_Atomic unsigned long scans, max_batch;
+	unsigned long scans, max_batch, fake_objects;
+	lab_gfp_t last_gfp;
+	bool stop;              /* scan answers LAB_SHRINK_STOP */
+	atomic_ulong counted;
 };
 
 static unsigned long cache_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
 {
 	(void)sc;
 	struct cache *c = s->private_data;
-	pthread_mutex_lock(&c->lock);
-	unsigned long n = c->nr;
-	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_add(&c->counted, 1);
+	unsigned long n = c->fake_objects ? c->fake_objects : c->nr;
 	return n ? n : LAB_SHRINK_EMPTY;
 }
 
 static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
 {
 	struct cache *c = s->private_data;
+	c->scans++;
+	c->last_gfp = sc->gfp_mask;
+	if (sc->nr_to_scan > c->max_batch)
+		c->max_batch = sc->nr_to_scan;
+	if (c->stop)
+		return LAB_SHRINK_STOP;
+	if (c->fake_objects)
+		return sc->nr_to_scan;
 	unsigned long freed = 0;
-	atomic_fetch_add(&c->scans, 1);
-	if (sc->nr_to_scan > atomic_load(&c->max_batch))
-		atomic_store(&c->max_batch, sc->nr_to_scan);
-	pthread_mutex_lock(&c->lock);
 	while (c->nr && freed < sc->nr_to_scan) {
 		lab_free_page(c->pages[--c->nr]);
 		freed++;
 	}
-	pthread_mutex_unlock(&c->lock);
 	return freed;
 }
 
-static void cache_init(struct cache *c, struct lab_zone *z, unsigned long n, long batch)
+static void cache_init(struct cache *c, int seeks, long batch)
 {
 	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->lock, NULL);
-	c->shrinker.count_objects = cache_count;
-	c->shrinker.scan_objects = cache_scan;
-	c->shrinker.seeks = LAB_DEFAULT_SEEKS;
-	c->shrinker.batch = batch;
-	c->shrinker.private_data = c;
+	c->s = (struct lab_shrinker){ .count_objects = cache_count, .scan_objects = cache_scan,
+				      .seeks = seeks, .batch = batch, .private_data = c };
+}
+
+static void cache_fill(struct cache *c, struct lab_zone *z, unsigned long n)
+{
 	while (c->nr < n) {
 		c->pages[c->nr] = lab_alloc_page(z, LAB_GFP_KERNEL);
 		cr_assert_not_null(c->pages[c->nr]);
 		c->nr++;
 	}
-	cr_assert_eq(lab_register_shrinker(z, &c->shrinker), 0);
 }
 
-static void cache_fini(struct cache *c, struct lab_zone *z)
+Test(reclaim, shrinker_registration_rules)
 {
-	lab_unregister_shrinker(z, &c->shrinker);
-	while (c->nr)
-		lab_free_page(c->pages[--c->nr]);
-}
-
-Test(reclaim, kswapd_wakes_below_low_and_reclaims_to_high)
-{
-	struct lab_zone *z = make_zone(1024, 64, 80, 96, 0);
-	struct cache c;
-	cache_init(&c, z, 512, 0);
-	struct held h;
-	held_init(&h, 1024);
-	/* NOWAIT cannot reclaim itself: only kswapd can bring free back up. */
-	set_free(z, &h, 70);
-	struct lab_page *p = lab_alloc_page(z, LAB_GFP_NOWAIT);
-	cr_assert_not_null(p, "70 > min: the slow path serves NOWAIT");
-	held_push(&h, p);
-	struct lab_zone_stats st;
-	for (int i = 0; i < 500; i++) {
-		lab_zone_get_stats(z, &st);
-		if (st.free > 96 && st.kswapd_run)
-			break;
-		usleep(10000);
-	}
-	cr_assert_geq(st.kswapd_wake, 1);
-	cr_assert_geq(st.kswapd_run, 1);
-	cr_assert_gt(st.free, 96, "kswapd reclaims until free is above high (free %zu)", st.free);
-	cr_assert_gt(c.scans, 0);
-	cr_assert_gt(st.shrinker_freed, 0);
-	held_free_all(&h);
-	cache_fini(&c, z);
-	assert_zone_ok(z);
-	lab_zone_destroy(z);
-}
-
-Test(reclaim, direct_reclaim_runs_shrinkers_in_batches)
-{
-	struct lab_zone *z = make_zone(1024, 64, 80, 96, LAB_ZONE_NO_KSWAPD);
-	struct cache c;
-	cache_init(&c, z, 600, 16);
-	struct held h;
-	held_init(&h, 1024);
-	set_free(z, &h, 0);
-	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
-	cr_assert_not_null(p, "KERNEL reclaims from the shrinker");
-	cr_assert_lt(c.nr, 600);
-	cr_assert_leq(c.max_batch, 16, "scan_objects is asked for at most `batch` objects");
-	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	cr_assert_geq(st.direct_reclaim, 1);
-	cr_assert_eq(st.kswapd_wake, 0);
-	lab_free_page(p);
-	/* ATOMIC never reclaims: with nothing free it fails at once. */
-	set_free(z, &h, 0);
-	unsigned long before = c.nr;
-	cr_assert_null(lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN));
-	cr_assert_eq(c.nr, before, "an atomic caller ran a shrinker");
-	held_free_all(&h);
-	cache_fini(&c, z);
-	assert_zone_ok(z);
-	lab_zone_destroy(z);
-}
-
-struct sleeper {
-	struct lab_zone *z;
-	lab_gfp_t gfp;
-	struct lab_page *got;
-	_Atomic int done;
-};
-
-static void *sleeper_main(void *arg)
-{
-	struct sleeper *s = arg;
-	s->got = lab_alloc_page(s->z, s->gfp);
-	atomic_store(&s->done, 1);
-	return NULL;
-}
-
-/* Start a sleeping allocation on an empty zone, let it stall, then free. */
-static void woken_by_free(lab_gfp_t gfp, useconds_t delay)
-{
-	struct lab_zone *z = make_zone(256, 8, 10, 12, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+	cache_init(&c, LAB_DEFAULT_SEEKS, 0);
+	struct lab_shrinker no_scan = { .count_objects = cache_count };
+	struct lab_shrinker no_count = { .scan_objects = cache_scan };
+	struct lab_shrinker bad_seeks = { .count_objects = cache_count, .scan_objects = cache_scan,
+					  .seeks = -1 };
+	struct lab_shrinker bad_batch = { .count_objects = cache_count, .scan_objects = cache_scan,
+					  .batch = -5 };
+	cr_assert_eq(lab_register_shrinker(NULL, &c.s), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, NULL), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &no_scan), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &no_count), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &bad_seeks), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &bad_batch), -EINVAL);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), -EINVAL, "registered twice");
+	lab_unregister_shrinker(z, &c.s);
+	lab_unregister_shrinker(z, &c.s);      /* not registered: harmless */
+	lab_unregister_shrinker(NULL, &c.s);
+	lab_unregister_shrinker(z, NULL);
+	/* Unregistered: an allocation that needs reclaim does not call it. */
+	cache_fill(&c, z, 100);
 	struct held h;
 	held_init(&h, 256);
-	set_free(z, &h, 0);
-	struct sleeper s = { .z = z, .gfp = gfp };
-	pthread_t t;
-	pthread_create(&t, NULL, sleeper_main, &s);
-	usleep(delay);
-	cr_assert_eq(atomic_load(&s.done), 0, "the allocation should be waiting");
-	/* Free enough to clear the min watermark. */
-	for (int i = 0; i < 16; i++)
-		lab_free_page(h.pages[--h.nr]);
-	pthread_join(t, NULL);
-	cr_assert_not_null(s.got);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN));
+	cr_assert_eq(c.scans, 0);
+	cr_assert_eq(atomic_load(&c.counted), 0);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	lab_zone_destroy(z);
+}
+
+/* A sleeping allocation on an exhausted zone runs the shrinkers itself, in
+ * batches, with its gfp mask, and gets a page they gave back. */
+Test(reclaim, direct_reclaim_runs_shrinkers_for_a_sleeping_caller)
+{
+	struct lab_zone *z = make_zone(1024, 8, 16, 24, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+	cache_init(&c, LAB_DEFAULT_SEEKS, 16);
+	cache_fill(&c, z, 600);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	struct held h;
+	held_init(&h, 1024);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN), "atomic callers never reclaim");
+	cr_assert_eq(c.scans, 0);
+
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_ZERO);
+	cr_assert_not_null(p);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	cr_assert_geq(st.alloc_stall, 1);
-	lab_free_page(s.got);
+	cr_assert_geq(c.scans, 1);
+	cr_assert_leq(c.max_batch, 16, "scan calls get at most a batch");
+	cr_assert_eq(c.last_gfp, LAB_GFP_KERNEL | LAB_GFP_ZERO);
+	cr_assert_eq(st.direct_reclaim, 1);
+	cr_assert_eq(st.shrinker_freed, 600 - c.nr);
+	cr_assert_gt(st.free + 1, st.wmark_min, "reclaimed until the allocation fits above min");
+	lab_unregister_shrinker(z, &c.s);
+	lab_free_page(p);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
 	held_free_all(&h);
+	free(h.pages);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
 
-Test(reclaim, sleeping_allocation_is_woken_by_a_free)
+/* do_shrink_slab()'s arithmetic: (freeable >> priority) * 4 / seeks objects
+ * per round, at most twice what there is, in batches; seeks 0 means half;
+ * a STOP ends the round and the work is carried to the next one. */
+Test(reclaim, shrink_rounds_scale_with_priority_and_seeks)
 {
-	woken_by_free(LAB_GFP_KERNEL, 50000);
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	static struct cache c;
+
+	cache_init(&c, LAB_DEFAULT_SEEKS, 10);
+	c.fake_objects = 1000;
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 0, "1000 >> 12 = 0: nothing this round");
+	cr_assert_eq(c.scans, 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 4), 120, "(1000 >> 4) * 4 / 2 = 124, in batches of 10");
+	cr_assert_eq(c.scans, 12);
+	cr_assert_eq(c.s.lab_nr_deferred, 4, "the 4 short of a batch are carried");
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 0), 2000, "at most twice the objects");
+	lab_unregister_shrinker(z, &c.s);
+
+	cache_init(&c, 0, 100);
+	c.fake_objects = 1000;
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 500, "seeks 0: half of it, whatever the priority");
+	c.stop = true;
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 12), 0);
+	cr_assert_gt(c.s.lab_nr_deferred, 0, "stopped work is carried");
+	lab_unregister_shrinker(z, &c.s);
+
+	cache_init(&c, LAB_DEFAULT_SEEKS, 0);   /* empty cache: count says EMPTY, no scan */
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	cr_assert_eq(lab__shrink_slab(z, LAB_GFP_KERNEL, 0), 0);
+	cr_assert_eq(c.scans, 0);
+	lab_unregister_shrinker(z, &c.s);
+	lab_zone_destroy(z);
 }
 
-Test(reclaim, nofail_waits_as_long_as_it_takes)
+/* kswapd: woken when an allocation dips below low, shrinks until free is
+ * above high, never blocking the caller. */
+Test(reclaim, kswapd_reclaims_to_the_high_watermark, .timeout = 60)
 {
-	/* Longer than all the retry rounds of a plain KERNEL allocation. */
-	woken_by_free(LAB_GFP_KERNEL | LAB_GFP_NOFAIL, 600000);
+	struct lab_zone *z = make_zone(1024, 32, 64, 96, 0);
+	static struct cache c;
+	cache_init(&c, 0, 32);
+	cache_fill(&c, z, 500);
+	struct held h;
+	held_init(&h, 1024);
+	set_free(z, &h, 70);
+	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
+	/* NOWAIT never reclaims itself: below low it wakes kswapd.  (A fixed
+	 * count: kswapd may give pages back while this runs.) */
+	for (int i = 0; i < 7; i++)
+		held_push(&h, lab_alloc_page(z, LAB_GFP_NOWAIT));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_geq(st.kswapd_wake, 1);
+	/* Wait for it (no timing assumed: only that it eventually runs). */
+	while (st.free <= 96) {
+		usleep(1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_geq(st.kswapd_run, 1);
+	cr_assert_gt(st.shrinker_freed, 0);
+	lab_unregister_shrinker(z, &c.s);
+	while (c.nr)
+		lab_free_page(c.pages[--c.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
 }
 
-static _Atomic int oom_calls;
+/* ---- OOM handler, NOFAIL, growth -------------------------------------------- */
 
-static int oom_frees_one(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, void *arg)
+struct oom {
+	struct held *h;
+	int calls;
+};
+
+static int oom_release_one(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, void *arg)
 {
-	(void)z; (void)gfp; (void)order;
-	struct held *h = arg;
-	atomic_fetch_add(&oom_calls, 1);
-	if (!h->nr)
+	(void)z;
+	(void)gfp;
+	(void)order;
+	struct oom *o = arg;
+	o->calls++;
+	if (!o->h->nr)
 		return 0;
-	for (int i = 0; i < 16 && h->nr; i++)
-		lab_free_page(h->pages[--h->nr]);
+	lab_free_page(o->h->pages[--o->h->nr]);
 	return 1;
 }
 
-Test(reclaim, kernel_calls_the_oom_handler_then_fails)
+Test(reclaim, oom_handler_runs_after_rounds_without_progress, .timeout = 60)
 {
-	struct lab_zone *z = make_zone(256, 8, 10, 12, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
 	struct held h;
 	held_init(&h, 256);
-	set_free(z, &h, 0);
-	errno = 0;
-	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN), "no handler: fails");
-	cr_assert_eq(errno, ENOMEM);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	struct oom o = { &h, 0 };
+	lab_set_oom_handler(z, oom_release_one, &o);
+	lab_set_oom_handler(NULL, oom_release_one, &o);   /* ignored */
+
+	/* RETRY_MAYFAIL never calls it. */
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL | LAB_GFP_NOWARN));
+	cr_assert_eq(o.calls, 0);
+	/* KERNEL | MEMALLOC: the handler frees a page, the retry takes it. */
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC);
+	cr_assert_not_null(p);
+	cr_assert_eq(o.calls, 1);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	cr_assert_gt(st.alloc_stall, 16, "fails only after repeated rounds");
-	cr_assert_eq(st.oom_calls, 0);
-
-	lab_set_oom_handler(z, oom_frees_one, &h);
-	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
-	cr_assert_not_null(p, "the OOM handler released memory");
-	cr_assert_eq(atomic_load(&oom_calls), 1);
+	cr_assert_eq(st.oom_calls, 1);
+	cr_assert_geq(st.alloc_stall, 16, "it waited its rounds first");
+	/* A handler that cannot help: the allocation fails. */
 	lab_free_page(p);
-
-	/* NORETRY and RETRY_MAYFAIL never call it. */
-	set_free(z, &h, 0);
-	atomic_store(&oom_calls, 0);
-	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN));
-	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL | LAB_GFP_NOWARN));
-	cr_assert_eq(atomic_load(&oom_calls), 0);
-	/* A costly order without RETRY_MAYFAIL gives up after one round. */
-	lab_zone_get_stats(z, &st);
-	uint64_t stalls = st.alloc_stall;
-	cr_assert_null(lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, 4));
-	lab_zone_get_stats(z, &st);
-	cr_assert_eq(st.alloc_stall, stalls, "costly order did not wait");
-	cr_assert_eq(atomic_load(&oom_calls), 0);
+	p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC);
+	size_t kept = h.nr;
+	h.nr = 0;
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN));
+	cr_assert_eq(o.calls, 2);
+	h.nr = kept;
+	lab_free_page(p);
 	lab_set_oom_handler(z, NULL, NULL);
 	held_free_all(&h);
+	free(h.pages);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
 
-Test(reclaim, grow_zone_adds_memory_for_sleeping_callers_only)
+struct late_free {
+	struct lab_zone *z;
+	struct lab_page *page;
+};
+
+static void *free_later(void *arg)
 {
-	struct lab_zone_config cfg = { .name = "grow", .pages = 1024, .flags = LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD,
-				       .max_pages = 3072 };
+	struct late_free *l = arg;
+	/* Once the allocator waits (or soon after: either order is correct). */
+	for (int i = 0; i < 1000; i++) {
+		struct lab_zone_stats st;
+		lab_zone_get_stats(l->z, &st);
+		if (st.alloc_stall > 20)
+			break;
+		usleep(1000);
+	}
+	lab_free_page(l->page);
+	return NULL;
+}
+
+Test(reclaim, nofail_waits_until_memory_comes_back, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	struct late_free l = { z, h.pages[--h.nr] };
+	pthread_t t;
+	pthread_create(&t, NULL, free_later, &l);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NOFAIL);
+	pthread_join(t, NULL);
+	cr_assert_eq(p, l.page, "NOFAIL never returns NULL; it got the page freed meanwhile");
+	lab_free_page(p);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(reclaim, growth_is_for_sleeping_callers_up_to_max_pages)
+{
+	struct lab_zone_config cfg = { .name = "grow", .pages = 1024, .max_pages = 3000,
+				       .flags = LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD };
 	struct lab_zone *z = lab_zone_create(&cfg);
 	cr_assert_not_null(z);
-	struct held h;
-	held_init(&h, 4096);
-	set_free(z, &h, 0);
-	cr_assert_null(lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN), "atomic callers never grow");
-	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
-	cr_assert_not_null(p, "a sleeping caller grows the zone");
-	memset(lab_page_address(p), 1, lab_page_size() << 3);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	cr_assert_eq(st.managed, 2048, "one max-order block at a time");
-	cr_assert_eq(st.grow, 1);
-	cr_assert_gt(st.wmark_min, 0);
-	cr_assert_eq(lab_virt_to_page(lab_page_address(p)), p);
-	assert_zone_ok(z);
-	/* Up to max_pages, then it fails like any zone. */
-	struct lab_page *q;
-	while ((q = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN)))
-		held_push(&h, q);
+	size_t min_before = st.wmark_min;
+	struct held h;
+	held_init(&h, 4096);
+	struct lab_page *p;
+	while ((p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN)))
+		held_push(&h, p);
 	lab_zone_get_stats(z, &st);
-	cr_assert_eq(st.managed, 3072);
-	cr_assert_eq(st.grow, 2);
-	cr_assert_leq(st.free, st.wmark_min);
-	lab_free_pages(p, 3);
+	cr_assert_eq(st.managed, 1024, "callers that cannot sleep never grow the zone");
+	cr_assert_eq(st.grow, 0);
+	while ((p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_MEMALLOC | LAB_GFP_NORETRY | LAB_GFP_NOWARN)))
+		held_push(&h, p);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.managed, 3000, "grown up to max_pages, not past it");
+	cr_assert_eq(st.grow, 2, "by a max-order block at a time, the last one cut to fit");
+	cr_assert_eq(st.allocated, 3000);
+	cr_assert_gt(st.wmark_min, min_before, "marks follow the zone's new size");
 	held_free_all(&h);
+	free(h.pages);
 	assert_zone_ok(z);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.free + st.pcp, 3000);
 	lab_zone_destroy(z);
 }
 
-Test(reclaim, shrinker_registration_rejects_bad_input)
+/* A shrinker whose first scan blocks until the test lets it go. */
+static atomic_int gate_state;   /* 0 closed, 1 a scan is waiting, 2 open */
+
+static unsigned long gated_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
 {
-	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
-	struct lab_shrinker empty = { 0 };
-	cr_assert_eq(lab_register_shrinker(z, &empty), -EINVAL);
-	cr_assert_eq(lab_register_shrinker(NULL, &empty), -EINVAL);
-	struct cache c;
-	cache_init(&c, z, 4, 0);
-	cr_assert_eq(lab_register_shrinker(z, &c.shrinker), -EINVAL, "registered twice");
-	cache_fini(&c, z);
+	(void)s;
+	(void)sc;
+	return 100;
+}
+
+static unsigned long gated_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)s;
+	(void)sc;
+	int closed = 0;
+	if (atomic_compare_exchange_strong(&gate_state, &closed, 1))
+		while (atomic_load(&gate_state) != 2)
+			usleep(100);
+	return 0;   /* nothing to give back */
+}
+
+/*
+ * A wake-up that arrives while kswapd is running must not be lost: kswapd
+ * runs again.  (It was dropped: the request was only a flag, cleared when
+ * the running round ended, so kswapd slept with the zone below low until
+ * some later allocation woke it again.)
+ */
+Test(reclaim, kswapd_wakeup_during_a_run_is_not_lost, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(1024, 32, 64, 96, 0);
+	struct lab_shrinker s = { .count_objects = gated_count, .scan_objects = gated_scan,
+				  .seeks = 0, .batch = 10 };
+	cr_assert_eq(lab_register_shrinker(z, &s), 0);
+	struct held h;
+	held_init(&h, 1024);
+	set_free(z, &h, 50);                   /* below low: kswapd woken, blocks in scan */
+	while (atomic_load(&gate_state) != 1)
+		usleep(100);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.kswapd_run, 1);
+	held_push(&h, lab_alloc_page(z, LAB_GFP_NOWAIT));   /* still below low: wake again */
+	atomic_store(&gate_state, 2);
+	/* kswapd must start a second round for the second request. */
+	for (int i = 0; i < 30000 && st.kswapd_run < 2; i++) {
+		usleep(1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_geq(st.kswapd_run, 2, "the wake-up sent during the first round was lost");
+	lab_unregister_shrinker(z, &s);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }

@@ -1,0 +1,65 @@
+/*
+ * fuzz.h - what the fuzz targets (tests/fuzz/fuzz_*.c), their drivers
+ * (libFuzzer, or standalone.c for AFL++ and corpus replay) and the corpus
+ * generator (gen_corpus.c) share: the entry points and the input formats.
+ */
+#ifndef LAB_FUZZ_H
+#define LAB_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* libFuzzer's interface; standalone.c calls the same functions. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * fuzz_ops input: a sequence of operations, each one byte (taken modulo
+ * FOP_NR) followed by its argument bytes (little-endian u16s).  Missing
+ * bytes read as zero.  "slot" picks one of FUZZ_ZONES zones; an empty slot
+ * means a NULL zone.  Adding an operation renumbers the ones after it: run
+ * gen_corpus again.
+ */
+#define FUZZ_ZONES 3
+#define FUZZ_MAX_PAGES 2048   /* pages of a zone at creation (GROW: up to 4x) */
+#define FUZZ_SMALL_PAGES 512  /* ... when bit 15 of the field is clear */
+#define FUZZ_MAX_CREATES 6    /* valid zone creations per input; more are skipped */
+
+enum fuzz_op {
+	FOP_ZONE_CREATE,  /* slot, pages u16 (bit 15: up to FUZZ_MAX_PAGES, else up to
+			     FUZZ_SMALL_PAGES), flags u8 (bit 7: one bit 1 << (flags & 31)), max mode
+			     u8, max u16, wmark mode u8 (0 derive, 1 ordered, 2 raw), min
+			     u16, low u16, high u16, scale u16, named u8 */
+	FOP_ZONE_DESTROY, /* slot, free everything first u8 */
+	FOP_ALLOC,        /* slot, gfp u16, order u8, by address u8 */
+	FOP_FREE,         /* slot, which u8, by address u8 */
+	FOP_MISUSE,       /* slot, kind u8, which u8 */
+	FOP_SHRINKER,     /* slot, seeks u8, batch u8: register, or unregister if registered */
+	FOP_CACHE_FILL,   /* slot, count u8, sleeping u8 */
+	FOP_TRANSLATE,    /* slot, which u8, offset u16 */
+	FOP_BUDDYINFO,    /* slot */
+	FOP_FREE_ALL,     /* slot */
+	/* Issue 5 (page locks, refcounts): FOP_GET_PAGE, FOP_PUT_PAGE,
+	 * FOP_TRYLOCK_PAGE, FOP_UNLOCK_PAGE go here.
+	 * Issue 6 (fault injection): FOP_FAULT_ATTR (probability, interval,
+	 * times, min-order, fail-nth) goes here.
+	 * Issue 4 (exclusive pages): exclusive zone flags in FOP_ZONE_CREATE,
+	 * FOP_ALLOC_EXCLUSIVE goes here. */
+	FOP_NR
+};
+
+/* Misuse kinds (FOP_MISUSE, kind modulo MIS_NR). */
+enum fuzz_misuse {
+	MIS_DOUBLE_FREE,   /* a recently freed block again, with its order */
+	MIS_WRONG_ORDER,   /* a live block with another order: leaked */
+	MIS_TAIL,          /* a tail page of a live block */
+	MIS_FREE_MEMORY,   /* a page that is free */
+	MIS_ORDER_TOO_BIG, /* a live block with order > LAB_MAX_ORDER: leaked */
+	MIS_BOGUS_DESC,    /* NULL, the stack, a misaligned descriptor, past the zone */
+	MIS_BOGUS_ADDR,    /* lab_free_pages_addr: NULL, stack, unaligned, past the zone */
+	MIS_NR
+};
+
+/* fuzz_gfp_name input: gfp u32, buffer length u8. */
+
+#endif

@@ -1,0 +1,8 @@
+/* stress.h - `labyrinth stress` (tools/stress.c), called by tools/labyrinth.c. */
+#ifndef LAB_TOOLS_STRESS_H
+#define LAB_TOOLS_STRESS_H
+
+/* argv[0] is "stress"; returns the process exit status. */
+int stress_main(int argc, char **argv);
+
+#endif
