@@ -498,8 +498,12 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	}
 	bool compound = f & PG_head;
 	/* Shrink the head to order 0 before our put can make another holder's
-	 * put the last; of two racing frees of one block only one gets past. */
-	if (!compound && order &&
+	 * put the last; of two racing frees of one block only one gets past.
+	 * With a single reference there is no other holder to race with (a
+	 * get needs a reference), and the block keeps its shape throughout, as
+	 * a concurrent lab_zone_check() or a fork() child expects. */
+	bool shared = atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1;
+	if (!compound && order && shared &&
 	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		lab__leak_block(z, page, "freed with a different order than allocated");

@@ -83,8 +83,40 @@ _Atomic int lab__registry_used;  /* slots at and above it are empty */
 #define registry_used lab__registry_used
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * fork(): a child is born with one thread and every lock as it was.  Hold
+ * every zone lock across fork() so that no zone is copied in the middle of
+ * a list operation, with its lock owned by a thread the child does not have.
+ */
+static void zones_lock_for_fork(void)
+{
+	pthread_mutex_lock(&registry_mutex);
+	for (int i = 0; i < atomic_load(&registry_used); i++) {
+		struct lab_zone *z = atomic_load(&registry[i]);
+		if (z)
+			lab__zone_lock(z);
+	}
+}
+
+static void zones_unlock_after_fork(void)
+{
+	for (int i = 0; i < atomic_load(&registry_used); i++) {
+		struct lab_zone *z = atomic_load(&registry[i]);
+		if (z)
+			lab__zone_unlock(z);
+	}
+	pthread_mutex_unlock(&registry_mutex);
+}
+
+static void register_fork_handlers(void)
+{
+	pthread_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
+}
+
 static int registry_add(struct lab_zone *z)
 {
+	static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
+	pthread_once(&fork_handlers, register_fork_handlers);
 	int rc = -ENFILE;
 	pthread_mutex_lock(&registry_mutex);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {

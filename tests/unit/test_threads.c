@@ -210,3 +210,45 @@ Test(threads, signal_inside_the_zone_lock_is_served_by_the_cpu_list)
 	cr_assert_eq(zone_free_all(sig_zone), 1024);
 	lab_zone_destroy(sig_zone);
 }
+
+/* fork() while another thread allocates and frees: the child (one thread, a
+ * copy of the zone) must find the zone consistent and its lock free. */
+static _Atomic bool fork_stop;
+
+static void *fork_churn(void *arg)
+{
+	struct lab_zone *z = arg;
+	while (!atomic_load(&fork_stop)) {
+		struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN, 4);
+		if (p)
+			lab_free_pages(p, 4);
+	}
+	return NULL;
+}
+
+Test(threads, fork_while_another_thread_allocates_leaves_the_child_a_sound_zone)
+{
+	struct lab_zone *z = make_zone(4096, 0, 0, 0, LAB_ZONE_NO_PCP);
+	pthread_t t;
+	pthread_create(&t, NULL, fork_churn, z);
+	int bad = 0;
+	for (int i = 0; i < 100; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(10);  /* a zone lock inherited held would hang here */
+			struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 4);
+			if (!p)
+				_exit(3);
+			lab_free_pages(p, 4);
+			_exit(lab_zone_check(z) ? 4 : 0);
+		}
+		int status;
+		waitpid(pid, &status, 0);
+		bad += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	}
+	atomic_store(&fork_stop, true);
+	pthread_join(t, NULL);
+	cr_assert_eq(bad, 0, "%d of 100 children found the zone broken or locked", bad);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
