@@ -167,12 +167,9 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 			no_progress = 0;
 			continue;
 		}
-		if (!(gfp & LAB_GFP_RETRY_MAYFAIL) && z->oom_handler) {
-			zone_stat_inc(z, oom_calls);
-			if (z->oom_handler(z, gfp, order, z->oom_arg)) {
-				no_progress = 0;
-				continue;
-			}
+		if (!(gfp & LAB_GFP_RETRY_MAYFAIL) && lab__out_of_memory(z, gfp, order)) {
+			no_progress = 0;
+			continue;
 		}
 nopage:
 		if (gfp & LAB_GFP_NOFAIL) {

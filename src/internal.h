@@ -297,6 +297,7 @@ unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned in
 bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
 void lab__wake_waiters(struct lab_zone *z);
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
+bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 
 /* report.c */
 void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -216,6 +216,20 @@ void lab__kswapd_stop(struct lab_zone *z)
 
 /* ---- OOM and growth --------------------------------------------------- */
 
+/* out_of_memory(): call the handler, if any, outside the mutex that guards
+ * it (it may free, or even allocate).  True when it released memory. */
+bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	pthread_mutex_lock(&z->reclaim_mutex);
+	lab_oom_handler_t fn = z->oom_handler;
+	void *arg = z->oom_arg;
+	pthread_mutex_unlock(&z->reclaim_mutex);
+	if (!fn)
+		return false;
+	zone_stat_inc(z, oom_calls);
+	return fn(z, gfp, order, arg) != 0;
+}
+
 void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
 {
 	if (!z)
