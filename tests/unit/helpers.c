@@ -129,3 +129,9 @@ int count_of(const char *haystack, const char *needle)
 		n++;
 	return n;
 }
+
+bool running_on_valgrind(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	return preload && strstr(preload, "vgpreload");
+}

@@ -37,4 +37,8 @@ const char *test_path(const char *name);
 /* Count the occurrences of needle in haystack. */
 int count_of(const char *haystack, const char *needle);
 
+/* True under Valgrind, which emulates the CPU and the system calls: tests of
+ * what the real kernel path does (seccomp, page faults, rseq) skip there. */
+bool running_on_valgrind(void);
+
 #endif

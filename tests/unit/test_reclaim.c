@@ -406,7 +406,7 @@ static void *free_later(void *arg)
 	return NULL;
 }
 
-Test(reclaim, nofail_waits_until_memory_comes_back, .timeout = 60)
+Test(reclaim, nofail_waits_until_memory_comes_back, .timeout = 300)
 {
 	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
 	struct held h;
