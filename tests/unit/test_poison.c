@@ -173,6 +173,8 @@ Test(poison, valgrind_reports_a_read_after_free)
 	cr_skip_test("needs a build without ASan and with <valgrind/memcheck.h> (the clang "
 		     "release build of scripts/test.sh)");
 #else
+	if (running_on_valgrind())
+		cr_skip_test("already under Valgrind (it runs Valgrind on a child itself)");
 	char out[65536], cmd[1024];
 	if (system("command -v valgrind >/dev/null 2>&1") != 0)
 		cr_skip_test("valgrind is not installed (scripts/deps.sh installs it)");
