@@ -499,7 +499,12 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	 * With a single reference there is no other holder to race with (a
 	 * get needs a reference), and the block keeps its shape throughout, as
 	 * a concurrent lab_zone_check() or a fork() child expects. */
-	bool shared = atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1;
+	int32_t count = atomic_load_explicit(&page->refcount, memory_order_relaxed);
+	if (unlikely(count <= 0)) {
+		lab__put_testzero(z, page);  /* reports the put without a reference */
+		return;
+	}
+	bool shared = count > 1;
 	if (!compound && order && shared &&
 	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
@@ -508,7 +513,9 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	}
 	if (lab__put_testzero(z, page)) {
 		lab__free_the_page(z, page, order);
-	} else if (!compound) {
+	} else if (!compound && shared) {
+		/* Others hold the head (we shrank it above): the tails go now.  A put
+		 * that found no reference left was a racing free, already reported. */
 		size_t pfn = page_to_pfn(z, page);
 		while (order-- > 0)
 			release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
