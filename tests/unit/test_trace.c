@@ -27,7 +27,7 @@ Test(trace, probes_are_in_the_shared_library)
 	/* Nothing else under our provider.  A probe may have several sites (the
 	 * inline fast paths, and whatever the compiler inlines), so count names:
 	 * every site must carry one of the names above. */
-	size_t known = 0;
+	int known = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char want[128];
 		snprintf(want, sizeof(want), "Provider: labyrinth\n    Name: %s\n", names[i]);
