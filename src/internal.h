@@ -46,8 +46,18 @@ enum {
 /* Per-CPU lists (pcp.c). */
 #define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
 #define LAB_PCP_MAX_BATCH 256
-#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-#define LAB_PCP_HAVE_RSEQ 1   /* TSan cannot see into the sequences: lock mode there */
+/* ThreadSanitizer cannot see into the sequences: lock mode there (gcc says
+ * so with __SANITIZE_THREAD__, clang with __has_feature). */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LAB_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define LAB_TSAN 1
+#endif
+#if defined(__x86_64__) && !defined(LAB_TSAN)
+#define LAB_PCP_HAVE_RSEQ 1
 #endif
 enum { LAB_PCP_OFF = 0, LAB_PCP_RSEQ = 1, LAB_PCP_LOCK = 2 };
 struct pcp_counters {

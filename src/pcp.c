@@ -70,19 +70,27 @@ const char *lab_pcp_mode_name(void)
 
 /* ---- plain list operations (lock mode, and drainers owning a set) ------- */
 
+/* The count is read without the set's lock (lab__pcp_pages, for stats). */
+static inline void set_count(struct pcp_list *l, uint32_t count)
+{
+	__atomic_store_n(&l->count, count, __ATOMIC_RELAXED);
+}
+
 static uint32_t list_pop_many(struct pcp_list *l, struct lab_page **buf, uint32_t max)
 {
-	uint32_t k = 0;
-	while (k < max && l->count)
-		buf[k++] = l->slots[--l->count];
+	uint32_t k = 0, count = l->count;
+	while (k < max && count)
+		buf[k++] = l->slots[--count];
+	set_count(l, count);
 	return k;
 }
 
 static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, uint32_t n)
 {
-	uint32_t k = 0;
-	while (k < n && l->count < l->high)
-		l->slots[l->count++] = buf[k++];
+	uint32_t k = 0, count = l->count;
+	while (k < n && count < l->high)
+		l->slots[count++] = buf[k++];
+	set_count(l, count);
 	return k;
 }
 
@@ -240,11 +248,10 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 {
 	struct lab_page *page = NULL;
 	struct pcp_set *set = NULL;
-	struct os_rseq *rs = NULL;
 
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
-		rs = rseq_self();
+		struct os_rseq *rs = rseq_self();
 		if (!rs)
 			return NULL;
 		int st = PCP_ABORTED;
@@ -268,7 +275,8 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 		return NULL;
 	struct pcp_list *l = &set->list[order];
 	if (l->count) {
-		page = l->slots[--l->count];
+		set_count(l, l->count - 1);
+		page = l->slots[l->count];
 		PCP_STAT_INC(set, hit[order]);
 	} else {
 		page = refill(z, NULL, set, order, gfp);
@@ -285,7 +293,7 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 {
 	/* A tail sub-block (a plain block freed while its head is still held)
 	 * carries no order of its own yet. */
-	page->order = (uint8_t)order;
+	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
 	set_page_flags(page, PG_pcp);
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
@@ -312,7 +320,8 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	struct pcp_list *l = &set->list[order];
 	if (l->count >= l->high)
 		drain_batch(z, NULL, set, order);
-	l->slots[l->count++] = page;
+	l->slots[l->count] = page;
+	set_count(l, l->count + 1);
 	PCP_STAT_INC(set, free);
 	set_unlock(set);
 	return true;
@@ -350,12 +359,12 @@ static void own_set(struct lab_zone *z, unsigned int cpu)
 /* drain_local_pages(): empty this CPU's lists; fine in atomic context. */
 bool lab__pcp_drain_local(struct lab_zone *z)
 {
-	struct lab_page *buf[LAB_PCP_MAX_BATCH];
 	bool drained = false;
 	if (!z->pcp)
 		return false;
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
+		struct lab_page *buf[LAB_PCP_MAX_BATCH];
 		struct os_rseq *rs = rseq_self();
 		if (!rs)
 			return false;
