@@ -231,7 +231,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	struct lab_page *page;
 	if (unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
 		return NULL;
-	PCP_STAT_INC(set_at(z, rs->cpu_id_start), hit[0]);
+	PCP_COUNT(rs, z, hit[0]);
 	atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
 	set_page_flags(page, PG_allocated);
 	return page;
@@ -449,7 +449,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 		return false;
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
-		PCP_STAT_INC(set_at(z, rs->cpu_id_start), free);
+		PCP_COUNT(rs, z, free);
 		return true;
 	}
 	/* Full or being drained: finish as a general free of a claimed page. */

@@ -258,7 +258,8 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES && st == PCP_ABORTED; tries++)
 			st = rseq_pop(rs, z->pcp, list_offset(order), &page);
 		if (st == PCP_OK) {
-			PCP_STAT_INC(set_at(z, rs->cpu_id_start), hit[order]);
+			rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) +
+				   order * sizeof(uint64_t));
 			prep_pcp_page(page, order, gfp);
 			return page;
 		}
@@ -303,7 +304,7 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 			int st = rseq_push(rs, z->pcp, list_offset(order), page);
 			if (st == PCP_OK) {
-				PCP_STAT_INC(set_at(z, rs->cpu_id_start), free);
+				PCP_COUNT(rs, z, free);
 				return true;
 			}
 			if (st == PCP_LOCKED)

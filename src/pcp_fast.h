@@ -196,6 +196,38 @@ static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_
 	*nr = k;
 	return st;
 }
+/* One more per-CPU counter, in a sequence of its own: a signal handler that
+ * bumps the same counter between our load and store cannot be lost (after
+ * RSEQ_MAX_RETRIES interruptions in a row the count is given up). */
+static inline void rseq_count(struct os_rseq *rs, struct pcp_set *sets, size_t off)
+{
+	int st, tries = 0;
+	do {
+		__asm__ __volatile__(
+			".pushsection __rseq_cs, \"aw\"\n\t"
+			".balign 32\n\t"
+			"3:\n\t"
+			".long 0, 0\n\t"
+			".quad 1f, 2f - 1f, 4f\n\t"
+			".popsection\n\t"
+			"leaq 3b(%%rip), %%rax\n\t"
+			"movq %%rax, 8(%[rs])\n\t"
+			"1:\n\t"
+			"movl (%[rs]), %%eax\n\t"
+			"imulq %[stride], %%rax, %%rax\n\t"
+			"addq %[sets], %%rax\n\t"
+			"addq %[off], %%rax\n\t"
+			"movq (%%rax), %%rcx\n\t"
+			"incq %%rcx\n\t"
+			"xorl %[st], %[st]\n\t"
+			"movq %%rcx, (%%rax)\n\t"          /* commit */
+			RSEQ_EPILOGUE
+			: [st] "=&r"(st)
+			: [rs] "r"(rs), [sets] "r"(sets), [stride] "i"(PCP_SET_STRIDE), [off] "r"(off)
+			: "rax", "rcx", "memory", "cc");
+	} while (st == PCP_ABORTED && ++tries < RSEQ_MAX_RETRIES);
+}
+#define PCP_COUNT(rs, z, field) rseq_count((rs), (z)->pcp, offsetof(struct pcp_set, stat.field))
 #endif /* LAB_PCP_HAVE_RSEQ */
 
 static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
@@ -208,9 +240,8 @@ static inline size_t list_offset(unsigned int order)
 	return offsetof(struct pcp_set, list) + order * sizeof(struct pcp_list);
 }
 
-/* Counters of a set, bumped without atomics by whoever owns the set now;
- * in rseq mode a rare increment may be lost to preemption, as per-CPU
- * counters are approximate in userspace. */
+/* Counters of a set, bumped without atomics by whoever owns the set now
+ * (lock mode: under the set's lock, which a signal handler cannot take). */
 #define PCP_STAT_INC(set, field) \
 	__atomic_store_n(&(set)->stat.field, __atomic_load_n(&(set)->stat.field, __ATOMIC_RELAXED) + 1, \
 			 __ATOMIC_RELAXED)
