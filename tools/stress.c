@@ -935,7 +935,7 @@ static const struct stress_op ops[] = {
 	{ "give",      90, op_give },
 	{ "take",      90, op_take },
 	{ "cache",     80, op_cache_fill },
-	{ "misuse",    0, op_misuse },
+	{ "misuse",    10, op_misuse },
 	{ "shrinker",  10, op_shrinker },
 	{ "lock",     40, op_page_lock },
 	{ "get_put",  40, op_get_put },
