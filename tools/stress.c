@@ -1293,6 +1293,30 @@ static void check_xstats(void)
 	check_zone_stats("exclusive", &st, EXCL_PAGES, EXCL_PAGES);
 }
 
+/*
+ * lab_zone_check() beside running threads can catch a block in flight in a
+ * lock-free path (a per-CPU page popped or being pushed in a restartable
+ * sequence, a plain block's head shrunk by a free that has not yet given
+ * its tails back, when another holder has a reference): the walk then
+ * reports a broken invariant that is gone a moment later.  A real
+ * corruption stays, so a report counts only if it is still there after
+ * re-checks spread over an eighth of a second (a thread preempted in such a
+ * window may be off the CPU for milliseconds); the transient ones are
+ * counted and shown in the summary.
+ */
+static _Atomic uint64_t transient_checks;
+
+static int checked_zone(struct lab_zone *z)
+{
+	int broken = lab_zone_check(z);
+	for (unsigned i = 0; broken && i < 7; i++) {
+		ADD(transient_checks, 1);
+		sleep_us(1000u << i);
+		broken = lab_zone_check(z);
+	}
+	return broken;
+}
+
 static void *checker_main(void *arg)
 {
 	(void)arg;
@@ -1304,9 +1328,9 @@ static void *checker_main(void *arg)
 		struct lab_zone_stats st;
 		lab_zone_get_stats(g.zone, &st);
 		check_stats(&st);
-		int broken = lab_zone_check(g.zone);
+		int broken = checked_zone(g.zone);
 		check_xstats();
-		broken += lab_zone_check(g.xzone);
+		broken += checked_zone(g.xzone);
 		gate_leave();
 		if (broken)
 			violation("lab_zone_check: %d invariants broken (reported above)", broken);
@@ -1640,6 +1664,23 @@ static void check_failures(const char *zone, const struct lab_zone_stats *st, ui
 	EXPECT_EQ(what, st->fail_sleeping, GET(tool_class[2]));
 }
 
+/*
+ * Allocations and frees served by the per-CPU lists are counted per set
+ * without atomics; in rseq mode an increment can be lost to preemption
+ * (pcp_fast.h says so).  There the library may count fewer, never more, and
+ * the shortfall is shown; in the other modes the counts are exact.
+ */
+static uint64_t pcp_uncounted;
+
+static void check_pcp_counted(const char *what, uint64_t lib, uint64_t tool)
+{
+	if (strcmp(lab_pcp_mode_name(), "rseq") || lib > tool) {
+		EXPECT_EQ(what, lib, tool);
+		return;
+	}
+	pcp_uncounted += tool - lib;
+}
+
 /* Everything freed: the library's counters must match the tool's tallies. */
 static void final_checks(void)
 {
@@ -1653,11 +1694,11 @@ static void final_checks(void)
 		  st.allocated, GET(g.expect_leaked));
 	EXPECT_EQ("leaked pages", st.leaked, GET(g.expect_leaked));
 	EXPECT_EQ("deferred pages", st.deferred, 0);
-	EXPECT_EQ("successful allocations", st.alloc_success,
-		  sum(g.alloc_ok, NR_CLASSES) - GET(g.alloc_ok[CL_EXCL]));
+	check_pcp_counted("successful allocations", st.alloc_success,
+			  sum(g.alloc_ok, NR_CLASSES) - GET(g.alloc_ok[CL_EXCL]));
 	check_failures("stress", &st, sum(g.alloc_fail, NR_CLASSES) - GET(g.alloc_fail[CL_EXCL]),
 		       g.lib_fail);
-	EXPECT_EQ("frees", st.free_calls, GET(g.frees));
+	check_pcp_counted("frees", st.free_calls, GET(g.frees));
 	EXPECT_EQ("EINVAL rejections", st.alloc_einval, GET(g.expect_einval));
 	EXPECT_EQ("Bad page reports", st.bad_page, GET(g.expect_bad_page));
 
@@ -1666,12 +1707,12 @@ static void final_checks(void)
 	if (lab_zone_check(g.xzone))
 		violation("lab_zone_check of the exclusive zone after the run: invariants broken");
 	EXPECT_EQ("exclusive zone: pages still allocated", st.allocated, 0);
-	EXPECT_EQ("exclusive zone: successful allocations", st.alloc_success,
-		  GET(g.alloc_ok[CL_EXCL]));
+	check_pcp_counted("exclusive zone: successful allocations", st.alloc_success,
+			  GET(g.alloc_ok[CL_EXCL]));
 	EXPECT_EQ("exclusive zone: exclusive blocks handed out", st.exclusive_alloc,
 		  GET(g.alloc_ok[CL_EXCL]));
 	check_failures("exclusive", &st, GET(g.alloc_fail[CL_EXCL]), g.xlib_fail);
-	EXPECT_EQ("exclusive zone: frees", st.free_calls, GET(g.xfrees));
+	check_pcp_counted("exclusive zone: frees", st.free_calls, GET(g.xfrees));
 	EXPECT_EQ("exclusive zone: Bad page reports", st.bad_page, 0);
 	EXPECT_EQ("exclusive zone: refusals to non-owners", st.owner_refused, 0);
 }
@@ -1751,7 +1792,11 @@ static void summary(double elapsed)
 	       (unsigned long long)xst.exclusive_alloc, (unsigned long long)GET(g.xtransfers),
 	       (unsigned long long)GET(g.fork_excl_fault), (unsigned long long)GET(g.fork_excl_zero),
 	       (unsigned long long)GET(g.fork_excl_copy));
-	printf("zone checks: %llu\n", (unsigned long long)GET(g.checks));
+	printf("per-CPU list mode %s; allocations and frees the per-CPU counters missed: %llu\n",
+	       lab_pcp_mode_name(), (unsigned long long)pcp_uncounted);
+	printf("zone checks: %llu (%llu re-checks after a report that did not last: a block in "
+	       "flight in a lock-free path)\n", (unsigned long long)GET(g.checks),
+	       (unsigned long long)GET(transient_checks));
 	printf("invariant violations: %llu\n", (unsigned long long)GET(g.violations));
 	if (GET(g.violations))
 		printf("replay: labyrinth stress --seed %#llx --threads %u --seconds %.0f --pages %zu\n",
