@@ -498,12 +498,8 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	}
 	bool compound = f & PG_head;
 	/* Shrink the head to order 0 before our put can make another holder's
-	 * put the last; of two racing frees of one block only one gets past.
-	 * With the only reference in our hands nobody can take another (a get
-	 * needs a reference), so the block goes back whole and lab_zone_check()
-	 * never sees a head shrunk over tails not yet given back. */
+	 * put the last; of two racing frees of one block only one gets past. */
 	if (!compound && order &&
-	    atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1 &&
 	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 		lab__leak_block(z, page, "freed with a different order than allocated");
