@@ -33,7 +33,7 @@ Test(trace, probes_are_in_the_shared_library)
 		snprintf(want, sizeof(want), "Provider: labyrinth\n    Name: %s\n", names[i]);
 		known += count_of(out, want);
 	}
-	cr_assert_eq(count_of(out, "Provider: labyrinth"), known, "%s", out);
+	cr_assert_eq((size_t)count_of(out, "Provider: labyrinth"), known, "%s", out);
 	/* and mm_page_alloc carries its 4 arguments (page, order, gfp, zone name). */
 	const char *alloc = strstr(out, "Name: mm_page_alloc\n");
 	const char *args = strstr(alloc, "Arguments: ");
