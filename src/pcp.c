@@ -295,12 +295,13 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	/* A tail sub-block (a plain block freed while its head is still held)
 	 * carries no order of its own yet. */
 	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
-	set_page_flags(page, PG_pcp);
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
 		struct os_rseq *rs = rseq_self();
 		if (!rs)
 			goto no;
+		/* Marked before the push: once pushed it may be popped at once. */
+		set_page_flags(page, PG_pcp);
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 			int st = rseq_push(rs, z->pcp, list_offset(order), page);
 			if (st == PCP_OK) {
@@ -318,6 +319,9 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	struct pcp_set *set = lock_mode_set(z);
 	if (!set_trylock(set))
 		goto no;
+	/* Marked only with the set held: lab_zone_check(), owning every set,
+	 * never sees a PG_pcp page that is on no list. */
+	set_page_flags(page, PG_pcp);
 	struct pcp_list *l = &set->list[order];
 	if (l->count >= l->high)
 		drain_batch(z, NULL, set, order);

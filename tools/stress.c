@@ -38,6 +38,7 @@
 #include <getopt.h>
 #include <labyrinth.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -60,6 +61,9 @@
 #define MISUSE_EVERY_NS 1000000000ull   /* deliberate misuse: once a second */
 #define TOGGLE_EVERY_NS 200000000ull    /* shrinker (un)registration */
 #define CHILD_TIMEOUT_S 5
+#define NR_PINNED       8       /* long-lived blocks whose page locks are contended */
+#define NR_EXCL_SLOTS   8       /* exclusive blocks a worker holds at most */
+#define EXCL_PAGES      1024    /* the exclusive zone */
 
 #define EXIT_VIOLATION 1
 #define EXIT_USAGE     2
@@ -167,7 +171,7 @@ static void say(const char *fmt, ...)
 enum state {
 	ST_START, ST_IDLE, ST_GATE, ST_ALLOC, ST_FREE, ST_GIVE, ST_TAKE, ST_CACHE,
 	ST_MISUSE, ST_SHRINKER, ST_CHECK, ST_PRESSURE, ST_FORK, ST_CHILD,
-	ST_TEARDOWN, ST_DONE,
+	ST_TEARDOWN, ST_DONE, ST_LOCK, ST_GET_PUT, ST_EXCL, ST_FAULT,
 };
 static const char *const state_names[] = {
 	"starting", "between operations", "waiting at the fork gate", "allocating",
@@ -175,6 +179,8 @@ static const char *const state_names[] = {
 	"filling a shrinker cache", "misusing the API on purpose",
 	"(un)registering a shrinker", "checking the zone", "adjusting pressure",
 	"forking", "waiting for the fork child", "freeing everything", "done",
+	"taking or releasing a page lock", "getting and putting a block",
+	"allocating or freeing an exclusive block", "changing fault injection",
 };
 
 struct thread_rec {
@@ -202,11 +208,11 @@ static void progress(struct thread_rec *r)
 
 enum cls {
 	CL_KERNEL, CL_NOWAIT, CL_ATOMIC, CL_SIG_ATOMIC, CL_SIG_NOWAIT, CL_CACHE,
-	CL_PRESSURE, CL_FORK, NR_CLASSES,
+	CL_PRESSURE, CL_FORK, CL_PINNED, CL_EXCL, NR_CLASSES,
 };
 static const char *const class_names[] = {
 	"KERNEL", "NOWAIT", "ATOMIC", "signal ATOMIC", "signal NOWAIT", "cache fill",
-	"pressure MEMALLOC", "forker",
+	"pressure MEMALLOC", "forker", "pinned (locks)", "EXCLUSIVE zone",
 };
 
 /* Owners: workers 1..N; the rest have their own ranges. */
@@ -215,6 +221,7 @@ static const char *const class_names[] = {
 #define OWNER_PRESSURE 0x300000u
 #define OWNER_FORKER   0x400000u
 #define OWNER_CHILD    0x500000u
+#define OWNER_PINNED   0x600000u
 
 #define STAMP_LIVE 0x4c4142594c495645ull
 #define STAMP_FREE 0x4c41425946524545ull
@@ -228,11 +235,18 @@ struct stamp {
 	uintptr_t head;
 };
 
+/* held.flags */
+#define H_COMP   0x1u  /* LAB_GFP_COMP */
+#define H_LOCKED 0x2u  /* its page lock is held; whoever frees it unlocks */
+#define H_PUT    0x4u  /* one reference left after a free: release with lab_put_page */
+#define H_EXCL   0x8u  /* in the exclusive zone (tallied apart) */
+
 struct held {
 	struct lab_page *page;
 	uint64_t seq;
 	uint32_t owner;
 	uint8_t order;
+	uint8_t flags;
 };
 
 /* A page cache a shrinker gives back, as a filesystem's would. */
@@ -264,6 +278,27 @@ static struct {
 	_Atomic uint64_t forks, fork_ok, fork_inherited_lock, fork_failed;
 	_Atomic uint64_t next_misuse_ns, next_toggle_ns;
 
+	/* Page locks and references. */
+	struct held pinned[NR_PINNED];
+	_Atomic int pinned_inside[NR_PINNED];
+	_Atomic uint64_t pinned_holds[NR_PINNED];
+	_Atomic uint64_t locks, trylocks, trylock_busy, sig_trylocks, cross_unlocks;
+	_Atomic uint64_t gets, cross_puts;
+
+	/* Fault injection: the settings thread's changes and the fail-nth arms. */
+	_Atomic uint64_t fault_changes, fail_nth_armed;
+
+	/* The exclusive zone: its own tallies, as the library keeps them per zone. */
+	struct lab_zone *xzone;
+	unsigned xflags, xin_force;
+	lab_owner_t xtoken;           /* owner of blocks in the exclusive exchange */
+	_Atomic uint64_t xlib_fail[3], xfrees, xtransfers;
+	_Atomic uint64_t fork_excl_fault, fork_excl_zero, fork_excl_copy;
+	pthread_mutex_t xexchange_lock;
+	struct held xexchange[EXCHANGE_SIZE];
+	size_t xexchange_nr;
+	struct held forker_excl[2];
+
 	pthread_mutex_t exchange_lock;
 	struct held exchange[EXCHANGE_SIZE];
 	size_t exchange_nr;
@@ -283,7 +318,7 @@ static struct {
 	struct lab_zone_stats snap;
 } g;
 
-enum { REC_CHECKER, REC_PRESSURE, REC_FORKER, REC_MAIN, NR_HELPER_RECS };
+enum { REC_CHECKER, REC_PRESSURE, REC_FORKER, REC_MAIN, REC_FAULT, NR_HELPER_RECS };
 
 static struct thread_rec *helper_rec(unsigned which)
 {
@@ -416,30 +451,46 @@ static unsigned lib_class(lab_gfp_t gfp)
 	return (gfp & LAB_GFP_HIGH) ? 0 : 1;
 }
 
+/* CL_EXCL allocates LAB_GFP_EXCLUSIVE blocks in the exclusive zone; the
+ * rest go to the main zone.  A failure may be injected (fault injection):
+ * the library then counts it in fail_injected instead of its class, so the
+ * tool's per-class tallies are compared as sums at the end. */
 static bool alloc_block(struct held *h, lab_gfp_t gfp, unsigned order, enum cls cls,
 			uint32_t owner, uint64_t seq)
 {
+	bool excl = cls == CL_EXCL;
+	if (excl)
+		gfp |= LAB_GFP_EXCLUSIVE;
 	errno = 0;
-	struct lab_page *p = lab_alloc_pages(g.zone, gfp, order);
+	struct lab_page *p = lab_alloc_pages(excl ? g.xzone : g.zone, gfp, order);
 	if (!p) {
 		if (errno != ENOMEM)
 			violation("%s allocation of order %u failed with errno %d, not ENOMEM",
 				  class_names[cls], order, errno);
 		ADD(g.alloc_fail[cls], 1);
-		ADD(g.lib_fail[lib_class(gfp)], 1);
+		ADD((excl ? g.xlib_fail : g.lib_fail)[lib_class(gfp)], 1);
 		return false;
 	}
 	ADD(g.alloc_ok[cls], 1);
-	stamp_new(p, order, owner, seq, gfp & LAB_GFP_ZERO);
-	*h = (struct held){ p, seq, owner, (uint8_t)order };
+	/* Exclusive blocks are zeroed on hand-out (DESIGN.md). */
+	stamp_new(p, order, owner, seq, (gfp & LAB_GFP_ZERO) || excl);
+	*h = (struct held){ p, seq, owner, (uint8_t)order,
+			    (uint8_t)(((gfp & LAB_GFP_COMP) ? H_COMP : 0) | (excl ? H_EXCL : 0)) };
 	return true;
 }
 
 static void free_block(struct held *h)
 {
+	if (h->flags & H_LOCKED) {
+		lab_unlock_page(h->page);
+		ADD(g.cross_unlocks, 1);
+	}
 	stamp_release(h);
-	lab_free_pages(h->page, h->order);
-	ADD(g.frees, 1);
+	if (h->flags & H_PUT)
+		lab_put_page(h->page);
+	else
+		lab_free_pages(h->page, h->order);
+	ADD(*((h->flags & H_EXCL) ? &g.xfrees : &g.frees), 1);
 	h->page = NULL;
 }
 
@@ -465,6 +516,8 @@ struct worker {
 	struct rng rng;
 	struct held slots[NR_SLOTS];
 	unsigned nr;
+	struct held excl[NR_EXCL_SLOTS];
+	unsigned nr_excl;
 	uint64_t seq;
 	/* The signal handler's own: it may interrupt the worker anywhere. */
 	struct rng sig_rng;
@@ -675,6 +728,197 @@ static void op_shrinker(struct worker *w)
 	cache_toggle(&g.caches[rng_below(&w->rng, 2)]);
 }
 
+/* ---- page locks, references, fault injection, exclusive blocks ---------- */
+
+/* Under a pinned block's lock: nobody else inside, and a plain counter in
+ * the page that only lock holders touch (a data race here is a broken lock,
+ * and ThreadSanitizer would say so). */
+static void pinned_critical(unsigned i)
+{
+	if (atomic_fetch_add(&g.pinned_inside[i], 1) != 0)
+		violation("page lock of pinned block %u held by two at once", i);
+	uint64_t *count = (uint64_t *)(void *)((char *)lab_page_address(g.pinned[i].page) + 64);
+	(*count)++;
+	ADD(g.pinned_holds[i], 1);
+	atomic_fetch_sub(&g.pinned_inside[i], 1);
+}
+
+/*
+ * Page locks across threads: contend for the pinned blocks' locks (they live
+ * the whole run, so a sleeping lab_lock_page stays inside the fork gate only
+ * as long as the holder's own critical section); lock a block and hand it
+ * over locked, so that another worker unlocks it; or trylock a block waiting
+ * in the exchange and leave it there locked for its taker to unlock.
+ */
+static void op_page_lock(struct worker *w)
+{
+	set_state(w->rec, ST_LOCK, 0);
+	unsigned kind = rng_below(&w->rng, 3);
+	if (kind == 0) {
+		unsigned i = rng_below(&w->rng, NR_PINNED);
+		lab_lock_page(g.pinned[i].page);
+		ADD(g.locks, 1);
+		pinned_critical(i);
+		lab_unlock_page(g.pinned[i].page);
+	} else if (kind == 1 && w->nr) {
+		struct held h;
+		take_slot(w, rng_below(&w->rng, w->nr), &h);
+		lab_lock_page(h.page);   /* ours alone: never waits */
+		ADD(g.locks, 1);
+		h.flags |= H_LOCKED;
+		pthread_mutex_lock(&g.exchange_lock);
+		bool full = g.exchange_nr == EXCHANGE_SIZE;
+		if (!full)
+			g.exchange[g.exchange_nr++] = h;
+		pthread_mutex_unlock(&g.exchange_lock);
+		if (full)
+			free_block(&h);
+	} else {
+		/* The exchange lock keeps the block from being taken meanwhile. */
+		pthread_mutex_lock(&g.exchange_lock);
+		if (g.exchange_nr) {
+			struct held *h = &g.exchange[rng_below(&w->rng, (unsigned)g.exchange_nr)];
+			bool taken = lab_trylock_page(h->page);
+			ADD(g.trylocks, 1);
+			if (h->flags & H_LOCKED) {
+				ADD(g.trylock_busy, 1);
+				if (taken)
+					violation("trylock took the held lock of block %p",
+						  lab_page_address(h->page));
+			} else if (!taken) {
+				violation("trylock failed on the free lock of block %p",
+					  lab_page_address(h->page));
+			} else {
+				h->flags |= H_LOCKED;
+			}
+		}
+		pthread_mutex_unlock(&g.exchange_lock);
+	}
+}
+
+/*
+ * References, with lab_free_pages() as a put (the kernel's __free_pages):
+ * get, then free while the reference is held; a plain block gives its tail
+ * pages back at once (one free each order below), a compound one stays
+ * whole.  The last reference is dropped here, or by whichever worker takes
+ * the block from the exchange.  Either way the number of blocks freed is
+ * known: the tallies stay exact.
+ */
+static void op_get_put(struct worker *w)
+{
+	if (!w->nr)
+		return;
+	struct held h;
+	take_slot(w, rng_below(&w->rng, w->nr), &h);
+	set_state(w->rec, ST_GET_PUT, h.order);
+	lab_get_page(h.page);
+	ADD(g.gets, 1);
+	int count = lab_page_count(h.page);
+	if (count != 2)
+		violation("block %p: %d references after a get, expected 2",
+			  lab_page_address(h.page), count);
+	bool plain = !(h.flags & H_COMP) && h.order;
+	char *base = lab_page_address(h.page);
+	/* The pages the free is about to give back lose their stamps first. */
+	if (plain) {
+		struct held tails = h;
+		stamp_release(&tails);
+		*stamp_at(base, 0) = (struct stamp){ STAMP_LIVE, h.owner, 0, h.seq, (uintptr_t)base };
+	}
+	lab_free_pages(h.page, h.order);
+	if (plain) {
+		ADD(g.frees, h.order);
+		h.order = 0;
+	}
+	count = lab_page_count(h.page);
+	if (count != 1)
+		violation("block %p: %d references after get and free, expected 1",
+			  lab_page_address(h.page), count);
+	h.flags |= H_PUT;
+	if (rng_below(&w->rng, 2)) {
+		free_block(&h);
+		return;
+	}
+	pthread_mutex_lock(&g.exchange_lock);
+	bool full = g.exchange_nr == EXCHANGE_SIZE;
+	if (!full)
+		g.exchange[g.exchange_nr++] = h;
+	pthread_mutex_unlock(&g.exchange_lock);
+	if (full)
+		free_block(&h);
+	else
+		ADD(g.cross_puts, 1);
+}
+
+/* Fault injection for this thread alone: the n-th eligible allocation from
+ * now fails (/proc/<tid>/fail-nth). */
+static void op_fail_nth(struct worker *w)
+{
+	set_state(w->rec, ST_FAULT, 0);
+	if (lab_fail_nth_get())
+		return;
+	lab_fail_nth_set(1 + rng_below(&w->rng, 16));
+	ADD(g.fail_nth_armed, 1);
+}
+
+/*
+ * Exclusive blocks: allocated and freed by their owner; handed to another
+ * worker by transferring them to a shared owner token that the taker acts as
+ * while it frees them.  Stamped like the rest (and zero when handed out).
+ */
+static void op_exclusive(struct worker *w)
+{
+	set_state(w->rec, ST_EXCL, 0);
+	unsigned kind = rng_below(&w->rng, 10);
+	if (kind < 4 && w->nr_excl < NR_EXCL_SLOTS) {
+		lab_gfp_t gfp = (rng_below(&w->rng, 2) ? LAB_GFP_KERNEL : LAB_GFP_ATOMIC) |
+				LAB_GFP_NOWARN;
+		struct held h;
+		if (alloc_block(&h, gfp, rng_below(&w->rng, 3), CL_EXCL, worker_owner(w), ++w->seq))
+			w->excl[w->nr_excl++] = h;
+	} else if (kind < 7 && w->nr_excl) {
+		unsigned i = rng_below(&w->rng, w->nr_excl);
+		struct held h = w->excl[i];
+		w->excl[i] = w->excl[--w->nr_excl];
+		free_block(&h);
+	} else if (kind < 9 && w->nr_excl) {
+		unsigned i = rng_below(&w->rng, w->nr_excl);
+		struct held h = w->excl[i];
+		w->excl[i] = w->excl[--w->nr_excl];
+		int rc = lab_page_transfer(h.page, g.xtoken);
+		if (rc) {
+			violation("lab_page_transfer by the owner: %d", rc);
+			free_block(&h);
+			return;
+		}
+		ADD(g.xtransfers, 1);
+		pthread_mutex_lock(&g.xexchange_lock);
+		bool full = g.xexchange_nr == EXCHANGE_SIZE;
+		if (!full)
+			g.xexchange[g.xexchange_nr++] = h;
+		pthread_mutex_unlock(&g.xexchange_lock);
+		if (full) {
+			lab_owner_t prev = lab_set_owner_token(g.xtoken);
+			free_block(&h);
+			lab_set_owner_token(prev);
+		}
+	} else {
+		struct held h = { 0 };
+		pthread_mutex_lock(&g.xexchange_lock);
+		if (g.xexchange_nr)
+			h = g.xexchange[--g.xexchange_nr];
+		pthread_mutex_unlock(&g.xexchange_lock);
+		if (!h.page)
+			return;
+		if (lab_page_owner(h.page) != g.xtoken)
+			violation("exclusive block %p: owner %#x, transferred to %#x",
+				  lab_page_address(h.page), lab_page_owner(h.page), g.xtoken);
+		lab_owner_t prev = lab_set_owner_token(g.xtoken);
+		free_block(&h);
+		lab_set_owner_token(prev);
+	}
+}
+
 /*
  * What a worker does, by weight.  The features on other branches plug in
  * here with a line each.
@@ -693,15 +937,10 @@ static const struct stress_op ops[] = {
 	{ "cache",     80, op_cache_fill },
 	{ "misuse",    10, op_misuse },
 	{ "shrinker",  10, op_shrinker },
-	/* Issue 5 (page locks, refcounts, atomic context):
-	 *   { "lock",    W, op_page_lock },   lock a block's page, hand it over, unlock elsewhere
-	 *   { "get_put", W, op_get_put },     get_page / free_pages / put_page in that order
-	 * Issue 4 (exclusive pages):
-	 *   { "exclusive", W, op_alloc_exclusive }, stamped like the rest; the fork
-	 *   child then checks they are invisible or zero (child_main()).
-	 * Issue 6 (debugging, fault injection):
-	 *   { "fault", W, op_fault_knobs },   change probability/interval/times while running;
-	 *   failures it injects are counted by class like real ones. */
+	{ "lock",     40, op_page_lock },
+	{ "get_put",  40, op_get_put },
+	{ "fail_nth",  5, op_fail_nth },
+	{ "exclusive", 60, op_exclusive },
 };
 #define NR_OPS (sizeof(ops) / sizeof(ops[0]))
 static _Atomic uint64_t op_count[NR_OPS];
@@ -728,6 +967,17 @@ static unsigned pick_op(struct worker *w)
  */
 static void storm_once(struct worker *w)
 {
+	/* A page lock from atomic context: trylock only, never wait. */
+	if (!rng_below(&w->sig_rng, 4)) {
+		unsigned i = rng_below(&w->sig_rng, NR_PINNED);
+		lab_atomic_enter();
+		ADD(g.sig_trylocks, 1);
+		if (lab_trylock_page(g.pinned[i].page)) {
+			pinned_critical(i);
+			lab_unlock_page(g.pinned[i].page);
+		}
+		lab_atomic_exit();
+	}
 	if (w->sig_slot.page && rng_below(&w->sig_rng, 2)) {
 		free_block(&w->sig_slot);
 		return;
@@ -822,6 +1072,9 @@ static void *worker_main(void *arg)
 	gate_enter(w->rec);
 	if (w->sig_slot.page)
 		free_block(&w->sig_slot);
+	while (w->nr_excl)
+		free_block(&w->excl[--w->nr_excl]);
+	lab_fail_nth_set(0);
 	while (w->nr) {
 		struct held h;
 		take_slot(w, w->nr - 1, &h);
@@ -968,22 +1221,100 @@ static void *pressure_main(void *arg)
 	return NULL;
 }
 
+/* ---- fault injection ---------------------------------------------------- */
+
+/*
+ * Change the fault-injection settings every 50..250 ms: off, or failing a
+ * random share of the eligible allocations (orders from min_order up, never
+ * the sleeping ones: ignore_gfp_wait stays set, so the sleeping class's
+ * failures stay exact), sometimes a limited number of times, sometimes only
+ * every interval-th call or after some pages went through.  Silent: the
+ * failures are counted, not printed.
+ */
+static void *faults_main(void *arg)
+{
+	(void)arg;
+	struct thread_rec *r = helper_rec(REC_FAULT);
+	atomic_store(&r->tid, gettid());
+	struct rng rng = { g.opt.seed ^ 0x6661756c74ull };
+	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
+		set_state(r, ST_FAULT, 0);
+		bool on = rng_below(&rng, 3);
+		struct lab_fault_attr a = {
+			.probability = on ? 1 + rng_below(&rng, 30) : 0,
+			.interval = 1 + rng_below(&rng, 4),
+			.times = rng_below(&rng, 2) ? -1 : (long)rng_below(&rng, 50),
+			.space = rng_below(&rng, 4) ? 0 : (long)rng_below(&rng, 256),
+			.verbose = 0,
+			.ignore_gfp_wait = true,
+			.min_order = rng_below(&rng, 3),
+		};
+		if (lab_fault_set(&a))
+			violation("lab_fault_set refused valid settings");
+		ADD(g.fault_changes, 1);
+		set_state(r, ST_IDLE, 0);
+		progress(r);
+		sleep_us(50000 + rng_below(&rng, 200) * 1000);
+	}
+	struct lab_fault_attr off = { .probability = 0, .interval = 1, .times = -1,
+				      .ignore_gfp_wait = true, .min_order = 1 };
+	lab_fault_set(&off);
+	set_state(r, ST_DONE, 0);
+	return NULL;
+}
+
 /* ---- the checker -------------------------------------------------------- */
 
-static void check_stats(const struct lab_zone_stats *st)
+static void check_zone_stats(const char *zone, const struct lab_zone_stats *st, size_t lo,
+			     size_t hi)
 {
-	/* Issue 3: + per-CPU list pages once struct lab_zone_stats reports them. */
 	if (st->free + st->pcp + st->allocated != st->managed)
-		violation("conservation: free %zu + per-CPU %zu + allocated %zu != managed %zu",
-			  st->free, st->pcp, st->allocated, st->managed);
+		violation("%s: conservation: free %zu + per-CPU %zu + allocated %zu != managed %zu",
+			  zone, st->free, st->pcp, st->allocated, st->managed);
 	size_t listed = 0;
 	for (unsigned o = 0; o <= LAB_MAX_ORDER; o++)
 		listed += st->nr_free[o] << o;
 	if (listed != st->free)
-		violation("buddyinfo: free blocks add up to %zu pages, free says %zu", listed, st->free);
-	if (st->managed < g.opt.pages / (g.opt.grow ? 2 : 1) || st->managed > g.opt.pages)
-		violation("managed %zu pages outside [%zu, %zu]", st->managed,
-			  g.opt.pages / (g.opt.grow ? 2 : 1), g.opt.pages);
+		violation("%s: buddyinfo: free blocks add up to %zu pages, free says %zu", zone,
+			  listed, st->free);
+	if (st->managed < lo || st->managed > hi)
+		violation("%s: managed %zu pages outside [%zu, %zu]", zone, st->managed, lo, hi);
+}
+
+static void check_stats(const struct lab_zone_stats *st)
+{
+	check_zone_stats("stress", st, g.opt.pages / (g.opt.grow ? 2 : 1), g.opt.pages);
+}
+
+static void check_xstats(void)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(g.xzone, &st);
+	check_zone_stats("exclusive", &st, EXCL_PAGES, EXCL_PAGES);
+}
+
+/*
+ * lab_zone_check() beside running threads can catch a block in flight in a
+ * lock-free path (a per-CPU page popped or being pushed in a restartable
+ * sequence, a plain block's head shrunk by a free that has not yet given
+ * its tails back, when another holder has a reference): the walk then
+ * reports a broken invariant that is gone a moment later.  A real
+ * corruption stays, so a report counts only if it is still there after
+ * re-checks spread over an eighth of a second (a thread preempted in such a
+ * window may be off the CPU for milliseconds); the transient ones are
+ * counted and shown in the summary.
+ */
+static _Atomic uint64_t transient_checks;
+
+static int checked_zone(struct lab_zone *z)
+{
+	int broken = lab_zone_check(z);
+	for (unsigned i = 0; broken && i < 7; i++) {
+		ADD(transient_checks, 1);
+		sleep_us(1000u << i);
+		broken = lab_zone_check(z);
+	}
+	return broken;
 }
 
 static void *checker_main(void *arg)
@@ -997,7 +1328,9 @@ static void *checker_main(void *arg)
 		struct lab_zone_stats st;
 		lab_zone_get_stats(g.zone, &st);
 		check_stats(&st);
-		int broken = lab_zone_check(g.zone);
+		int broken = checked_zone(g.zone);
+		check_xstats();
+		broken += checked_zone(g.xzone);
 		gate_leave();
 		if (broken)
 			violation("lab_zone_check: %d invariants broken (reported above)", broken);
@@ -1033,12 +1366,63 @@ static void *checker_main(void *arg)
  *   - not: sleeping allocations (direct reclaim takes mutexes and calls
  *     shrinker callbacks whose own locks may be held), lab_zone_destroy()
  *     (it joins a kswapd that does not exist in the child).
- * Issue 4: exclusive pages change the first point: the child must find them
- * absent (DONTFORK) or zero (WIPEONFORK) instead of copied.
+ * Exclusive blocks are the exception to the first point: the child must find
+ * them absent (DONTFORK, SECRET: a read faults) or zero (WIPEONFORK); it
+ * reads them under a SIGSEGV handler.  Only a protection the OS refused
+ * (then reported at start) leaves them copied.
  */
 enum { CHILD_OK = 0, CHILD_BAD_STAMP = 20, CHILD_ATOMIC_HUNG, CHILD_LOCK_INHERITED,
-       CHILD_VIOLATION };
+       CHILD_VIOLATION, CHILD_EXCL_VISIBLE };
 static volatile sig_atomic_t child_phase;
+static sigjmp_buf child_fault_jmp;
+
+static void child_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(child_fault_jmp, 1);
+}
+
+/* What the child finds in an exclusive block: 0 a fault, 1 zeroes, 2 the
+ * parent's stamp, 3 anything else. */
+static int child_probe(const struct held *h)
+{
+	const unsigned char *base = lab_page_address(h->page);
+	struct sigaction sa = { .sa_handler = child_fault }, old_segv, old_bus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	volatile int found = 3;
+	if (sigsetjmp(child_fault_jmp, 1) == 0) {
+		struct stamp s;
+		memcpy(&s, (const void *)base, sizeof(s));
+		bool zero = all_zero(base, g.page_size);
+		found = zero ? 1 : (s.magic == STAMP_LIVE && s.seq == h->seq) ? 2 : 3;
+	} else {
+		found = 0;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return found;
+}
+
+static void child_check_exclusive(void)
+{
+	int want = (g.xin_force & LAB_ZONE_DONTFORK) ? 0
+		 : (g.xin_force & LAB_ZONE_WIPEONFORK) ? 1 : 2;
+	for (unsigned i = 0; i < 2; i++) {
+		const struct held *h = &g.forker_excl[i];
+		if (!h->page)
+			continue;
+		int found = child_probe(h);
+		if (found != want) {
+			static const char *const what[] = { "a fault", "zeroes", "the parent's data",
+							    "garbage" };
+			say("labyrinth stress: fork child: exclusive block %p reads as %s, expected %s\n",
+			    lab_page_address(h->page), what[found], what[want]);
+			_exit(CHILD_EXCL_VISIBLE);
+		}
+	}
+}
 
 static void child_alarm(int sig)
 {
@@ -1061,6 +1445,7 @@ static void child_main(void)
 		if (s->magic != STAMP_LIVE || s->owner != h->owner || s->seq != h->seq)
 			_exit(CHILD_BAD_STAMP);
 	}
+	child_check_exclusive();
 
 	struct rng rng = { (uint64_t)getpid() };
 	for (unsigned i = 0; i < 32; i++) {
@@ -1089,6 +1474,9 @@ static void *forker_main(void *arg)
 	for (unsigned i = 0; i < 4; i++)
 		alloc_block(&g.forker_blocks[i], LAB_GFP_KERNEL | LAB_GFP_NOWARN, i, CL_FORK,
 			    OWNER_FORKER, i + 1);
+	for (unsigned i = 0; i < 2; i++)
+		alloc_block(&g.forker_excl[i], LAB_GFP_KERNEL | LAB_GFP_NOWARN, 2 * i, CL_EXCL,
+			    OWNER_FORKER, 10 + i);
 
 	uint64_t next = now_ns();
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
@@ -1117,6 +1505,10 @@ static void *forker_main(void *arg)
 		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (code == CHILD_OK) {
 			ADD(g.fork_ok, 1);
+			if (g.forker_excl[0].page || g.forker_excl[1].page)
+				ADD(*((g.xin_force & LAB_ZONE_DONTFORK) ? &g.fork_excl_fault
+				      : (g.xin_force & LAB_ZONE_WIPEONFORK) ? &g.fork_excl_zero
+				      : &g.fork_excl_copy), 1);
 		} else if (code == CHILD_LOCK_INHERITED) {
 			ADD(g.fork_inherited_lock, 1);
 		} else {
@@ -1125,6 +1517,7 @@ static void *forker_main(void *arg)
 				  code == CHILD_BAD_STAMP ? "a block the parent held lost its stamp"
 				  : code == CHILD_ATOMIC_HUNG ? "an ATOMIC/NOWAIT call hung"
 				  : code == CHILD_VIOLATION ? "invariants broken (reported above)"
+				  : code == CHILD_EXCL_VISIBLE ? "an exclusive block was visible"
 				  : "died", status);
 		}
 	}
@@ -1133,6 +1526,9 @@ static void *forker_main(void *arg)
 	for (unsigned i = 0; i < 4; i++)
 		if (g.forker_blocks[i].page)
 			free_block(&g.forker_blocks[i]);
+	for (unsigned i = 0; i < 2; i++)
+		if (g.forker_excl[i].page)
+			free_block(&g.forker_excl[i]);
 	gate_leave();
 	set_state(r, ST_DONE, 0);
 	return NULL;
@@ -1239,6 +1635,45 @@ static void show_progress(bool tty, double elapsed)
 			violation("%s: the library counts %llu, the tool %llu", what, l_, t_); \
 	} while (0)
 
+/*
+ * An injected failure is counted in fail_injected and in no class: the tool,
+ * which cannot tell it from a real one, compares the totals, and each class
+ * can only have more failures in the tool's count than in the library's.
+ * Sleeping callers are never failed on purpose (ignore_gfp_wait), so theirs
+ * must match exactly.
+ */
+static void check_failures(const char *zone, const struct lab_zone_stats *st, uint64_t tool_total,
+			   _Atomic uint64_t *tool_class)
+{
+	char what[96];
+	snprintf(what, sizeof(what), "%s: failed allocations, real + injected", zone);
+	EXPECT_EQ(what, st->alloc_fail + st->fail_injected, tool_total);
+	uint64_t lib[3] = { st->fail_atomic, st->fail_nowait, st->fail_sleeping };
+	uint64_t excess = 0;
+	for (unsigned c = 0; c < 3; c++) {
+		uint64_t t = GET(tool_class[c]);
+		if (t < lib[c])
+			violation("%s: class %u: the library counts %llu failures, the tool only %llu",
+				  zone, c, (unsigned long long)lib[c], (unsigned long long)t);
+		else
+			excess += t - lib[c];
+	}
+	snprintf(what, sizeof(what), "%s: injected failures", zone);
+	EXPECT_EQ(what, st->fail_injected, excess);
+	snprintf(what, sizeof(what), "%s: failures of sleeping callers", zone);
+	EXPECT_EQ(what, st->fail_sleeping, GET(tool_class[2]));
+}
+
+/*
+ * Allocations and frees served by the per-CPU lists are counted per set, in
+ * rseq mode in a restartable sequence of their own (pcp_fast.h): exact in
+ * every mode, signal handlers included.
+ */
+static void check_pcp_counted(const char *what, uint64_t lib, uint64_t tool)
+{
+	EXPECT_EQ(what, lib, tool);
+}
+
 /* Everything freed: the library's counters must match the tool's tallies. */
 static void final_checks(void)
 {
@@ -1252,20 +1687,48 @@ static void final_checks(void)
 		  st.allocated, GET(g.expect_leaked));
 	EXPECT_EQ("leaked pages", st.leaked, GET(g.expect_leaked));
 	EXPECT_EQ("deferred pages", st.deferred, 0);
-	EXPECT_EQ("successful allocations", st.alloc_success, sum(g.alloc_ok, NR_CLASSES));
-	EXPECT_EQ("failed allocations", st.alloc_fail, sum(g.alloc_fail, NR_CLASSES));
-	EXPECT_EQ("failures of atomic callers", st.fail_atomic, GET(g.lib_fail[0]));
-	EXPECT_EQ("failures of nowait callers", st.fail_nowait, GET(g.lib_fail[1]));
-	EXPECT_EQ("failures of sleeping callers", st.fail_sleeping, GET(g.lib_fail[2]));
-	EXPECT_EQ("frees", st.free_calls, GET(g.frees));
+	check_pcp_counted("successful allocations", st.alloc_success,
+			  sum(g.alloc_ok, NR_CLASSES) - GET(g.alloc_ok[CL_EXCL]));
+	check_failures("stress", &st, sum(g.alloc_fail, NR_CLASSES) - GET(g.alloc_fail[CL_EXCL]),
+		       g.lib_fail);
+	check_pcp_counted("frees", st.free_calls, GET(g.frees));
 	EXPECT_EQ("EINVAL rejections", st.alloc_einval, GET(g.expect_einval));
 	EXPECT_EQ("Bad page reports", st.bad_page, GET(g.expect_bad_page));
+
+	lab_zone_get_stats(g.xzone, &st);
+	check_zone_stats("exclusive", &st, EXCL_PAGES, EXCL_PAGES);
+	if (lab_zone_check(g.xzone))
+		violation("lab_zone_check of the exclusive zone after the run: invariants broken");
+	EXPECT_EQ("exclusive zone: pages still allocated", st.allocated, 0);
+	check_pcp_counted("exclusive zone: successful allocations", st.alloc_success,
+			  GET(g.alloc_ok[CL_EXCL]));
+	EXPECT_EQ("exclusive zone: exclusive blocks handed out", st.exclusive_alloc,
+		  GET(g.alloc_ok[CL_EXCL]));
+	check_failures("exclusive", &st, GET(g.alloc_fail[CL_EXCL]), g.xlib_fail);
+	check_pcp_counted("exclusive zone: frees", st.free_calls, GET(g.xfrees));
+	EXPECT_EQ("exclusive zone: Bad page reports", st.bad_page, 0);
+	EXPECT_EQ("exclusive zone: refusals to non-owners", st.owner_refused, 0);
+}
+
+/* Every hold of a pinned block's lock incremented its counter once; then
+ * the pinned blocks go. */
+static void release_pinned(void)
+{
+	for (unsigned i = 0; i < NR_PINNED; i++) {
+		const uint64_t *count =
+			(const uint64_t *)(const void *)((char *)lab_page_address(g.pinned[i].page) + 64);
+		EXPECT_EQ("pinned block lock holds", *count, GET(g.pinned_holds[i]));
+		if (lab_page_count(g.pinned[i].page) != 1)
+			violation("pinned block %u: %d references", i, lab_page_count(g.pinned[i].page));
+		free_block(&g.pinned[i]);
+	}
 }
 
 static void summary(double elapsed)
 {
-	struct lab_zone_stats st;
+	struct lab_zone_stats st, xst;
 	lab_zone_get_stats(g.zone, &st);
+	lab_zone_get_stats(g.xzone, &xst);
 	printf("\nlabyrinth stress: %.1f s, %u workers, seed %#llx\n", elapsed, g.opt.threads,
 	       (unsigned long long)g.opt.seed);
 	/* Misuse and shrinker picks over their rate limit run free / alloc. */
@@ -1303,7 +1766,29 @@ static void summary(double elapsed)
 	       (unsigned long long)st.alloc_stall, (unsigned long long)st.direct_reclaim,
 	       (unsigned long long)st.kswapd_run, (unsigned long long)st.shrinker_freed,
 	       (unsigned long long)st.lock_fail, (unsigned long long)st.grow);
-	printf("zone checks: %llu\n", (unsigned long long)GET(g.checks));
+	printf("page locks: %llu taken, %llu trylocks (%llu found held), %llu trylocks from the "
+	       "signal handler, %llu unlocked by the thread that freed them\n",
+	       (unsigned long long)GET(g.locks), (unsigned long long)GET(g.trylocks),
+	       (unsigned long long)GET(g.trylock_busy), (unsigned long long)GET(g.sig_trylocks),
+	       (unsigned long long)GET(g.cross_unlocks));
+	printf("references: %llu gets, %llu last puts left to another worker\n",
+	       (unsigned long long)GET(g.gets), (unsigned long long)GET(g.cross_puts));
+	printf("fault injection: %llu setting changes, %llu fail-nth arms; injected failures "
+	       "%llu (stress zone) + %llu (exclusive zone)\n",
+	       (unsigned long long)GET(g.fault_changes), (unsigned long long)GET(g.fail_nth_armed),
+	       (unsigned long long)st.fail_injected, (unsigned long long)xst.fail_injected);
+	printf("exclusive zone (%s%s%s, in force %#x): %llu handed out, %llu transfers; fork "
+	       "children found them faulting %llu, zero %llu, copied %llu times\n",
+	       (g.xflags & LAB_ZONE_SECRET) ? "SECRET" : "",
+	       (g.xflags & LAB_ZONE_DONTFORK) ? "DONTFORK" : "",
+	       (g.xflags & LAB_ZONE_WIPEONFORK) ? "WIPEONFORK" : "", g.xin_force,
+	       (unsigned long long)xst.exclusive_alloc, (unsigned long long)GET(g.xtransfers),
+	       (unsigned long long)GET(g.fork_excl_fault), (unsigned long long)GET(g.fork_excl_zero),
+	       (unsigned long long)GET(g.fork_excl_copy));
+	printf("per-CPU list mode %s\n", lab_pcp_mode_name());
+	printf("zone checks: %llu (%llu re-checks after a report that did not last: a block in "
+	       "flight in a lock-free path)\n", (unsigned long long)GET(g.checks),
+	       (unsigned long long)GET(transient_checks));
 	printf("invariant violations: %llu\n", (unsigned long long)GET(g.violations));
 	if (GET(g.violations))
 		printf("replay: labyrinth stress --seed %#llx --threads %u --seconds %.0f --pages %zu\n",
@@ -1378,6 +1863,28 @@ static bool setup(void)
 		return false;
 	}
 	g.page_size = lab_page_size();
+	/* The exclusive zone's protection changes with the seed. */
+	static const unsigned xflags[] = { LAB_ZONE_SECRET, LAB_ZONE_DONTFORK, LAB_ZONE_WIPEONFORK };
+	g.xflags = xflags[(g.opt.seed >> 8) % 3];
+	struct lab_zone_config xcfg = { .name = "exclusive", .pages = EXCL_PAGES,
+					.flags = g.xflags };
+	g.xzone = lab_zone_create(&xcfg);
+	if (!g.xzone) {
+		fprintf(stderr, "labyrinth stress: exclusive zone creation failed: %s\n",
+			strerror(errno));
+		return false;
+	}
+	struct lab_zone_stats xst;
+	lab_zone_get_stats(g.xzone, &xst);
+	g.xin_force = xst.prot_in_force;
+	if (xst.prot_fallback)
+		printf("labyrinth stress: exclusive zone: protections %#x fell back; fork children "
+		       "expect what is in force (%#x)\n", xst.prot_fallback, xst.prot_in_force);
+	g.xtoken = lab_owner_new();
+	pthread_mutex_init(&g.xexchange_lock, NULL);
+	for (unsigned i = 0; i < NR_PINNED; i++)
+		if (!alloc_block(&g.pinned[i], LAB_GFP_KERNEL, 0, CL_PINNED, OWNER_PINNED, i + 1))
+			return false;
 	pthread_mutex_init(&g.exchange_lock, NULL);
 	pthread_mutex_init(&g.snap_lock, NULL);
 	lab_zone_get_stats(g.zone, &g.snap);
@@ -1400,7 +1907,7 @@ static bool setup(void)
 		w->sig_rng.s = ~w->rng.s;
 		snprintf(w->rec->name, sizeof(w->rec->name), "worker %u", i & 0xffffu);
 	}
-	static const char *const names[] = { "checker", "pressure", "forker", "main" };
+	static const char *const names[] = { "checker", "pressure", "forker", "main", "faults" };
 	for (unsigned i = 0; i < NR_HELPER_RECS; i++)
 		snprintf(helper_rec(i)->name, sizeof(helper_rec(i)->name), "%s", names[i]);
 	atomic_store(&helper_rec(REC_MAIN)->tid, gettid());
@@ -1428,8 +1935,9 @@ int stress_main(int argc, char **argv)
 	if (!setup())
 		return EXIT_VIOLATION;
 	g.start_ns = now_ns();
-	pthread_t checker, pressure, forker, watchdog;
+	pthread_t checker, pressure, forker, watchdog, faults;
 	pthread_create(&watchdog, NULL, watchdog_main, NULL);
+	pthread_create(&faults, NULL, faults_main, NULL);
 	pthread_create(&checker, NULL, checker_main, NULL);
 	pthread_create(&pressure, NULL, pressure_main, NULL);
 	if (g.opt.fork_ms)
@@ -1472,10 +1980,16 @@ int stress_main(int argc, char **argv)
 		pthread_join(forker, NULL);
 	pthread_join(pressure, NULL);
 	pthread_join(checker, NULL);
+	pthread_join(faults, NULL);
 	for (unsigned i = 0; i < 2; i++)
 		cache_fini(&g.caches[i]);
 	while (g.exchange_nr)
 		free_block(&g.exchange[--g.exchange_nr]);
+	lab_owner_t prev = lab_set_owner_token(g.xtoken);
+	while (g.xexchange_nr)
+		free_block(&g.xexchange[--g.xexchange_nr]);
+	lab_set_owner_token(prev);
+	release_pinned();
 	final_checks();
 	progress(me);
 	atomic_store(&watchdog_stop, true);
@@ -1483,6 +1997,7 @@ int stress_main(int argc, char **argv)
 
 	summary(elapsed);
 	lab_zone_destroy(g.zone);
+	lab_zone_destroy(g.xzone);
 	free(g.ballast);
 	free(g.workers);
 	free(g.recs);

@@ -39,11 +39,13 @@ enum fuzz_op {
 	FOP_TRANSLATE,    /* slot, which u8, offset u16 */
 	FOP_BUDDYINFO,    /* slot */
 	FOP_FREE_ALL,     /* slot */
-	/* Issue 5 (page locks, refcounts): FOP_GET_PAGE, FOP_PUT_PAGE,
-	 * FOP_TRYLOCK_PAGE, FOP_UNLOCK_PAGE go here.
-	 * Issue 6 (fault injection): FOP_FAULT_ATTR (probability, interval,
-	 * times, min-order, fail-nth) goes here.
-	 * Issue 4 (exclusive pages): exclusive zone flags in FOP_ZONE_CREATE,
+	FOP_GET_PAGE,     /* slot, which u8: one more reference to a live block */
+	FOP_PUT_PAGE,     /* slot, which u8: drop one (the last frees the block) */
+	FOP_TRYLOCK_PAGE, /* slot, which u8 */
+	FOP_UNLOCK_PAGE,  /* slot, which u8 (of a page not locked: a Bad page report) */
+	FOP_FAULT_ATTR,   /* probability u8 (0, 100 or invalid), interval u8, times u8,
+			     space u16, min order u8, fail-nth u8 (bit 7: set it to bits 0..3) */
+	/* Issue 4 (exclusive pages): exclusive zone flags in FOP_ZONE_CREATE,
 	 * FOP_ALLOC_EXCLUSIVE goes here. */
 	FOP_NR
 };

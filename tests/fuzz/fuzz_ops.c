@@ -94,6 +94,8 @@ struct mzone {
 	uint32_t *head_of;       /* pfn -> head pfn + 1 of the held block covering it */
 	uint8_t *order_at;       /* head pfn -> order */
 	uint8_t *kind_at;        /* head pfn -> enum kind */
+	uint32_t *ref_at;        /* head pfn -> references of a live block */
+	uint8_t *flag_at;        /* head pfn -> MF_* */
 	uint32_t *live;          /* head pfns of K_LIVE blocks */
 	uint32_t *live_slot;     /* head pfn -> index in live[] */
 	size_t nr_live;
@@ -101,7 +103,7 @@ struct mzone {
 	size_t nr_cache;
 	size_t live_pages, cache_pages, leaked_pages;
 	/* What the library's counters must say. */
-	uint64_t success, fails[3], einval, frees, bad_page;
+	uint64_t success, fails[3], einval, frees, bad_page, injected;
 	uint32_t recent[8];      /* recently freed blocks, for double frees */
 	uint8_t recent_order[8];
 	unsigned nr_recent;
@@ -109,6 +111,10 @@ struct mzone {
 	bool registered;
 	uint64_t tag_seq;
 };
+
+#define MF_COMP   0x1u  /* LAB_GFP_COMP: stays whole until the last reference */
+#define MF_LOCKED 0x2u  /* page lock held */
+#define MAX_REFS  64
 
 static struct mzone zones[FUZZ_ZONES];
 static unsigned creates;
@@ -149,6 +155,8 @@ static void model_add(struct mzone *m, uint32_t pfn, unsigned order, enum kind k
 		m->head_of[i] = pfn + 1;
 	m->order_at[pfn] = (uint8_t)order;
 	m->kind_at[pfn] = (uint8_t)kind;
+	m->ref_at[pfn] = 1;
+	m->flag_at[pfn] = 0;
 	if (kind == K_LIVE) {
 		m->live_slot[pfn] = (uint32_t)m->nr_live;
 		m->live[m->nr_live++] = pfn;
@@ -189,6 +197,31 @@ static void model_release(struct mzone *m, uint32_t pfn, bool leaked)
 	m->nr_recent++;
 }
 
+static void expect_count(struct mzone *m, uint32_t pfn)
+{
+	int count = lab_page_count(lab_pfn_to_page(m->z, pfn));
+	expect(count == (int)m->ref_at[pfn], "block pfn %u: %d references, model %u", pfn, count,
+	       m->ref_at[pfn]);
+}
+
+/* The last reference went: the block is freed, or leaked with a Bad page
+ * report if its page lock is still held. */
+static void last_reference_gone(struct mzone *m, uint32_t pfn)
+{
+	if (m->flag_at[pfn] & MF_LOCKED) {
+		m->bad_page++;
+		model_release(m, pfn, true);
+	} else {
+		model_release(m, pfn, false);
+	}
+}
+
+/*
+ * lab_free_pages() is a put (the kernel's __free_pages).  Not the last
+ * reference: a compound block stays whole; a plain one gives its tails back
+ * now (one free for each order below its own) and its head lives on as an
+ * order-0 block.
+ */
 static void free_held(struct mzone *m, uint32_t pfn, bool by_address)
 {
 	unsigned order = m->order_at[pfn];
@@ -197,7 +230,85 @@ static void free_held(struct mzone *m, uint32_t pfn, bool by_address)
 		lab_free_pages_addr(block_addr(m, pfn), order);
 	else
 		lab_free_pages(lab_pfn_to_page(m->z, pfn), order);
-	model_release(m, pfn, false);
+	if (m->ref_at[pfn] == 1) {
+		last_reference_gone(m, pfn);
+		return;
+	}
+	m->ref_at[pfn]--;
+	if (!(m->flag_at[pfn] & MF_COMP) && order) {
+		size_t n = (size_t)1 << order;
+		for (size_t i = pfn + 1; i < pfn + n; i++)
+			m->head_of[i] = 0;
+		m->frees += order;
+		m->live_pages -= n - 1;
+		m->order_at[pfn] = 0;
+		tag_write(m, pfn, 0);
+	}
+	expect_count(m, pfn);
+}
+
+/* Before the program lets go of a live block for good: its lock and the
+ * references taken with gets. */
+static void drop_extras(struct mzone *m, uint32_t pfn)
+{
+	struct lab_page *page = lab_pfn_to_page(m->z, pfn);
+	if (m->flag_at[pfn] & MF_LOCKED)
+		lab_unlock_page(page);
+	m->flag_at[pfn] &= (uint8_t)~MF_LOCKED;
+	for (; m->ref_at[pfn] > 1; m->ref_at[pfn]--)
+		lab_put_page(page);
+}
+
+/* ---- fault injection: the model of fault.c ------------------------------ */
+
+static struct {
+	unsigned probability;     /* 0 or 100 here: the outcome is then certain */
+	unsigned long interval, count;
+	long times, space;
+	bool ignore_gfp_wait;
+	unsigned min_order, nth;
+} fm;
+
+static const struct lab_fault_attr fault_off = {
+	.probability = 0, .interval = 1, .times = 1, .space = 0, .verbose = 0,
+	.ignore_gfp_wait = true, .min_order = 1,
+};
+
+static void fault_model_set(const struct lab_fault_attr *a)
+{
+	fm.probability = a->probability;
+	fm.interval = a->interval;
+	fm.count = 0;
+	fm.times = a->times;
+	fm.space = a->space;
+	fm.ignore_gfp_wait = a->ignore_gfp_wait;
+	fm.min_order = a->min_order;
+}
+
+/* The README's order of checks: min_order, NOFAIL, ignore_gfp_wait, then
+ * fail-nth, probability, times, space, interval, the random draw. */
+static bool fault_model_fails(lab_gfp_t gfp, unsigned order)
+{
+	long size = 1L << order;
+	if (order < fm.min_order || (gfp & LAB_GFP_NOFAIL) ||
+	    (fm.ignore_gfp_wait && (gfp & LAB_GFP_DIRECT_RECLAIM)))
+		return false;
+	if (fm.nth) {
+		if (--fm.nth)
+			return false;
+	} else {
+		if (!fm.probability || !fm.times)
+			return false;
+		if (fm.space > size) {
+			fm.space -= size;
+			return false;
+		}
+		if (fm.interval > 1 && ++fm.count % fm.interval)
+			return false;
+	}
+	if (fm.times > 0)
+		fm.times--;
+	return true;
 }
 
 /* ---- checks after every step -------------------------------------------- */
@@ -243,6 +354,8 @@ static void check_zone(struct mzone *m, unsigned slot)
 	       (unsigned long long)st.free_calls, (unsigned long long)m->frees);
 	expect(st.bad_page == m->bad_page, "zone %u: %llu Bad page reports, model %llu", slot,
 	       (unsigned long long)st.bad_page, (unsigned long long)m->bad_page);
+	expect(st.fail_injected == m->injected, "zone %u: %llu injected failures, model %llu", slot,
+	       (unsigned long long)st.fail_injected, (unsigned long long)m->injected);
 	if (m->grow)
 		expect(st.managed >= m->cfg.pages && st.managed <= m->max_pages,
 		       "zone %u: managed %zu outside [%zu, %zu]", slot, st.managed, m->cfg.pages,
@@ -379,10 +492,13 @@ static void op_zone_create(struct reader *r)
 	m->head_of = calloc(m->max_pages, sizeof(*m->head_of));
 	m->order_at = calloc(m->max_pages, 1);
 	m->kind_at = calloc(m->max_pages, 1);
+	m->ref_at = calloc(m->max_pages, sizeof(*m->ref_at));
+	m->flag_at = calloc(m->max_pages, 1);
 	m->live = calloc(m->max_pages, sizeof(*m->live));
 	m->live_slot = calloc(m->max_pages, sizeof(*m->live_slot));
 	m->cache = calloc(m->max_pages, sizeof(*m->cache));
-	if (!m->head_of || !m->order_at || !m->kind_at || !m->live || !m->live_slot || !m->cache)
+	if (!m->head_of || !m->order_at || !m->kind_at || !m->live || !m->live_slot || !m->cache ||
+	    !m->ref_at || !m->flag_at)
 		abort();
 	m->shrinker = (struct lab_shrinker){ .count_objects = cache_count,
 					     .scan_objects = cache_scan, .private_data = m };
@@ -395,8 +511,11 @@ static void op_zone_create(struct reader *r)
 
 static void zone_free_all(struct mzone *m)
 {
-	while (m->nr_live)
-		free_held(m, m->live[m->nr_live - 1], false);
+	while (m->nr_live) {
+		uint32_t pfn = m->live[m->nr_live - 1];
+		drop_extras(m, pfn);
+		free_held(m, pfn, false);
+	}
 	while (m->nr_cache) {
 		uint32_t pfn = m->cache[--m->nr_cache];
 		m->cache_pages -= (size_t)1 << m->order_at[pfn];
@@ -415,6 +534,8 @@ static void zone_destroy(struct mzone *m)
 	free(m->head_of);
 	free(m->order_at);
 	free(m->kind_at);
+	free(m->ref_at);
+	free(m->flag_at);
 	free(m->live);
 	free(m->live_slot);
 	free(m->cache);
@@ -497,6 +618,9 @@ static void do_alloc(struct mzone *m, lab_gfp_t gfp, unsigned order, bool by_add
 			must_fail = !any_block(&st, order);
 	}
 
+	/* Checked first, before any watermark: an injected failure. */
+	bool injected = !invalid && fault_model_fails(gfp, order);
+
 	pthread_mutex_unlock(&model_lock);  /* direct reclaim calls the shrinker */
 	errno = 0;
 	struct lab_page *page;
@@ -517,6 +641,12 @@ static void do_alloc(struct mzone *m, lab_gfp_t gfp, unsigned order, bool by_add
 		expect(!page && err == EINVAL, "gfp %#x (%s) order %u must give EINVAL: %p errno %d",
 		       gfp, name, order, (void *)page, err);
 		m->einval++;
+		return;
+	}
+	if (injected) {
+		expect(!page && err == ENOMEM, "gfp %#x (%s) order %u: the injected failure did not "
+		       "happen (%p errno %d)", gfp, name, order, (void *)page, err);
+		m->injected++;
 		return;
 	}
 	if (!page) {
@@ -543,6 +673,9 @@ static void do_alloc(struct mzone *m, lab_gfp_t gfp, unsigned order, bool by_add
 	}
 	m->success++;
 	model_add(m, pfn, order, kind);
+	if (gfp & LAB_GFP_COMP)
+		m->flag_at[pfn] |= MF_COMP;
+	expect_count(m, pfn);
 }
 
 static void op_alloc(struct reader *r)
@@ -770,6 +903,97 @@ static void op_free_all(struct reader *r)
 	}
 }
 
+/* ---- references and page locks ------------------------------------------ */
+
+static uint32_t pick_live(struct reader *r, struct mzone **mp)
+{
+	struct mzone *m = zone_of(r, NULL);
+	uint8_t which = u8(r);
+	*mp = m;
+	return m->z && m->nr_live ? m->live[which % m->nr_live] : UINT32_MAX;
+}
+
+static void op_get_page(struct reader *r)
+{
+	struct mzone *m;
+	uint32_t pfn = pick_live(r, &m);
+	if (pfn == UINT32_MAX || m->ref_at[pfn] >= MAX_REFS)
+		return;
+	lab_get_page(lab_pfn_to_page(m->z, pfn));
+	m->ref_at[pfn]++;
+	expect_count(m, pfn);
+}
+
+static void op_put_page(struct reader *r)
+{
+	struct mzone *m;
+	uint32_t pfn = pick_live(r, &m);
+	if (pfn == UINT32_MAX)
+		return;
+	tag_check(m, pfn, m->order_at[pfn]);
+	lab_put_page(lab_pfn_to_page(m->z, pfn));
+	if (--m->ref_at[pfn]) {
+		expect_count(m, pfn);
+		return;
+	}
+	m->ref_at[pfn] = 1;  /* as the block had it when it went */
+	last_reference_gone(m, pfn);
+}
+
+static void op_trylock_page(struct reader *r)
+{
+	struct mzone *m;
+	uint32_t pfn = pick_live(r, &m);
+	if (pfn == UINT32_MAX)
+		return;
+	bool held = m->flag_at[pfn] & MF_LOCKED;
+	bool taken = lab_trylock_page(lab_pfn_to_page(m->z, pfn));
+	expect(taken == !held, "trylock of block pfn %u (%s): %s", pfn, held ? "locked" : "unlocked",
+	       taken ? "taken" : "refused");
+	m->flag_at[pfn] |= MF_LOCKED;
+}
+
+static void op_unlock_page(struct reader *r)
+{
+	struct mzone *m;
+	uint32_t pfn = pick_live(r, &m);
+	if (pfn == UINT32_MAX)
+		return;
+	if (!(m->flag_at[pfn] & MF_LOCKED))
+		m->bad_page++;  /* not locked: reported, nothing else happens */
+	lab_unlock_page(lab_pfn_to_page(m->z, pfn));
+	m->flag_at[pfn] &= (uint8_t)~MF_LOCKED;
+}
+
+/* ---- fault injection -------------------------------------------------------- */
+
+static void op_fault_attr(struct reader *r)
+{
+	uint8_t p = u8(r), interval = u8(r), times = u8(r);
+	uint16_t space = u16(r);
+	uint8_t min_order = u8(r), nth = u8(r);
+	struct lab_fault_attr a = {
+		.probability = p % 3 == 0 ? 0 : p % 3 == 1 ? 100 : 101 + p / 3,
+		.interval = interval % 5,
+		.times = times % 4 == 0 ? -1 : (long)(times / 4 % 8) - (times & 0x80 ? 9 : 0),
+		.space = space % 64,
+		.verbose = 0,
+		.ignore_gfp_wait = !(min_order & 0x80),
+		.min_order = (min_order & 0x7f) % (LAB_MAX_ORDER + 3),
+	};
+	bool valid = a.probability <= 100 && a.times >= -1 && a.min_order <= LAB_MAX_ORDER + 1;
+	int rc = lab_fault_set(&a);
+	expect(rc == (valid ? 0 : -EINVAL), "lab_fault_set(probability %u times %ld min_order %u): %d",
+	       a.probability, a.times, a.min_order, rc);
+	if (valid)
+		fault_model_set(&a);
+	if (nth & 0x80) {
+		lab_fail_nth_set(nth & 15u);
+		fm.nth = nth & 15u;
+	}
+	expect(lab_fail_nth_get() == fm.nth, "fail-nth %u, model %u", lab_fail_nth_get(), fm.nth);
+}
+
 /* One entry per enum fuzz_op, in its order. */
 static const struct fuzz_op_entry fuzz_ops[FOP_NR] = {
 	[FOP_ZONE_CREATE]  = { "zone_create", op_zone_create },
@@ -782,6 +1006,11 @@ static const struct fuzz_op_entry fuzz_ops[FOP_NR] = {
 	[FOP_TRANSLATE]    = { "translate", op_translate },
 	[FOP_BUDDYINFO]    = { "buddyinfo", op_buddyinfo },
 	[FOP_FREE_ALL]     = { "free_all", op_free_all },
+	[FOP_GET_PAGE]     = { "get_page", op_get_page },
+	[FOP_PUT_PAGE]     = { "put_page", op_put_page },
+	[FOP_TRYLOCK_PAGE] = { "trylock_page", op_trylock_page },
+	[FOP_UNLOCK_PAGE]  = { "unlock_page", op_unlock_page },
+	[FOP_FAULT_ATTR]   = { "fault_attr", op_fault_attr },
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -803,6 +1032,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		LLVMFuzzerInitialize(NULL, NULL);
 	step_no = 0;
 	creates = 0;
+	/* Fault injection is global: each input starts with it off. */
+	lab_fault_set(&fault_off);
+	lab_fail_nth_set(0);
+	memset(&fm, 0, sizeof(fm));
+	fault_model_set(&fault_off);
 	pthread_mutex_lock(&model_lock);
 	while (r.n) {
 		const struct fuzz_op_entry *op = &fuzz_ops[u8(&r) % FOP_NR];
@@ -814,6 +1048,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check_zone(&zones[i], i);
 	}
 	op_name = "end";
+	lab_fault_set(&fault_off);
+	lab_fail_nth_set(0);
+	fault_model_set(&fault_off);
+	fm.nth = 0;
 	for (unsigned i = 0; i < FUZZ_ZONES; i++) {
 		if (zones[i].z) {
 			zone_free_all(&zones[i]);

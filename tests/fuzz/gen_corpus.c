@@ -278,6 +278,58 @@ static void scenarios(void)
 	alloc(0, LAB_GFP_KERNEL | LAB_GFP_RETRY_MAYFAIL, 6, 0);
 	ops("exhausted-sleeping");
 
+	/* References: get / free / put on plain and compound blocks; the last put
+	 * frees; a put too many is reported. */
+	create(0, 512, NOKSWAPD, 0, 0, 0, 0);
+	alloc(0, LAB_GFP_KERNEL, 3, 0);
+	alloc(0, LAB_GFP_KERNEL | LAB_GFP_COMP, 3, 0);
+	alloc(0, LAB_GFP_KERNEL, 2, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		op3(FOP_GET_PAGE, 0, i, 0);
+		op3(FOP_GET_PAGE, 0, i, 0);
+	}
+	free_(0, 0, 0);
+	free_(0, 1, 1);
+	for (unsigned i = 0; i < 8; i++)
+		op3(FOP_PUT_PAGE, 0, i, 0);
+	op1(FOP_FREE_ALL, 0);
+	ops("get-free-put");
+
+	/* Page locks: trylock twice, unlock, unlock again (reported), free while
+	 * locked with and without other references. */
+	create(0, 256, NOKSWAPD, 0, 0, 0, 0);
+	for (unsigned o = 0; o < 4; o++)
+		alloc(0, LAB_GFP_KERNEL | (o & 1 ? LAB_GFP_COMP : 0), o, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		op3(FOP_TRYLOCK_PAGE, 0, i, 0);
+		op3(FOP_TRYLOCK_PAGE, 0, i, 0);
+	}
+	op3(FOP_UNLOCK_PAGE, 0, 0, 0);
+	op3(FOP_UNLOCK_PAGE, 0, 0, 0);
+	op3(FOP_GET_PAGE, 0, 1, 0);
+	free_(0, 1, 0);
+	free_(0, 2, 0);
+	op3(FOP_PUT_PAGE, 0, 1, 0);
+	op1(FOP_FREE_ALL, 0);
+	ops("page-locks");
+
+	/* Fault injection: probability 100 with a few times, an interval, space,
+	 * fail-nth, sleeping callers included, invalid settings. */
+	create(0, 1024, NOKSWAPD, 0, 0, 0, 0);
+	b(FOP_FAULT_ATTR); b(1); b(1); b(3 * 4); w(0); b(0); b(0);
+	for (unsigned i = 0; i < 6; i++)
+		alloc(0, LAB_GFP_ATOMIC | NOWARN, i % 3, 0);
+	b(FOP_FAULT_ATTR); b(1); b(3); b(0); w(8); b(0x80); b(0x83);
+	for (unsigned i = 0; i < 12; i++)
+		alloc(0, (i & 1 ? LAB_GFP_KERNEL : LAB_GFP_NOWAIT) | NOWARN, i % 4, i & 1);
+	b(FOP_FAULT_ATTR); b(2); b(1); b(0x84); w(0); b(20); b(0);
+	b(FOP_FAULT_ATTR); b(0); b(1); b(4); w(0); b(1); b(0x82);
+	for (unsigned i = 0; i < 6; i++)
+		alloc(0, LAB_GFP_ATOMIC | NOWARN, 1, 0);
+	op3(FOP_CACHE_FILL, 0, 8, 0);
+	op1(FOP_FREE_ALL, 0);
+	ops("fault-injection");
+
 	/* Random sequences: every operation byte, arguments biased to sense. */
 	uint64_t s = 0x5eed;
 	for (unsigned f = 0; f < 16; f++) {

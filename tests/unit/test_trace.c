@@ -27,13 +27,13 @@ Test(trace, probes_are_in_the_shared_library)
 	/* Nothing else under our provider.  A probe may have several sites (the
 	 * inline fast paths, and whatever the compiler inlines), so count names:
 	 * every site must carry one of the names above. */
-	int known = 0;
+	size_t known = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char want[128];
 		snprintf(want, sizeof(want), "Provider: labyrinth\n    Name: %s\n", names[i]);
-		known += count_of(out, want);
+		known += (size_t)count_of(out, want);
 	}
-	cr_assert_eq(count_of(out, "Provider: labyrinth"), known, "%s", out);
+	cr_assert_eq((size_t)count_of(out, "Provider: labyrinth"), known, "%s", out);
 	/* and mm_page_alloc carries its 4 arguments (page, order, gfp, zone name). */
 	const char *alloc = strstr(out, "Name: mm_page_alloc\n");
 	const char *args = strstr(alloc, "Arguments: ");
