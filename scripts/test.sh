@@ -161,9 +161,9 @@ stage_valgrind() {
 	local rc=0 bad
 	# Without rseq (Valgrind has none) the lists run in lock mode anyway: the
 	# 'lock' suite would repeat the 'unit' one.
-	# Suite 'os' checks the real kernel path (seccomp, faults, memfd_secret,
-	# pkeys), which Valgrind emulates.
-	meson_tests build/coverage --no-suite model --no-suite lock --no-suite os \
+	# Suite 'native' checks the real kernel path (seccomp, faults,
+	# memfd_secret, pkeys) and runs many threads and forks: tests/meson.build.
+	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--timeout-multiplier 4 --wrapper \
 		"valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
