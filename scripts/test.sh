@@ -165,7 +165,7 @@ stage_valgrind() {
 	# memfd_secret, pkeys) and runs many threads and forks: tests/meson.build.
 	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--timeout-multiplier 4 --wrapper \
-		"valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
+		"valgrind --suppressions=$PWD/tests/valgrind.supp --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
 	if [ -n "$bad" ]; then
 		echo "valgrind found errors in $(echo "$bad" | wc -l) processes:"
