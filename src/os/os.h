@@ -44,6 +44,8 @@ void os_write_stderr(const char *buf, size_t len);
 
 /* Number of CPUs the system may have (for per-CPU arrays). */
 int os_nr_cpus(void);
+/* Pages of physical memory the machine has (0 if unknown). */
+size_t os_phys_pages(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
 void *os_map_populated(size_t size, int *err);
 
