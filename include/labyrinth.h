@@ -586,4 +586,7 @@ LAB_API void lab_spin_unlock(lab_spinlock_t *lock);
 }
 #endif
 
+/* Object caches and kmalloc (the slab layer). */
+#include <labyrinth/slab.h>
+
 #endif /* LABYRINTH_H */

@@ -1,0 +1,523 @@
+/*
+ * cache.c - caches: creation (slab geometry, metadata from the default zone,
+ * the per-CPU arrays' sizes, the shrinker), destruction, the list of every
+ * cache, statistics, /proc/slabinfo, and shrinking.
+ *
+ * A cache's metadata is one block of pages of the default zone (never of a
+ * zone with a protection key, so every thread may read it): the structure,
+ * then one cache line per CPU, then the CPUs' object arrays.  The header
+ * cache, whose objects are the headers of slabs of large objects, keeps its
+ * own headers on its slabs.
+ *
+ * Exports lab_kmem_cache_create/destroy/name/shrink/get_stats, lab_slabinfo,
+ * and lab__slab_create / lab__slab_header_cache to the other files.
+ */
+#include "slab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lab_kmem_cache *lab__slab_header_cache;
+
+/* Every cache, for slabinfo and shrinking; creation and destruction may sleep. */
+static pthread_mutex_t caches_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct lab_kmem_cache *caches;
+
+/* Objects a slab should hold at least, where an order up to 3 allows it. */
+#define MIN_OBJECTS 8
+/* The waste a slab may have, as a fraction of it (1/128). */
+#define WASTE_SHIFT 7
+/* Orders tried first: the per-CPU page lists serve 0..3. */
+#define PREFERRED_MAX_ORDER LAB_COSTLY_ORDER
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) / to * to;
+}
+
+static bool is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* ---- geometry ----------------------------------------------------------- */
+
+/*
+ * The slot layout: [red_left][object][right red zone][fp][state][tracks],
+ * each part only when needed.  The free pointer overlays the object unless
+ * the object's contents must survive (constructor) or be checked (any
+ * debugging): then it has a word of its own after the object.
+ */
+static void slot_layout(struct lab_kmem_cache *c)
+{
+	size_t end = round_up(c->object_size, sizeof(void *));
+	c->red_left = (c->debug & SLAB_DEBUG_REDZONE) ? round_up(sizeof(void *), c->align) : 0;
+	if (c->debug & SLAB_DEBUG_REDZONE)
+		end += sizeof(void *);
+	c->inuse_end = end;
+	if (c->ctor || c->debug) {
+		c->fp_offset = end;
+		end += sizeof(void *);
+	} else {
+		c->fp_offset = 0;
+	}
+	if (c->debug) {
+		c->state_offset = end;
+		end += sizeof(uint64_t);
+	}
+	if (c->debug & SLAB_DEBUG_USER) {
+		c->track_offset = end;
+		end += 2 * lab__slab_track_size();
+	}
+	c->size = round_up(c->red_left + end, c->align);
+}
+
+struct fit {
+	unsigned int order, n;
+	bool off;
+	size_t waste;      /* bytes per slab not in slots, header included */
+};
+
+static struct fit fit_of(const struct lab_kmem_cache *c, unsigned int order, bool off,
+			 size_t page_size)
+{
+	size_t bytes = page_size << order;
+	size_t head = off ? 0 : round_up(sizeof(struct slab), c->align);
+	struct fit f = { order, 0, off, bytes };
+	if (head >= bytes)
+		return f;
+	size_t n = (bytes - head) / c->size;
+	if (n > UINT16_MAX)
+		n = UINT16_MAX;
+	f.n = (unsigned int)n;
+	f.waste = bytes - n * c->size + (off ? sizeof(struct slab) : 0);
+	return f;
+}
+
+/* Lower waste per object slot; ties: more objects. */
+static bool better(const struct fit *a, const struct fit *b)
+{
+	if (!b->n)
+		return a->n != 0;
+	if (!a->n)
+		return false;
+	/* a->waste / a->n < b->waste / b->n, compared as fractions of the slab */
+	size_t wa = a->waste << (b->order), wb = b->waste << (a->order);
+	return wa < wb || (wa == wb && a->n > b->n);
+}
+
+/*
+ * calculate_order(): the first order (0..3) and header placement that gives
+ * at least MIN_OBJECTS slots (or as many as order 3 gives) with at most
+ * 1/128 waste; otherwise the least waste found up to order 3; objects too big
+ * for that use the smallest order that holds one.
+ */
+static int choose_geometry(struct lab_kmem_cache *c, bool force_on, bool force_off,
+			   size_t page_size)
+{
+	unsigned int want_n = MIN_OBJECTS;
+	struct fit max3 = fit_of(c, PREFERRED_MAX_ORDER, true, page_size);
+	struct fit max3off = fit_of(c, PREFERRED_MAX_ORDER, false, page_size);
+	unsigned int most = max3.n > max3off.n ? max3.n : max3off.n;
+	if (most < want_n)
+		want_n = most ? most : 1;
+	struct fit best = { 0, 0, false, 0 };
+	for (unsigned int order = 0; order <= LAB_MAX_ORDER; order++) {
+		for (int off = 0; off <= 1; off++) {
+			if ((off && force_on) || (!off && force_off))
+				continue;
+			struct fit f = fit_of(c, order, off, page_size);
+			if (!f.n)
+				continue;
+			if (f.n >= want_n && (f.waste << WASTE_SHIFT) <= (page_size << order)) {
+				best = f;
+				goto done;
+			}
+			if (order <= PREFERRED_MAX_ORDER && better(&f, &best))
+				best = f;
+		}
+		if (best.n && order >= PREFERRED_MAX_ORDER)
+			break;
+	}
+	if (!best.n)
+		return -EINVAL;  /* not even one object in the largest block */
+done:
+	c->order = best.order;
+	c->nr_objects = best.n;
+	c->off_slab = best.off;
+	c->slab_bytes = page_size << best.order;
+	c->objects_offset = best.off ? 0 : round_up(sizeof(struct slab), c->align);
+	c->recip = ((1ull << 32) + c->size - 1) / c->size;
+	return 0;
+}
+
+/* Per-CPU array capacity: about 64 KiB of objects, 4..1024 of them; a
+ * quarter of it moves per refill or drain. */
+static void size_arrays(struct lab_kmem_cache *c)
+{
+	size_t high = (64 * 1024) / c->size;
+	if (high < 4)
+		high = 4;
+	if (high > 1024)
+		high = 1024;
+	c->high = (uint32_t)high;
+	c->batch = c->high / 4 ? c->high / 4 : 1;
+	if (c->batch > 256)
+		c->batch = 256;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static void shrinker_init(struct lab_kmem_cache *c);
+
+static size_t meta_bytes(const struct lab_kmem_cache *c)
+{
+	return round_up(sizeof(*c), SLAB_CPU_STRIDE) + (size_t)c->nr_cpu * SLAB_CPU_STRIDE +
+	       (size_t)c->nr_cpu * c->high * sizeof(void *);
+}
+
+static unsigned int order_of(size_t bytes, size_t page_size)
+{
+	unsigned int order = 0;
+	while ((page_size << order) < bytes)
+		order++;
+	return order;
+}
+
+static void cache_list_add(struct lab_kmem_cache *c)
+{
+	pthread_mutex_lock(&caches_mutex);
+	c->next_cache = caches;
+	caches = c;
+	pthread_mutex_unlock(&caches_mutex);
+}
+
+static void cache_list_del(struct lab_kmem_cache *c)
+{
+	pthread_mutex_lock(&caches_mutex);
+	for (struct lab_kmem_cache **it = &caches; *it; it = &(*it)->next_cache) {
+		if (*it == c) {
+			*it = c->next_cache;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&caches_mutex);
+}
+
+struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name, size_t size,
+					size_t align, unsigned int flags, void (*ctor)(void *),
+					unsigned int internal)
+{
+	size_t page_size = lab_page_size();
+	if (!name || !size || (flags & ~LAB_SLAB_ALL_FLAGS) ||
+	    (align && (!is_pow2(align) || align > page_size)) ||
+	    size > (page_size << LAB_MAX_ORDER)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!zone)
+		zone = (flags & LAB_SLAB_EXCLUSIVE) ? lab_default_exclusive_zone() : lab_default_zone();
+	struct lab_zone *meta = lab__slab_meta_zone();
+	if (!zone || !meta)
+		return NULL;  /* errno from the zone's creation */
+	lab__might_sleep("lab_kmem_cache_create");
+
+	/* Everything but the memory, in a scratch copy first. */
+	struct lab_kmem_cache tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	struct lab_kmem_cache *c = &tmp;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->zone = zone;
+	c->flags = flags | lab__slab_debug_flags(c->name, flags);
+	c->ctor = ctor;
+	c->object_size = size;
+	c->exclusive = c->flags & LAB_SLAB_EXCLUSIVE;
+	c->failslab = c->flags & LAB_SLAB_FAILSLAB;
+	c->kmalloc = internal & SLAB_INTERNAL_KMALLOC;
+	c->sanitize = zone->debug & ZONE_DEBUG_SANITIZE;
+	if (c->flags & LAB_SLAB_CONSISTENCY_CHECKS)
+		c->debug |= SLAB_DEBUG_CHECKS;
+	if (c->flags & LAB_SLAB_RED_ZONE)
+		c->debug |= SLAB_DEBUG_REDZONE;
+	if ((c->flags & LAB_SLAB_POISON) && !ctor)
+		c->debug |= SLAB_DEBUG_POISON;
+	if (c->flags & LAB_SLAB_STORE_USER)
+		c->debug |= SLAB_DEBUG_USER;
+	if (c->flags & LAB_SLAB_TRACE)
+		c->debug |= SLAB_DEBUG_TRACE;
+	if (c->debug)
+		c->debug |= SLAB_DEBUG_STATE;
+	c->align = align ? align : sizeof(void *);
+	if (c->flags & LAB_SLAB_HWCACHE_ALIGN) {
+		size_t ralign = 64;
+		while (size <= ralign / 2)
+			ralign /= 2;
+		if (ralign > c->align)
+			c->align = ralign;
+	}
+	if (c->align < sizeof(void *))
+		c->align = sizeof(void *);
+	slot_layout(c);
+	/* Headers of slabs in a zone with a protection key live off-slab, in the
+	 * default zone: the free path reads them without the zone's key. */
+	bool force_off = zone->pkey >= 0;
+	if (choose_geometry(c, internal & SLAB_INTERNAL_ON_SLAB, force_off, page_size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c->off_slab && !lab__slab_header_init())
+		return NULL;
+	c->cpu_mode = lab__pcp_mode();
+	c->nr_cpu = (unsigned int)os_nr_cpus();
+	size_arrays(c);
+	while (order_of(meta_bytes(c), page_size) > LAB_MAX_ORDER && c->high > 4)
+		c->high /= 2;
+	c->fast = c->cpu_mode == LAB_PCP_RSEQ && !c->debug && !c->exclusive && !c->sanitize;
+	c->min_empty = 2;
+
+	/* The memory: metadata from the default zone, pre-faulted like all zone memory. */
+	unsigned int morder = order_of(meta_bytes(c), page_size);
+	struct lab_page *mp = lab_alloc_pages(meta, LAB_GFP_KERNEL | LAB_GFP_ZERO, morder);
+	if (!mp)
+		return NULL;
+	c = lab_page_address(mp);
+	memcpy(c, &tmp, sizeof(*c));
+	c->meta_page = mp;
+	c->meta_order = morder;
+	lab__slab_cpu_setup(c, (char *)c + round_up(sizeof(*c), SLAB_CPU_STRIDE));
+	lab__stack_warm();  /* reports and U capture stacks later, maybe in atomic context */
+	shrinker_init(c);
+	if (lab_register_shrinker(zone, &c->shrinker) == 0)
+		c->shrinker_registered = true;
+	cache_list_add(c);
+	return c;
+}
+
+struct lab_kmem_cache *lab_kmem_cache_create(struct lab_zone *zone, const char *name, size_t size,
+					     size_t align, unsigned int flags,
+					     void (*ctor)(void *obj))
+{
+	struct lab_kmem_cache *c = lab__slab_create(zone, name, size, align, flags, ctor, 0);
+	if (!c && (flags & LAB_SLAB_PANIC)) {
+		lab__printk("BUG: lab_kmem_cache_create(%s, %zu): failed with errno %d (LAB_SLAB_PANIC)\n",
+			    name ? name : "(null)", size, errno);
+		abort();
+	}
+	return c;
+}
+
+const char *lab_kmem_cache_name(const struct lab_kmem_cache *c)
+{
+	return c ? c->name : NULL;
+}
+
+/* ---- the header cache -------------------------------------------------- */
+
+static _Atomic int header_state;  /* 0 none, 1 being made, 2 made */
+static _Atomic uintptr_t header_maker;
+
+bool lab__slab_header_init(void)
+{
+	int st = atomic_load_explicit(&header_state, memory_order_acquire);
+	if (likely(st == 2))
+		return true;
+	int idle = 0;
+	if (atomic_compare_exchange_strong(&header_state, &idle, 1)) {
+		atomic_store(&header_maker, lab__self_token());
+		lab__slab_header_cache = lab__slab_create(NULL, "slab_header", sizeof(struct slab),
+							  SLAB_CPU_STRIDE, 0, NULL,
+							  SLAB_INTERNAL_ON_SLAB);
+		atomic_store_explicit(&header_state, lab__slab_header_cache ? 2 : 0,
+				      memory_order_release);
+		return lab__slab_header_cache != NULL;
+	}
+	if (atomic_load(&header_maker) == lab__self_token()) {
+		errno = EAGAIN;  /* a signal handler inside the first creation */
+		return false;
+	}
+	while ((st = atomic_load_explicit(&header_state, memory_order_acquire)) == 1)
+		os_yield();
+	return st == 2;
+}
+
+/* ---- destruction ------------------------------------------------------- */
+
+void lab_kmem_cache_destroy(struct lab_kmem_cache *c)
+{
+	if (!c)
+		return;
+	lab__might_sleep("lab_kmem_cache_destroy");
+	if (c->kmalloc || c == lab__slab_header_cache) {
+		lab__printk("BUG: lab_kmem_cache_destroy(%s): the library's own cache; not destroyed\n",
+			    c->name);
+		return;
+	}
+	if (atomic_load(&c->dead))
+		return;
+	if (c->shrinker_registered)
+		lab_unregister_shrinker(c->zone, &c->shrinker);
+	c->shrinker_registered = false;
+	lab__slab_flush_all(c);
+	lab__slab_lock(c, true);
+	size_t total = c->nr_slabs * c->nr_objects;
+	size_t pending = atomic_load(&c->nr_deferred);
+	if (total - c->nr_free - pending) {
+		/* Objects still allocated: name them and keep the cache, so that
+		 * they stay valid (the kernel leaks the cache too). */
+		lab__slab_report_leaks(c);
+		atomic_store(&c->dead, true);
+		c->fast = false;
+		lab__slab_release_empty(c, 0, SIZE_MAX);  /* unlocks */
+		return;
+	}
+	lab__slab_release_all(c);
+	lab__slab_unlock(c);
+	cache_list_del(c);
+	struct lab_page *mp = c->meta_page;
+	unsigned int morder = c->meta_order;
+	lab_free_pages(mp, morder);
+}
+
+/* ---- statistics ------------------------------------------------------- */
+
+static struct lab_kmem_cache *cache_mut(const struct lab_kmem_cache *c)
+{
+	return (struct lab_kmem_cache *)(uintptr_t)c;
+}
+
+#define LOAD(f) atomic_load_explicit(&c->stat.f, memory_order_relaxed)
+
+void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_cache_stats *out)
+{
+	struct lab_kmem_cache *c = cache_mut(cc);
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return;
+	size_t slabs, pages, nr_free;
+	if (lab__slab_lock(c, true)) {
+		slabs = c->nr_slabs;
+		pages = c->nr_pages;
+		nr_free = c->nr_free;
+		lab__slab_unlock(c);
+	} else {  /* from a signal handler inside the lock: a racy look */
+		slabs = __atomic_load_n(&c->nr_slabs, __ATOMIC_RELAXED);
+		pages = __atomic_load_n(&c->nr_pages, __ATOMIC_RELAXED);
+		nr_free = __atomic_load_n(&c->nr_free, __ATOMIC_RELAXED);
+	}
+	size_t cached = lab__slab_cpu_cached(c);
+	size_t deferred = atomic_load(&c->nr_deferred);
+	uint64_t hits;
+	lab__slab_cpu_counts(c, &hits);
+	out->size = c->size;
+	out->object_size = c->object_size;
+	out->slabs = slabs;
+	out->pages = pages;
+	out->total_objs = slabs * c->nr_objects;
+	size_t idle = nr_free + cached + deferred;
+	out->active_objs = out->total_objs > idle ? out->total_objs - idle : 0;
+	out->objs_per_slab = c->nr_objects;
+	out->order = c->order;
+	out->cpu_cached = cached;
+	/* count = refill_objs + pushes - hits - bulk_pops - drain_objs (percpu.c) */
+	uint64_t pushes = (uint64_t)cached + hits + LOAD(bulk_pops) + LOAD(drain_objs) -
+			  LOAD(refill_objs);
+	out->cpu_hits = hits + LOAD(bulk_pops);
+	out->allocs = out->cpu_hits + LOAD(slow_allocs);
+	out->frees = pushes + LOAD(slow_frees);
+	out->refills = LOAD(refills);
+	out->drains = LOAD(drains);
+	out->remote_frees = LOAD(remote_frees);
+	out->alloc_fail = LOAD(alloc_fail);
+	out->fail_injected = LOAD(fail_injected);
+	out->errors = LOAD(errors);
+	out->leaked = atomic_load(&c->nr_leaked);
+}
+
+void lab_slabinfo(FILE *out)
+{
+	if (!out)
+		return;
+	fprintf(out, "slabinfo - version: 2.1\n"
+		"# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+		" : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs>"
+		" <num_slabs> <sharedavail>\n");
+	pthread_mutex_lock(&caches_mutex);
+	for (struct lab_kmem_cache *c = caches; c; c = c->next_cache) {
+		struct lab_kmem_cache_stats st;
+		lab_kmem_cache_get_stats(c, &st);
+		size_t active_slabs = st.slabs - __atomic_load_n(&c->nr_list[SLAB_EMPTY],
+								  __ATOMIC_RELAXED);
+		fprintf(out, "%-17s %6zu %6zu %6zu %4u %4u : tunables %4u %4u %4u : slabdata "
+			"%6zu %6zu %6u\n", c->name, st.active_objs, st.total_objs, c->size,
+			c->nr_objects, 1u << c->order, c->high, c->batch, 0u, active_slabs,
+			st.slabs, 0u);
+	}
+	pthread_mutex_unlock(&caches_mutex);
+	fflush(out);
+}
+
+/* ---- shrinking ---------------------------------------------------------- */
+
+/* Pages given back, counted from the cache's own total: the flush gives
+ * back slabs it empties beyond the few kept, the release the rest. */
+static size_t shrink_one(struct lab_kmem_cache *c)
+{
+	size_t before = __atomic_load_n(&c->nr_pages, __ATOMIC_RELAXED);
+	lab__slab_flush_all(c);
+	lab__slab_lock(c, true);
+	lab__slab_release_empty(c, 0, SIZE_MAX);
+	size_t after = __atomic_load_n(&c->nr_pages, __ATOMIC_RELAXED);
+	return before > after ? before - after : 0;
+}
+
+int lab_kmem_cache_shrink(struct lab_kmem_cache *c)
+{
+	lab__might_sleep("lab_kmem_cache_shrink");
+	if (c)
+		return (int)shrink_one(c);
+	size_t pages = 0;
+	pthread_mutex_lock(&caches_mutex);
+	for (struct lab_kmem_cache *it = caches; it; it = it->next_cache)
+		if (it->kmalloc)
+			pages += shrink_one(it);
+	pthread_mutex_unlock(&caches_mutex);
+	return pages > INT32_MAX ? INT32_MAX : (int)pages;
+}
+
+/* The zone's shrinker: empty slabs first; then the per-CPU arrays, whose
+ * objects may be all that keeps slabs in use.  Units are pages. */
+static unsigned long cache_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)sc;
+	struct lab_kmem_cache *c = s->private_data;
+	size_t per = (size_t)1 << c->order;
+	size_t empty = __atomic_load_n(&c->nr_list[SLAB_EMPTY], __ATOMIC_RELAXED) * per;
+	size_t cached = lab__slab_cpu_cached(c) * c->size / lab_page_size();
+	size_t n = empty + cached;
+	return n ? n : LAB_SHRINK_EMPTY;
+}
+
+static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	struct lab_kmem_cache *c = s->private_data;
+	lab__slab_lock(c, true);
+	size_t freed = lab__slab_release_empty(c, 0, sc->nr_to_scan);
+	if (freed < sc->nr_to_scan && lab__slab_cpu_cached(c)) {
+		lab__slab_flush_all(c);
+		lab__slab_lock(c, true);
+		freed += lab__slab_release_empty(c, 0, sc->nr_to_scan - freed);
+	}
+	return freed;
+}
+
+static void shrinker_init(struct lab_kmem_cache *c)
+{
+	c->shrinker = (struct lab_shrinker){
+		.count_objects = cache_count,
+		.scan_objects = cache_scan,
+		.seeks = LAB_DEFAULT_SEEKS,
+		.private_data = c,
+	};
+}

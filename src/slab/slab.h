@@ -1,0 +1,352 @@
+/*
+ * slab.h - the slab layer's internals: caches, slabs, per-CPU object arrays,
+ * shared by the files of src/slab/ (see docs/SLAB.md for the design):
+ *
+ *   cache.c   creation, destruction, the cache list, statistics, slabinfo,
+ *             shrinking and the shrinker
+ *   slabs.c   slab pages, their free lists and lists, the cache lock and the
+ *             lock-free deferred stacks
+ *   percpu.c  per-CPU object arrays, the allocation and free paths, bulk
+ *   kmalloc.c size classes, the default zones, kmalloc/kfree/krealloc/ksize
+ *   debug.c   red zones, poisoning, user tracking, tracing, failslab hook,
+ *             the "BUG <cache>:" reports, LABYRINTH_SLAB_DEBUG
+ *   sheaf.c   sheaves
+ *
+ * Cross-file functions carry the lab__slab_ prefix.  From the page layer the
+ * slab layer uses the public API plus: the descriptor's private word and
+ * PG_slab, lab__zone_addr_to_page(), the zone's write window and wipe
+ * (exclusive.c), the sanitizer marks (poison.c), lab__should_failslab()
+ * (fault.c), the per-CPU sequences (rseq_list.h), and the reporting helpers.
+ */
+#ifndef LAB_SLAB_INTERNAL_H
+#define LAB_SLAB_INTERNAL_H
+
+#include "../rseq_list.h"
+
+#include <stddef.h>
+
+/* ---- a slab ------------------------------------------------------------ */
+
+#define SLAB_MAGIC 0x51ab0b1eu
+
+enum { SLAB_PARTIAL, SLAB_FULL, SLAB_EMPTY, SLAB_DETACHED, SLAB_NR_LISTS };
+
+/*
+ * A slab: a block of 2^order pages of the cache's zone cut into nr_objects
+ * slots.  Its header is at the start of the block (on-slab) or an object of
+ * the header cache (off-slab, for large objects); every page's descriptor
+ * points to it (private word) and has PG_slab.  Under the cache lock:
+ *     inuse + (free objects on freelist) + (nr_objects - fresh) == nr_objects
+ * where inuse counts objects handed out, on per-CPU arrays, in sheaves,
+ * deferred or leaked.  A DETACHED slab was made by a caller that could not
+ * take the lock; it is on the deferred stack until the next lock holder
+ * puts it on a list.
+ */
+struct slab {
+	struct lab_kmem_cache *cache;
+	char *objects;              /* slot 0 */
+	void *freelist;             /* free slots' objects, linked at the cache's fp_offset */
+	struct slab *next, *prev;   /* the cache's list (next: the deferred stack when detached) */
+	struct lab_page *page;      /* head descriptor */
+	uint32_t magic;
+	uint16_t nr_objects;
+	uint16_t inuse;
+	uint16_t fresh;             /* slots from here on were never handed out */
+	uint16_t cpu;               /* the set whose refill last took objects (remote frees) */
+	uint8_t list;               /* SLAB_PARTIAL ... */
+	uint8_t order;
+	uint8_t off_slab;           /* the header is an object of the header cache */
+	uint8_t spare;
+};
+static_assert(sizeof(struct slab) <= 64, "a slab header fits a cache line");
+
+/* ---- per-CPU object arrays -------------------------------------------- */
+
+/* One per CPU: the rseq_list.h layout (lock word first), a cache line. */
+struct slab_cpu {
+	_Atomic uint32_t lock;      /* a drainer (rseq) or any user (lock mode) */
+	uint32_t spare;
+	struct rseq_list list;      /* free objects of the cache */
+	uint64_t hits;              /* allocations served from this array */
+} __attribute__((aligned(64)));
+#define SLAB_CPU_STRIDE 64
+static_assert(sizeof(struct slab_cpu) == SLAB_CPU_STRIDE, "one cache line per CPU");
+#define SLAB_LIST_OFF offsetof(struct slab_cpu, list)
+#define SLAB_HITS_OFF offsetof(struct slab_cpu, hits)
+
+/* ---- a cache ------------------------------------------------------------ */
+
+/* The cache lock: the owner's thread token, so that a signal handler that
+ * interrupted the holder sees it and takes another path. */
+struct slab_lock {
+	_Atomic uintptr_t owner;
+};
+
+/* c->debug: what the general paths do beyond moving pointers. */
+enum {
+	SLAB_DEBUG_CHECKS  = 1u << 0,  /* F */
+	SLAB_DEBUG_REDZONE = 1u << 1,  /* Z */
+	SLAB_DEBUG_POISON  = 1u << 2,  /* P (not with a ctor) */
+	SLAB_DEBUG_USER    = 1u << 3,  /* U */
+	SLAB_DEBUG_TRACE   = 1u << 4,  /* T */
+	SLAB_DEBUG_STATE   = 1u << 5,  /* any of the above: a state word per object */
+};
+
+/* Counters of the slow paths (the fast path's are per CPU). */
+struct slab_counters {
+	_Atomic uint64_t slow_allocs;  /* objects handed out without a per-CPU array pop */
+	_Atomic uint64_t slow_frees;   /* objects freed without a per-CPU array push */
+	_Atomic uint64_t refills, refill_objs;
+	_Atomic uint64_t drains, drain_objs;
+	_Atomic uint64_t bulk_pops, bulk_pushes;
+	_Atomic uint64_t remote_frees, alloc_fail, fail_injected, errors;
+	_Atomic uint64_t lock_hits;    /* lock mode: allocations served from an array */
+};
+
+struct lab_kmem_cache {
+	char name[32];
+	struct lab_zone *zone;
+	unsigned int flags;         /* LAB_SLAB_* asked for, plus LABYRINTH_SLAB_DEBUG's */
+	unsigned int debug;         /* SLAB_DEBUG_* */
+	bool fast;                  /* the inline fast path serves this cache */
+	bool exclusive;             /* zero on hand-out, scrub on free */
+	bool sanitize;              /* mark free objects for ASan / Valgrind */
+	bool failslab;              /* LAB_SLAB_FAILSLAB */
+	_Atomic bool dead;          /* destroyed with objects left */
+	bool kmalloc;               /* a kmalloc size class */
+	void (*ctor)(void *obj);
+
+	/* Geometry.  A slot is [red_left][object][right red zone][fp][state][tracks]. */
+	size_t object_size;         /* bytes asked for */
+	size_t size;                /* bytes per slot */
+	size_t align;
+	size_t red_left;            /* bytes before the object in its slot */
+	size_t fp_offset;           /* the free pointer's offset from the object */
+	size_t state_offset;        /* debug: the state word's offset from the object */
+	size_t track_offset;        /* U: the two tracks' offset from the object */
+	size_t inuse_end;           /* end of object + right red zone, from the object */
+	uint64_t recip;             /* 2^32 / size, rounded up: slot index of an offset */
+	unsigned int order;         /* of every slab */
+	unsigned int nr_objects;    /* slots per slab */
+	size_t slab_bytes;
+	size_t objects_offset;      /* slot 0's offset in an on-slab block */
+	bool off_slab;              /* headers in the header cache */
+
+	/* Per-CPU arrays: nr_cpu sets of SLAB_CPU_STRIDE bytes. */
+	int cpu_mode;               /* LAB_PCP_RSEQ, _LOCK or _OFF */
+	struct slab_cpu *cpu;
+	unsigned int nr_cpu;
+	uint32_t batch, high;
+
+	/* Slabs, under the lock. */
+	struct slab_lock lock;
+	struct slab *lists[SLAB_NR_LISTS - 1];  /* partial, full, empty (heads) */
+	size_t nr_list[SLAB_NR_LISTS - 1];
+	size_t nr_slabs, nr_pages;
+	size_t nr_free;             /* free objects in slabs (freelists and fresh slots) */
+	size_t min_empty;           /* empty slabs kept before giving them back */
+	_Atomic size_t nr_leaked;   /* objects never to be reused after a report */
+
+	/* Lock-free stacks for callers that cannot take the lock (a signal
+	 * handler that interrupted the holder, or a long-held lock). */
+	_Atomic(void *) deferred_objs;      /* objects to free, linked at fp_offset */
+	_Atomic(struct slab *) deferred_slabs; /* detached slabs, linked by next */
+	_Atomic size_t nr_deferred;         /* objects on deferred_objs */
+
+	struct slab_counters stat;
+	struct lab_shrinker shrinker;
+	bool shrinker_registered;
+
+	/* The cache list (cache.c) and where this structure lives. */
+	struct lab_kmem_cache *next_cache;
+	struct lab_page *meta_page;
+	unsigned int meta_order;
+};
+
+/* ---- cross-file internals ----------------------------------------------- */
+
+/* slabs.c: the lock.  may_sleep: spin then yield until taken; otherwise a
+ * bounded spin.  False when this thread holds it (a signal handler that
+ * interrupted the holder) or, for a caller that may not sleep, after the
+ * spin. */
+bool lab__slab_lock(struct lab_kmem_cache *c, bool may_sleep);
+void lab__slab_unlock(struct lab_kmem_cache *c);
+
+/* slabs.c: objects out of slabs and back.  take: up to want objects into
+ * buf, from the slabs or a new slab made with gfp; returns how many (0: none
+ * to be had, errno set).  put: objects back to their slabs (or deferred).
+ * cpu: the set they were on (remote frees), -1 when unknown. */
+unsigned int lab__slab_take(struct lab_kmem_cache *c, lab_gfp_t gfp, void **buf,
+			    unsigned int want, int cpu);
+void lab__slab_put(struct lab_kmem_cache *c, void *const *objs, unsigned int n, int cpu);
+/* Under the lock: drain the deferred stacks; give back empty slabs beyond
+ * keep, at most max_pages (returns pages; called with the lock, returns
+ * without it); release every slab (destroy, lock held). */
+void lab__slab_drain_deferred(struct lab_kmem_cache *c);
+size_t lab__slab_release_empty(struct lab_kmem_cache *c, size_t keep, size_t max_pages);
+void lab__slab_release_all(struct lab_kmem_cache *c);
+/* The slab an object's address lies in, NULL if none of c's zone holds it. */
+struct slab *lab__slab_of(const struct lab_kmem_cache *c, const void *obj);
+/* Under the lock: fn for every object of every slab that is not free in it. */
+void lab__slab_for_each_allocated(struct lab_kmem_cache *c,
+				  void (*fn)(void *arg, struct slab *s, void *obj), void *arg);
+/* Mark an object given up for good after a report (never reused). */
+void lab__slab_leak(struct lab_kmem_cache *c, void *obj);
+/* The header cache (off-slab headers); made with the default zone. */
+extern struct lab_kmem_cache *lab__slab_header_cache;
+
+/* percpu.c */
+void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp);  /* the general path */
+void lab__slab_free(struct lab_kmem_cache *c, void *obj);        /* checks everything */
+void lab__slab_double_free(struct lab_kmem_cache *c, const struct slab *s, void *obj);
+int lab__slab_cpu_setup(struct lab_kmem_cache *c, void *mem);    /* arrays at mem */
+void lab__slab_flush_all(struct lab_kmem_cache *c);              /* every CPU's array; may sleep */
+size_t lab__slab_cpu_cached(const struct lab_kmem_cache *c);
+void lab__slab_cpu_counts(const struct lab_kmem_cache *c, uint64_t *hits);
+
+/* cache.c.  internal: SLAB_INTERNAL_* */
+enum { SLAB_INTERNAL_KMALLOC = 1u << 0, SLAB_INTERNAL_ON_SLAB = 1u << 1 };
+struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name, size_t size,
+					size_t align, unsigned int flags, void (*ctor)(void *),
+					unsigned int internal);
+/* Make the header cache if it is not made yet; false (errno) if it cannot be. */
+bool lab__slab_header_init(void);
+
+/* kmalloc.c: the zone cache metadata lives in (made on first use). */
+struct lab_zone *lab__slab_meta_zone(void);
+
+/* debug.c */
+size_t lab__slab_track_size(void);                                       /* U: per track */
+unsigned int lab__slab_debug_flags(const char *name, unsigned int flags); /* LABYRINTH_SLAB_DEBUG */
+void lab__slab_debug_new_object(struct lab_kmem_cache *c, void *obj);   /* slab made */
+bool lab__slab_debug_alloc(struct lab_kmem_cache *c, void *obj);        /* false: leaked */
+bool lab__slab_debug_free(struct lab_kmem_cache *c, struct slab *s, void *obj); /* false: refused */
+void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
+		      const char *what, const char *fix);
+void lab__slab_report_pointer(const char *who, const void *ptr, const char *what);
+void lab__slab_mark_free(const struct lab_kmem_cache *c, void *obj);
+void lab__slab_mark_used(const struct lab_kmem_cache *c, void *obj);
+bool lab__slab_fail(struct lab_kmem_cache *c, lab_gfp_t gfp);          /* failslab */
+void lab__slab_report_leaks(struct lab_kmem_cache *c);                   /* destroy */
+
+/* ---- object helpers ----------------------------------------------------- */
+
+static inline char *slab_slot(const struct lab_kmem_cache *c, const struct slab *s,
+			      unsigned int i)
+{
+	return s->objects + (size_t)i * c->size;
+}
+
+static inline void *slab_obj(const struct lab_kmem_cache *c, const struct slab *s,
+			     unsigned int i)
+{
+	return slab_slot(c, s, i) + c->red_left;
+}
+
+/* The index of obj in s, or -1 if obj is not the start of one of its objects.
+ * recip makes it a multiply; exact for multiples of size (docs/SLAB.md). */
+static inline long slab_index(const struct lab_kmem_cache *c, const struct slab *s,
+			      const void *obj)
+{
+	uintptr_t off = (uintptr_t)obj - c->red_left - (uintptr_t)s->objects;
+	if (off >= (uintptr_t)s->nr_objects * c->size)
+		return -1;
+	uint64_t idx = ((uint64_t)off * c->recip) >> 32;
+	return idx * c->size == off ? (long)idx : -1;
+}
+
+/* Raw access to a free object's link word: free objects are poisoned for
+ * ASan (and Valgrind: the caller unmarks around it, see slabs.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_NO_ASAN __attribute__((no_sanitize_address))
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_NO_ASAN __attribute__((no_sanitize_address))
+#endif
+#endif
+#ifndef SLAB_NO_ASAN
+#define SLAB_NO_ASAN
+#endif
+
+SLAB_NO_ASAN static inline void *slab_get_link(const struct lab_kmem_cache *c, const void *obj)
+{
+	return *(void *const *)((const char *)obj + c->fp_offset);
+}
+
+SLAB_NO_ASAN static inline void slab_set_link(const struct lab_kmem_cache *c, void *obj,
+					      void *next)
+{
+	*(void **)((char *)obj + c->fp_offset) = next;
+}
+
+/* ---- the inline fast paths -------------------------------------------- */
+
+/* gfp bits the fast path honours as they are; any other takes the general path. */
+#define SLAB_FAST_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
+		       LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
+
+static inline bool failslab_armed(void)
+{
+	return atomic_load_explicit(&lab__failslab_armed, memory_order_relaxed) != 0;
+}
+
+/* Pop this CPU's array in a restartable sequence.  NULL: take the general path. */
+static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, const char *who)
+{
+	if (gfp & LAB_GFP_DIRECT_RECLAIM)
+		lab__might_sleep(who);
+#if defined(LAB_PCP_HAVE_RSEQ)
+	if (likely(c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed())) {
+		struct os_rseq *rs = rseq_self();
+		void *obj;
+		if (likely(rs) && likely(rseq_list_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
+						       &obj) == RSEQ_LIST_OK)) {
+			rseq_list_count(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_HITS_OFF);
+			return obj;
+		}
+	}
+#endif
+	(void)c;
+	return NULL;
+}
+
+/* The slab of obj if obj lies in a slab of c's zone (not yet checked to be
+ * c's, nor an object's start), else NULL. */
+static inline struct slab *slab_lookup(const struct lab_kmem_cache *c, const void *obj)
+{
+	struct lab_page *page = lab__zone_addr_to_page(c->zone, obj);
+	if (unlikely(!page) || unlikely(!(page_flags(page) & PG_slab)))
+		return NULL;
+	return page->private;
+}
+
+/*
+ * Free an object whose slab s (not NULL) the caller found: the always-on
+ * checks (an object of this cache, at an object's start), a double free of
+ * the last object freed on this CPU, then the push.  Anything unusual takes
+ * the general path, which checks again and reports.
+ */
+static inline void slab_free_checked(struct lab_kmem_cache *c, struct slab *s, void *obj)
+{
+#if defined(LAB_PCP_HAVE_RSEQ)
+	if (likely(c->fast && s->cache == c && slab_index(c, s, obj) >= 0)) {
+		struct os_rseq *rs = rseq_self();
+		if (likely(rs)) {
+			const struct slab_cpu *sc = (const struct slab_cpu *)
+				((const char *)c->cpu + (size_t)rs->cpu_id_start * SLAB_CPU_STRIDE);
+			uint32_t n = __atomic_load_n(&sc->list.count, __ATOMIC_RELAXED);
+			if (unlikely(n && sc->list.slots[n - 1] == obj)) {
+				lab__slab_double_free(c, s, obj);
+				return;
+			}
+			if (likely(rseq_list_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj) ==
+				   RSEQ_LIST_OK))
+				return;
+		}
+	}
+#endif
+	(void)s;
+	lab__slab_free(c, obj);
+}
+
+#endif /* LAB_SLAB_INTERNAL_H */
