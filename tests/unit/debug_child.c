@@ -10,6 +10,9 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child slab-uaf-read  read an object after freeing it
+ *   debug_child slab-churn     allocate and free objects of plain and debugged
+ *                              caches and kmalloc, correctly
  */
 #include <fcntl.h>
 #include <labyrinth.h>
@@ -116,6 +119,48 @@ int main(int argc, char **argv)
 		lab_free_page(p[1]);
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "slab-uaf-read")) {
+		struct lab_zone *z = zone("child", 64);
+		struct lab_kmem_cache *c = lab_kmem_cache_create(z, "uaf", 64, 0, 0, NULL);
+		volatile char *o = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
+		o[7] = 1;
+		lab_kmem_cache_free(c, (void *)(uintptr_t)o);
+		printf("read after free: %d\n", o[7]);  /* the bug the tools must see */
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "slab-churn")) {
+		struct lab_zone *z = zone("child", 512);
+		unsigned int flags[] = { 0, LAB_SLAB_CONSISTENCY_CHECKS | LAB_SLAB_RED_ZONE |
+					    LAB_SLAB_POISON | LAB_SLAB_STORE_USER };
+		static void *o[3000];
+		for (int f = 0; f < 2; f++) {
+			struct lab_kmem_cache *c = lab_kmem_cache_create(z, "churn", 40, 0, flags[f],
+									 NULL);
+			for (int round = 0; round < 3; round++) {
+				for (int i = 0; i < 3000; i++) {
+					o[i] = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
+					memset(o[i], i, 40);
+				}
+				for (int i = 0; i < 3000; i++)
+					lab_kmem_cache_free(c, o[i]);
+			}
+			lab_kmem_cache_shrink(c);
+			lab_kmem_cache_destroy(c);
+		}
+		for (int i = 0; i < 3000; i++) {
+			o[i] = lab_kmalloc((size_t)(i % 5000) + 1, LAB_GFP_KERNEL);
+			memset(o[i], 1, (size_t)(i % 5000) + 1);
+		}
+		for (int i = 0; i < 3000; i++)
+			lab_kfree(o[i]);
+		void *k = lab_kmalloc(32, LAB_GFP_KERNEL | LAB_GFP_EXCLUSIVE);
+		memset(k, 1, 32);
+		lab_kfree(k);
+		lab_kmem_cache_shrink(NULL);
 		lab_zone_destroy(z);
 		return 0;
 	}
