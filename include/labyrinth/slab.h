@@ -140,6 +140,10 @@ struct lab_kmem_cache_stats {
 	uint64_t fail_injected;/* ... of alloc_fail, by failslab */
 	uint64_t errors;       /* misuse and corruption reports */
 	size_t leaked;         /* objects never to be reused after a report */
+	/* callers that could not take the cache lock (a signal handler that
+	 * interrupted its holder, or a long-held lock) and went around it */
+	uint64_t deferred_frees; /* objects freed onto the lock-free stack */
+	uint64_t detached_slabs; /* slabs made and used without the lock */
 };
 /* A snapshot; takes the cache lock briefly.  May sleep (spins). */
 LAB_API void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cache,

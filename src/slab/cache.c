@@ -433,6 +433,8 @@ void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_c
 	out->fail_injected = LOAD(fail_injected);
 	out->errors = LOAD(errors);
 	out->leaked = atomic_load(&c->nr_leaked);
+	out->deferred_frees = LOAD(deferred_frees);
+	out->detached_slabs = LOAD(detached_slabs);
 }
 
 void lab_slabinfo(FILE *out)

@@ -100,7 +100,7 @@ struct slab_counters {
 	_Atomic uint64_t drains, drain_objs;
 	_Atomic uint64_t bulk_pops, bulk_pushes;
 	_Atomic uint64_t remote_frees, alloc_fail, fail_injected, errors;
-	_Atomic uint64_t lock_hits;    /* lock mode: allocations served from an array */
+	_Atomic uint64_t deferred_frees, detached_slabs;
 };
 
 struct lab_kmem_cache {

@@ -283,7 +283,7 @@ static unsigned int take_locked(struct lab_kmem_cache *c, void **buf, unsigned i
 		if (!s)
 			break;
 		if (cpu >= 0)
-			s->cpu = (uint16_t)cpu;
+			__atomic_store_n(&s->cpu, (uint16_t)cpu, __ATOMIC_RELAXED);
 		void *obj;
 		while (n < want && (obj = slab_pop(c, s)))
 			buf[n++] = obj;
@@ -291,6 +291,15 @@ static unsigned int take_locked(struct lab_kmem_cache *c, void **buf, unsigned i
 	}
 	lab__zone_write_end(c->zone, saved);
 	return n;
+}
+
+/* An object coming back from the array of set cpu (-1: unknown) to slab s:
+ * remote when s last gave objects to another set.  s->cpu is written under
+ * the lock and read here also without it (deferred frees). */
+static void count_remote(struct lab_kmem_cache *c, const struct slab *s, int cpu)
+{
+	if (cpu >= 0 && s && __atomic_load_n(&s->cpu, __ATOMIC_RELAXED) != (uint16_t)cpu)
+		atomic_fetch_add_explicit(&c->stat.remote_frees, 1, memory_order_relaxed);
 }
 
 /* Free obj into its slab.  False (nothing done) for an object of no slab of
@@ -312,8 +321,7 @@ static bool slab_push(struct lab_kmem_cache *c, void *obj, int cpu)
 			attach(c, s);
 		}
 	}
-	if (cpu >= 0 && s->cpu != (uint16_t)cpu)
-		atomic_fetch_add_explicit(&c->stat.remote_frees, 1, memory_order_relaxed);
+	count_remote(c, s, cpu);
 	link_set(c, obj, s->freelist);
 	s->freelist = obj;
 	s->inuse--;
@@ -339,6 +347,7 @@ static void defer_objs(struct lab_kmem_cache *c, void *const *objs, unsigned int
 						      memory_order_release, memory_order_relaxed));
 	lab__zone_write_end(c->zone, saved);
 	atomic_fetch_add_explicit(&c->nr_deferred, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->stat.deferred_frees, n, memory_order_relaxed);
 }
 
 static void defer_slab(struct lab_kmem_cache *c, struct slab *s)
@@ -348,6 +357,7 @@ static void defer_slab(struct lab_kmem_cache *c, struct slab *s)
 		s->next = old;
 	while (!atomic_compare_exchange_weak_explicit(&c->deferred_slabs, &old, s,
 						      memory_order_release, memory_order_relaxed));
+	atomic_fetch_add_explicit(&c->stat.detached_slabs, 1, memory_order_relaxed);
 }
 
 void lab__slab_drain_deferred(struct lab_kmem_cache *c)
@@ -454,6 +464,9 @@ void lab__slab_put(struct lab_kmem_cache *c, void *const *objs, unsigned int n, 
 	if (!n)
 		return;
 	if (!lab__slab_lock(c, false)) {
+		/* Remote frees are counted now: the stack does not keep cpu. */
+		for (unsigned int i = 0; cpu >= 0 && i < n; i++)
+			count_remote(c, lab__slab_of(c, objs[i]), cpu);
 		defer_objs(c, objs, n);
 		return;
 	}
