@@ -230,6 +230,10 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	struct lab_kmem_cache *c = &tmp;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->zone = zone;
+	c->zone_base = (uintptr_t)zone->base;
+	c->zone_pages = zone->pages;
+	c->zone_managed = &zone->managed;
+	c->page_shift = (uint8_t)zone->page_shift;
 	c->flags = flags | lab__slab_debug_flags(c->name, flags);
 	c->ctor = ctor;
 	c->object_size = size;

@@ -129,7 +129,8 @@ void lab__slab_mark_free(const struct lab_kmem_cache *c, void *obj)
 
 void lab__slab_mark_used(const struct lab_kmem_cache *c, void *obj)
 {
-	lab__sanitizer_mark_allocated(obj, c->object_size, false);
+	/* A constructed object's contents mean something; others' do not yet. */
+	lab__sanitizer_mark_allocated(obj, c->object_size, c->ctor != NULL);
 }
 
 /* ---- who and where ------------------------------------------------------- */
@@ -240,8 +241,9 @@ static bool can_dump(const struct lab_kmem_cache *c)
 #endif
 }
 
-void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
-		      const char *what, const char *fix)
+/* The report, for a caller that has the object's metadata open (Valgrind). */
+static void report_open(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
+			const char *what, const char *fix)
 {
 	if (!may_report())
 		return;
@@ -254,10 +256,8 @@ void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const str
 	if (s && s->magic == SLAB_MAGIC && s->cache == c) {
 		long idx = slab_index(c, s, obj);
 		if (idx >= 0 && (c->debug & SLAB_DEBUG_USER)) {
-			meta_open(c, (void *)(uintptr_t)obj);
 			print_track(c, obj, TRACK_ALLOC);
 			print_track(c, obj, TRACK_FREE);
-			meta_close(c, (void *)(uintptr_t)obj);
 		}
 		lab__printk("INFO: Slab 0x%p objects=%u used=%u fp=0x%p order=%u\n",
 			    (const void *)s, s->nr_objects, s->inuse, s->freelist, s->order);
@@ -265,7 +265,6 @@ void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const str
 			lab__printk("INFO: Object 0x%p @offset=%zu\n", obj,
 				    (size_t)((const char *)obj - s->objects));
 			if (can_dump(c)) {
-				meta_open(c, (void *)(uintptr_t)obj);
 				if (c->red_left)
 					hex_dump("Redzone", (const char *)obj - c->red_left,
 						 c->red_left, 16);
@@ -273,7 +272,6 @@ void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const str
 				if (c->debug & SLAB_DEBUG_REDZONE)
 					hex_dump("Redzone", (const char *)obj + c->object_size,
 						 c->inuse_end - c->object_size, 16);
-				meta_close(c, (void *)(uintptr_t)obj);
 			}
 		} else {
 			lab__printk("INFO: Pointer 0x%p is not the start of an object of this slab\n",
@@ -285,6 +283,17 @@ void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const str
 	lab__printk("CPU: %u PID: %d Comm: %s\n", my_cpu(), my_tid(), comm);
 	lab__dump_stack();
 	lab__printk("FIX %s: %s\n", c->name, fix);
+}
+
+void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
+		      const char *what, const char *fix)
+{
+	bool inside = s && s->magic == SLAB_MAGIC && s->cache == c && slab_index(c, s, obj) >= 0;
+	if (inside)
+		meta_open(c, (void *)(uintptr_t)obj);
+	report_open(c, obj, s, what, fix);
+	if (inside)
+		meta_close(c, (void *)(uintptr_t)obj);
 }
 
 void lab__slab_report_pointer(const char *who, const void *ptr, const char *what)
@@ -337,7 +346,7 @@ SLAB_NO_ASAN static bool check_redzones(struct lab_kmem_cache *c, struct slab *s
 		 left ? "Left Redzone" : "Right Redzone",
 		 left ? (ssize_t)at - (ssize_t)c->red_left : (ssize_t)(c->object_size + rat),
 		 byte == RED_ACTIVE ? " (written out of bounds)" : " (while free)");
-	lab__slab_report(c, obj, s, what, fix);
+	report_open(c, obj, s, what, fix);
 	return false;
 }
 
@@ -355,7 +364,7 @@ SLAB_NO_ASAN static bool check_poison(struct lab_kmem_cache *c, struct slab *s, 
 		return true;
 	char what[128];
 	snprintf(what, sizeof(what), "Poison overwritten at byte %zu (written after free)", at);
-	lab__slab_report(c, obj, s, what, "Object never reused");
+	report_open(c, obj, s, what, "Object never reused");
 	return false;
 }
 
@@ -384,7 +393,7 @@ static bool check_slab(struct lab_kmem_cache *c, struct slab *s, void *obj)
 	if (s && s->magic == SLAB_MAGIC && s->cache == c && s->inuse && s->inuse <= s->nr_objects &&
 	    s->fresh <= s->nr_objects)
 		return true;
-	lab__slab_report(c, obj, s, "Slab header damaged (magic, cache or counts)",
+	report_open(c, obj, s, "Slab header damaged (magic, cache or counts)",
 			 "Object not freed (never reused)");
 	return false;
 }
@@ -403,7 +412,7 @@ bool lab__slab_debug_alloc(struct lab_kmem_cache *c, void *obj)
 			state_set(c, obj, STATE_BAD);  /* given up earlier: stays out */
 		} else {
 			error(c);
-			lab__slab_report(c, obj, s, old == STATE_ALLOC
+			report_open(c, obj, s, old == STATE_ALLOC
 					 ? "Object handed out while already allocated (a double free?)"
 					 : "Object state word overwritten (out-of-bounds write?)",
 					 "Object never reused");
@@ -450,10 +459,10 @@ bool lab__slab_debug_free(struct lab_kmem_cache *c, struct slab *s, void *obj)
 		if (old == STATE_FREE || old == STATE_BAD) {
 			if (old == STATE_BAD)
 				state_set(c, obj, STATE_BAD);
-			lab__slab_report(c, obj, s, "Object already free (double free)",
+			report_open(c, obj, s, "Object already free (double free)",
 					 "Object not freed again");
 		} else {
-			lab__slab_report(c, obj, s, "Object state word overwritten "
+			report_open(c, obj, s, "Object state word overwritten "
 					 "(out-of-bounds write?)", "Object not freed (never reused)");
 			give_up(c, obj);
 		}

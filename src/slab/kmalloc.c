@@ -457,11 +457,8 @@ static bool classify(const char *who, const void *obj, struct lab_kmem_cache **c
 	return true;
 }
 
-void lab_kfree(const void *cobj)
+static __attribute__((noinline)) void kfree_general(void *obj)
 {
-	void *obj = (void *)(uintptr_t)cobj;
-	if (unlikely(LAB_ZERO_OR_NULL_PTR(obj)))
-		return;
 	struct lab_kmem_cache *c;
 	struct slab *s;
 	struct lab_page *page;
@@ -472,6 +469,25 @@ void lab_kfree(const void *cobj)
 		return;
 	}
 	slab_free_checked(c, s, obj);
+}
+
+/* Most objects live in the default zone: look there first, without the walk
+ * over every zone that lab_virt_to_page() makes. */
+void lab_kfree(const void *cobj)
+{
+	void *obj = (void *)(uintptr_t)cobj;
+	if (unlikely(LAB_ZERO_OR_NULL_PTR(obj)))
+		return;
+	struct lab_zone *z = atomic_load_explicit(&default_zone, memory_order_relaxed);
+	struct lab_page *page = z ? lab__zone_addr_to_page(z, obj) : NULL;
+	if (likely(page) && likely(page_flags(page) & PG_slab)) {
+		struct slab *s = page->private;
+		if (likely(s && !is_large(s))) {
+			slab_free_checked(s->cache, s, obj);
+			return;
+		}
+	}
+	kfree_general(obj);
 }
 
 size_t lab_ksize(const void *obj)

@@ -104,11 +104,21 @@ struct slab_counters {
 };
 
 struct lab_kmem_cache {
+	/* What the inline fast paths read, first: one cache line. */
+	struct slab_cpu *cpu;       /* nr_cpu sets of SLAB_CPU_STRIDE bytes */
+	bool fast;                  /* the inline fast path serves this cache */
+	uint8_t page_shift;
+	uintptr_t zone_base;        /* the zone's memory and descriptors, fixed */
+	struct lab_page *zone_pages;
+	const _Atomic size_t *zone_managed;  /* grows with the zone */
+	size_t size;                /* bytes per slot */
+	uint64_t recip;             /* 2^32 / size, rounded up: slot index of an offset */
+	size_t red_left;            /* bytes before the object in its slot */
+
 	char name[32];
 	struct lab_zone *zone;
 	unsigned int flags;         /* LAB_SLAB_* asked for, plus LABYRINTH_SLAB_DEBUG's */
 	unsigned int debug;         /* SLAB_DEBUG_* */
-	bool fast;                  /* the inline fast path serves this cache */
 	bool exclusive;             /* zero on hand-out, scrub on free */
 	bool sanitize;              /* mark free objects for ASan / Valgrind */
 	bool failslab;              /* LAB_SLAB_FAILSLAB */
@@ -118,23 +128,19 @@ struct lab_kmem_cache {
 
 	/* Geometry.  A slot is [red_left][object][right red zone][fp][state][tracks]. */
 	size_t object_size;         /* bytes asked for */
-	size_t size;                /* bytes per slot */
 	size_t align;
-	size_t red_left;            /* bytes before the object in its slot */
 	size_t fp_offset;           /* the free pointer's offset from the object */
 	size_t state_offset;        /* debug: the state word's offset from the object */
 	size_t track_offset;        /* U: the two tracks' offset from the object */
 	size_t inuse_end;           /* end of object + right red zone, from the object */
-	uint64_t recip;             /* 2^32 / size, rounded up: slot index of an offset */
 	unsigned int order;         /* of every slab */
 	unsigned int nr_objects;    /* slots per slab */
 	size_t slab_bytes;
 	size_t objects_offset;      /* slot 0's offset in an on-slab block */
 	bool off_slab;              /* headers in the header cache */
 
-	/* Per-CPU arrays: nr_cpu sets of SLAB_CPU_STRIDE bytes. */
+	/* Per-CPU arrays. */
 	int cpu_mode;               /* LAB_PCP_RSEQ, _LOCK or _OFF */
-	struct slab_cpu *cpu;
 	unsigned int nr_cpu;
 	uint32_t batch, high;
 
@@ -290,6 +296,13 @@ static inline bool failslab_armed(void)
 	return atomic_load_explicit(&lab__failslab_armed, memory_order_relaxed) != 0;
 }
 
+/* This thread's rseq area if it was looked up already; NULL sends the caller
+ * to the general path, which looks it up (rseq_self()). */
+static inline struct os_rseq *rseq_known(void)
+{
+	return lab__my_rseq;
+}
+
 /* Pop this CPU's array in a restartable sequence.  NULL: take the general path. */
 static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, const char *who)
 {
@@ -297,7 +310,7 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
 		lab__might_sleep(who);
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (likely(c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed())) {
-		struct os_rseq *rs = rseq_self();
+		struct os_rseq *rs = rseq_known();
 		void *obj;
 		if (likely(rs) && likely(rseq_list_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
 						       &obj) == RSEQ_LIST_OK)) {
@@ -314,11 +327,16 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
  * c's, nor an object's start), else NULL. */
 static inline struct slab *slab_lookup(const struct lab_kmem_cache *c, const void *obj)
 {
-	struct lab_page *page = lab__zone_addr_to_page(c->zone, obj);
-	if (unlikely(!page) || unlikely(!(page_flags(page) & PG_slab)))
+	uintptr_t off = (uintptr_t)obj - c->zone_base;
+	if (unlikely(off >= atomic_load_explicit(c->zone_managed, memory_order_relaxed)
+				<< c->page_shift))
+		return NULL;
+	struct lab_page *page = c->zone_pages + (off >> c->page_shift);
+	if (unlikely(!(page_flags(page) & PG_slab)))
 		return NULL;
 	return page->private;
 }
+
 
 /*
  * Free an object whose slab s (not NULL) the caller found: the always-on
@@ -330,7 +348,7 @@ static inline void slab_free_checked(struct lab_kmem_cache *c, struct slab *s, v
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (likely(c->fast && s->cache == c && slab_index(c, s, obj) >= 0)) {
-		struct os_rseq *rs = rseq_self();
+		struct os_rseq *rs = rseq_known();
 		if (likely(rs)) {
 			const struct slab_cpu *sc = (const struct slab_cpu *)
 				((const char *)c->cpu + (size_t)rs->cpu_id_start * SLAB_CPU_STRIDE);

@@ -11,10 +11,12 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1
@@ -39,6 +41,18 @@ static void assert_child_said(int status, const char *needle)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: status %#x\n%s",
 		  status, out);
 	cr_assert_not_null(strstr(out, needle), "expected \"%s\" in:\n%s", needle, out);
+}
+
+/* The deliberate bugs below write through the kernel (/proc/self/mem), as
+ * test_poison does: ASan and Valgrind would stop a plain write themselves
+ * (their tests are at the end), and the library's own checks are what is
+ * tested here. */
+static void poke(void *addr, unsigned char byte)
+{
+	int fd = open("/proc/self/mem", O_WRONLY);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(pwrite(fd, &byte, 1, (off_t)(uintptr_t)addr) == 1);
+	close(fd);
 }
 
 static struct lab_kmem_cache_stats cstats(const struct lab_kmem_cache *c)
@@ -288,13 +302,13 @@ static void redzone_overwrite(void *arg)
 	struct lab_kmem_cache *c = lab_kmem_cache_create(z, "t-redzone", 40, 0,
 							 LAB_SLAB_RED_ZONE | LAB_SLAB_STORE_USER, NULL);
 	unsigned char *o = slab_test_allocator(c);
-	o[40] = 0;             /* one byte past the end */
+	poke(o + 40, 0);       /* one byte past the end */
 	lab_kmem_cache_free(c, o);
 	struct lab_kmem_cache_stats st = cstats(c);
 	CHILD_CHECK(st.errors == 1 && st.leaked == 1 && st.active_objs == 1);
 	check_never_reused(c, o, 500);
 	unsigned char *p = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
-	p[-1] = 0;             /* one byte before the start */
+	poke(p - 1, 0);        /* one byte before the start */
 	lab_kmem_cache_free(c, p);
 	CHILD_CHECK(cstats(c).leaked == 2);
 	check_never_reused(c, p, 500);
@@ -303,18 +317,13 @@ static void redzone_overwrite(void *arg)
 Test(slab_misuse, a_red_zone_overwrite_is_reported_and_the_object_never_reused)
 {
 	int status = run_in_child(redzone_overwrite, NULL, out, sizeof(out));
-#ifdef TEST_ASAN
-	/* Red zones are unaddressable for ASan: it stops the write itself. */
-	cr_assert(strstr(out, "ERROR: AddressSanitizer: use-after-poison"), "%s", out);
-	cr_assert(strstr(out, "redzone_overwrite"), "%s", out);
-	return;
-#endif
 	assert_child_said(status, "BUG t-redzone (Not tainted): Right Redzone overwritten at byte 40 "
 				  "of the object (written out of bounds)");
 	cr_assert_not_null(strstr(out, "Left Redzone overwritten at byte -"), "%s", out);
 	cr_assert_not_null(strstr(out, "FIX t-redzone: Object not freed (never reused)"), "%s", out);
 	cr_assert_not_null(strstr(out, "slab_test_allocator"), "%s", out);
-	cr_assert_not_null(strstr(out, "Redzone  0x"), "the red zone's bytes:\n%s", out);
+	if (!running_on_valgrind())  /* the bytes are not the library's to read there */
+		cr_assert_not_null(strstr(out, "Redzone  0x"), "the red zone's bytes:\n%s", out);
 }
 
 static void write_after_free(void *arg)
@@ -325,7 +334,7 @@ static void write_after_free(void *arg)
 							 LAB_SLAB_POISON | LAB_SLAB_STORE_USER, NULL);
 	volatile unsigned char *o = slab_test_allocator(c);
 	slab_test_freer(c, (void *)(uintptr_t)o);
-	o[3] = 0x11;           /* the bug */
+	poke((void *)(uintptr_t)(o + 3), 0x11);  /* the bug */
 	check_never_reused(c, (const void *)(uintptr_t)o, 500);
 	struct lab_kmem_cache_stats st = cstats(c);
 	CHILD_CHECK(st.errors == 1 && st.leaked == 1);
@@ -333,18 +342,15 @@ static void write_after_free(void *arg)
 
 Test(slab_misuse, a_write_after_free_is_caught_when_the_object_comes_back)
 {
-#ifdef TEST_ASAN
-	/* ASan stops the write itself (the object is poisoned for it): see
-	 * asan_sees_free_objects_as_poisoned. */
-	cr_skip_test("the write after free is ASan's to catch in this build");
-#endif
 	int status = run_in_child(write_after_free, NULL, out, sizeof(out));
 	assert_child_said(status, "BUG t-poison (Not tainted): Poison overwritten at byte 3 "
 				  "(written after free)");
 	cr_assert_not_null(strstr(out, "FIX t-poison: Object never reused"), "%s", out);
 	cr_assert_not_null(strstr(out, "slab_test_freer"), "who freed it:\n%s", out);
-	cr_assert_not_null(strstr(out, "Object   0x"), "%s", out);
-	cr_assert_not_null(strstr(out, "6b 6b 6b 11 6b"), "the bytes:\n%s", out);
+	if (!running_on_valgrind()) {
+		cr_assert_not_null(strstr(out, "Object   0x"), "%s", out);
+		cr_assert_not_null(strstr(out, "6b 6b 6b 11 6b"), "the bytes:\n%s", out);
+	}
 }
 
 static void leak_at_destroy(void *arg)
@@ -403,20 +409,15 @@ static void env_debug(void *arg)
 	struct lab_kmem_cache *other = lab_kmem_cache_create(z, "t-other", 40, 0, 0, NULL);
 	CHILD_CHECK(cstats(c).size > cstats(other).size);  /* only t-env is debugged */
 	unsigned char *o = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
-#ifndef TEST_ASAN  /* ASan would stop the write itself */
-	o[40] = 1;
-#endif
+	poke(o + 40, 1);
 	lab_kmem_cache_free(c, o);
-	fprintf(stderr, "errors %llu\n", (unsigned long long)cstats(c).errors);
+	CHILD_CHECK(cstats(c).errors == 1);
 }
 
 Test(slab_misuse, labyrinth_slab_debug_turns_checks_on_per_cache)
 {
 	static char spec1[] = "FZ,t-env", spec2[] = "Z,t-e*;-,t-other";
 	const char *expect = "BUG t-env (Not tainted): Right Redzone overwritten";
-#ifdef TEST_ASAN
-	expect = "errors 0";
-#endif
 	int status = run_in_child(env_debug, spec1, out, sizeof(out));
 	assert_child_said(status, expect);
 	status = run_in_child(env_debug, spec2, out, sizeof(out));
