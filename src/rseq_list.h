@@ -10,6 +10,11 @@
  * (lock mode) owns it; a set holds one or more lists at offsets `loff`, each
  * laid out as struct rseq_list.  Items are pointers.
  *
+ * Counted lists (struct rseq_clist) are the same LIFO with the pops counted
+ * in the commit word itself: its low 16 bits are the count, its high 48 bits
+ * the number of single pops, so one 64-bit store commits both and the
+ * counter is exact without a second sequence (the slab layer's arrays).
+ *
  * Also the shared per-thread facts: this thread's rseq area, and the set a
  * lock-mode caller uses when rseq cannot tell it its CPU.
  */
@@ -39,6 +44,22 @@ struct rseq_list {
 static_assert(offsetof(struct rseq_list, count) == 0, "asm: count at 0");
 static_assert(offsetof(struct rseq_list, high) == 4, "asm: high at 4");
 static_assert(offsetof(struct rseq_list, slots) == 8, "asm: slots at 8");
+
+/* A counted list.  word = count | pops << 16; count <= high <= 65535.  The
+ * 48 bits of pops wrap after 2.8e14 pops of one CPU (a month at 10^8/s). */
+struct rseq_clist {
+	uint64_t word;              /* the commit word */
+	void **slots;
+	uint32_t high;              /* capacity, at most RSEQ_CLIST_MAX */
+	uint32_t batch;
+};
+#define RSEQ_CLIST_MAX 0xffffu
+#define RSEQ_CLIST_COUNT(w) ((uint32_t)((w) & RSEQ_CLIST_MAX))
+#define RSEQ_CLIST_POPS(w) ((w) >> 16)
+
+static_assert(offsetof(struct rseq_clist, word) == 0, "asm: word at 0");
+static_assert(offsetof(struct rseq_clist, slots) == 8, "asm: slots at 8");
+static_assert(offsetof(struct rseq_clist, high) == 16, "asm: high at 16");
 
 /* ---- the restartable sequences (x86-64) ------------------------------- */
 
@@ -200,6 +221,137 @@ static inline int rseq_list_push_many(struct os_rseq *rs, void *sets, size_t str
 	return st;
 }
 
+/* ---- counted lists ----------------------------------------------------- */
+
+/* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
+static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+				 void **out)
+{
+	int st;
+	void *item = NULL;
+	__asm__ __volatile__(
+		RSEQ_PROLOGUE
+		"movl $1, %[st]\n\t"                 /* RSEQ_LIST_EMPTY */
+		"movq (%%rax), %%rcx\n\t"
+		"movzwl %%cx, %%edx\n\t"
+		"testl %%edx, %%edx\n\t"
+		"jz 2f\n\t"
+		"movq 8(%%rax), %%r8\n\t"
+		"movq -8(%%r8,%%rdx,8), %[item]\n\t"
+		"addq $0xffff, %%rcx\n\t"            /* count - 1, pops + 1 */
+		"xorl %[st], %[st]\n\t"
+		"movq %%rcx, (%%rax)\n\t"            /* commit */
+		RSEQ_EPILOGUE
+		: [st] "=&r"(st), [item] "=&r"(item)
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff)
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");
+	*out = item;
+	return st;
+}
+
+static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+				  void *item)
+{
+	int st;
+	__asm__ __volatile__(
+		RSEQ_PROLOGUE
+		"movl $1, %[st]\n\t"                 /* full */
+		"movq (%%rax), %%rcx\n\t"
+		"movzwl %%cx, %%edx\n\t"
+		"cmpl 16(%%rax), %%edx\n\t"
+		"jae 2f\n\t"
+		"movq 8(%%rax), %%r8\n\t"
+		"movq %[item], (%%r8,%%rdx,8)\n\t"   /* unpublished until the commit */
+		"incq %%rcx\n\t"
+		"xorl %[st], %[st]\n\t"
+		"movq %%rcx, (%%rax)\n\t"            /* commit */
+		RSEQ_EPILOGUE
+		: [st] "=&r"(st)
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		  [item] "r"(item)
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");
+	return st;
+}
+
+/* Pop up to max items, newest first, into buf; *nr gets how many.  counted:
+ * they count as pops (a bulk allocation), else not (a drain). */
+static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+				      void **buf, uint32_t max, bool counted, uint32_t *nr)
+{
+	int st;
+	uint32_t k = 0;
+	uint64_t per = counted ? 0x10000 - 1 : (uint64_t)-1;  /* added k times */
+	__asm__ __volatile__(
+		RSEQ_PROLOGUE
+		"movl $1, %[st]\n\t"
+		"movq (%%rax), %%r10\n\t"          /* word */
+		"movzwl %%r10w, %%ecx\n\t"         /* count */
+		"movl %[max], %%edx\n\t"
+		"cmpl %%ecx, %%edx\n\t"
+		"cmova %%ecx, %%edx\n\t"           /* k = min(max, count) */
+		"testl %%edx, %%edx\n\t"
+		"jz 2f\n\t"
+		"movq 8(%%rax), %%r8\n\t"          /* slots */
+		"xorl %%r9d, %%r9d\n\t"
+		"5:\n\t"
+		"decl %%ecx\n\t"
+		"movq (%%r8,%%rcx,8), %%r11\n\t"  /* slots[count - 1 - i] */
+		"movq %%r11, (%[buf],%%r9,8)\n\t"
+		"addq %[per], %%r10\n\t"
+		"incl %%r9d\n\t"
+		"cmpl %%edx, %%r9d\n\t"
+		"jb 5b\n\t"
+		"movl %%edx, %[k]\n\t"
+		"xorl %[st], %[st]\n\t"
+		"movq %%r10, (%%rax)\n\t"          /* commit */
+		RSEQ_EPILOGUE
+		: [st] "=&r"(st), [k] "+m"(k)
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		  [buf] "r"(buf), [max] "rm"(max), [per] "rm"(per)
+		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
+	*nr = k;
+	return st;
+}
+
+/* Push up to n items from buf while there is room; *nr gets how many. */
+static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t stride,
+				       size_t loff, void *const *buf, uint32_t n, uint32_t *nr)
+{
+	int st;
+	uint32_t k = 0;
+	__asm__ __volatile__(
+		RSEQ_PROLOGUE
+		"movl $1, %[st]\n\t"
+		"movq (%%rax), %%r10\n\t"          /* word */
+		"movzwl %%r10w, %%ecx\n\t"         /* count */
+		"movl 16(%%rax), %%edx\n\t"        /* high */
+		"subl %%ecx, %%edx\n\t"            /* room (count <= high always) */
+		"cmpl %[n], %%edx\n\t"
+		"cmova %[n], %%edx\n\t"            /* k = min(room, n) */
+		"testl %%edx, %%edx\n\t"
+		"jz 2f\n\t"
+		"movq 8(%%rax), %%r8\n\t"
+		"leaq (%%r8,%%rcx,8), %%r8\n\t"    /* &slots[count] */
+		"xorl %%r9d, %%r9d\n\t"
+		"5:\n\t"
+		"movq (%[buf],%%r9,8), %%r11\n\t"
+		"movq %%r11, (%%r8,%%r9,8)\n\t"   /* slots[count + i] */
+		"incl %%r9d\n\t"
+		"cmpl %%edx, %%r9d\n\t"
+		"jb 5b\n\t"
+		"addq %%rdx, %%r10\n\t"
+		"movl %%edx, %[k]\n\t"
+		"xorl %[st], %[st]\n\t"
+		"movq %%r10, (%%rax)\n\t"          /* commit */
+		RSEQ_EPILOGUE
+		: [st] "=&r"(st), [k] "+m"(k)
+		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		  [buf] "r"(buf), [n] "rm"(n)
+		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
+	*nr = k;
+	return st;
+}
+
 /* One more per-CPU counter (the 64-bit word at offset off of this CPU's set),
  * in a sequence of its own: a signal handler that bumps the same counter
  * between our load and store cannot be lost (after RSEQ_MAX_RETRIES
@@ -257,6 +409,45 @@ static inline uint32_t rseq_list_push_many_owned(struct rseq_list *l, void *cons
 	while (k < n && count < l->high)
 		l->slots[count++] = buf[k++];
 	rseq_list_set_count(l, count);
+	return k;
+}
+
+/* Counted lists owned by the caller (lock mode, drainers).  The word is also
+ * read without the set's lock (statistics). */
+static inline void rseq_clist_set(struct rseq_clist *l, uint64_t word)
+{
+	__atomic_store_n(&l->word, word, __ATOMIC_RELAXED);
+}
+
+static inline bool rseq_clist_pop_owned(struct rseq_clist *l, void **out)
+{
+	uint64_t w = l->word;
+	uint32_t count = RSEQ_CLIST_COUNT(w);
+	if (!count)
+		return false;
+	*out = l->slots[count - 1];
+	rseq_clist_set(l, w + 0xffff);  /* count - 1, pops + 1 */
+	return true;
+}
+
+static inline uint32_t rseq_clist_pop_many_owned(struct rseq_clist *l, void **buf, uint32_t max)
+{
+	uint64_t w = l->word;
+	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w);
+	while (k < max && count)
+		buf[k++] = l->slots[--count];
+	rseq_clist_set(l, w - k);
+	return k;
+}
+
+static inline uint32_t rseq_clist_push_many_owned(struct rseq_clist *l, void *const *buf,
+						  uint32_t n)
+{
+	uint64_t w = l->word;
+	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w);
+	while (k < n && count < l->high)
+		l->slots[count++] = buf[k++];
+	rseq_clist_set(l, w + k);
 	return k;
 }
 
