@@ -161,7 +161,7 @@ static void size_arrays(struct lab_kmem_cache *c)
 	if (high < 4)
 		high = 4;
 	if (high > 1024)
-		high = 1024;
+		high = 1024;  /* and RSEQ_CLIST_MAX */
 	c->high = (uint32_t)high;
 	c->batch = c->high / 4 ? c->high / 4 : 1;
 	if (c->batch > 256)
@@ -424,10 +424,9 @@ void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_c
 	out->objs_per_slab = c->nr_objects;
 	out->order = c->order;
 	out->cpu_cached = cached;
-	/* count = refill_objs + pushes - hits - bulk_pops - drain_objs (percpu.c) */
-	uint64_t pushes = (uint64_t)cached + hits + LOAD(bulk_pops) + LOAD(drain_objs) -
-			  LOAD(refill_objs);
-	out->cpu_hits = hits + LOAD(bulk_pops);
+	/* count = refill_objs + pushes - pops - drain_objs (percpu.c) */
+	uint64_t pushes = (uint64_t)cached + hits + LOAD(drain_objs) - LOAD(refill_objs);
+	out->cpu_hits = hits;
 	out->allocs = out->cpu_hits + LOAD(slow_allocs);
 	out->frees = pushes + LOAD(slow_frees);
 	out->refills = LOAD(refills);

@@ -12,10 +12,10 @@
  * the array sits behind a try-lock and a caller that finds it taken goes to
  * the slabs directly; LABYRINTH_PCP=off means no arrays.
  *
- * Counting: a pop from an array bumps that CPU's counter in a sequence of its
- * own (rseq mode) or under the set's lock; a push is not counted, it follows
- * from the arrays' contents:
- *     count = refill_objs + pushes - hits - bulk_pops - drain_objs
+ * Counting: each array counts its pops in the word it commits (a counted
+ * list, rseq_list.h), so allocations from the arrays are exact without a
+ * second sequence; pushes are not counted, they follow from the contents:
+ *     count = refill_objs + pushes - pops - drain_objs
  * so allocs - frees is always exactly the objects out of the cache.
  *
  * Exports lab_kmem_cache_alloc/free/alloc_bulk/free_bulk and, to the other
@@ -40,7 +40,7 @@ static inline void stat_add(_Atomic uint64_t *ctr, uint64_t n)
 
 /* ---- one array ---------------------------------------------------------- */
 
-/* Pop one object from this CPU's array (counted as a hit).  NULL when it is
+/* Pop one object from this CPU's array (counted as a pop).  NULL when it is
  * empty or cannot be used now; *cpu gets the set's index (-1: none). */
 static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 {
@@ -52,11 +52,9 @@ static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 			return NULL;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 			void *obj;
-			int st = rseq_list_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, &obj);
-			if (st == RSEQ_LIST_OK) {
-				rseq_list_count(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_HITS_OFF);
+			int st = rseq_clist_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, &obj);
+			if (st == RSEQ_LIST_OK)
 				return obj;
-			}
 			if (st != RSEQ_LIST_ABORTED)
 				break;
 		}
@@ -72,18 +70,15 @@ static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 	if (!rseq_set_trylock(&set->lock))
 		return NULL;
 	void *obj = NULL;
-	if (set->list.count) {
-		rseq_list_set_count(&set->list, set->list.count - 1);
-		obj = set->list.slots[set->list.count];
-		__atomic_store_n(&set->hits, set->hits + 1, __ATOMIC_RELAXED);
-	}
+	rseq_clist_pop_owned(&set->list, &obj);
 	rseq_set_unlock(&set->lock);
 	return obj;
 }
 
-/* Pop up to max objects (a drain); *cpu gets the set's index. */
+/* Pop up to max objects (counted: a bulk allocation; else a drain); *cpu
+ * gets the set's index. */
 static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigned int max,
-				   int *cpu)
+				   bool counted, int *cpu)
 {
 	uint32_t n = 0;
 	*cpu = -1;
@@ -93,8 +88,8 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_list_pop_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, max,
-					       &n) != RSEQ_LIST_ABORTED)
+			if (rseq_clist_pop_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, max,
+						counted, &n) != RSEQ_LIST_ABORTED)
 				break;
 		*cpu = (int)rs->cpu_id_start;
 		return n;
@@ -106,7 +101,9 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 	struct slab_cpu *set = cpu_set(c, i);
 	if (!rseq_set_trylock(&set->lock))
 		return 0;
-	n = rseq_list_pop_many_owned(&set->list, buf, max);
+	n = rseq_clist_pop_many_owned(&set->list, buf, max);
+	if (counted)  /* as pops: count the same again, into the pops bits */
+		rseq_clist_set(&set->list, set->list.word + ((uint64_t)n << 16));
 	rseq_set_unlock(&set->lock);
 	*cpu = (int)i;
 	return n;
@@ -122,8 +119,8 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_list_push_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, n,
-						&k) != RSEQ_LIST_ABORTED)
+			if (rseq_clist_push_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, n,
+						 &k) != RSEQ_LIST_ABORTED)
 				break;
 		return k;
 	}
@@ -133,7 +130,7 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 	struct slab_cpu *set = cpu_set(c, rseq_list_lock_index(c->nr_cpu));
 	if (!rseq_set_trylock(&set->lock))
 		return 0;
-	k = rseq_list_push_many_owned(&set->list, buf, n);
+	k = rseq_clist_push_many_owned(&set->list, buf, n);
 	rseq_set_unlock(&set->lock);
 	return k;
 }
@@ -143,7 +140,7 @@ static void drain_batch(struct lab_kmem_cache *c)
 {
 	void *buf[SLAB_MAX_BATCH];
 	int cpu;
-	unsigned int n = array_pop_many(c, buf, c->batch, &cpu);
+	unsigned int n = array_pop_many(c, buf, c->batch, false, &cpu);
 	if (!n)
 		return;
 	stat_add(&c->stat.drains, 1);
@@ -161,7 +158,7 @@ static bool array_push(struct lab_kmem_cache *c, void *obj)
 		if (!rs)
 			return false;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
-			int st = rseq_list_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj);
+			int st = rseq_clist_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj);
 			if (st == RSEQ_LIST_OK)
 				return true;
 			if (st == RSEQ_LIST_LOCKED)
@@ -180,10 +177,9 @@ static bool array_push(struct lab_kmem_cache *c, void *obj)
 		return false;
 	void *buf[SLAB_MAX_BATCH];
 	unsigned int n = 0;
-	if (set->list.count >= set->list.high)
-		n = rseq_list_pop_many_owned(&set->list, buf, c->batch);
-	set->list.slots[set->list.count] = obj;
-	rseq_list_set_count(&set->list, set->list.count + 1);
+	if (RSEQ_CLIST_COUNT(set->list.word) >= set->list.high)
+		n = rseq_clist_pop_many_owned(&set->list, buf, c->batch);
+	rseq_clist_push_many_owned(&set->list, &obj, 1);
 	rseq_set_unlock(&set->lock);
 	if (n) {
 		stat_add(&c->stat.drains, 1);
@@ -203,7 +199,7 @@ static bool array_top_is(const struct lab_kmem_cache *c, const void *obj)
 	struct os_rseq *rs = rseq_self();
 	unsigned int i = rs ? rs->cpu_id_start % c->nr_cpu : rseq_list_lock_index(c->nr_cpu);
 	const struct slab_cpu *sc = cpu_set(c, i);
-	uint32_t n = __atomic_load_n(&sc->list.count, __ATOMIC_RELAXED);
+	uint32_t n = RSEQ_CLIST_COUNT(__atomic_load_n(&sc->list.word, __ATOMIC_RELAXED));
 	return n && n <= sc->list.high && sc->list.slots[n - 1] == obj;
 }
 
@@ -335,26 +331,17 @@ size_t lab_kmem_cache_alloc_bulk(struct lab_kmem_cache *c, lab_gfp_t gfp, size_t
 	if (gfp & LAB_GFP_DIRECT_RECLAIM)
 		lab__might_sleep("lab_kmem_cache_alloc_bulk");
 	size_t i = 0;
-#if defined(LAB_PCP_HAVE_RSEQ)
-	/* Straight from this CPU's array while it has objects. */
+	/* Straight from this CPU's array while it has objects (counted as pops). */
 	if (c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed()) {
-		struct os_rseq *rs = rseq_self();
-		int tries = 0;
-		while (rs && i < nr && tries < RSEQ_MAX_RETRIES) {
-			uint32_t k = 0, max = nr - i > SLAB_MAX_BATCH ? SLAB_MAX_BATCH : (uint32_t)(nr - i);
-			int st = rseq_list_pop_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
-						    objs + i, max, &k);
-			if (st == RSEQ_LIST_ABORTED) {
-				tries++;
-				continue;
-			}
-			if (st != RSEQ_LIST_OK)
+		while (i < nr) {
+			int cpu;
+			uint32_t max = nr - i > SLAB_MAX_BATCH ? SLAB_MAX_BATCH : (uint32_t)(nr - i);
+			unsigned int k = array_pop_many(c, objs + i, max, true, &cpu);
+			if (!k)
 				break;
-			stat_add(&c->stat.bulk_pops, k);
 			i += k;
 		}
 	}
-#endif
 	for (; i < nr; i++) {
 		objs[i] = lab__slab_alloc(c, gfp);
 		if (!objs[i]) {
@@ -483,7 +470,7 @@ void lab__slab_flush_all(struct lab_kmem_cache *c)
 		if (c->cpu_mode == LAB_PCP_RSEQ)
 			os_membarrier_rseq_cpu((int)i);
 		unsigned int n;
-		while ((n = rseq_list_pop_many_owned(&set->list, buf, SLAB_MAX_BATCH))) {
+		while ((n = rseq_clist_pop_many_owned(&set->list, buf, SLAB_MAX_BATCH))) {
 			stat_add(&c->stat.drains, 1);
 			stat_add(&c->stat.drain_objs, n);
 			lab__slab_put(c, buf, n, (int)i);
@@ -496,13 +483,13 @@ size_t lab__slab_cpu_cached(const struct lab_kmem_cache *c)
 {
 	size_t n = 0;
 	for (unsigned int i = 0; c->cpu && i < c->nr_cpu; i++)
-		n += __atomic_load_n(&cpu_set(c, i)->list.count, __ATOMIC_RELAXED);
+		n += RSEQ_CLIST_COUNT(__atomic_load_n(&cpu_set(c, i)->list.word, __ATOMIC_RELAXED));
 	return n;
 }
 
-void lab__slab_cpu_counts(const struct lab_kmem_cache *c, uint64_t *hits)
+void lab__slab_cpu_counts(const struct lab_kmem_cache *c, uint64_t *pops)
 {
-	*hits = 0;
+	*pops = 0;
 	for (unsigned int i = 0; c->cpu && i < c->nr_cpu; i++)
-		*hits += __atomic_load_n(&cpu_set(c, i)->hits, __ATOMIC_RELAXED);
+		*pops += RSEQ_CLIST_POPS(__atomic_load_n(&cpu_set(c, i)->list.word, __ATOMIC_RELAXED));
 }

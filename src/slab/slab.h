@@ -62,17 +62,16 @@ static_assert(sizeof(struct slab) <= 64, "a slab header fits a cache line");
 
 /* ---- per-CPU object arrays -------------------------------------------- */
 
-/* One per CPU: the rseq_list.h layout (lock word first), a cache line. */
+/* One per CPU: the rseq_list.h layout (lock word first), a cache line.  The
+ * list counts its pops: allocations served from this array. */
 struct slab_cpu {
 	_Atomic uint32_t lock;      /* a drainer (rseq) or any user (lock mode) */
 	uint32_t spare;
-	struct rseq_list list;      /* free objects of the cache */
-	uint64_t hits;              /* allocations served from this array */
+	struct rseq_clist list;     /* free objects of the cache */
 } __attribute__((aligned(64)));
 #define SLAB_CPU_STRIDE 64
 static_assert(sizeof(struct slab_cpu) == SLAB_CPU_STRIDE, "one cache line per CPU");
 #define SLAB_LIST_OFF offsetof(struct slab_cpu, list)
-#define SLAB_HITS_OFF offsetof(struct slab_cpu, hits)
 
 /* ---- a cache ------------------------------------------------------------ */
 
@@ -98,7 +97,6 @@ struct slab_counters {
 	_Atomic uint64_t slow_frees;   /* objects freed without a per-CPU array push */
 	_Atomic uint64_t refills, refill_objs;
 	_Atomic uint64_t drains, drain_objs;
-	_Atomic uint64_t bulk_pops, bulk_pushes;
 	_Atomic uint64_t remote_frees, alloc_fail, fail_injected, errors;
 	_Atomic uint64_t deferred_frees, detached_slabs;
 };
@@ -312,11 +310,9 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
 	if (likely(c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed())) {
 		struct os_rseq *rs = rseq_known();
 		void *obj;
-		if (likely(rs) && likely(rseq_list_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
-						       &obj) == RSEQ_LIST_OK)) {
-			rseq_list_count(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_HITS_OFF);
+		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
+							&obj) == RSEQ_LIST_OK))
 			return obj;
-		}
 	}
 #endif
 	(void)c;
@@ -352,12 +348,12 @@ static inline void slab_free_checked(struct lab_kmem_cache *c, struct slab *s, v
 		if (likely(rs)) {
 			const struct slab_cpu *sc = (const struct slab_cpu *)
 				((const char *)c->cpu + (size_t)rs->cpu_id_start * SLAB_CPU_STRIDE);
-			uint32_t n = __atomic_load_n(&sc->list.count, __ATOMIC_RELAXED);
+			uint32_t n = RSEQ_CLIST_COUNT(__atomic_load_n(&sc->list.word, __ATOMIC_RELAXED));
 			if (unlikely(n && sc->list.slots[n - 1] == obj)) {
 				lab__slab_double_free(c, s, obj);
 				return;
 			}
-			if (likely(rseq_list_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj) ==
+			if (likely(rseq_clist_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj) ==
 				   RSEQ_LIST_OK))
 				return;
 		}
