@@ -54,6 +54,8 @@ struct rseq_clist {
 	uint32_t batch;
 };
 #define RSEQ_CLIST_MAX 0xffffu
+/* Sets of counted lists are one cache line apart (the shift in the asm). */
+#define RSEQ_CLIST_STRIDE 64
 #define RSEQ_CLIST_COUNT(w) ((uint32_t)((w) & RSEQ_CLIST_MAX))
 #define RSEQ_CLIST_POPS(w) ((w) >> 16)
 
@@ -84,6 +86,26 @@ static_assert(offsetof(struct rseq_clist, high) == 16, "asm: high at 16");
 	"1:\n\t"                                                        \
 	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */           \
 	"imulq %[stride], %%rax\n\t"                                    \
+	"addq %[sets], %%rax\n\t"                                       \
+	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */       \
+	"cmpl $0, (%%rax)\n\t"                                          \
+	"jne 2f\n\t"                                                    \
+	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
+
+/* The same for sets of counted lists, RSEQ_CLIST_STRIDE bytes apart: the
+ * CPU's set is found with a shift instead of a multiply. */
+#define RSEQ_CLIST_PROLOGUE                                             \
+	".pushsection __rseq_cs, \"aw\"\n\t"                            \
+	".balign 32\n\t"                                                \
+	"3:\n\t"                                                        \
+	".long 0, 0\n\t"                                                \
+	".quad 1f, 2f - 1f, 4f\n\t"                                     \
+	".popsection\n\t"                                               \
+	"leaq 3b(%%rip), %%rax\n\t"                                     \
+	"movq %%rax, 8(%[rs])\n\t"                                      \
+	"1:\n\t"                                                        \
+	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */           \
+	"shlq $6, %%rax\n\t"               /* RSEQ_CLIST_STRIDE */      \
 	"addq %[sets], %%rax\n\t"                                       \
 	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */       \
 	"cmpl $0, (%%rax)\n\t"                                          \
@@ -224,13 +246,13 @@ static inline int rseq_list_push_many(struct os_rseq *rs, void *sets, size_t str
 /* ---- counted lists ----------------------------------------------------- */
 
 /* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
-static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t loff,
 				 void **out)
 {
 	int st;
 	void *item = NULL;
 	__asm__ __volatile__(
-		RSEQ_PROLOGUE
+		RSEQ_CLIST_PROLOGUE
 		"movl $1, %[st]\n\t"                 /* RSEQ_LIST_EMPTY */
 		"movq (%%rax), %%rcx\n\t"
 		"movzwl %%cx, %%edx\n\t"
@@ -243,18 +265,18 @@ static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t stride, 
 		"movq %%rcx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [item] "=&r"(item)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff)
+		: [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff)
 		: "rax", "rcx", "rdx", "r8", "memory", "cc");
 	*out = item;
 	return st;
 }
 
-static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t loff,
 				  void *item)
 {
 	int st;
 	__asm__ __volatile__(
-		RSEQ_PROLOGUE
+		RSEQ_CLIST_PROLOGUE
 		"movl $1, %[st]\n\t"                 /* full */
 		"movq (%%rax), %%rcx\n\t"
 		"movzwl %%cx, %%edx\n\t"
@@ -267,7 +289,40 @@ static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t stride,
 		"movq %%rcx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff),
+		  [item] "r"(item)
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");
+	return st;
+}
+
+/* rseq_clist_push that refuses an item equal to the newest one on the list
+ * (a double free of the object freed last): RSEQ_LIST_DUP, nothing pushed. */
+enum { RSEQ_LIST_DUP = 4 };
+static inline int rseq_clist_push_unique(struct os_rseq *rs, void *sets, size_t loff,
+					 void *item)
+{
+	int st;
+	__asm__ __volatile__(
+		RSEQ_CLIST_PROLOGUE
+		"movq (%%rax), %%rcx\n\t"
+		"movzwl %%cx, %%edx\n\t"
+		"movq 8(%%rax), %%r8\n\t"
+		"movl $4, %[st]\n\t"                 /* RSEQ_LIST_DUP, before "full" */
+		"testl %%edx, %%edx\n\t"
+		"jz 6f\n\t"
+		"cmpq %[item], -8(%%r8,%%rdx,8)\n\t"
+		"je 2f\n\t"
+		"6:\n\t"
+		"movl $1, %[st]\n\t"                 /* full */
+		"cmpl 16(%%rax), %%edx\n\t"
+		"jae 2f\n\t"
+		"movq %[item], (%%r8,%%rdx,8)\n\t"   /* unpublished until the commit */
+		"incq %%rcx\n\t"
+		"xorl %[st], %[st]\n\t"
+		"movq %%rcx, (%%rax)\n\t"            /* commit */
+		RSEQ_EPILOGUE
+		: [st] "=&r"(st)
+		: [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff),
 		  [item] "r"(item)
 		: "rax", "rcx", "rdx", "r8", "memory", "cc");
 	return st;
@@ -275,14 +330,14 @@ static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t stride,
 
 /* Pop up to max items, newest first, into buf; *nr gets how many.  counted:
  * they count as pops (a bulk allocation), else not (a drain). */
-static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t loff,
 				      void **buf, uint32_t max, bool counted, uint32_t *nr)
 {
 	int st;
 	uint32_t k = 0;
 	uint64_t per = counted ? 0x10000 - 1 : (uint64_t)-1;  /* added k times */
 	__asm__ __volatile__(
-		RSEQ_PROLOGUE
+		RSEQ_CLIST_PROLOGUE
 		"movl $1, %[st]\n\t"
 		"movq (%%rax), %%r10\n\t"          /* word */
 		"movzwl %%r10w, %%ecx\n\t"         /* count */
@@ -306,7 +361,7 @@ static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t str
 		"movq %%r10, (%%rax)\n\t"          /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff),
 		  [buf] "r"(buf), [max] "rm"(max), [per] "rm"(per)
 		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
 	*nr = k;
@@ -314,13 +369,13 @@ static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t str
 }
 
 /* Push up to n items from buf while there is room; *nr gets how many. */
-static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t stride,
-				       size_t loff, void *const *buf, uint32_t n, uint32_t *nr)
+static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t loff,
+				       void *const *buf, uint32_t n, uint32_t *nr)
 {
 	int st;
 	uint32_t k = 0;
 	__asm__ __volatile__(
-		RSEQ_PROLOGUE
+		RSEQ_CLIST_PROLOGUE
 		"movl $1, %[st]\n\t"
 		"movq (%%rax), %%r10\n\t"          /* word */
 		"movzwl %%r10w, %%ecx\n\t"         /* count */
@@ -345,7 +400,7 @@ static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t st
 		"movq %%r10, (%%rax)\n\t"          /* commit */
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "rmi"(stride), [loff] "rmi"(loff),
+		: [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff),
 		  [buf] "r"(buf), [n] "rm"(n)
 		: "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "memory", "cc");
 	*nr = k;

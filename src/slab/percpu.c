@@ -52,7 +52,7 @@ static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 			return NULL;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 			void *obj;
-			int st = rseq_clist_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, &obj);
+			int st = rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF, &obj);
 			if (st == RSEQ_LIST_OK)
 				return obj;
 			if (st != RSEQ_LIST_ABORTED)
@@ -88,7 +88,7 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_clist_pop_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, max,
+			if (rseq_clist_pop_many(rs, c->cpu, SLAB_LIST_OFF, buf, max,
 						counted, &n) != RSEQ_LIST_ABORTED)
 				break;
 		*cpu = (int)rs->cpu_id_start;
@@ -119,7 +119,7 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_clist_push_many(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, buf, n,
+			if (rseq_clist_push_many(rs, c->cpu, SLAB_LIST_OFF, buf, n,
 						 &k) != RSEQ_LIST_ABORTED)
 				break;
 		return k;
@@ -158,7 +158,7 @@ static bool array_push(struct lab_kmem_cache *c, void *obj)
 		if (!rs)
 			return false;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
-			int st = rseq_clist_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj);
+			int st = rseq_clist_push(rs, c->cpu, SLAB_LIST_OFF, obj);
 			if (st == RSEQ_LIST_OK)
 				return true;
 			if (st == RSEQ_LIST_LOCKED)

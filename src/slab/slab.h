@@ -69,7 +69,7 @@ struct slab_cpu {
 	uint32_t spare;
 	struct rseq_clist list;     /* free objects of the cache */
 } __attribute__((aligned(64)));
-#define SLAB_CPU_STRIDE 64
+#define SLAB_CPU_STRIDE RSEQ_CLIST_STRIDE
 static_assert(sizeof(struct slab_cpu) == SLAB_CPU_STRIDE, "one cache line per CPU");
 #define SLAB_LIST_OFF offsetof(struct slab_cpu, list)
 
@@ -310,7 +310,7 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
 	if (likely(c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed())) {
 		struct os_rseq *rs = rseq_known();
 		void *obj;
-		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF,
+		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF,
 							&obj) == RSEQ_LIST_OK))
 			return obj;
 	}
@@ -353,7 +353,7 @@ static inline void slab_free_checked(struct lab_kmem_cache *c, struct slab *s, v
 				lab__slab_double_free(c, s, obj);
 				return;
 			}
-			if (likely(rseq_clist_push(rs, c->cpu, SLAB_CPU_STRIDE, SLAB_LIST_OFF, obj) ==
+			if (likely(rseq_clist_push(rs, c->cpu, SLAB_LIST_OFF, obj) ==
 				   RSEQ_LIST_OK))
 				return;
 		}
