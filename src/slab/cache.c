@@ -84,7 +84,7 @@ static struct fit fit_of(const struct lab_kmem_cache *c, unsigned int order, boo
 			 size_t page_size)
 {
 	size_t bytes = page_size << order;
-	size_t head = off ? 0 : round_up(sizeof(struct slab), c->align);
+	size_t head = off ? 0 : round_up(SLAB_HEADER_SIZE, c->align);
 	struct fit f = { order, 0, off, bytes };
 	if (head >= bytes)
 		return f;
@@ -92,7 +92,7 @@ static struct fit fit_of(const struct lab_kmem_cache *c, unsigned int order, boo
 	if (n > UINT16_MAX)
 		n = UINT16_MAX;
 	f.n = (unsigned int)n;
-	f.waste = bytes - n * c->size + (off ? sizeof(struct slab) : 0);
+	f.waste = bytes - n * c->size + (off ? SLAB_HEADER_SIZE : 0);
 	return f;
 }
 
@@ -126,7 +126,8 @@ static int choose_geometry(struct lab_kmem_cache *c, bool force_on, bool force_o
 	struct fit best = { 0, 0, false, 0 };
 	for (unsigned int order = 0; order <= LAB_MAX_ORDER; order++) {
 		for (int off = 0; off <= 1; off++) {
-			if ((off && force_on) || (!off && force_off))
+			/* An off-slab header is found through the first tail page. */
+			if ((off && (force_on || order == 0)) || (!off && force_off))
 				continue;
 			struct fit f = fit_of(c, order, off, page_size);
 			if (!f.n)
@@ -148,22 +149,26 @@ done:
 	c->nr_objects = best.n;
 	c->off_slab = best.off;
 	c->slab_bytes = page_size << best.order;
-	c->objects_offset = best.off ? 0 : round_up(sizeof(struct slab), c->align);
-	c->recip = ((1ull << 32) + c->size - 1) / c->size;
+	c->objects_offset = best.off ? 0 : round_up(SLAB_HEADER_SIZE, c->align);
+	c->recip = (uint32_t)(((1ull << 32) + c->size - 1) / c->size);
+	c->slab_mask = (uint32_t)(c->slab_bytes - 1);
+	c->first_offset = (uint32_t)(c->objects_offset + c->red_left);
+	c->span = (uint32_t)(c->nr_objects * c->size);
 	return 0;
 }
 
-/* Per-CPU array capacity: about 64 KiB of objects, 4..1024 of them; a
- * quarter of it moves per refill or drain. */
+/* Per-CPU array capacity: about 128 KiB of objects, 4..2048 of them (so that
+ * a thousand objects can come and go without touching the slabs); an eighth
+ * of it, at most 256, moves per refill or drain. */
 static void size_arrays(struct lab_kmem_cache *c)
 {
-	size_t high = (64 * 1024) / c->size;
+	size_t high = (128 * 1024) / c->size;
 	if (high < 4)
 		high = 4;
-	if (high > 1024)
-		high = 1024;  /* and RSEQ_CLIST_MAX */
+	if (high > 2048)
+		high = 2048;  /* and RSEQ_CLIST_MAX */
 	c->high = (uint32_t)high;
-	c->batch = c->high / 4 ? c->high / 4 : 1;
+	c->batch = c->high / 8 ? c->high / 8 : 1;
 	if (c->batch > 256)
 		c->batch = 256;
 }
@@ -174,7 +179,7 @@ static void shrinker_init(struct lab_kmem_cache *c);
 
 static size_t meta_bytes(const struct lab_kmem_cache *c)
 {
-	return round_up(sizeof(*c), SLAB_CPU_STRIDE) + (size_t)c->nr_cpu * SLAB_CPU_STRIDE +
+	return SLAB_META_HEAD + (size_t)c->nr_cpu * SLAB_CPU_STRIDE +
 	       (size_t)c->nr_cpu * c->high * sizeof(void *);
 }
 
@@ -278,7 +283,10 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	size_arrays(c);
 	while (order_of(meta_bytes(c), page_size) > LAB_MAX_ORDER && c->high > 4)
 		c->high /= 2;
-	c->fast = c->cpu_mode == LAB_PCP_RSEQ && !c->debug && !c->exclusive && !c->sanitize;
+	if (c->cpu_mode == LAB_PCP_RSEQ && !c->debug && !c->sanitize)
+		c->fast = !c->exclusive ? SLAB_FAST_PLAIN
+					: zone->pkey < 0 ? SLAB_FAST_EXCLUSIVE : 0;
+	c->zero_bytes = (uint32_t)c->object_size;
 	c->min_empty = 2;
 
 	/* The memory: metadata from the default zone, pre-faulted like all zone memory. */
@@ -290,7 +298,7 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	memcpy(c, &tmp, sizeof(*c));
 	c->meta_page = mp;
 	c->meta_order = morder;
-	lab__slab_cpu_setup(c, (char *)c + round_up(sizeof(*c), SLAB_CPU_STRIDE));
+	lab__slab_cpu_setup(c, (char *)c + SLAB_META_HEAD);  /* cache_of_cpu() undoes it */
 	lab__stack_warm();  /* reports and U capture stacks later, maybe in atomic context */
 	shrinker_init(c);
 	if (lab_register_shrinker(zone, &c->shrinker) == 0)
@@ -330,7 +338,7 @@ bool lab__slab_header_init(void)
 	int idle = 0;
 	if (atomic_compare_exchange_strong(&header_state, &idle, 1)) {
 		atomic_store(&header_maker, lab__self_token());
-		lab__slab_header_cache = lab__slab_create(NULL, "slab_header", sizeof(struct slab),
+		lab__slab_header_cache = lab__slab_create(NULL, "slab_header", SLAB_HEADER_SIZE,
 							  SLAB_CPU_STRIDE, 0, NULL,
 							  SLAB_INTERNAL_ON_SLAB);
 		atomic_store_explicit(&header_state, lab__slab_header_cache ? 2 : 0,
@@ -372,7 +380,7 @@ void lab_kmem_cache_destroy(struct lab_kmem_cache *c)
 		 * they stay valid (the kernel leaks the cache too). */
 		lab__slab_report_leaks(c);
 		atomic_store(&c->dead, true);
-		c->fast = false;
+		c->fast = 0;
 		lab__slab_release_empty(c, 0, SIZE_MAX);  /* unlocks */
 		return;
 	}

@@ -254,15 +254,15 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 		    "-----------------------------------------------------------------------------\n\n",
 		    c->name, what);
 	if (s && s->magic == SLAB_MAGIC && s->cache == c) {
-		long idx = slab_index(c, s, obj);
+		long idx = slab_index(c, obj);
 		if (idx >= 0 && (c->debug & SLAB_DEBUG_USER)) {
 			print_track(c, obj, TRACK_ALLOC);
 			print_track(c, obj, TRACK_FREE);
 		}
-		lab__printk("INFO: Slab 0x%p objects=%u used=%u fp=0x%p order=%u\n",
+		lab__printk("INFO: Slab %p objects=%u used=%u fp=%p order=%u\n",
 			    (const void *)s, s->nr_objects, s->inuse, s->freelist, s->order);
 		if (idx >= 0) {
-			lab__printk("INFO: Object 0x%p @offset=%zu\n", obj,
+			lab__printk("INFO: Object %p @offset=%zu\n", obj,
 				    (size_t)((const char *)obj - s->objects));
 			if (can_dump(c)) {
 				if (c->red_left)
@@ -274,11 +274,11 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 						 c->inuse_end - c->object_size, 16);
 			}
 		} else {
-			lab__printk("INFO: Pointer 0x%p is not the start of an object of this slab\n",
+			lab__printk("INFO: Pointer %p is not the start of an object of this slab\n",
 				    obj);
 		}
 	} else {
-		lab__printk("INFO: Pointer 0x%p\n", obj);
+		lab__printk("INFO: Pointer %p\n", obj);
 	}
 	lab__printk("CPU: %u PID: %d Comm: %s\n", my_cpu(), my_tid(), comm);
 	lab__dump_stack();
@@ -288,7 +288,7 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
 		      const char *what, const char *fix)
 {
-	bool inside = s && s->magic == SLAB_MAGIC && s->cache == c && slab_index(c, s, obj) >= 0;
+	bool inside = s && s->magic == SLAB_MAGIC && s->cache == c && slab_index(c, obj) >= 0;
 	if (inside)
 		meta_open(c, (void *)(uintptr_t)obj);
 	report_open(c, obj, s, what, fix);
@@ -303,7 +303,7 @@ void lab__slab_report_pointer(const char *who, const void *ptr, const char *what
 	char comm[17];
 	os_thread_name(comm, sizeof(comm));
 	lab__printk("=============================================================================\n"
-		    "BUG %s: Invalid pointer 0x%p: %s\n"
+		    "BUG %s: Invalid pointer %p: %s\n"
 		    "-----------------------------------------------------------------------------\n"
 		    "CPU: %u PID: %d Comm: %s\n", who, ptr, what, my_cpu(), my_tid(), comm);
 	lab__dump_stack();
@@ -382,7 +382,7 @@ void lab__slab_debug_new_object(struct lab_kmem_cache *c, void *obj)
 SLAB_NO_ASAN static void trace(const struct lab_kmem_cache *c, const struct slab *s,
 			       const void *obj, const char *what)
 {
-	lab__printk("TRACE %s %s 0x%p inuse=%u fp=0x%p\n", c->name, what, obj,
+	lab__printk("TRACE %s %s %p inuse=%u fp=%p\n", c->name, what, obj,
 		    s ? s->inuse : 0, s ? s->freelist : NULL);
 	lab__dump_stack();
 }
@@ -501,7 +501,7 @@ static void report_one(void *arg, struct slab *s, void *obj)
 	struct leak_walk *w = arg;
 	if (w->n++ >= 16)
 		return;
-	lab__printk("INFO: Object 0x%p @offset=%zu\n", obj, (size_t)((char *)obj - s->objects));
+	lab__printk("INFO: Object %p @offset=%zu\n", obj, (size_t)((char *)obj - s->objects));
 	if (w->c->debug & SLAB_DEBUG_USER) {
 		meta_open(w->c, obj);
 		print_track(w->c, obj, TRACK_ALLOC);

@@ -410,10 +410,13 @@ static __attribute__((noinline)) void *kmalloc_general(size_t size, lab_gfp_t gf
 void *lab_kmalloc(size_t size, lab_gfp_t gfp)
 {
 	if (likely(size - 1 < LAB_KMALLOC_MAX_CACHE_SIZE)) {
-		struct lab_kmem_cache *c = atomic_load_explicit(&kmalloc_caches[0][size_class(size)],
-								memory_order_relaxed);
+		int excl = !!(gfp & LAB_GFP_EXCLUSIVE);
+		struct lab_kmem_cache *c = atomic_load_explicit(
+			&kmalloc_caches[excl][size_class(size)], memory_order_relaxed);
 		if (likely(c)) {
-			void *obj = slab_alloc_fast(c, gfp, "lab_kmalloc");
+			/* An exclusive class is what EXCLUSIVE asks for: not a
+			 * bit for the fast path to refuse. */
+			void *obj = slab_alloc_fast(c, gfp & ~LAB_GFP_EXCLUSIVE, "lab_kmalloc");
 			if (likely(obj))
 				return obj;
 		}
@@ -426,14 +429,31 @@ void *lab_kzalloc(size_t size, lab_gfp_t gfp)
 	return lab_kmalloc(size, gfp | LAB_GFP_ZERO);
 }
 
+/* The cache a slab page's private word names (its per-CPU arrays), checked
+ * against the cache's own record of them; NULL for anything else. */
+static struct lab_kmem_cache *cache_named(void *priv)
+{
+	if (!priv || is_large(priv))
+		return NULL;
+	struct lab_kmem_cache *c = cache_of_cpu(priv);
+	return c->cpu == priv ? c : NULL;
+}
+
+struct lab_kmem_cache *lab__slab_cache_of(const void *obj)
+{
+	struct lab_page *pg = lab_virt_to_page(obj);
+	if (!pg || !(page_flags(pg) & PG_slab))
+		return NULL;
+	return cache_named(pg->private);
+}
+
 /* What obj is: its cache (or NULL for a large block, then *page), or a
  * report and false for anything else. */
 static bool classify(const char *who, const void *obj, struct lab_kmem_cache **cache,
-		     struct slab **slab, struct lab_page **page)
+		     struct lab_page **page)
 {
 	struct lab_page *pg = lab_virt_to_page(obj);
 	*cache = NULL;
-	*slab = NULL;
 	*page = pg;
 	if (!pg) {
 		lab__slab_report_pointer(who, obj, "not in any zone: no cache handed it out");
@@ -447,32 +467,30 @@ static bool classify(const char *who, const void *obj, struct lab_kmem_cache **c
 	void *priv = pg->private;
 	if (is_large(priv))
 		return true;
-	struct slab *s = priv;
-	if (!s || s->magic != SLAB_MAGIC) {
-		lab__slab_report_pointer(who, obj, "its slab's header is damaged");
+	*cache = cache_named(priv);
+	if (!*cache) {
+		lab__slab_report_pointer(who, obj, "its page's slab record is damaged");
 		return false;
 	}
-	*slab = s;
-	*cache = s->cache;
 	return true;
 }
 
 static __attribute__((noinline)) void kfree_general(void *obj)
 {
 	struct lab_kmem_cache *c;
-	struct slab *s;
 	struct lab_page *page;
-	if (unlikely(!classify("lab_kfree", obj, &c, &s, &page)))
+	if (unlikely(!classify("lab_kfree", obj, &c, &page)))
 		return;
 	if (unlikely(!c)) {
 		kfree_large(page, obj);
 		return;
 	}
-	slab_free_checked(c, s, obj);
+	slab_free_fast(c, c->cpu, obj);
 }
 
-/* Most objects live in the default zone: look there first, without the walk
- * over every zone that lab_virt_to_page() makes. */
+/* Most objects live in the default zones: look there first, without the walk
+ * over every zone that lab_virt_to_page() makes; the page's descriptor names
+ * the per-CPU arrays to push on. */
 void lab_kfree(const void *cobj)
 {
 	void *obj = (void *)(uintptr_t)cobj;
@@ -480,10 +498,14 @@ void lab_kfree(const void *cobj)
 		return;
 	struct lab_zone *z = atomic_load_explicit(&default_zone, memory_order_relaxed);
 	struct lab_page *page = z ? lab__zone_addr_to_page(z, obj) : NULL;
+	if (unlikely(!page)) {
+		z = atomic_load_explicit(&exclusive_zone, memory_order_relaxed);
+		page = z ? lab__zone_addr_to_page(z, obj) : NULL;
+	}
 	if (likely(page) && likely(page_flags(page) & PG_slab)) {
-		struct slab *s = page->private;
-		if (likely(s && !is_large(s))) {
-			slab_free_checked(s->cache, s, obj);
+		struct slab_cpu *cpu = page->private;
+		if (likely(cpu && !is_large(cpu))) {
+			slab_free_fast(cache_of_cpu(cpu), cpu, obj);
 			return;
 		}
 	}
@@ -495,17 +517,17 @@ size_t lab_ksize(const void *obj)
 	if (LAB_ZERO_OR_NULL_PTR(obj))
 		return 0;
 	struct lab_kmem_cache *c;
-	struct slab *s;
 	struct lab_page *page;
-	if (!classify("lab_ksize", obj, &c, &s, &page))
+	if (!classify("lab_ksize", obj, &c, &page))
 		return 0;
 	if (!c) {
 		if (obj != lab_page_address(page))
 			return 0;
 		return lab_page_size() << page_order(page);
 	}
-	if (slab_index(c, s, obj) < 0) {
-		lab__slab_report(c, obj, s, "Invalid object pointer: not at the start of an object",
+	if (slab_index(c, obj) < 0) {
+		lab__slab_report(c, obj, lab__slab_of(c, obj),
+				 "Invalid object pointer: not at the start of an object",
 				 "lab_ksize says 0");
 		return 0;
 	}
@@ -519,10 +541,8 @@ static bool is_exclusive(const void *obj)
 		return false;
 	if (page->private == &large_exclusive)
 		return true;
-	if (page->private == &large_plain)
-		return false;
-	const struct slab *s = page->private;
-	return s && s->magic == SLAB_MAGIC && s->cache->exclusive;
+	struct lab_kmem_cache *c = cache_named(page->private);
+	return c && c->exclusive;
 }
 
 void *lab_krealloc(const void *obj, size_t new_size, lab_gfp_t gfp)

@@ -148,9 +148,10 @@ static void drain_batch(struct lab_kmem_cache *c)
 	lab__slab_put(c, buf, n, cpu);
 }
 
-/* Push one object on this CPU's array, draining a batch when it is full.
- * False when the array cannot be used now. */
-static bool array_push(struct lab_kmem_cache *c, void *obj)
+/* Push one object on this CPU's array, draining a batch when it is full;
+ * refused if it is the object freed last (a double free). */
+enum { PUSHED, UNUSABLE, DUPLICATE };
+static int array_push(struct lab_kmem_cache *c, void *obj)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
@@ -158,26 +159,31 @@ static bool array_push(struct lab_kmem_cache *c, void *obj)
 		if (!rs)
 			return false;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
-			int st = rseq_clist_push(rs, c->cpu, SLAB_LIST_OFF, obj);
-			if (st == RSEQ_LIST_OK)
-				return true;
+			int st = rseq_clist_push_unique(rs, c->cpu, SLAB_LIST_OFF, obj);
+			if (st == RSEQ_LIST_OK || st == RSEQ_LIST_DUP)
+				return st == RSEQ_LIST_OK ? PUSHED : DUPLICATE;
 			if (st == RSEQ_LIST_LOCKED)
-				return false;
+				return UNUSABLE;
 			if (st == RSEQ_LIST_EMPTY)  /* no room */
 				drain_batch(c);
 		}
-		return false;
+		return UNUSABLE;
 	}
 #endif
 	if (c->cpu_mode != LAB_PCP_LOCK)
-		return false;
+		return UNUSABLE;
 	unsigned int i = rseq_list_lock_index(c->nr_cpu);
 	struct slab_cpu *set = cpu_set(c, i);
 	if (!rseq_set_trylock(&set->lock))
-		return false;
+		return UNUSABLE;
+	uint32_t count = RSEQ_CLIST_COUNT(set->list.word);
+	if (count && set->list.slots[count - 1] == obj) {
+		rseq_set_unlock(&set->lock);
+		return DUPLICATE;
+	}
 	void *buf[SLAB_MAX_BATCH];
 	unsigned int n = 0;
-	if (RSEQ_CLIST_COUNT(set->list.word) >= set->list.high)
+	if (count >= set->list.high)
 		n = rseq_clist_pop_many_owned(&set->list, buf, c->batch);
 	rseq_clist_push_many_owned(&set->list, &obj, 1);
 	rseq_set_unlock(&set->lock);
@@ -186,21 +192,7 @@ static bool array_push(struct lab_kmem_cache *c, void *obj)
 		stat_add(&c->stat.drain_objs, n);
 		lab__slab_put(c, buf, n, (int)i);
 	}
-	return true;
-}
-
-/* Is obj the last object freed on this CPU's array?  Then it is free already:
- * freeing it again is a double free.  A racy look, but never wrong: an entry
- * below the count it read was on the array after the caller got obj. */
-static bool array_top_is(const struct lab_kmem_cache *c, const void *obj)
-{
-	if (c->cpu_mode == LAB_PCP_OFF)
-		return false;
-	struct os_rseq *rs = rseq_self();
-	unsigned int i = rs ? rs->cpu_id_start % c->nr_cpu : rseq_list_lock_index(c->nr_cpu);
-	const struct slab_cpu *sc = cpu_set(c, i);
-	uint32_t n = RSEQ_CLIST_COUNT(__atomic_load_n(&sc->list.word, __ATOMIC_RELAXED));
-	return n && n <= sc->list.high && sc->list.slots[n - 1] == obj;
+	return PUSHED;
 }
 
 /* ---- allocation --------------------------------------------------------- */
@@ -332,7 +324,7 @@ size_t lab_kmem_cache_alloc_bulk(struct lab_kmem_cache *c, lab_gfp_t gfp, size_t
 		lab__might_sleep("lab_kmem_cache_alloc_bulk");
 	size_t i = 0;
 	/* Straight from this CPU's array while it has objects (counted as pops). */
-	if (c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed()) {
+	if (c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed()) {
 		while (i < nr) {
 			int cpu;
 			uint32_t max = nr - i > SLAB_MAX_BATCH ? SLAB_MAX_BATCH : (uint32_t)(nr - i);
@@ -360,60 +352,74 @@ size_t lab_kmem_cache_alloc_bulk(struct lab_kmem_cache *c, lab_gfp_t gfp, size_t
 static void bad_free(struct lab_kmem_cache *c, void *obj, struct slab *s)
 {
 	atomic_fetch_add_explicit(&c->stat.errors, 1, memory_order_relaxed);
-	if (!s) {
-		/* Another zone's object, or no object at all? */
-		struct lab_page *page = lab_virt_to_page(obj);
-		struct slab *other = page && (page_flags(page) & PG_slab) ? page->private : NULL;
-		if (other && other->magic == SLAB_MAGIC && other->cache != c) {
-			char what[96];
-			snprintf(what, sizeof(what), "Wrong slab cache: object is from %s",
-				 other->cache->name);
-			lab__slab_report(c, obj, NULL, what, "Object not freed (never reused)");
-		} else {
-			lab__slab_report(c, obj, NULL,
-					 "Invalid object pointer: not an object of any slab cache",
-					 "Nothing freed");
-		}
+	if (s) {
+		lab__slab_report(c, obj, s, "Invalid object pointer: not at the start of an object",
+				 "Nothing freed");
 		return;
 	}
-	if (s->cache != c) {
+	/* Another cache's object, or no object at all? */
+	struct lab_kmem_cache *other = lab__slab_cache_of(obj);
+	if (other && other != c) {
 		char what[96];
-		snprintf(what, sizeof(what), "Wrong slab cache: object is from %s", s->cache->name);
-		lab__slab_report(c, obj, s, what, "Object not freed (never reused)");
+		snprintf(what, sizeof(what), "Wrong slab cache: object is from %s", other->name);
+		lab__slab_report(c, obj, NULL, what, "Object not freed (never reused)");
 		return;
 	}
-	lab__slab_report(c, obj, s, "Invalid object pointer: not at the start of an object",
+	lab__slab_report(c, obj, NULL, other ? "Invalid object pointer: not at the start of an object"
+					     : "Invalid object pointer: not an object of any slab cache",
 			 "Nothing freed");
+}
+
+/* The fast path of an exclusive cache, out of line: scrub, then push. */
+static bool free_exclusive_fast(struct lab_kmem_cache *c, void *obj)
+{
+#if defined(LAB_PCP_HAVE_RSEQ)
+	struct os_rseq *rs = rseq_known();
+	if (!rs || slab_lookup(c, obj) != c->cpu || slab_index(c, obj) < 0)
+		return false;
+	memset(obj, 0, c->zero_bytes);
+	__asm__ __volatile__("" : : "r"(obj) : "memory");  /* not elided */
+	int st = rseq_clist_push_unique(rs, c->cpu, SLAB_LIST_OFF, obj);
+	if (st == RSEQ_LIST_DUP)
+		lab__slab_double_free(c, obj);
+	return st == RSEQ_LIST_OK || st == RSEQ_LIST_DUP;
+#else
+	(void)c;
+	(void)obj;
+	return false;
+#endif
 }
 
 void lab__slab_free(struct lab_kmem_cache *c, void *obj)
 {
+	if (c->fast == SLAB_FAST_EXCLUSIVE && free_exclusive_fast(c, obj))
+		return;
 	struct slab *s = lab__slab_of(c, obj);
-	if (unlikely(!s || s->cache != c || slab_index(c, s, obj) < 0)) {
+	if (unlikely(!s || slab_index(c, obj) < 0)) {
 		bad_free(c, obj, s);
 		return;
 	}
-	if (c->debug) {
-		if (!lab__slab_debug_free(c, s, obj))
-			return;
-	} else if (unlikely(array_top_is(c, obj))) {
-		lab__slab_double_free(c, s, obj);
+	if (c->debug && !lab__slab_debug_free(c, s, obj))
 		return;
-	}
 	if (c->exclusive)
 		lab__zone_wipe(c->zone, obj, c->object_size);
 	if (c->sanitize)
 		lab__slab_mark_free(c, obj);
-	if (array_push(c, obj))
+	int st = array_push(c, obj);
+	if (st == PUSHED)
 		return;
+	if (st == DUPLICATE) {  /* freed last on this CPU, and again now */
+		lab__slab_double_free(c, obj);
+		return;
+	}
 	stat_add(&c->stat.slow_frees, 1);
 	lab__slab_put(c, &obj, 1, -1);
 }
 
-void lab__slab_double_free(struct lab_kmem_cache *c, const struct slab *s, void *obj)
+void lab__slab_double_free(struct lab_kmem_cache *c, void *obj)
 {
 	atomic_fetch_add_explicit(&c->stat.errors, 1, memory_order_relaxed);
-	lab__slab_report(c, obj, s, "Object already free (double free)",
+	lab__slab_report(c, obj, lab__slab_of(c, obj), "Object already free (double free)",
 			 "Object not freed again");
 }
 
@@ -425,9 +431,13 @@ void lab_kmem_cache_free(struct lab_kmem_cache *c, void *obj)
 		lab__slab_report_pointer("lab_kmem_cache_free", obj, "NULL cache");
 		return;
 	}
-	struct slab *s = slab_lookup(c, obj);
-	if (likely(s)) {
-		slab_free_checked(c, s, obj);
+	struct slab_cpu *mine = c->cpu;
+	if (likely(slab_lookup(c, obj) == mine)) {
+		/* Push on c's arrays, known before the lookup: equal, but the
+		 * compiler must not take the looked-up copy, whose load the
+		 * push would then wait for. */
+		__asm__("" : "+r"(mine));
+		slab_free_fast(c, mine, obj);
 		return;
 	}
 	lab__slab_free(c, obj);

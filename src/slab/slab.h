@@ -24,6 +24,7 @@
 #include "../rseq_list.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* ---- a slab ------------------------------------------------------------ */
 
@@ -32,10 +33,14 @@
 enum { SLAB_PARTIAL, SLAB_FULL, SLAB_EMPTY, SLAB_DETACHED, SLAB_NR_LISTS };
 
 /*
- * A slab: a block of 2^order pages of the cache's zone cut into nr_objects
- * slots.  Its header is at the start of the block (on-slab) or an object of
- * the header cache (off-slab, for large objects); every page's descriptor
- * points to it (private word) and has PG_slab.  Under the cache lock:
+ * A slab: a block of 2^order pages of the cache's zone, aligned to its size,
+ * cut into nr_objects slots.  Every page's descriptor has PG_slab and, as its
+ * private word, the cache's per-CPU arrays (c->cpu, from which c is a fixed
+ * distance away): a free goes from the object's descriptor straight to the
+ * array it pushes on.  The header is at the start of the block (on-slab), or
+ * for large objects an object of the header cache (off-slab) whose address
+ * is the first tail page's private2 (such slabs have order >= 1).
+ * Under the cache lock:
  *     inuse + (free objects on freelist) + (nr_objects - fresh) == nr_objects
  * where inuse counts objects handed out, on per-CPU arrays, in sheaves,
  * deferred or leaked.  A DETACHED slab was made by a caller that could not
@@ -52,13 +57,14 @@ struct slab {
 	uint16_t nr_objects;
 	uint16_t inuse;
 	uint16_t fresh;             /* slots from here on were never handed out */
-	uint16_t cpu;               /* the set whose refill last took objects (remote frees) */
+	uint16_t cpu_index;         /* the set whose refill last took objects (remote frees) */
 	uint8_t list;               /* SLAB_PARTIAL ... */
 	uint8_t order;
 	uint8_t off_slab;           /* the header is an object of the header cache */
 	uint8_t spare;
 };
-static_assert(sizeof(struct slab) <= 64, "a slab header fits a cache line");
+#define SLAB_HEADER_SIZE 64
+static_assert(sizeof(struct slab) <= SLAB_HEADER_SIZE, "a slab header fits a cache line");
 
 /* ---- per-CPU object arrays -------------------------------------------- */
 
@@ -103,15 +109,19 @@ struct slab_counters {
 
 struct lab_kmem_cache {
 	/* What the inline fast paths read, first: one cache line. */
-	struct slab_cpu *cpu;       /* nr_cpu sets of SLAB_CPU_STRIDE bytes */
-	bool fast;                  /* the inline fast path serves this cache */
+	struct slab_cpu *cpu;       /* nr_cpu sets of SLAB_CPU_STRIDE bytes, right after this */
+	uint8_t fast;               /* the inline fast path serves this cache: SLAB_FAST_* */
 	uint8_t page_shift;
+	uint16_t spare_hot;
+	uint32_t zero_bytes;        /* SLAB_FAST_EXCLUSIVE: bytes zeroed on alloc and free */
 	uintptr_t zone_base;        /* the zone's memory and descriptors, fixed */
 	struct lab_page *zone_pages;
 	const _Atomic size_t *zone_managed;  /* grows with the zone */
 	size_t size;                /* bytes per slot */
-	uint64_t recip;             /* 2^32 / size, rounded up: slot index of an offset */
-	size_t red_left;            /* bytes before the object in its slot */
+	uint32_t recip;             /* 2^32 / size rounded up: the slot of an offset */
+	uint32_t slab_mask;         /* bytes of a slab - 1: slabs are aligned to their size */
+	uint32_t first_offset;      /* slot 0's object from the start of its block */
+	uint32_t span;              /* nr_objects * size */
 
 	char name[32];
 	struct lab_zone *zone;
@@ -126,6 +136,7 @@ struct lab_kmem_cache {
 
 	/* Geometry.  A slot is [red_left][object][right red zone][fp][state][tracks]. */
 	size_t object_size;         /* bytes asked for */
+	size_t red_left;            /* bytes before the object in its slot */
 	size_t align;
 	size_t fp_offset;           /* the free pointer's offset from the object */
 	size_t state_offset;        /* debug: the state word's offset from the object */
@@ -189,7 +200,7 @@ void lab__slab_put(struct lab_kmem_cache *c, void *const *objs, unsigned int n, 
 void lab__slab_drain_deferred(struct lab_kmem_cache *c);
 size_t lab__slab_release_empty(struct lab_kmem_cache *c, size_t keep, size_t max_pages);
 void lab__slab_release_all(struct lab_kmem_cache *c);
-/* The slab an object's address lies in, NULL if none of c's zone holds it. */
+/* The slab of c that obj's address lies in, NULL if none. */
 struct slab *lab__slab_of(const struct lab_kmem_cache *c, const void *obj);
 /* Under the lock: fn for every object of every slab that is not free in it. */
 void lab__slab_for_each_allocated(struct lab_kmem_cache *c,
@@ -202,7 +213,7 @@ extern struct lab_kmem_cache *lab__slab_header_cache;
 /* percpu.c */
 void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp);  /* the general path */
 void lab__slab_free(struct lab_kmem_cache *c, void *obj);        /* checks everything */
-void lab__slab_double_free(struct lab_kmem_cache *c, const struct slab *s, void *obj);
+void lab__slab_double_free(struct lab_kmem_cache *c, void *obj);
 int lab__slab_cpu_setup(struct lab_kmem_cache *c, void *mem);    /* arrays at mem */
 void lab__slab_flush_all(struct lab_kmem_cache *c);              /* every CPU's array; may sleep */
 size_t lab__slab_cpu_cached(const struct lab_kmem_cache *c);
@@ -216,8 +227,10 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 /* Make the header cache if it is not made yet; false (errno) if it cannot be. */
 bool lab__slab_header_init(void);
 
-/* kmalloc.c: the zone cache metadata lives in (made on first use). */
+/* kmalloc.c: the zone cache metadata lives in (made on first use); the
+ * cache whose slab obj's address lies in, in any zone (NULL: none). */
 struct lab_zone *lab__slab_meta_zone(void);
+struct lab_kmem_cache *lab__slab_cache_of(const void *obj);
 
 /* debug.c */
 size_t lab__slab_track_size(void);                                       /* U: per track */
@@ -235,25 +248,31 @@ void lab__slab_report_leaks(struct lab_kmem_cache *c);                   /* dest
 
 /* ---- object helpers ----------------------------------------------------- */
 
-static inline char *slab_slot(const struct lab_kmem_cache *c, const struct slab *s,
-			      unsigned int i)
+/* The per-CPU sets are right after the cache structure, in the same block
+ * of metadata (cache.c): each leads to the other without a load. */
+#define SLAB_META_HEAD ((sizeof(struct lab_kmem_cache) + SLAB_CPU_STRIDE - 1) & \
+			~(size_t)(SLAB_CPU_STRIDE - 1))
+
+static inline struct lab_kmem_cache *cache_of_cpu(const void *cpu)
 {
-	return s->objects + (size_t)i * c->size;
+	return (struct lab_kmem_cache *)((char *)(uintptr_t)cpu - SLAB_META_HEAD);
 }
 
 static inline void *slab_obj(const struct lab_kmem_cache *c, const struct slab *s,
 			     unsigned int i)
 {
-	return slab_slot(c, s, i) + c->red_left;
+	return s->objects + c->red_left + (size_t)i * c->size;
 }
 
-/* The index of obj in s, or -1 if obj is not the start of one of its objects.
- * recip makes it a multiply; exact for multiples of size (docs/SLAB.md). */
-static inline long slab_index(const struct lab_kmem_cache *c, const struct slab *s,
-			      const void *obj)
+/* The index of obj in its slab (a block of c's), or -1 if obj is not the
+ * start of an object.  From the cache's first line alone: slabs are aligned
+ * to their size.  recip makes it a multiply, exact for multiples of size
+ * (docs/SLAB.md). */
+static inline long slab_index(const struct lab_kmem_cache *c, const void *obj)
 {
-	uintptr_t off = (uintptr_t)obj - c->red_left - (uintptr_t)s->objects;
-	if (off >= (uintptr_t)s->nr_objects * c->size)
+	uintptr_t start = (uintptr_t)obj & ~(uintptr_t)c->slab_mask;
+	uintptr_t off = (uintptr_t)obj - start - c->first_offset;
+	if (off >= c->span)
 		return -1;
 	uint64_t idx = ((uint64_t)off * c->recip) >> 32;
 	return idx * c->size == off ? (long)idx : -1;
@@ -285,6 +304,10 @@ SLAB_NO_ASAN static inline void slab_set_link(const struct lab_kmem_cache *c, vo
 
 /* ---- the inline fast paths -------------------------------------------- */
 
+/* c->fast: no (0), plain, or exclusive on a zone without a protection key
+ * (zeroing and scrubbing inline, no write window needed). */
+enum { SLAB_FAST_PLAIN = 1, SLAB_FAST_EXCLUSIVE = 2 };
+
 /* gfp bits the fast path honours as they are; any other takes the general path. */
 #define SLAB_FAST_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
 		       LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
@@ -311,17 +334,20 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
 		struct os_rseq *rs = rseq_known();
 		void *obj;
 		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF,
-							&obj) == RSEQ_LIST_OK))
+							&obj) == RSEQ_LIST_OK)) {
+			if (unlikely(c->fast == SLAB_FAST_EXCLUSIVE))
+				return memset(obj, 0, c->zero_bytes);  /* zeroed on hand-out */
 			return obj;
+		}
 	}
 #endif
 	(void)c;
 	return NULL;
 }
 
-/* The slab of obj if obj lies in a slab of c's zone (not yet checked to be
- * c's, nor an object's start), else NULL. */
-static inline struct slab *slab_lookup(const struct lab_kmem_cache *c, const void *obj)
+/* The per-CPU arrays that the descriptor of obj's page names if obj lies in
+ * a slab page of c's zone (not yet checked to be c's), else NULL. */
+static inline struct slab_cpu *slab_lookup(const struct lab_kmem_cache *c, const void *obj)
 {
 	uintptr_t off = (uintptr_t)obj - c->zone_base;
 	if (unlikely(off >= atomic_load_explicit(c->zone_managed, memory_order_relaxed)
@@ -333,34 +359,31 @@ static inline struct slab *slab_lookup(const struct lab_kmem_cache *c, const voi
 	return page->private;
 }
 
-
 /*
- * Free an object whose slab s (not NULL) the caller found: the always-on
- * checks (an object of this cache, at an object's start), a double free of
- * the last object freed on this CPU, then the push.  Anything unusual takes
- * the general path, which checks again and reports.
+ * Free obj, whose page's descriptor named cpu, the arrays of c: the always-on
+ * checks (an object of this cache, at an object's start), then the push,
+ * which also refuses the object freed last on this CPU (a double free).  The
+ * push's address comes from the descriptor, not from loads that depend on
+ * it.  Anything unusual takes the general path, which checks again and
+ * reports.
  */
-static inline void slab_free_checked(struct lab_kmem_cache *c, struct slab *s, void *obj)
+static inline void slab_free_fast(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
-	if (likely(c->fast && s->cache == c && slab_index(c, s, obj) >= 0)) {
+	/* Every other case is a call in tail position: no stack frame here. */
+	if (likely(c->fast == SLAB_FAST_PLAIN && slab_index(c, obj) >= 0)) {
 		struct os_rseq *rs = rseq_known();
 		if (likely(rs)) {
-			const struct slab_cpu *sc = (const struct slab_cpu *)
-				((const char *)c->cpu + (size_t)rs->cpu_id_start * SLAB_CPU_STRIDE);
-			uint32_t n = RSEQ_CLIST_COUNT(__atomic_load_n(&sc->list.word, __ATOMIC_RELAXED));
-			if (unlikely(n && sc->list.slots[n - 1] == obj)) {
-				lab__slab_double_free(c, s, obj);
+			int st = rseq_clist_push_unique(rs, cpu, SLAB_LIST_OFF, obj);
+			if (likely(st == RSEQ_LIST_OK))
 				return;
-			}
-			if (likely(rseq_clist_push(rs, c->cpu, SLAB_LIST_OFF, obj) ==
-				   RSEQ_LIST_OK))
-				return;
+			if (st == RSEQ_LIST_DUP)
+				return lab__slab_double_free(c, obj);
 		}
 	}
 #endif
-	(void)s;
-	lab__slab_free(c, obj);
+	(void)cpu;
+	return lab__slab_free(c, obj);
 }
 
 #endif /* LAB_SLAB_INTERNAL_H */

@@ -137,20 +137,26 @@ static void relist(struct lab_kmem_cache *c, struct slab *s)
 #define PAGE_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
 		  LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
 
-static void set_pages_slab(struct lab_page *page, unsigned int order, struct slab *s)
+/* Every page names the cache's arrays; an off-slab header is found through
+ * the first tail page (slab.h). */
+static void set_pages_slab(struct lab_kmem_cache *c, struct lab_page *page, struct slab *s)
 {
-	for (size_t i = 0; i < (size_t)1 << order; i++) {
-		page[i].private = s;
+	if (c->off_slab)
+		page[1].private2 = s;
+	for (size_t i = 0; i < (size_t)1 << c->order; i++) {
+		page[i].private = c->cpu;
 		atomic_fetch_or_explicit(&page[i].flags, PG_slab, memory_order_release);
 	}
 }
 
-static void clear_pages_slab(struct lab_page *page, unsigned int order)
+static void clear_pages_slab(struct lab_kmem_cache *c, struct lab_page *page)
 {
-	for (size_t i = 0; i < (size_t)1 << order; i++) {
+	for (size_t i = 0; i < (size_t)1 << c->order; i++) {
 		atomic_fetch_and_explicit(&page[i].flags, ~(uint32_t)PG_slab, memory_order_relaxed);
 		page[i].private = NULL;
 	}
+	if (c->off_slab)
+		page[1].private2 = NULL;  /* the tail's order and owner bytes: zero again */
 }
 
 /*
@@ -199,7 +205,7 @@ static struct slab *new_slab(struct lab_kmem_cache *c, lab_gfp_t gfp)
 		}
 	}
 	lab__zone_write_end(c->zone, saved);
-	set_pages_slab(page, c->order, s);
+	set_pages_slab(c, page, s);
 	return s;
 }
 
@@ -210,7 +216,7 @@ static void free_slab(struct lab_kmem_cache *c, struct slab *s)
 	struct lab_page *page = s->page;
 	char *base = lab_page_address(page);
 	size_t bytes = c->slab_bytes;
-	clear_pages_slab(page, c->order);
+	clear_pages_slab(c, page);
 	/* The page layer writes its poison over the block: the tools must let it. */
 	if (c->sanitize)
 		lab__sanitizer_mark_allocated(base, bytes, true);
@@ -238,10 +244,16 @@ static void attach(struct lab_kmem_cache *c, struct slab *s)
 
 /* ---- objects in and out of slabs (under the lock) ----------------------- */
 
+/* The start of the block an object of c lies in. */
+static uintptr_t block_of(const struct lab_kmem_cache *c, const void *obj)
+{
+	return (uintptr_t)obj & ~(uintptr_t)c->slab_mask;
+}
+
 /* A free-list pointer must be an object of the same slab (F checks it). */
 static bool link_ok(const struct lab_kmem_cache *c, const struct slab *s, const void *next)
 {
-	return !next || slab_index(c, s, next) >= 0;
+	return !next || (block_of(c, next) == block_of(c, s->objects) && slab_index(c, next) >= 0);
 }
 
 /* Pop one object from s (its free list, then its fresh slots); NULL if none. */
@@ -283,7 +295,7 @@ static unsigned int take_locked(struct lab_kmem_cache *c, void **buf, unsigned i
 		if (!s)
 			break;
 		if (cpu >= 0)
-			__atomic_store_n(&s->cpu, (uint16_t)cpu, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->cpu_index, (uint16_t)cpu, __ATOMIC_RELAXED);
 		void *obj;
 		while (n < want && (obj = slab_pop(c, s)))
 			buf[n++] = obj;
@@ -294,11 +306,11 @@ static unsigned int take_locked(struct lab_kmem_cache *c, void **buf, unsigned i
 }
 
 /* An object coming back from the array of set cpu (-1: unknown) to slab s:
- * remote when s last gave objects to another set.  s->cpu is written under
+ * remote when s last gave objects to another set.  s->cpu_index is written under
  * the lock and read here also without it (deferred frees). */
 static void count_remote(struct lab_kmem_cache *c, const struct slab *s, int cpu)
 {
-	if (cpu >= 0 && s && __atomic_load_n(&s->cpu, __ATOMIC_RELAXED) != (uint16_t)cpu)
+	if (cpu >= 0 && s && __atomic_load_n(&s->cpu_index, __ATOMIC_RELAXED) != (uint16_t)cpu)
 		atomic_fetch_add_explicit(&c->stat.remote_frees, 1, memory_order_relaxed);
 }
 
@@ -307,7 +319,7 @@ static void count_remote(struct lab_kmem_cache *c, const struct slab *s, int cpu
 static bool slab_push(struct lab_kmem_cache *c, void *obj, int cpu)
 {
 	struct slab *s = lab__slab_of(c, obj);
-	if (unlikely(!s || s->cache != c || slab_index(c, s, obj) < 0 || !s->inuse)) {
+	if (unlikely(!s || slab_index(c, obj) < 0 || !s->inuse)) {
 		lab__slab_report(c, obj, s, "Invalid object on the way back to its slab",
 				 "Object not freed (never reused)");
 		atomic_fetch_add(&c->stat.errors, 1);
@@ -423,7 +435,7 @@ unsigned int lab__slab_take(struct lab_kmem_cache *c, lab_gfp_t gfp, void **buf,
 	}
 	s->fresh = s->inuse = (uint16_t)n;
 	if (cpu >= 0)
-		s->cpu = (uint16_t)cpu;
+		s->cpu_index = (uint16_t)cpu;
 	defer_slab(c, s);
 	return n;
 }
@@ -508,10 +520,15 @@ void lab__slab_release_all(struct lab_kmem_cache *c)
 struct slab *lab__slab_of(const struct lab_kmem_cache *c, const void *obj)
 {
 	struct lab_page *page = lab__zone_addr_to_page(c->zone, obj);
-	if (!page || !(page_flags(page) & PG_slab))
+	if (!page || !(page_flags(page) & PG_slab) || page->private != c->cpu)
 		return NULL;
-	struct slab *s = page->private;
-	return s && s->magic == SLAB_MAGIC ? s : NULL;
+	uintptr_t start = block_of(c, obj);
+	struct slab *s;
+	if (c->off_slab)
+		s = lab__zone_addr_to_page(c->zone, (void *)start)[1].private2;
+	else
+		s = (struct slab *)start;
+	return s && s->magic == SLAB_MAGIC && s->cache == c ? s : NULL;
 }
 
 void lab__slab_leak(struct lab_kmem_cache *c, void *obj)
@@ -531,7 +548,7 @@ void lab__slab_for_each_allocated(struct lab_kmem_cache *c,
 		for (struct slab *s = c->lists[l]; s; s = s->next) {
 			memset(bits, 0, ((size_t)s->nr_objects + 63) / 64 * sizeof(uint64_t));
 			for (void *obj = s->freelist; obj; obj = link_get(c, obj)) {
-				long i = slab_index(c, s, obj);
+				long i = link_ok(c, s, obj) ? slab_index(c, obj) : -1;
 				if (i < 0 || (bits[i / 64] >> (i % 64) & 1))
 					break;  /* a broken chain: stop rather than loop */
 				bits[i / 64] |= 1ull << (i % 64);

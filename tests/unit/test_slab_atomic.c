@@ -273,6 +273,12 @@ static void *storm_worker(void *arg)
 Test(slab_atomic, signal_storm_neither_deadlocks_nor_loses_objects, .timeout = 120)
 {
 	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
+	/* Only the workers take the signal: blocked before any other thread
+	 * (kswapd) is made, so that none inherits it unblocked. */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
 	struct lab_zone *z = tight_zone(160);
 	static struct mix warm;
 	make_everything(&warm, z);
@@ -280,10 +286,6 @@ Test(slab_atomic, signal_storm_neither_deadlocks_nor_loses_objects, .timeout = 1
 	struct sigaction sa = { .sa_handler = storm_handler, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	sigset_t alrm;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, NULL);  /* only the workers take it */
 	pthread_t t[2];
 	for (long i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, storm_worker, (void *)i);
