@@ -71,7 +71,8 @@ struct lab_slab_sheaf;
  * environment (LABYRINTH_SLAB_DEBUG, docs/SLAB.md).  The cache's metadata
  * (this structure, its per-CPU arrays, off-slab slab headers) lives in the
  * default zone.  Returns NULL with errno EINVAL (size 0 or too large, a bad
- * align, unknown flags, a NULL name) or ENOMEM.  May sleep.
+ * align, unknown flags, a NULL name, a constructor with LAB_SLAB_EXCLUSIVE,
+ * whose zeroing would undo it) or ENOMEM.  May sleep.
  */
 LAB_API struct lab_kmem_cache *lab_kmem_cache_create(struct lab_zone *zone, const char *name,
 						     size_t size, size_t align, unsigned int flags,

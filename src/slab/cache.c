@@ -216,9 +216,11 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 					unsigned int internal)
 {
 	size_t page_size = lab_page_size();
+	/* An exclusive cache zeroes objects on hand-out: that would undo a
+	 * constructor, so the two do not go together. */
 	if (!name || !size || (flags & ~LAB_SLAB_ALL_FLAGS) ||
 	    (align && (!is_pow2(align) || align > page_size)) ||
-	    size > (page_size << LAB_MAX_ORDER)) {
+	    size > (page_size << LAB_MAX_ORDER) || ((flags & LAB_SLAB_EXCLUSIVE) && ctor)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -478,6 +478,8 @@ bool lab__slab_debug_free(struct lab_kmem_cache *c, struct slab *s, void *obj)
 		set_track(c, obj, TRACK_FREE);
 	if (c->debug & SLAB_DEBUG_TRACE)
 		trace(c, s, obj, "free");
+	if (c->exclusive)  /* the secret goes before anything else is written */
+		fill(obj, 0, c->object_size);
 	if (c->debug & SLAB_DEBUG_POISON)
 		poison_object(c, obj);
 	if (c->debug & SLAB_DEBUG_REDZONE)

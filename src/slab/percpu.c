@@ -399,10 +399,14 @@ void lab__slab_free(struct lab_kmem_cache *c, void *obj)
 		bad_free(c, obj, s);
 		return;
 	}
-	if (c->debug && !lab__slab_debug_free(c, s, obj))
-		return;
-	if (c->exclusive)
+	/* Debugging checks the object and scrubs an exclusive one before it
+	 * poisons it; without it, scrub here. */
+	if (c->debug) {
+		if (!lab__slab_debug_free(c, s, obj))
+			return;
+	} else if (c->exclusive) {
 		lab__zone_wipe(c->zone, obj, c->object_size);
+	}
 	if (c->sanitize)
 		lab__slab_mark_free(c, obj);
 	int st = array_push(c, obj);

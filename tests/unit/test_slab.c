@@ -69,6 +69,11 @@ Test(slab, objects_are_distinct_aligned_and_hold_their_data)
 	lab_zone_destroy(z);
 }
 
+static void ctor_noop(void *obj)
+{
+	(void)obj;
+}
+
 Test(slab, bad_arguments_give_einval)
 {
 	struct lab_zone *z = quiet_zone(256);
@@ -90,6 +95,9 @@ Test(slab, bad_arguments_give_einval)
 						     bad[i].flags, NULL), "case %zu", i);
 		cr_assert_eq(errno, EINVAL, "case %zu", i);
 	}
+	errno = 0;
+	cr_assert_null(lab_kmem_cache_create(z, "excl-ctor", 64, 0, LAB_SLAB_EXCLUSIVE, ctor_noop));
+	cr_assert_eq(errno, EINVAL, "zeroing on hand-out would undo the constructor");
 	struct lab_kmem_cache *c = lab_kmem_cache_create(z, "t-einval", 64, 0, 0, NULL);
 	errno = 0;
 	cr_assert_null(lab_kmem_cache_alloc(NULL, LAB_GFP_KERNEL));
