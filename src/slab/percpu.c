@@ -135,7 +135,9 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 	return k;
 }
 
-/* Move a batch from this CPU's array back to the slabs. */
+#if defined(LAB_PCP_HAVE_RSEQ)
+/* Move a batch from this CPU's array back to the slabs (rseq mode: lock
+ * mode drains under the set's lock, in array_push). */
 static void drain_batch(struct lab_kmem_cache *c)
 {
 	void *buf[SLAB_MAX_BATCH];
@@ -147,6 +149,7 @@ static void drain_batch(struct lab_kmem_cache *c)
 	stat_add(&c->stat.drain_objs, n);
 	lab__slab_put(c, buf, n, cpu);
 }
+#endif
 
 /* Push one object on this CPU's array, draining a batch when it is full;
  * refused if it is the object freed last (a double free). */
