@@ -288,7 +288,7 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	if (c->cpu_mode == LAB_PCP_RSEQ && !c->debug && !c->sanitize)
 		c->fast = !c->exclusive ? SLAB_FAST_PLAIN
 					: zone->pkey < 0 ? SLAB_FAST_EXCLUSIVE : 0;
-	c->zero_bytes = (uint32_t)c->object_size;
+	c->zero_bytes = (uint32_t)round_up(c->object_size, sizeof(uint64_t));  /* within the slot */
 	c->min_empty = 2;
 
 	/* The memory: metadata from the default zone, pre-faulted like all zone memory. */

@@ -373,30 +373,28 @@ static void bad_free(struct lab_kmem_cache *c, void *obj, struct slab *s)
 			 "Nothing freed");
 }
 
-/* The fast path of an exclusive cache, out of line: scrub, then push. */
-static bool free_exclusive_fast(struct lab_kmem_cache *c, void *obj)
+void lab__slab_free_exclusive(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	struct os_rseq *rs = rseq_known();
-	if (!rs || slab_lookup(c, obj) != c->cpu || slab_index(c, obj) < 0)
-		return false;
-	memset(obj, 0, c->zero_bytes);
-	__asm__ __volatile__("" : : "r"(obj) : "memory");  /* not elided */
-	int st = rseq_clist_push_unique(rs, c->cpu, SLAB_LIST_OFF, obj);
-	if (st == RSEQ_LIST_DUP)
-		lab__slab_double_free(c, obj);
-	return st == RSEQ_LIST_OK || st == RSEQ_LIST_DUP;
-#else
-	(void)c;
-	(void)obj;
-	return false;
+	if (rs && cpu == c->cpu && slab_index(c, obj) >= 0) {
+		zero_object(obj, c->zero_bytes);
+		__asm__ __volatile__("" : : "r"(obj) : "memory");  /* not elided */
+		int st = rseq_clist_push_unique(rs, cpu, SLAB_LIST_OFF, obj);
+		if (st == RSEQ_LIST_OK)
+			return;
+		if (st == RSEQ_LIST_DUP) {
+			lab__slab_double_free(c, obj);
+			return;
+		}
+	}
 #endif
+	(void)cpu;
+	lab__slab_free(c, obj);  /* scrubs again: harmless */
 }
 
 void lab__slab_free(struct lab_kmem_cache *c, void *obj)
 {
-	if (c->fast == SLAB_FAST_EXCLUSIVE && free_exclusive_fast(c, obj))
-		return;
 	struct slab *s = lab__slab_of(c, obj);
 	if (unlikely(!s || slab_index(c, obj) < 0)) {
 		bad_free(c, obj, s);

@@ -214,6 +214,9 @@ extern struct lab_kmem_cache *lab__slab_header_cache;
 void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp);  /* the general path */
 void lab__slab_free(struct lab_kmem_cache *c, void *obj);        /* checks everything */
 void lab__slab_double_free(struct lab_kmem_cache *c, void *obj);
+/* The fast free of an exclusive cache (SLAB_FAST_EXCLUSIVE), out of line:
+ * scrub, then push on cpu, the arrays obj's descriptor named. */
+void lab__slab_free_exclusive(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj);
 int lab__slab_cpu_setup(struct lab_kmem_cache *c, void *mem);    /* arrays at mem */
 void lab__slab_flush_all(struct lab_kmem_cache *c);              /* every CPU's array; may sleep */
 size_t lab__slab_cpu_cached(const struct lab_kmem_cache *c);
@@ -324,6 +327,18 @@ static inline struct os_rseq *rseq_known(void)
 	return lab__my_rseq;
 }
 
+/* Zero an exclusive object: small ones with word stores (objects are
+ * word-aligned, zero_bytes a multiple of a word), others with memset. */
+static inline void *zero_object(void *obj, uint32_t bytes)
+{
+	if (bytes > 256)
+		return memset(obj, 0, bytes);
+	uint64_t *w = obj;
+	for (uint32_t i = 0; i < bytes / 8; i++)
+		w[i] = 0;
+	return obj;
+}
+
 /* Pop this CPU's array in a restartable sequence.  NULL: take the general path. */
 static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, const char *who)
 {
@@ -336,7 +351,7 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, con
 		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF,
 							&obj) == RSEQ_LIST_OK)) {
 			if (unlikely(c->fast == SLAB_FAST_EXCLUSIVE))
-				return memset(obj, 0, c->zero_bytes);  /* zeroed on hand-out */
+				return zero_object(obj, c->zero_bytes);  /* zeroed on hand-out */
 			return obj;
 		}
 	}
@@ -371,6 +386,8 @@ static inline void slab_free_fast(struct lab_kmem_cache *c, struct slab_cpu *cpu
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	/* Every other case is a call in tail position: no stack frame here. */
+	if (c->fast == SLAB_FAST_EXCLUSIVE)
+		return lab__slab_free_exclusive(c, cpu, obj);
 	if (likely(c->fast == SLAB_FAST_PLAIN && slab_index(c, obj) >= 0)) {
 		struct os_rseq *rs = rseq_known();
 		if (likely(rs)) {
