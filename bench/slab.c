@@ -167,11 +167,6 @@ struct secret_ops {
 	void (*free)(void *p);
 };
 
-static void *lab_excl_alloc(void)
-{
-	return lab_kmalloc(32, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
-}
-
 static void *(*sodium_malloc_fn)(size_t);
 static void (*sodium_free_fn)(void *);
 static void *(*ossl_zalloc_fn)(size_t, const char *, int);
@@ -190,6 +185,16 @@ static void *ossl_alloc32(void)
 static void ossl_free32(void *p)
 {
 	ossl_clear_free_fn(p, 32, "bench", 0);
+}
+
+/* Labyrinth's, called directly as a program would. */
+static void lab_secrets(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++) {
+		void *p = must(lab_kmalloc(32, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE));
+		touch(p);
+		lab_kfree(p);
+	}
 }
 
 static void secrets(const struct secret_ops *o, unsigned long n)
@@ -269,14 +274,13 @@ int bench_slab_worker(int argc, char **argv)
 		printf("kmalloc64_b1 %.3f\n", v);
 		MEASURE(v, pairs_b1024(&lab_kmalloc_ops, n));
 		printf("kmalloc64_b1024 %.3f\n", v);
+		lab_secrets(10000);
+		MEASURE(v, lab_secrets(n));
+		printf("excl32 %.3f\n", v);
 		static void *set[WORKSET];
 		mixed_init(&lab_kmalloc_ops, set);
 		MEASURE(v, mixed(&lab_kmalloc_ops, n, set));
 		printf("mixed %.3f\n", v);
-		struct secret_ops ex = { lab_excl_alloc, lab_kfree_any };
-		secrets(&ex, 10000);
-		MEASURE(v, secrets(&ex, n));
-		printf("excl32 %.3f\n", v);
 		/* The peers for secrets, where installed. */
 		void *sodium = dlopen("libsodium.so.23", RTLD_NOW | RTLD_LOCAL);
 		int (*sodium_init_fn)(void) = sodium ? (int (*)(void))dlsym(sodium, "sodium_init") : NULL;

@@ -403,7 +403,7 @@ static __attribute__((noinline)) void *kmalloc_general(size_t size, lab_gfp_t gf
 	struct lab_kmem_cache *c = class_cache(size_class(size), !!(gfp & LAB_GFP_EXCLUSIVE));
 	if (!c)
 		return NULL;
-	void *obj = slab_alloc_fast(c, gfp, "lab_kmalloc");
+	void *obj = slab_alloc_fast(c, gfp);
 	return obj ? obj : lab__slab_alloc(c, gfp);
 }
 
@@ -416,9 +416,11 @@ void *lab_kmalloc(size_t size, lab_gfp_t gfp)
 		if (likely(c)) {
 			/* An exclusive class is what EXCLUSIVE asks for: not a
 			 * bit for the fast path to refuse. */
-			void *obj = slab_alloc_fast(c, gfp & ~LAB_GFP_EXCLUSIVE, "lab_kmalloc");
+			void *obj = slab_alloc_fast(c, gfp & ~LAB_GFP_EXCLUSIVE);
 			if (likely(obj))
 				return obj;
+			if (excl)
+				return lab__slab_alloc(c, gfp);  /* its own fast path */
 		}
 	}
 	return kmalloc_general(size, gfp);

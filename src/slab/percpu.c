@@ -275,6 +275,18 @@ static void *prep_object(struct lab_kmem_cache *c, void *obj, lab_gfp_t gfp)
 
 void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
+	if (gfp & LAB_GFP_DIRECT_RECLAIM)
+		lab__might_sleep("lab_kmem_cache_alloc");
+#if defined(LAB_PCP_HAVE_RSEQ)
+	/* The fast path of an exclusive cache, out of line: pop, then zero. */
+	if (c && c->fast == SLAB_FAST_EXCLUSIVE && !((gfp & ~LAB_GFP_EXCLUSIVE) & ~SLAB_FAST_GFP) &&
+	    !failslab_armed()) {
+		struct os_rseq *rs = rseq_known();
+		void *obj;
+		if (rs && rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF, &obj) == RSEQ_LIST_OK)
+			return zero_object(obj, c->zero_bytes);
+	}
+#endif
 	int rc = check_gfp(c, gfp);
 	if (unlikely(rc)) {
 		errno = -rc;
@@ -309,7 +321,7 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 void *lab_kmem_cache_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
 	if (likely(c)) {
-		void *obj = slab_alloc_fast(c, gfp, "lab_kmem_cache_alloc");
+		void *obj = slab_alloc_fast(c, gfp);
 		if (likely(obj))
 			return obj;
 	}

@@ -340,20 +340,18 @@ static inline void *zero_object(void *obj, uint32_t bytes)
 }
 
 /* Pop this CPU's array in a restartable sequence.  NULL: take the general path. */
-static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp, const char *who)
+static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
-	if (gfp & LAB_GFP_DIRECT_RECLAIM)
-		lab__might_sleep(who);
 #if defined(LAB_PCP_HAVE_RSEQ)
-	if (likely(c->fast && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed())) {
+	/* With the might_sleep check on, a caller that may sleep goes the
+	 * general way, which makes it: no call here, so no stack frame. */
+	if (likely(c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed() &&
+		   !((gfp & LAB_GFP_DIRECT_RECLAIM) && lab__sleep_check))) {
 		struct os_rseq *rs = rseq_known();
 		void *obj;
 		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF,
-							&obj) == RSEQ_LIST_OK)) {
-			if (unlikely(c->fast == SLAB_FAST_EXCLUSIVE))
-				return zero_object(obj, c->zero_bytes);  /* zeroed on hand-out */
+							&obj) == RSEQ_LIST_OK))
 			return obj;
-		}
 	}
 #endif
 	(void)c;
