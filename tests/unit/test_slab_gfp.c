@@ -6,8 +6,12 @@
  * fail-nth) and fail_page_alloc fail what they should and nothing else. */
 #include "helpers.h"
 
+#include "internal.h"  /* lab__sleep_check: the might_sleep switch */
+
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -382,4 +386,36 @@ Test(slab_gfp, failslab_settings_parse_and_bad_ones_are_named)
 	cr_assert_not_null(strstr(out, "labyrinth: LABYRINTH_FAILSLAB: bad value '101' for key "
 				       "'probability'"), "%s", out);
 	cr_assert_not_null(strstr(out, "failslab stays off"), "%s", out);
+}
+
+/* ---- might_sleep ------------------------------------------------------- */
+
+static void sleeping_alloc_in_atomic(void *arg)
+{
+	struct lab_kmem_cache *c = lab_kmem_cache_create(NULL, "t-sleep", 64, 0, 0, NULL);
+	lab__sleep_check = true;  /* as LABYRINTH_DEBUG=atomic_sleep sets it at load */
+	void *o = lab_kmem_cache_alloc(c, LAB_GFP_ATOMIC);  /* fine */
+	lab_kmem_cache_free(c, o);
+	lab_atomic_enter();
+	if (arg)
+		o = lab_kmalloc(64, LAB_GFP_KERNEL);   /* may sleep: caught */
+	else
+		o = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
+	fprintf(stderr, "not caught\n");
+}
+
+Test(slab_gfp, a_sleeping_allocation_in_atomic_context_is_caught)
+{
+	static char out[16384];
+	for (int i = 0; i < 2; i++) {
+		int status = run_in_child(sleeping_alloc_in_atomic, i ? (void *)1 : NULL, out,
+					  sizeof(out));
+		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x\n%s",
+			  status, out);
+		cr_assert_not_null(strstr(out, i ? "BUG: sleeping function called from invalid "
+						   "context at lab_kmalloc"
+						 : "BUG: sleeping function called from invalid "
+						   "context at lab_kmem_cache_alloc"), "%s", out);
+		cr_assert_null(strstr(out, "not caught"), "%s", out);
+	}
 }
