@@ -239,6 +239,15 @@ static long rss_kib(void)
 	return kib;
 }
 
+/* Which malloc this really is: a missing preload would be glibc's. */
+static void print_malloc_library(void)
+{
+	Dl_info info;
+	void *m = dlsym(RTLD_DEFAULT, "malloc");  /* the definition, not a PLT stub */
+	if (m && dladdr(m, &info) && info.dli_fname)
+		printf("#lib %s\n", info.dli_fname);
+}
+
 /* The child: one round of every workload of one subject. */
 int bench_slab_worker(int argc, char **argv)
 {
@@ -257,6 +266,7 @@ int bench_slab_worker(int argc, char **argv)
 		}
 		long after = rss_kib();
 		printf("rss %.4f\n", (double)(after - before) * 1024.0 / (64.0 * RSS_OBJECTS));
+		print_malloc_library();
 		return 0;
 	}
 	double v;
@@ -313,11 +323,7 @@ int bench_slab_worker(int argc, char **argv)
 	mixed_init(&malloc_ops, set);
 	MEASURE(v, mixed(&malloc_ops, n, set));
 	printf("mixed %.3f\n", v);
-	/* Which malloc this really was: a missing preload would be glibc. */
-	Dl_info info;
-	void *m = (void *)(uintptr_t)malloc;
-	if (dladdr(m, &info) && info.dli_fname)
-		printf("#lib %s\n", info.dli_fname);
+	print_malloc_library();
 	return 0;
 }
 
@@ -445,13 +451,17 @@ void bench_slab_run(FILE *out, bool json, bool quick)
 	for (size_t s = 0; s < NR_SUBJECTS; s++)
 		ok[s] = !subjects[s].preload || library_present(subjects[s].preload);
 	int rounds = quick ? 2 : 5;
-	for (int r = 0; r < rounds; r++)
-		for (size_t s = 0; s < NR_SUBJECTS; s++)
-			if (ok[s] && run_child(self, &subjects[s], "time", v[s]))
+	for (int r = 0; r <= rounds; r++) {
+		for (size_t s = 0; s < NR_SUBJECTS; s++) {
+			const char *what = r < rounds ? "time" : "rss";
+			int rc = ok[s] ? run_child(self, &subjects[s], what, v[s]) : 0;
+			if (rc) {
+				fprintf(stderr, "bench slab: %s (%s) failed%s\n", subjects[s].name, what,
+					rc == -2 ? ": the preload did not replace malloc" : "");
 				ok[s] = false;
-	for (size_t s = 0; s < NR_SUBJECTS; s++)
-		if (ok[s] && run_child(self, &subjects[s], "rss", v[s]))
-			ok[s] = false;
+			}
+		}
+	}
 
 	/* Labyrinth's figures against each peer's malloc(64)/free. */
 	int who = 0;

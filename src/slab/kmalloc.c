@@ -214,6 +214,12 @@ static size_t machine_pages(size_t at_least)
 }
 
 static _Atomic(struct lab_zone *) default_zone, exclusive_zone;
+/* The default zone's geometry, copied once it exists (lab_kfree's first look):
+ * base 0 until then matches no object. */
+static uintptr_t dz_base;
+static struct lab_page *dz_pages;
+static const _Atomic size_t *dz_managed;
+static unsigned int dz_shift;
 static struct once default_once, exclusive_once;
 
 static bool make_default_zone(void)
@@ -223,6 +229,12 @@ static bool make_default_zone(void)
 	size_t start = (4u << 20) / lab_page_size();
 	struct zone_spec d = { start, machine_pages(start), LAB_ZONE_GROW };
 	struct lab_zone *z = make_zone("default", "LABYRINTH_ZONE", d, false);
+	if (z) {
+		dz_pages = z->pages;
+		dz_managed = &z->managed;
+		dz_shift = z->page_shift;
+		__atomic_store_n(&dz_base, (uintptr_t)z->base, __ATOMIC_RELEASE);
+	}
 	atomic_store_explicit(&default_zone, z, memory_order_release);
 	return z != NULL;
 }
@@ -288,6 +300,9 @@ static inline unsigned int size_class(size_t size)
 }
 
 static _Atomic(struct lab_kmem_cache *) kmalloc_caches[2][NR_CLASSES];
+/* Their per-CPU arrays (c->cpu), so that lab_kmalloc's pop does not wait for
+ * the load of the cache's fields. */
+static _Atomic(struct slab_cpu *) kmalloc_arrays[2][NR_CLASSES];
 static struct once kmalloc_once[2];
 
 static bool make_classes(int excl)
@@ -304,6 +319,7 @@ static bool make_classes(int excl)
 							    SLAB_INTERNAL_KMALLOC);
 		if (!c)
 			return false;
+		atomic_store_explicit(&kmalloc_arrays[excl][i], c->cpu, memory_order_release);
 		atomic_store_explicit(&kmalloc_caches[excl][i], c, memory_order_release);
 	}
 	return true;
@@ -411,12 +427,13 @@ void *lab_kmalloc(size_t size, lab_gfp_t gfp)
 {
 	if (likely(size - 1 < LAB_KMALLOC_MAX_CACHE_SIZE)) {
 		int excl = !!(gfp & LAB_GFP_EXCLUSIVE);
-		struct lab_kmem_cache *c = atomic_load_explicit(
-			&kmalloc_caches[excl][size_class(size)], memory_order_relaxed);
-		if (likely(c)) {
+		struct slab_cpu *cpu = atomic_load_explicit(&kmalloc_arrays[excl][size_class(size)],
+							    memory_order_relaxed);
+		if (likely(cpu)) {
+			struct lab_kmem_cache *c = cache_of_cpu(cpu);
 			/* An exclusive class is what EXCLUSIVE asks for: not a
 			 * bit for the fast path to refuse. */
-			void *obj = slab_alloc_fast(c, gfp & ~LAB_GFP_EXCLUSIVE);
+			void *obj = slab_alloc_fast_on(c, cpu, gfp & ~LAB_GFP_EXCLUSIVE);
 			if (likely(obj))
 				return obj;
 			if (excl)
@@ -498,10 +515,13 @@ void lab_kfree(const void *cobj)
 	void *obj = (void *)(uintptr_t)cobj;
 	if (unlikely(LAB_ZERO_OR_NULL_PTR(obj)))
 		return;
-	struct lab_zone *z = atomic_load_explicit(&default_zone, memory_order_relaxed);
-	struct lab_page *page = z ? lab__zone_addr_to_page(z, obj) : NULL;
+	struct lab_page *page = NULL;
+	uintptr_t base = __atomic_load_n(&dz_base, __ATOMIC_ACQUIRE);
+	uintptr_t off = (uintptr_t)obj - base;
+	if (likely(base) && off < atomic_load_explicit(dz_managed, memory_order_relaxed) << dz_shift)
+		page = dz_pages + (off >> dz_shift);
 	if (unlikely(!page)) {
-		z = atomic_load_explicit(&exclusive_zone, memory_order_relaxed);
+		struct lab_zone *z = atomic_load_explicit(&exclusive_zone, memory_order_relaxed);
 		page = z ? lab__zone_addr_to_page(z, obj) : NULL;
 	}
 	if (likely(page) && likely(page_flags(page) & PG_slab)) {

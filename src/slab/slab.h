@@ -339,8 +339,11 @@ static inline void *zero_object(void *obj, uint32_t bytes)
 	return obj;
 }
 
-/* Pop this CPU's array in a restartable sequence.  NULL: take the general path. */
-static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp)
+/* Pop this CPU's array (cpu: c's arrays) in a restartable sequence.  NULL:
+ * take the general path.  A caller that knows the arrays before the cache
+ * saves the load of c->cpu from the pop's address. */
+static inline void *slab_alloc_fast_on(struct lab_kmem_cache *c, struct slab_cpu *cpu,
+					lab_gfp_t gfp)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	/* With the might_sleep check on, a caller that may sleep goes the
@@ -349,13 +352,20 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp)
 		   !((gfp & LAB_GFP_DIRECT_RECLAIM) && lab__sleep_check))) {
 		struct os_rseq *rs = rseq_known();
 		void *obj;
-		if (likely(rs) && likely(rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF,
-							&obj) == RSEQ_LIST_OK))
+		if (likely(rs) && likely(rseq_clist_pop(rs, cpu, SLAB_LIST_OFF, &obj) ==
+					 RSEQ_LIST_OK))
 			return obj;
 	}
 #endif
 	(void)c;
+	(void)cpu;
 	return NULL;
+}
+
+/* The same with c's arrays, where the caller has c. */
+static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp)
+{
+	return slab_alloc_fast_on(c, c->cpu, gfp);
 }
 
 /* The per-CPU arrays that the descriptor of obj's page names if obj lies in
