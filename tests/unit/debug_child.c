@@ -10,6 +10,9 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child pcp-probe      say whether glibc registered rseq and which
+ *                              per-CPU list mode the library chose, then use
+ *                              the lists and print their counters
  */
 #include <fcntl.h>
 #include <labyrinth.h>
@@ -51,6 +54,9 @@ static unsigned char peek(const void *addr)
 	close(fd);
 	return c;
 }
+
+/* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
+extern const unsigned int __rseq_size __attribute__((weak));
 
 int main(int argc, char **argv)
 {
@@ -116,6 +122,28 @@ int main(int argc, char **argv)
 		lab_free_page(p[1]);
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "pcp-probe")) {
+		struct lab_zone_config cfg = { .name = "probe", .pages = 4096,
+					       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+					       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
+					       .pcp_high = 32 };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		if (!z)
+			return 1;
+		struct lab_page *p[100];
+		for (int i = 0; i < 100; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+		for (int i = 0; i < 100; i++)
+			lab_free_page(p[i]);
+		struct lab_zone_stats st;
+		lab_zone_get_stats(z, &st);
+		printf("rseq registered: %s\nmode: %s\npcp_hit: %llu\nfree+pcp: %zu of %zu\n"
+		       "check: %d\n", &__rseq_size && __rseq_size ? "yes" : "no",
+		       lab_pcp_mode_name(), (unsigned long long)st.pcp_hit, st.free + st.pcp,
+		       st.managed, lab_zone_check(z));
 		lab_zone_destroy(z);
 		return 0;
 	}
