@@ -2,10 +2,15 @@
  * labyrinth.c - the command-line tool.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth info      how this machine runs Labyrinth
+ *   labyrinth bench     the ATOMIC path against other allocators (bench/bench.c)
  *   labyrinth stat PID  another process's zones (tools/stat.c)
  *   labyrinth top PID   the same, refreshing
  *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
  *   labyrinth --help
+ *
+ * Every command parses its arguments with getopt_long (tools/cli.c): --help
+ * exits 0, a bad or extra argument is named and exits 2 before any work.
  */
 #include "stress.h"
 
@@ -16,14 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "stat.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: labyrinth [COMMAND]\n"
+		"usage: labyrinth [COMMAND [OPTIONS]]\n"
 		"\n"
-		"commands:\n"
+		"commands (each takes --help):\n"
 		"  demo       allocate under each GFP class until it fails, showing the\n"
 		"             zone in /proc/buddyinfo style (the default)\n"
 		"  bench [--json] [--quick] [--png FILE | --no-png]\n"
@@ -36,7 +42,9 @@ static void usage(FILE *out)
 		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
 		"             fork; checks every invariant (labyrinth stress --help)\n"
 		"  --version  print the version\n"
-		"  --help     this text\n");
+		"  --help     this text\n"
+		"\n"
+		"Exit status 2: a bad or extra argument (named on stderr); see labyrinth(1).\n");
 }
 
 /* A page cache the demo's shrinker can give back, as a filesystem would. */
@@ -190,31 +198,60 @@ static int info(void)
 	return 0;
 }
 
+/* Commands without options of their own: --help or nothing. */
+static int simple_command(const char *cmd, const char *help, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = cli_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		if (c != 'h')
+			return CLI_EXIT_USAGE;
+		printf("usage: labyrinth %s\n%s", cmd, help);
+		return 0;
+	}
+	return cli_no_operands(cmd, argc, argv) ? -1 : CLI_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "demo";
-	if (!strcmp(cmd, "demo"))
-		return demo();
+	int rc;
+	if (!strcmp(cmd, "demo")) {
+		rc = simple_command("demo", "  allocate under each GFP class until it fails, showing the "
+				    "zone after each step\n", argc - 1, argv + 1);
+		return rc >= 0 ? rc : demo();
+	}
+	if (!strcmp(cmd, "info")) {
+		rc = simple_command("info", "  the per-CPU list mode, the page size and what an "
+				    "exclusive zone gets on this machine\n", argc - 1, argv + 1);
+		return rc >= 0 ? rc : info();
+	}
 	if (!strcmp(cmd, "bench") || !strcmp(cmd, "bench-worker"))
 		return bench_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "info"))
-		return info();
 	if (!strcmp(cmd, "stat"))
 		return lab_tool_stat(argc - 1, argv + 1);
 	if (!strcmp(cmd, "top"))
 		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "stress"))
 		return stress_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+	bool help = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help");
+	bool version = !strcmp(cmd, "--version");
+	if ((help || version) && argc > 2)
+		return cli_error(NULL, "unexpected argument '%s' after '%s'", argv[2], cmd);
+	if (help) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version")) {
+	if (version) {
 		printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR,
 		       LAB_VERSION_PATCH);
 		return 0;
 	}
-	fprintf(stderr, "labyrinth: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	if (cmd[0] == '-')
+		return cli_error(NULL, "unknown option '%s'", cmd);
+	return cli_error(NULL, "unknown command '%s'", cmd);
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 static int parse_pid(const char *s, int *pid)
 {
 	char *end;
@@ -22,6 +24,21 @@ static int parse_pid(const char *s, int *pid)
 		return -1;
 	*pid = (int)v;
 	return 0;
+}
+
+/* The one operand of stat and top: a process id. */
+static bool pid_operand(const char *cmd, int argc, char **argv, int *pid)
+{
+	if (optind >= argc) {
+		cli_error(cmd, "a process id is needed");
+		return false;
+	}
+	if (parse_pid(argv[optind], pid)) {
+		cli_error(cmd, "'%s' is not a process id", argv[optind]);
+		return false;
+	}
+	optind++;
+	return cli_no_operands(cmd, argc, argv);
 }
 
 static void explain(int pid, int rc)
@@ -42,32 +59,42 @@ static void explain(int pid, int rc)
 
 static void stat_usage(FILE *out)
 {
-	fprintf(out, "usage: labyrinth stat PID [--buddyinfo | --zoneinfo | --vmstat]\n");
+	fprintf(out, "usage: labyrinth stat PID [--buddyinfo] [--zoneinfo] [--vmstat]\n"
+		     "  the zones of process PID (which exports them: LABYRINTH_EXPORT=1) in\n"
+		     "  the formats asked for (default all three)\n");
+}
+
+/* Options and operand of stat: 0 to go on, else the exit status. */
+static int stat_args(int argc, char **argv, int *pid, int *formats)
+{
+	static const struct option longopts[] = {
+		{ "buddyinfo", no_argument, NULL, 'b' },
+		{ "zoneinfo", no_argument, NULL, 'z' },
+		{ "vmstat", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = cli_getopt("stat", argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'b': *formats |= 1 << LAB_STATS_BUDDYINFO; break;
+		case 'z': *formats |= 1 << LAB_STATS_ZONEINFO; break;
+		case 'v': *formats |= 1 << LAB_STATS_VMSTAT; break;
+		case 'h': stat_usage(stdout); return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+	}
+	return pid_operand("stat", argc, argv, pid) ? 0 : CLI_EXIT_USAGE;
 }
 
 int lab_tool_stat(int argc, char **argv)
 {
 	int pid = 0;
 	int formats = 0;  /* bit per enum lab_stats_format; none = all */
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--buddyinfo"))
-			formats |= 1 << LAB_STATS_BUDDYINFO;
-		else if (!strcmp(argv[i], "--zoneinfo"))
-			formats |= 1 << LAB_STATS_ZONEINFO;
-		else if (!strcmp(argv[i], "--vmstat"))
-			formats |= 1 << LAB_STATS_VMSTAT;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			stat_usage(stdout);
-			return 0;
-		} else if (pid || parse_pid(argv[i], &pid)) {
-			stat_usage(stderr);
-			return 2;
-		}
-	}
-	if (!pid) {
-		stat_usage(stderr);
-		return 2;
-	}
+	int args = stat_args(argc, argv, &pid, &formats);
+	if (args)
+		return args < 0 ? 0 : args;
 	if (!formats)
 		formats = 1 << LAB_STATS_BUDDYINFO | 1 << LAB_STATS_ZONEINFO | 1 << LAB_STATS_VMSTAT;
 
@@ -105,6 +132,36 @@ static void top_usage(FILE *out)
 	fprintf(out, "usage: labyrinth top PID [--interval SECONDS] [--count N]\n"
 		     "  refreshes every SECONDS (default 1) until the process exits, N\n"
 		     "  refreshes were shown, or Ctrl-C; plain lines when not on a terminal\n");
+}
+
+/* Options and operand of top: 0 to go on, else the exit status. */
+static int top_args(int argc, char **argv, int *pid, double *interval, long *count)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	unsigned long n;
+	optind = 0;
+	while ((c = cli_getopt("top", argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!cli_double("top", "--interval", optarg, 0.01, 86400, interval))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'c':
+			if (!cli_ulong("top", "--count", optarg, 1, 1000000000, &n))
+				return CLI_EXIT_USAGE;
+			*count = (long)n;
+			break;
+		case 'h': top_usage(stdout); return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+	}
+	return pid_operand("top", argc, argv, pid) ? 0 : CLI_EXIT_USAGE;
 }
 
 static double rate(uint64_t now, uint64_t before, double seconds)
@@ -162,32 +219,9 @@ int lab_tool_top(int argc, char **argv)
 	int pid = 0;
 	double interval = 1.0;
 	long count = -1;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
-			interval = strtod(argv[++i], &end);
-			if (*end || !(interval > 0) || interval > 86400) {
-				fprintf(stderr, "labyrinth top: bad --interval '%s'\n", argv[i]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-			count = strtol(argv[++i], &end, 10);
-			if (*end || count <= 0) {
-				fprintf(stderr, "labyrinth top: bad --count '%s'\n", argv[i]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			top_usage(stdout);
-			return 0;
-		} else if (pid || parse_pid(argv[i], &pid)) {
-			top_usage(stderr);
-			return 2;
-		}
-	}
-	if (!pid) {
-		top_usage(stderr);
-		return 2;
-	}
+	int args = top_args(argc, argv, &pid, &interval, &count);
+	if (args)
+		return args < 0 ? 0 : args;
 	bool tty = isatty(STDOUT_FILENO);
 	static struct lab_stats_snapshot snaps[2];
 	struct lab_stats_snapshot *now = &snaps[0], *prev = NULL;

@@ -321,5 +321,5 @@ Test(stats, stat_of_a_process_without_export)
 	snprintf(cmd, sizeof(cmd), "%s stat notapid", test_path("TOOL"));
 	status = run_shell(cmd, out, sizeof(out));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
-	cr_assert(strstr(out, "usage: labyrinth stat PID"), "%s", out);
+	cr_assert(strstr(out, "labyrinth: stat: 'notapid' is not a process id"), "%s", out);
 }
