@@ -72,12 +72,15 @@ static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_contro
 	return freed;
 }
 
+/* The zone's pages as the kernel's zoneinfo counts them: free (buddy lists),
+ * per-CPU (parked on the lists, not in free) and allocated add up to managed. */
 static void show(const struct lab_zone *z, const char *when)
 {
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	printf("\n-- %s: free %zu of %zu pages (min %zu low %zu high %zu, highatomic %zu)\n",
-	       when, st.free, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
+	printf("\n-- %s: free %zu + per-CPU %zu + allocated %zu = managed %zu pages\n"
+	       "   (min %zu low %zu high %zu, highatomic %zu)\n", when, st.free, st.pcp,
+	       st.allocated, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
 	       st.reserved_highatomic);
 	lab_zone_print_buddyinfo(z, stdout);
 }
@@ -160,7 +163,11 @@ static int demo(void)
 	lab_unregister_shrinker(z, &cache.shrinker);
 	while (cache.nr)
 		lab_free_page(cache.pages[--cache.nr]);
-	show(z, "everything freed");
+	/* Freed pages of order 0..3 wait on the per-CPU lists for the next
+	 * allocation; lab_drain_all_pages() gives them back to the buddy lists. */
+	show(z, "everything freed (some of it still on the per-CPU lists)");
+	lab_drain_all_pages(z);
+	show(z, "after lab_drain_all_pages()");
 
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);

@@ -60,8 +60,9 @@ static void explain(int pid, int rc)
 static void stat_usage(FILE *out)
 {
 	fprintf(out, "usage: labyrinth stat PID [--buddyinfo] [--zoneinfo] [--vmstat]\n"
-		     "  the zones of process PID (which exports them: LABYRINTH_EXPORT=1) in\n"
-		     "  the formats asked for (default all three)\n");
+		     "  the zones of process PID (which exports them: LABYRINTH_EXPORT=1), each\n"
+		     "  with free + per-CPU + allocated = managed, then the formats asked for\n"
+		     "  (default all three)\n");
 }
 
 /* Options and operand of stat: 0 to go on, else the exit status. */
@@ -88,6 +89,17 @@ static int stat_args(int argc, char **argv, int *pid, int *formats)
 	return pid_operand("stat", argc, argv, pid) ? 0 : CLI_EXIT_USAGE;
 }
 
+/* One line per zone: where its pages are, adding up as the kernel's
+ * zoneinfo does (per-CPU pages are in neither free nor allocated). */
+static void print_sums(const struct lab_stats_snapshot *snap)
+{
+	for (unsigned int z = 0; z < snap->nr_zones; z++) {
+		const struct lab_zone_stats *st = &snap->zones[z].st;
+		printf("# zone %s: free %zu + per-CPU %zu + allocated %zu = managed %zu\n",
+		       snap->zones[z].name, st->free, st->pcp, st->allocated, st->managed);
+	}
+}
+
 int lab_tool_stat(int argc, char **argv)
 {
 	int pid = 0;
@@ -105,6 +117,7 @@ int lab_tool_stat(int argc, char **argv)
 		return 1;
 	}
 	printf("# labyrinth stat: process %d, %u zones\n", snap.pid, snap.nr_zones);
+	print_sums(&snap);
 	if (formats & 1 << LAB_STATS_BUDDYINFO) {
 		printf("\n# buddyinfo\n");
 		for (unsigned int z = 0; z < snap.nr_zones; z++)
@@ -131,7 +144,8 @@ static void top_usage(FILE *out)
 {
 	fprintf(out, "usage: labyrinth top PID [--interval SECONDS] [--count N]\n"
 		     "  refreshes every SECONDS (default 1) until the process exits, N\n"
-		     "  refreshes were shown, or Ctrl-C; plain lines when not on a terminal\n");
+		     "  refreshes were shown, or Ctrl-C; plain lines when not on a terminal.\n"
+		     "  Pages: free + pcp (per-CPU lists) + alloc = managed; used%% is alloc.\n");
 }
 
 /* Options and operand of top: 0 to go on, else the exit status. */
@@ -186,16 +200,19 @@ static void show_frame(const struct lab_stats_snapshot *now, const struct lab_st
 	double dt = prev ? (double)(now->taken_ns - prev->taken_ns) / 1e9 : 0;
 	printf("labyrinth top: pid %d, %u zones, refresh %.1f s, export every %u ms\n",
 	       now->pid, now->nr_zones, interval, now->interval_ms);
-	printf("%-12s %9s %9s %6s %10s %10s %8s %8s %8s %8s %6s\n", "zone", "managed", "free",
-	       "used%", "alloc/s", "free/s", "fail/s", "inject", "stall/s", "kswapd/s", "bad");
+	printf("%-12s %9s %9s %7s %9s %6s %10s %10s %8s %8s %8s %8s %6s\n", "zone", "managed",
+	       "free", "pcp", "alloc", "used%", "alloc/s", "free/s", "fail/s", "inject", "stall/s",
+	       "kswapd/s", "bad");
 	for (unsigned int i = 0; i < now->nr_zones; i++) {
 		const struct lab_zone_stats *st = &now->zones[i].st;
 		const struct lab_zone_stats *was = prev ? find_zone(prev, now->zones[i].name) : NULL;
-		double used = st->managed ? 100.0 * (double)(st->managed - st->free) /
-						    (double)st->managed : 0;
+		/* Used is what is allocated: pages on the per-CPU lists are free to
+		 * the next allocation on their CPU. */
+		double used = st->managed ? 100.0 * (double)st->allocated / (double)st->managed : 0;
+		printf("%-12.12s %9zu %9zu %7zu %9zu %6.1f ", now->zones[i].name, st->managed,
+		       st->free, st->pcp, st->allocated, used);
 		if (was && dt > 0)
-			printf("%-12.12s %9zu %9zu %6.1f %10.0f %10.0f %8.0f %8llu %8.0f %8.0f %6llu\n",
-			       now->zones[i].name, st->managed, st->free, used,
+			printf("%10.0f %10.0f %8.0f %8llu %8.0f %8.0f %6llu\n",
 			       rate(st->alloc_success, was->alloc_success, dt),
 			       rate(st->free_calls, was->free_calls, dt),
 			       rate(st->alloc_fail, was->alloc_fail, dt),
@@ -204,8 +221,7 @@ static void show_frame(const struct lab_stats_snapshot *now, const struct lab_st
 			       rate(st->kswapd_run, was->kswapd_run, dt),
 			       (unsigned long long)st->bad_page);
 		else
-			printf("%-12.12s %9zu %9zu %6.1f %10s %10s %8s %8llu %8s %8s %6llu\n",
-			       now->zones[i].name, st->managed, st->free, used, "-", "-", "-",
+			printf("%10s %10s %8s %8llu %8s %8s %6llu\n", "-", "-", "-",
 			       (unsigned long long)st->fail_injected, "-", "-",
 			       (unsigned long long)st->bad_page);
 	}

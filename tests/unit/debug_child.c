@@ -10,6 +10,8 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child export-pcp     the same with a zone whose per-CPU lists hold
+ *                              pages
  *   debug_child pcp-probe      say whether glibc registered rseq and which
  *                              per-CPU list mode the library chose, then use
  *                              the lists and print their counters
@@ -105,6 +107,28 @@ int main(int argc, char **argv)
 		if (!leaky_allocation(z))
 			return 1;
 		return 0;   /* neither freed nor destroyed: the exit report shows it */
+	}
+	if (!strcmp(cmd, "export-pcp")) {
+		struct lab_zone_config cfg = { .name = "percpu", .pages = 1024,
+					       .flags = LAB_ZONE_NO_KSWAPD };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		struct lab_page *p[40];
+		if (!z)
+			return 1;
+		for (int i = 0; i < 40; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_KERNEL);
+		for (int i = 0; i < 30; i++)  /* onto this CPU's list */
+			lab_free_page(p[i]);
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		for (int i = 30; i < 40; i++)
+			lab_free_page(p[i]);
+		lab_zone_destroy(z);
+		return 0;
 	}
 	if (!strcmp(cmd, "export")) {
 		struct lab_zone *z = zone("exported", 512);
