@@ -24,7 +24,8 @@ TEST_PACKAGES=(libcriterion-dev
 	valgrind  # memcheck: client requests, the use-after-free test, the valgrind stage
 	libclang-rt-14-dev  # clang's sanitizer and libFuzzer runtimes (tsan, fuzz stages)
 	gcovr     # the coverage stage
-	cmake)    # find_package(labyrinth) from an installed tree (tests/install)
+	cmake     # find_package(labyrinth) from an installed tree (tests/install)
+	groff-base man-db mandoc)  # the man pages render without warnings (tests/docs)
 
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
 # libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.

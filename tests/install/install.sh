@@ -3,7 +3,7 @@
 # `meson install` of the build into a DESTDIR under BUILD, then, as a user of
 # the installed files would: build tests/install/hello.c with pkg-config and
 # run it, build it with CMake's find_package(labyrinth) (shared and static)
-# and run both, and check the command is there.  CC and
+# and run both, and check the command and man pages are there.  CC and
 # CFLAGS are the build's compiler and its sanitizer/coverage flags.
 set -euo pipefail
 # meson test points LD_LIBRARY_PATH at the build's library: a user has none.
@@ -24,10 +24,11 @@ for f in "$(rel "$includedir")/labyrinth.h" "$(rel "$libdir")/liblabyrinth.a" \
 	"$(rel "$libdir")/liblabyrinth.so" "$(rel "$libdir")/pkgconfig/labyrinth.pc" \
 	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfig.cmake" \
 	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfigVersion.cmake" \
-	"$(rel "$bindir")/labyrinth"; do
+	"$(rel "$bindir")/labyrinth" "$(rel "$mandir")/man1/labyrinth.1" \
+	"$(rel "$mandir")/man3/labyrinth.3"; do
 	[ -e "$f" ] || { echo "not installed: ${f#$dest}"; exit 1; }
 done
-echo "installed into $dest: header, libraries, labyrinth.pc, CMake package, command"
+echo "installed into $dest: header, libraries, labyrinth.pc, CMake package, command, man pages"
 libpath=$(rel "$libdir")
 
 # pkg-config, with the prefix moved under DESTDIR.
