@@ -4,10 +4,12 @@
 #include "helpers.h"
 
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,6 +206,36 @@ Test(pcp, a_sleeping_caller_drains_every_cpus_lists)
 	cr_assert_not_null(p, "CPU 1's list was drained (mode %s)", lab_pcp_mode_name());
 	held_push(&h, p);
 	held_free_all(&h);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* Where glibc registered rseq (and the kernel has membarrier's rseq fence),
+ * the library must use it; elsewhere this is a counted skip and the test
+ * below covers what such a machine gets. */
+Test(pcp, rseq_mode_where_glibc_registered_rseq)
+{
+	if (getenv("LABYRINTH_PCP"))
+		cr_skip_test("LABYRINTH_PCP=%s forces the mode (suite lock)", getenv("LABYRINTH_PCP"));
+	if (!&__rseq_size || !__rseq_size)
+		cr_skip_test("glibc registered no rseq (glibc.pthread.rseq=0, Valgrind, or a kernel "
+			     "before 4.18): pcp/lock_mode_without_rseq tests lock mode");
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ))
+		cr_skip_test("no membarrier rseq fence (a kernel before 5.10): the library uses "
+			     "lock mode, as pcp/lock_mode_without_rseq tests");
+	cr_assert_str_eq(lab_pcp_mode_name(), "rseq");
+	struct lab_zone *z = pcp_zone(8, 32);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_free_page(p);
+	cr_assert_eq(lab_alloc_page(z, LAB_GFP_ATOMIC), p, "served from this CPU's list");
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(st.pcp_hit, 0);
+	lab_free_page(p);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
