@@ -228,8 +228,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "demo";
 	int rc;
 	if (!strcmp(cmd, "demo")) {
-		rc = simple_command("demo", "  allocate under each GFP class until it fails, showing the "
-				    "zone after each step\n", argc - 1, argv + 1);
+		rc = simple_command("demo", "  allocate under each GFP class until it fails, "
+				    "showing the zone after each step\n", argc - 1, argv + 1);
 		return rc >= 0 ? rc : demo();
 	}
 	if (!strcmp(cmd, "info")) {

@@ -1854,7 +1854,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			ok = cli_ulong(cmd, "--stall", optarg, 1, 86400, &v);
 			o->stall_s = (unsigned)v;
 			break;
-		case 'i': ok = cli_double(cmd, "--interval", optarg, 0.001, 86400, &o->interval_s); break;
+		case 'i':
+			ok = cli_double(cmd, "--interval", optarg, 0.001, 86400, &o->interval_s);
+			break;
 		case 'g': o->grow = true; break;
 		case 'h': usage(stdout); return -1;
 		default: return EXIT_USAGE;

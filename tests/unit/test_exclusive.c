@@ -487,8 +487,8 @@ static int child_reader_without_grant(void *arg)
 {
 	(void)arg;
 	struct pk_thread t = { .grant = false };
-	struct lab_zone_config cfg = { .name = "pkey", .pages = 64,
-				       .flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone_config cfg = { .name = "pkey", .pages = 64 };
+	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	t.z = lab_zone_create(&cfg);
 	CHILD_CHECK(t.z, "create: %s", strerror(errno));
 	pthread_t th;
@@ -621,8 +621,8 @@ static void *touch_without_grant(void *arg)
  * fallback reports itself, grants do nothing and any thread may touch. */
 static void pkey_fallback_checks(int want_errno)
 {
-	struct lab_zone_config cfg = { .name = "nokey", .pages = 64,
-				       .flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone_config cfg = { .name = "nokey", .pages = 64 };
+	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
 	CHILD_CHECK(!lab_zone_create(&cfg) && errno == want_errno, "STRICT: errno %d, want %d",
 		    errno, want_errno);
@@ -917,9 +917,10 @@ static void child_without_memfd_secret(void *arg)
 {
 	(void)arg;
 	CHILD_CHECK(fail_syscall(SYS_memfd_secret, ENOSYS) == 0, "seccomp: %s", strerror(errno));
-	CHILD_CHECK(syscall(SYS_memfd_secret, 0) < 0 && errno == ENOSYS, "memfd_secret still there");
-	struct lab_zone_config cfg = { .name = "nosecret", .pages = 256,
-				       .flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	CHILD_CHECK(syscall(SYS_memfd_secret, 0) < 0 && errno == ENOSYS,
+		    "memfd_secret still there");
+	struct lab_zone_config cfg = { .name = "nosecret", .pages = 256 };
+	cfg.flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
 	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOSYS, "STRICT: errno %d", errno);
 	cfg.flags &= ~LAB_ZONE_STRICT;

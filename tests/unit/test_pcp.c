@@ -219,10 +219,11 @@ extern const unsigned int __rseq_size __attribute__((weak));
 Test(pcp, rseq_mode_where_glibc_registered_rseq)
 {
 	if (getenv("LABYRINTH_PCP"))
-		cr_skip_test("LABYRINTH_PCP=%s forces the mode (suite lock)", getenv("LABYRINTH_PCP"));
+		cr_skip_test("LABYRINTH_PCP=%s forces the mode (suite lock)",
+			     getenv("LABYRINTH_PCP"));
 	if (!&__rseq_size || !__rseq_size)
-		cr_skip_test("glibc registered no rseq (glibc.pthread.rseq=0, Valgrind, or a kernel "
-			     "before 4.18): pcp/lock_mode_without_rseq tests lock mode");
+		cr_skip_test("glibc registered no rseq (glibc.pthread.rseq=0, Valgrind, or a "
+			     "kernel before 4.18): pcp/lock_mode_without_rseq tests lock mode");
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ))
 		cr_skip_test("no membarrier rseq fence (a kernel before 5.10): the library uses "
