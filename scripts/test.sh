@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, in stages, each labelled and timed; every
-# build with warnings as errors.  About 4 minutes on a 2-core machine.
+# build with warnings as errors.  15 minutes on the project's 2-core machine
+# while other work kept it busy (load average 5 to 10; 2026-11-30), less
+# when it is idle; it must stay under 20.
 #
 #   asan      gcc debug, ASan+UBSan: the unit tests three ways (suites unit and
 #             native as they are, lock with LABYRINTH_PCP=lock, norseq with
@@ -13,8 +15,9 @@
 #             --seconds 20`; Criterion cannot run under TSan (its BoxFort arena
 #             finds no room in TSan's address layout: Criterion issue #274)
 #   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
-#   valgrind  gcc debug with coverage: unit tests and corpus replay under
-#             memcheck (every process logged; any error or definite leak fails)
+#   valgrind  gcc debug with coverage: unit tests, examples and corpus replay
+#             under memcheck (every process logged; any error or definite leak
+#             fails); then suite native without Valgrind
 #   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
 #             file; fails below COVERAGE_FLOOR percent
 #
@@ -224,12 +227,12 @@ stage_coverage() {
 t_start=$SECONDS
 mkdir -p build
 : >"$skip_log"
-stage asan "gcc debug, ASan+UBSan: unit tests, fuzz corpus replay"
+stage asan "gcc debug, ASan+UBSan: every suite but the models, fuzz corpus replay"
 stage stress "labyrinth stress --seconds $STRESS_SECONDS in the ASan+UBSan build"
-stage release "clang release: unit tests, fuzz corpus replay, models"
+stage release "clang release: every suite, models included"
 stage tsan "clang ThreadSanitizer: fuzz corpus replay, labyrinth stress --seconds $STRESS_SECONDS"
 stage fuzz "libFuzzer+ASan+UBSan, each target $FUZZ_SECONDS s from tests/fuzz/corpus"
-stage valgrind "Valgrind memcheck over the unit tests and corpus replay (coverage build)"
+stage valgrind "Valgrind memcheck over the unit tests, examples and corpus replay (coverage build)"
 stage coverage "gcovr, lines of src/, floor $COVERAGE_FLOOR%"
 
 echo
