@@ -90,13 +90,18 @@ static int stat_args(int argc, char **argv, int *pid, int *formats)
 }
 
 /* One line per zone: where its pages are, adding up as the kernel's
- * zoneinfo does (per-CPU pages are in neither free nor allocated). */
+ * zoneinfo does (per-CPU pages are in neither free nor allocated; deferred
+ * frees, waiting for the zone lock, are still in allocated). */
 static void print_sums(const struct lab_stats_snapshot *snap)
 {
 	for (unsigned int z = 0; z < snap->nr_zones; z++) {
 		const struct lab_zone_stats *st = &snap->zones[z].st;
-		printf("# zone %s: free %zu + per-CPU %zu + allocated %zu = managed %zu\n",
+		printf("# zone %s: free %zu + per-CPU %zu + allocated %zu = managed %zu",
 		       snap->zones[z].name, st->free, st->pcp, st->allocated, st->managed);
+		if (st->deferred)
+			printf(" (of the allocated, %zu freed and waiting for the zone lock)",
+			       st->deferred);
+		putchar('\n');
 	}
 }
 
