@@ -221,7 +221,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return NULL;
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	if (unlikely(!rs))
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
@@ -437,7 +437,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return false;
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	if (unlikely(!rs))
 		return false;
 	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)

@@ -152,10 +152,10 @@ void lab__might_sleep_report(const char *where)
 	if (!depth)
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: sleeping function called from invalid context at %s\n"
 		    "in_atomic(): 1, nesting: %u, pid: %d, name: %s\n",
-		    where, depth, os_gettid(), comm);
+		    where, depth, lab__os_gettid(), comm);
 	if (atomic_entered_at) {
 		lab__printk("Atomic context entered at:\n");
 		print_symbol(atomic_entered_at);
@@ -213,7 +213,7 @@ void lab_spin_lock(lab_spinlock_t *lock)
 		if (spins < SPIN_BEFORE_YIELD)
 			lab__cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 }
 

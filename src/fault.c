@@ -240,7 +240,7 @@ static unsigned int random_below_100(void)
 {
 	uint64_t x = rand_state;
 	if (!x)
-		x = os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
+		x = lab__os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;

@@ -176,7 +176,7 @@ static void report_corruption(struct lab_zone *z, struct lab_page *page, unsigne
 	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	char comm[17], hex[16 * 3 + 1];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	size_t show = end - start + 1 < 16 ? end - start + 1 : 16;
 	for (size_t i = 0; i < show; i++)
 		snprintf(hex + 3 * i, 4, "%02x ", mem[start + i]);

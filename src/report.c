@@ -21,14 +21,14 @@ void lab__printk(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	os_write_stderr(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	lab__os_write_stderr(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 /* At most burst messages per interval; returns true when this one may print. */
 bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count, unsigned burst,
 		    uint64_t interval_ns)
 {
-	uint64_t now = os_now_ns();
+	uint64_t now = lab__os_now_ns();
 	uint64_t start = atomic_load(window);
 	if (now - start >= interval_ns && atomic_compare_exchange_strong(window, &start, now))
 		atomic_store(count, 0);
@@ -131,7 +131,7 @@ void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t 
 	if (!bad_page_may_print())
 		return;
 	char comm[17], flags[160];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	decode_flags(f, flags, sizeof(flags));
 	lab__printk("BUG: Bad page state in process %s  pfn:%05zx\n"
 		    "page:%p zone:%s refcount:%d order:%u owner:%u\n"
@@ -154,7 +154,7 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 	if (!bad_page_may_print())
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: Bad page state in process %s  pointer:%p\n"
 		    "page dumped because: %s\n", comm, ptr, reason);
 	lab__dump_stack();
@@ -193,7 +193,7 @@ void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 		return;
 	}
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	print_warn_alloc(z, gfp, order, comm, 1);
 }
 

@@ -219,7 +219,7 @@ static void publish_locked(void)
 		n++;
 	}
 	f->nr_zones = n;
-	f->taken_ns = os_now_ns();
+	f->taken_ns = lab__os_now_ns();
 	atomic_fetch_add_explicit(&f->seq, 1, memory_order_release);
 }
 
@@ -256,7 +256,7 @@ static void *export_main(void *arg)
 		pthread_mutex_lock(&ex.lock);
 		publish_locked();
 		pthread_mutex_unlock(&ex.lock);
-		os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
+		lab__os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
 	}
 	return NULL;
 }
@@ -278,7 +278,7 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	ex.pid = getpid();
 	ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
 	export_name(ex.name, sizeof(ex.name), ex.pid);
-	ex.file = os_shm_create(ex.name, sizeof(struct export_file), &err);
+	ex.file = lab__os_shm_create(ex.name, sizeof(struct export_file), &err);
 	if (!ex.file)
 		goto out;
 	ex.file->magic = EXPORT_MAGIC;
@@ -291,8 +291,8 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	int rc = pthread_create(&ex.thread, NULL, export_main, NULL);
 	if (rc) {
 		err = -rc;
-		os_unmap(ex.file, sizeof(struct export_file));
-		os_shm_unlink(ex.name);
+		lab__os_unmap(ex.file, sizeof(struct export_file));
+		lab__os_shm_unlink(ex.name);
 		ex.file = NULL;
 		goto out;
 	}
@@ -317,11 +317,11 @@ void lab_stats_export_disable(void)
 		return;
 	atomic_store(&ex.stop, true);
 	atomic_fetch_add(&ex.wake, 1);
-	os_futex_wake(&ex.wake, 1);
+	lab__os_futex_wake(&ex.wake, 1);
 	pthread_join(ex.thread, NULL);
 	pthread_mutex_lock(&ex.lock);
-	os_shm_unlink(ex.name);
-	os_unmap(ex.file, sizeof(struct export_file));
+	lab__os_shm_unlink(ex.name);
+	lab__os_unmap(ex.file, sizeof(struct export_file));
 	ex.file = NULL;
 	pthread_mutex_unlock(&ex.lock);
 }
@@ -348,7 +348,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	if (ex.file)
-		os_unmap(ex.file, sizeof(struct export_file));
+		lab__os_unmap(ex.file, sizeof(struct export_file));
 	ex.file = NULL;
 	ex.running = false;
 	ex.pid = 0;
@@ -380,7 +380,7 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 	if (!out || pid <= 0)
 		return -EINVAL;
 	export_name(name, sizeof(name), pid);
-	const struct export_file *f = os_shm_map_readonly(name, &size, &err);
+	const struct export_file *f = lab__os_shm_map_readonly(name, &size, &err);
 	if (!f)
 		return err == -ENOENT ? -ENOENT : err;
 	int rc = 0;
@@ -389,7 +389,7 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 		rc = -EPROTO;
 		goto out;
 	}
-	if (!os_process_alive(pid)) {
+	if (!lab__os_process_alive(pid)) {
 		rc = -ESRCH;
 		goto out;
 	}
@@ -411,11 +411,11 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 			rc = -EAGAIN;
 			break;
 		}
-		os_yield();
+		lab__os_yield();
 	}
 	for (unsigned int i = 0; !rc && i < out->nr_zones; i++)
 		out->zones[i].name[sizeof(out->zones[i].name) - 1] = '\0';
 out:
-	os_unmap(f, size);
+	lab__os_unmap(f, size);
 	return rc;
 }

@@ -48,7 +48,7 @@ void lab__zone_lock(struct lab_zone *z)
 		if (spins < 64)
 			cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 }
 
@@ -225,9 +225,9 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	/* Descriptors share OS pages with their neighbours: commit whole pages. */
 	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
 	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
-	rc = os_commit((void *)d0, d1 - d0);
+	rc = lab__os_commit((void *)d0, d1 - d0);
 	if (!rc)
-		rc = os_prefault((void *)d0, d1 - d0);
+		rc = lab__os_prefault((void *)d0, d1 - d0);
 	if (rc)
 		return rc;
 	for (size_t pfn = first; pfn < first + nr; pfn++) {
@@ -296,7 +296,7 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 
 	snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
 	z->flags = cfg->flags;
-	z->page_size = os_page_size();
+	z->page_size = lab__os_page_size();
 	z->page_shift = ilog2(z->page_size);
 	z->max_pages = cfg->pages;
 	if (cfg->flags & LAB_ZONE_GROW)
@@ -318,11 +318,11 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	int err = lab__exclusive_zone_init(z);  /* exclusive.c: protection key */
 	size_t guard = lab__zone_guard_bytes(z);
 	if (!err)
-		z->base = os_reserve_guarded(z->max_pages * z->page_size,
-					     z->page_size << LAB_MAX_ORDER, guard, &err);
+		z->base = lab__os_reserve_guarded(z->max_pages * z->page_size,
+						  z->page_size << LAB_MAX_ORDER, guard, &err);
 	if (z->base)
-		z->pages = os_reserve(round_up(z->max_pages * sizeof(struct lab_page), z->page_size),
-				      z->page_size, &err);
+		z->pages = lab__os_reserve(round_up(z->max_pages * sizeof(struct lab_page),
+						    z->page_size), z->page_size, &err);
 	if (!z->pageblock_mt)
 		err = -ENOMEM;
 	if (!err && z->pages)
@@ -350,10 +350,10 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		lab__pcp_destroy(z);
 		lab__debug_zone_fini(z);
 		if (z->pages)
-			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
-						      z->page_size));
+			lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
+							   z->page_size));
 		if (z->base)
-			os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 		lab__exclusive_zone_fini(z);
 		free(z->pageblock_mt);
 		free(z);
@@ -380,9 +380,9 @@ void lab_zone_destroy(struct lab_zone *z)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
 	lab__debug_zone_fini(z);  /* page owner leak report; sanitizer marks off */
-	os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
+	lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
 	size_t guard = lab__zone_guard_bytes(z);
-	os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 	lab__exclusive_zone_fini(z);
 	pthread_rwlock_destroy(&z->shrinker_lock);
 	pthread_mutex_destroy(&z->reclaim_mutex);
@@ -400,7 +400,7 @@ const char *lab_zone_name(const struct lab_zone *z)
 
 size_t lab_page_size(void)
 {
-	return os_page_size();
+	return lab__os_page_size();
 }
 
 void *lab_page_address(const struct lab_page *page)
