@@ -40,6 +40,8 @@ enum {
 	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
 	PG_deferred  = 1u << 7, /* being freed, or waiting on the deferred stack */
 	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
+	PG_splitting = 1u << 9, /* head: a free is splitting the tails off (alloc.c) */
+	PG_split     = 1u << 10, /* tail split off a shared block, on its way to be freed */
 	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
 };
 

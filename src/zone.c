@@ -535,32 +535,71 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
 	return errors;
 }
 
-/* Walk pfn order: blocks tile the zone without overlapping. */
+/* Flags that make a page the head of a block. */
+#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | PG_split)
+
+/*
+ * Walk pfn order: blocks tile the zone without overlapping.  Lock-free
+ * paths run meanwhile, and all but one leave the tiling alone: they change a
+ * whole block's flags (allocated, per-CPU, deferred, bad), each state counted
+ * below.  The exception is a free splitting a shared block (alloc.c
+ * split_block): the tails become blocks of their own (PG_split) inside the
+ * head, which then shrinks to order 0, and only then do the tails move on.
+ * So a head whose interior is not clean is read again: a changed order means
+ * the split went on, and the block is walked again; an unchanged one means
+ * what was seen is real, PG_split tails under a PG_splitting head being a
+ * split in flight and anything else a break.  Every page is counted once.
+ */
 static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_seen,
 			size_t *used_seen, size_t *pcp_seen)
 {
 	int errors = 0;
+	unsigned int rewalks = 0;
 	*free_seen = *used_seen = *pcp_seen = 0;
 	for (size_t pfn = 0; pfn < managed;) {
 		const struct lab_page *p = pfn_to_page(z, pfn);
-		uint32_t f = page_flags(p);
-		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard))) {
+		uint32_t f = atomic_load_explicit(&p->flags, memory_order_acquire);
+		if (!(f & HEAD_FLAGS)) {
 			BROKEN("block_tiling pfn %zu belongs to no block (flags %#x)\n", z->name, pfn, f);
 			pfn++;
 			continue;
 		}
-		size_t n = (size_t)1 << page_order(p);
-		if (pfn & (n - 1) || pfn + n > managed) {
-			BROKEN("block_aligned pfn %zu order %u\n", z->name, pfn, page_order(p));
+		unsigned int order = __atomic_load_n(&p->order, __ATOMIC_ACQUIRE);
+		size_t n = (size_t)1 << order;
+		if (order > LAB_MAX_ORDER || pfn & (n - 1) || pfn + n > managed) {
+			BROKEN("block_aligned pfn %zu order %u\n", z->name, pfn, order);
 			pfn++;
 			continue;
 		}
+		size_t split_tails = 0, foreign = 0, first_split = 0, first = 0;
+		uint32_t first_flags = 0;
 		for (size_t t = pfn + 1; t < pfn + n; t++) {
 			uint32_t tf = page_flags(pfn_to_page(z, t));
-			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad | PG_pcp | PG_guard))
-				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u\n",
-				       z->name, t, tf, pfn, page_order(p));
+			if (tf == PG_split && !split_tails++)
+				first_split = t;
+			else if ((tf & HEAD_FLAGS) && tf != PG_split && !foreign++) {
+				first = t;
+				first_flags = tf;
+			}
 		}
+		if (split_tails || foreign) {
+			atomic_thread_fence(memory_order_acquire);
+			uint32_t f2 = atomic_load_explicit(&p->flags, memory_order_acquire);
+			if (__atomic_load_n(&p->order, __ATOMIC_ACQUIRE) != order && ++rewalks < 4)
+				continue;  /* split meanwhile: walk it again from its head */
+			if (!(f2 & PG_splitting) && split_tails) {
+				if (!foreign) {
+					first = first_split;
+					first_flags = PG_split;
+				}
+				foreign += split_tails;
+			}
+			if (foreign)
+				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u"
+				       " (%zu such pages)\n", z->name, first, first_flags, pfn, order,
+				       foreign);
+		}
+		rewalks = 0;
 		if (f & PG_buddy)
 			*free_seen += n;
 		else if (f & PG_pcp)
