@@ -550,16 +550,18 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 				    "freed with a different order than allocated");
 		return;
 	}
-	if (lab__put_testzero(z, page))
-		lab__free_the_page(z, page, split ? 0 : order);
-	if (split) {
-		/* The tails are ours alone now, whoever drops the head's last
-		 * reference (a put that found none left was a racing free, already
-		 * reported). */
-		size_t pfn = page_to_pfn(z, page);
-		while (order-- > 0)
-			release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
+	if (likely(!split)) {
+		if (lab__put_testzero(z, page))
+			lab__free_the_page(z, page, order);
+		return;
 	}
+	if (lab__put_testzero(z, page))
+		lab__free_the_page(z, page, 0);
+	/* The tails are ours alone now, whoever drops the head's last reference
+	 * (a put that found none left was a racing free, already reported). */
+	size_t pfn = page_to_pfn(z, page);
+	while (order-- > 0)
+		release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
 }
 
 void lab_free_pages(struct lab_page *page, unsigned int order)
