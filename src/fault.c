@@ -224,13 +224,12 @@ int lab_fault_configure(const char *spec, char *err, size_t errlen)
 /* Parse LABYRINTH_FAIL_PAGE_ALLOC once, before main(). */
 __attribute__((constructor)) static void fault_from_environment(void)
 {
-	const char *spec = getenv("LABYRINTH_FAIL_PAGE_ALLOC");
+	const char *spec = lab__env_get("LABYRINTH_FAIL_PAGE_ALLOC");
 	if (!spec)
 		return;
 	char err[192];
 	if (lab_fault_configure(spec, err, sizeof(err)))
-		lab__printk("labyrinth: LABYRINTH_FAIL_PAGE_ALLOC: %s; fault injection stays off\n",
-			    err);
+		lab__env_report("LABYRINTH_FAIL_PAGE_ALLOC", err, "fault injection stays off");
 }
 
 /* ---- the decision ----------------------------------------------------- */

@@ -8,7 +8,8 @@
  * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports),
  * fault.c (fault injection), poison.c (page poisoning, ASan/Valgrind marks),
  * page_owner.c (who allocated what, stack capture), stats.c (dumps, export).
- * exclusive.c (zone protections, owners, zeroing and scrubbing).
+ * exclusive.c (zone protections, owners, zeroing and scrubbing), env.c (the
+ * LABYRINTH_* variables).
  */
 #ifndef LAB_INTERNAL_H
 #define LAB_INTERNAL_H
@@ -310,6 +311,17 @@ bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
 void lab__wake_waiters(struct lab_zone *z);
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
 bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+
+/* env.c: the LABYRINTH_* variables, read by constructors.  lab__env_get:
+ * the value, NULL when unset or empty.  lab__env_word: the index of
+ * s[0..len) in the NULL-terminated words, or -1.  lab__env_choice: the index
+ * of the variable's value in words; -1 when unset, or when bad after one line
+ * on stderr ("NAME: bad value 'V': expected a, b or c; KEEPS"). */
+const char *lab__env_get(const char *name);
+int lab__env_word(const char *s, size_t len, const char *const *words);
+int lab__env_choice(const char *name, const char *const *words, const char *keeps);
+void lab__env_bad(const char *name, const char *value, const char *expected, const char *keeps);
+void lab__env_report(const char *name, const char *what, const char *keeps);
 
 /* report.c */
 void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -177,17 +177,13 @@ static void report_at_exit(void)
 __attribute__((constructor)) static void page_owner_from_environment(void)
 {
 	pthread_atfork(NULL, NULL, forget_identity);
-	const char *v = getenv("LABYRINTH_PAGE_OWNER");
-	if (!v || !*v || !strcmp(v, "0"))
-		return;
-	if (!strcmp(v, "1")) {
+	static const char *const words[] = { "0", "1", "exit", NULL };
+	int i = lab__env_choice("LABYRINTH_PAGE_OWNER", words, "page owner stays off");
+	if (i == 1) {
 		env_owner = true;
-	} else if (!strcmp(v, "exit")) {
+	} else if (i == 2) {
 		env_owner = env_report_at_exit = true;
 		atexit(report_at_exit);
-	} else {
-		lab__printk("labyrinth: LABYRINTH_PAGE_OWNER: bad value '%s': expected 0, 1 or "
-			    "exit; page owner stays off\n", v);
 	}
 }
 

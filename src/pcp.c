@@ -34,19 +34,25 @@
 /* ---- mode ------------------------------------------------------------- */
 
 static _Atomic int pcp_mode = -1;
+static int env_mode = -1;  /* LABYRINTH_PCP: a mode forced, or -1 */
+
+__attribute__((constructor)) static void pcp_mode_from_environment(void)
+{
+	static const char *const words[] = { "lock", "off", NULL };
+	int i = lab__env_choice("LABYRINTH_PCP", words, "the per-CPU lists keep their default "
+				"mode (rseq where the kernel has it, else lock)");
+	env_mode = i == 0 ? LAB_PCP_LOCK : i == 1 ? LAB_PCP_OFF : -1;
+}
 
 static int choose_mode(void)
 {
-	const char *env = getenv("LABYRINTH_PCP");
+	if (env_mode >= 0)
+		return env_mode;
 	int mode = LAB_PCP_LOCK;
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (lab__os_rseq_registered() && lab__os_membarrier_rseq_register() == 0)
 		mode = LAB_PCP_RSEQ;
 #endif
-	if (env && !strcmp(env, "lock"))
-		mode = LAB_PCP_LOCK;
-	else if (env && !strcmp(env, "off"))
-		mode = LAB_PCP_OFF;
 	return mode;
 }
 

@@ -40,12 +40,8 @@ static bool on_valgrind;
 
 __attribute__((constructor)) static void poison_from_environment(void)
 {
-	const char *v = getenv("LABYRINTH_POISON");
-	if (v && !strcmp(v, "1"))
-		env_poison = true;
-	else if (v && strcmp(v, "0") && *v)
-		lab__printk("labyrinth: LABYRINTH_POISON: bad value '%s': expected 0 or 1; "
-			    "poisoning stays off\n", v);
+	static const char *const words[] = { "0", "1", NULL };
+	env_poison = lab__env_choice("LABYRINTH_POISON", words, "poisoning stays off") == 1;
 #ifdef LAB_HAVE_VALGRIND
 	on_valgrind = RUNNING_ON_VALGRIND;
 #endif

@@ -358,14 +358,9 @@ static void fork_child(void)
 __attribute__((constructor)) static void export_from_environment(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	const char *v = getenv("LABYRINTH_EXPORT");
-	if (!v || !*v || !strcmp(v, "0"))
+	static const char *const words[] = { "0", "1", NULL };
+	if (lab__env_choice("LABYRINTH_EXPORT", words, "the export stays off") != 1)
 		return;
-	if (strcmp(v, "1")) {
-		lab__printk("labyrinth: LABYRINTH_EXPORT: bad value '%s': expected 0 or 1; "
-			    "the export stays off\n", v);
-		return;
-	}
 	int rc = lab_stats_export_enable(0);
 	if (rc)
 		lab__printk("labyrinth: LABYRINTH_EXPORT: cannot create /dev/shm/labyrinth.%d: %s\n",

@@ -10,9 +10,12 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child settings       print what the LABYRINTH_* variables set
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <labyrinth.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,34 @@ static unsigned char peek(const void *addr)
 	}
 	close(fd);
 	return c;
+}
+
+/* The atomic-sleep check's switch (atomic_ctx.c; the child links the
+ * static library). */
+extern bool lab__sleep_check;
+
+/* One line per LABYRINTH_* variable: the setting in force. */
+static void print_settings(void)
+{
+	struct lab_zone *z = zone("settings", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	unsigned char *mem = lab_page_address(p);
+	FILE *null = fopen("/dev/null", "w");
+	size_t owned = lab_dump_page_owner(z, null);
+	fclose(null);
+	memset(mem, 0x11, lab_page_size());
+	lab_free_page(p);
+	struct lab_stats_snapshot snap;
+	int exported = lab_stats_read_export((int)getpid(), &snap);
+	struct lab_fault_attr a;
+	lab_fault_get(&a);
+	printf("LABYRINTH_PCP: %s\n", lab_pcp_mode_name());
+	printf("LABYRINTH_POISON: %s\n", peek(mem) == 0xaa ? "on" : "off");
+	printf("LABYRINTH_PAGE_OWNER: %s\n", owned ? "on" : "off");
+	printf("LABYRINTH_EXPORT: %s\n", exported == 0 ? "on" : exported == -ENOENT ? "off" : "?");
+	printf("LABYRINTH_FAIL_PAGE_ALLOC: probability %u\n", a.probability);
+	printf("LABYRINTH_DEBUG: atomic-sleep check %s\n", lab__sleep_check ? "on" : "off");
+	lab_zone_destroy(z);
 }
 
 int main(int argc, char **argv)
@@ -117,6 +148,10 @@ int main(int argc, char **argv)
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
 		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "settings")) {
+		print_settings();
 		return 0;
 	}
 	fprintf(stderr, "debug_child: unknown command '%s'\n", cmd);

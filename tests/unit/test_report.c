@@ -305,3 +305,63 @@ Test(report, gfp_names_like_the_kernel)
 	lab_gfp_name(LAB_GFP_KERNEL, buf, 0);
 	cr_assert_eq(buf[0], 'x');
 }
+
+/* ---- LABYRINTH_* variables: a bad value is refused the same way ---------- */
+
+struct bad_env {
+	const char *var, *value;
+	const char *line;   /* the one line on stderr */
+};
+
+static const struct bad_env bad_envs[] = {
+	{ "LABYRINTH_PCP", "fast", "labyrinth: LABYRINTH_PCP: bad value 'fast': expected lock or "
+	  "off; the per-CPU lists keep their default mode (rseq where the kernel has it, else "
+	  "lock)\n" },
+	{ "LABYRINTH_POISON", "yes", "labyrinth: LABYRINTH_POISON: bad value 'yes': expected 0 or "
+	  "1; poisoning stays off\n" },
+	{ "LABYRINTH_PAGE_OWNER", "on", "labyrinth: LABYRINTH_PAGE_OWNER: bad value 'on': expected "
+	  "0, 1 or exit; page owner stays off\n" },
+	{ "LABYRINTH_EXPORT", "true", "labyrinth: LABYRINTH_EXPORT: bad value 'true': expected 0 "
+	  "or 1; the export stays off\n" },
+	{ "LABYRINTH_FAIL_PAGE_ALLOC", "probability=50,times=lots", "labyrinth: "
+	  "LABYRINTH_FAIL_PAGE_ALLOC: bad value 'lots' for key 'times': expected a count >= 0, or "
+	  "-1 for no limit; fault injection stays off\n" },
+	{ "LABYRINTH_DEBUG", "banana", "labyrinth: LABYRINTH_DEBUG: bad value 'banana': expected a "
+	  "comma-separated list of 1, on, yes, all, atomic_sleep (the atomic-sleep check on) or 0, "
+	  "off, no, none, -atomic_sleep (off); the atomic-sleep check stays " },
+	{ "LABYRINTH_DEBUG", "on,banana", "labyrinth: LABYRINTH_DEBUG: bad value 'on,banana': "
+	  "expected a comma-separated list of " },
+};
+
+#define ALL_VARS "-u LABYRINTH_PCP -u LABYRINTH_POISON -u LABYRINTH_PAGE_OWNER " \
+	"-u LABYRINTH_EXPORT -u LABYRINTH_FAIL_PAGE_ALLOC -u LABYRINTH_DEBUG"
+
+/* The child's settings with no variable set, then with one bad value: the
+ * same settings (each feature at its default), and exactly one line more,
+ * printed at load time, before anything the program prints. */
+Test(report, every_labyrinth_variable_refuses_a_bad_value_and_keeps_the_default)
+{
+	char want[4096], got[8192], cmd[1024];
+	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s settings", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, want, sizeof(want)), 0, "%s", want);
+	cr_assert(strstr(want, "LABYRINTH_POISON: off\n") && strstr(want, "LABYRINTH_EXPORT: off\n"),
+		  "%s", want);
+	for (size_t i = 0; i < sizeof(bad_envs) / sizeof(bad_envs[0]); i++) {
+		const struct bad_env *b = &bad_envs[i];
+		snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s='%s' %s settings", b->var, b->value,
+			 test_path("CHILD"));
+		cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s=%s: %s", b->var, b->value, got);
+		cr_assert(!strncmp(got, b->line, strlen(b->line)), "%s=%s: expected\n%s\ngot\n%s",
+			  b->var, b->value, b->line, got);
+		const char *rest = strchr(got, '\n') + 1;
+		cr_assert_str_eq(rest, want, "%s=%s changed a setting:\n%s", b->var, b->value, got);
+	}
+	/* And good values do take effect (the test sees what it claims to). */
+	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " LABYRINTH_PCP=off LABYRINTH_POISON=1 "
+		 "LABYRINTH_PAGE_OWNER=1 LABYRINTH_EXPORT=1 LABYRINTH_FAIL_PAGE_ALLOC=probability=0 "
+		 "LABYRINTH_DEBUG=on %s settings", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s", got);
+	cr_assert_str_eq(got, "LABYRINTH_PCP: off\nLABYRINTH_POISON: on\nLABYRINTH_PAGE_OWNER: on\n"
+			      "LABYRINTH_EXPORT: on\nLABYRINTH_FAIL_PAGE_ALLOC: probability 0\n"
+			      "LABYRINTH_DEBUG: atomic-sleep check on\n");
+}
