@@ -249,12 +249,12 @@ static unsigned int random_below_100(void)
 
 static void fail_dump(lab_gfp_t gfp)
 {
-	static _Atomic uint64_t window;
-	static _Atomic uint32_t shown;
+	static struct lab__ratelimit limit =
+		LAB_RATELIMIT_INIT("FAULT_INJECTION: forcing a failure");
 	unsigned int verbose = LOAD(verbose);
 	if (!verbose || (gfp & LAB_GFP_NOWARN))
 		return;
-	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	lab__printk("FAULT_INJECTION: forcing a failure.\n"
 		    "name fail_page_alloc, interval %lu, probability %u, space %ld, times %ld\n",

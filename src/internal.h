@@ -325,8 +325,22 @@ void lab__env_report(const char *name, const char *what, const char *keeps);
 
 /* report.c */
 void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count,
-		    unsigned burst, uint64_t interval_ns);
+/* A rate limit, the kernel's ratelimit_state: at most burst messages per
+ * interval.  The messages it holds back are counted and shown as one line,
+ * "<what>: N messages suppressed", when the next interval opens and, for a
+ * count still unshown, when the process exits.  Static, zero-initialised
+ * but for what (LAB_RATELIMIT_INIT).  Lock-free, async-signal-safe. */
+struct lab__ratelimit {
+	_Atomic uint64_t begin;                /* start of the interval, ns */
+	_Atomic uint32_t printed;              /* messages let through in it */
+	_Atomic uint64_t missed;               /* held back, not yet shown */
+	_Atomic bool listed;                   /* on the list the exit walks */
+	struct lab__ratelimit *_Atomic next;
+	const char *what;
+};
+#define LAB_RATELIMIT_INIT(msg) { .what = (msg) }
+/* True when this message may print. */
+bool lab__ratelimit(struct lab__ratelimit *rs, unsigned burst, uint64_t interval_ns);
 void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason);
 void lab__bad_pointer(const void *ptr, const char *reason);
 void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);

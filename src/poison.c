@@ -163,13 +163,12 @@ static bool single_bit_flip(unsigned char c)
 static void report_corruption(struct lab_zone *z, struct lab_page *page, unsigned int order,
 			      const unsigned char *mem, size_t start, size_t len)
 {
-	static _Atomic uint64_t window;
-	static _Atomic uint32_t shown;
+	static struct lab__ratelimit limit = LAB_RATELIMIT_INIT("pagealloc: memory corruption");
 	size_t end = len - 1;
 	while (end > start && mem[end] == PAGE_POISON)
 		end--;
 	zone_stat_inc(z, poison_corrupt);
-	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	char comm[17], hex[16 * 3 + 1];
 	lab__os_thread_name(comm, sizeof(comm));

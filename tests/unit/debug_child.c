@@ -11,6 +11,9 @@
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
  *   debug_child settings       print what the LABYRINTH_* variables set
+ *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
+ *                              then exit (or, with reopen, end the interval
+ *                              and make one more)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +61,28 @@ static unsigned char peek(const void *addr)
 /* The atomic-sleep check's switch (atomic_ctx.c; the child links the
  * static library). */
 extern bool lab__sleep_check;
+/* The Bad page rate limit's interval (report.c), which tests may end. */
+extern _Atomic uint64_t lab__bad_page_interval_ns;
+
+static void flood(bool reopen)
+{
+	struct lab_zone *z = zone("flood", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab_free_page(p);
+	/* The first report opens an interval (0: any call opens one) that
+	 * lasts an hour: the other 99 fall into it. */
+	lab__bad_page_interval_ns = 0;
+	lab_free_page(p);
+	lab__bad_page_interval_ns = 3600ull * 1000 * 1000 * 1000;
+	for (int i = 1; i < 100; i++)
+		lab_free_page(p);
+	if (reopen) {
+		lab__bad_page_interval_ns = 0;
+		fprintf(stderr, "-- interval over\n");
+		lab_free_page(p);
+	}
+	fprintf(stderr, "-- exit\n");
+}
 
 /* One line per LABYRINTH_* variable: the setting in force. */
 static void print_settings(void)
@@ -148,6 +173,10 @@ int main(int argc, char **argv)
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
 		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "flood")) {
+		flood(argc > 2 && !strcmp(argv[2], "reopen"));
 		return 0;
 	}
 	if (!strcmp(cmd, "settings")) {

@@ -197,6 +197,32 @@ Test(report, reports_are_rate_limited_but_all_counted)
 	cr_assert_eq(count_lines(out, "BUG: Bad page state in process"), 60, "%s", out);
 }
 
+/* What the limit held back is said, in one line: at exit when nothing came
+ * after, or before the first report of the next interval. */
+Test(report, suppressed_reports_are_counted_in_one_line)
+{
+	static char got[1 << 17];
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s flood", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%.4000s", got);
+	cr_assert_eq(count_lines(got, "BUG: Bad page state in process"), 60, "%s", got);
+	const char *tail = strstr(got, "-- exit\n");
+	cr_assert_not_null(tail, "%s", got);
+	cr_assert_str_eq(tail, "-- exit\nBUG: Bad page state: 40 messages suppressed\n",
+			 "the count, at exit, after the last report");
+
+	snprintf(cmd, sizeof(cmd), "%s flood reopen", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%.4000s", got);
+	cr_assert_eq(count_lines(got, "BUG: Bad page state in process"), 61, "%s", got);
+	tail = strstr(got, "-- interval over\n");
+	cr_assert_not_null(tail, "%s", got);
+	const char *line = "-- interval over\nBUG: Bad page state: 40 messages suppressed\n"
+			   "BUG: Bad page state in process";
+	cr_assert(!strncmp(tail, line, strlen(line)), "the count, then the next report:\n%s", tail);
+	cr_assert_eq(count_of(got, "messages suppressed"), 1, "shown once, not again at exit:\n%s",
+		     tail);
+}
+
 /* ---- invalid arguments --------------------------------------------------- */
 
 Test(report, invalid_arguments_give_einval_and_are_counted)
