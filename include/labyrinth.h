@@ -410,6 +410,13 @@ struct lab_stats_snapshot {
 /* Read process pid's export: 0, -ENOENT (no export), -ESRCH (process gone,
  * the file is stale), -EPROTO (another version of the format). */
 LAB_API int lab_stats_read_export(int pid, struct lab_stats_snapshot *out);
+/* Remove the export files of processes that are gone (killed before they
+ * could remove their own): pid's file, or with pid 0 every stale one in
+ * /dev/shm.  lab_stats_export_enable() does the sweep itself.  Returns the
+ * number removed (for one pid: 1, or 0 while the process lives), or a
+ * negative errno (-ENOENT: pid has no file; -EINVAL: pid < 0).  Thread-safe;
+ * may sleep; O(files in /dev/shm). */
+LAB_API int lab_stats_remove_stale(int pid);
 
 /* ---------------------------------------------------------------------- */
 /* Exclusive pages.                                                        */

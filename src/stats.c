@@ -11,7 +11,8 @@
  * processes never see a half-written zone and never block the writer.
  *
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
- * lab_stats_export_enable/disable/sync, lab_stats_read_export, and to zone.c
+ * lab_stats_export_enable/disable/sync, lab_stats_read_export,
+ * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
 #include "internal.h"
@@ -246,6 +247,54 @@ void lab__stats_zone_del(struct lab_zone *z)
 	pthread_mutex_unlock(&ex.lock);
 }
 
+/* ---- stale files -------------------------------------------------------- */
+
+/* The pid in an export file's name ("/labyrinth.<pid>"), or 0. */
+static int export_pid(const char *name)
+{
+	const char *p = name + strlen("/labyrinth.");
+	long pid = 0;
+	if (strncmp(name, "/labyrinth.", strlen("/labyrinth.")) || !*p)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 0x3fffffff)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	return (int)pid;
+}
+
+/* A process killed before its atexit handler ran leaves its file behind:
+ * one whose process is gone is stale.  (A pid reused by a process that is
+ * not exporting keeps the file: it cannot be told apart.) */
+static int remove_if_stale(int pid)
+{
+	if (pid <= 0 || lab__os_process_alive(pid))
+		return 0;
+	char name[40];
+	export_name(name, sizeof(name), pid);
+	int rc = lab__os_shm_unlink(name);
+	return rc ? rc : 1;
+}
+
+static void sweep_one(const char *name, void *arg)
+{
+	int *removed = arg;
+	if (remove_if_stale(export_pid(name)) == 1)
+		(*removed)++;
+}
+
+int lab_stats_remove_stale(int pid)
+{
+	if (pid < 0)
+		return -EINVAL;
+	if (pid)
+		return remove_if_stale(pid);
+	int removed = 0;
+	int rc = lab__os_shm_each("labyrinth.", sweep_one, &removed);
+	return rc ? rc : removed;
+}
+
 static void *export_main(void *arg)
 {
 	(void)arg;
@@ -277,6 +326,7 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	}
 	ex.pid = getpid();
 	ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
+	lab_stats_remove_stale(0);  /* files of killed processes, ours included */
 	export_name(ex.name, sizeof(ex.name), ex.pid);
 	ex.file = lab__os_shm_create(ex.name, sizeof(struct export_file), &err);
 	if (!ex.file)

@@ -5,7 +5,9 @@
  */
 #include "os.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/membarrier.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -241,9 +243,30 @@ const void *lab__os_shm_map_readonly(const char *name, size_t *size, int *err)
 	return p;
 }
 
-void lab__os_shm_unlink(const char *name)
+int lab__os_shm_unlink(const char *name)
 {
-	shm_unlink(name);
+	return shm_unlink(name) ? -errno : 0;
+}
+
+int lab__os_shm_each(const char *prefix, void (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR *d = opendir("/dev/shm");
+	if (!d)
+		return -errno;
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char name[NAME_MAX + 2];
+		if (strncmp(e->d_name, prefix, plen))
+			continue;
+		size_t n = strnlen(e->d_name, NAME_MAX);
+		name[0] = '/';
+		memcpy(name + 1, e->d_name, n);
+		name[n + 1] = '\0';
+		fn(name, arg);
+	}
+	closedir(d);
+	return 0;
 }
 
 void lab__os_unmap(const void *addr, size_t size)

@@ -75,7 +75,12 @@ int lab__os_membarrier_rseq_cpu(int cpu);
 void *lab__os_shm_create(const char *name, size_t size, int *err);
 /* Map /dev/shm/<name> read-only; *size gets its size.  NULL + *err. */
 const void *lab__os_shm_map_readonly(const char *name, size_t *size, int *err);
-void lab__os_shm_unlink(const char *name);
+/* Remove /dev/shm/<name>: 0 or -errno. */
+int lab__os_shm_unlink(const char *name);
+/* Call fn with the name (as shm_open takes it, "/<file>") of each file in
+ * /dev/shm whose file name starts with prefix.  0, or -errno when the
+ * directory cannot be read.  Allocates (opendir): not for atomic paths. */
+int lab__os_shm_each(const char *prefix, void (*fn)(const char *name, void *arg), void *arg);
 /* Unmap a mapping made by the two above. */
 void lab__os_unmap(const void *addr, size_t size);
 /* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */

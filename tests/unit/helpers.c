@@ -1,8 +1,11 @@
 #include "helpers.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,4 +144,13 @@ bool running_on_valgrind(void)
 {
 	const char *preload = getenv("LD_PRELOAD");
 	return preload && strstr(preload, "vgpreload");
+}
+
+void hold_export_lock(void)
+{
+	/* "labyrinth-", not "labyrinth.": never taken for an export file. */
+	int fd = open("/dev/shm/labyrinth-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	cr_assert_geq(fd, 0, "lock file: %s", strerror(errno));
+	cr_assert_eq(flock(fd, LOCK_EX), 0, "flock: %s", strerror(errno));
+	/* fd stays open: the lock goes with the process. */
 }

@@ -208,6 +208,7 @@ Test(stats, reclaimer_wakes_and_runs_are_counted)
 
 Test(stats, export_read_back_in_process)
 {
+	hold_export_lock();
 	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	static struct lab_stats_snapshot snap;
 	cr_assert_eq(lab_stats_read_export(getpid(), &snap), -ENOENT, "off by default");
@@ -271,6 +272,7 @@ static pid_t start_exporter(int *to_child)
 
 Test(stats, labyrinth_stat_and_top_read_another_process)
 {
+	hold_export_lock();
 	int to_child;
 	pid_t pid = start_exporter(&to_child);
 	static char out[65536];
@@ -309,6 +311,69 @@ Test(stats, labyrinth_stat_and_top_read_another_process)
 	snprintf(cmd, sizeof(cmd), "%s stat %d", test_path("TOOL"), (int)pid);
 	cr_assert_neq(run_shell(cmd, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "exports no statistics"), "%s", out);
+}
+
+/* An exporter killed with SIGKILL (no atexit) leaves its file: returns the
+ * file's path in path. */
+static pid_t killed_exporter(char *path, size_t len)
+{
+	int to_child;
+	pid_t pid = start_exporter(&to_child);
+	kill(pid, SIGKILL);
+	int status;
+	waitpid(pid, &status, 0);
+	close(to_child);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	snprintf(path, len, "/dev/shm/labyrinth.%d", (int)pid);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0, "the killed exporter left %s", path);
+	return pid;
+}
+
+Test(stats, a_new_export_removes_the_files_of_killed_processes)
+{
+	hold_export_lock();
+	char dead[64], live[64];
+	killed_exporter(dead, sizeof(dead));
+	int to_child;
+	pid_t alive = start_exporter(&to_child);
+	snprintf(live, sizeof(live), "/dev/shm/labyrinth.%d", (int)alive);
+	cr_assert_eq(lab_stats_export_enable(10000), 0);
+	struct stat sb;
+	cr_assert_neq(stat(dead, &sb), 0, "%s is stale and should be gone", dead);
+	cr_assert_eq(stat(live, &sb), 0, "a live exporter keeps %s", live);
+	lab_stats_export_disable();
+	close(to_child);
+	int status;
+	waitpid(alive, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_neq(stat(live, &sb), 0, "an exporter that exits removes its own file");
+	/* The call itself: nothing stale left, a live process is not stale. */
+	cr_assert_eq(lab_stats_remove_stale(0), 0);
+	cr_assert_eq(lab_stats_remove_stale(getpid()), 0);
+	cr_assert_eq(lab_stats_remove_stale(-1), -EINVAL);
+}
+
+Test(stats, labyrinth_stat_removes_the_file_of_a_killed_process)
+{
+	hold_export_lock();
+	char path[64], cmd[1024], out[4096];
+	pid_t pid = killed_exporter(path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "%s stat %d", test_path("TOOL"), (int)pid);
+	int status = run_shell(cmd, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+	char want[160];
+	snprintf(want, sizeof(want), "labyrinth: process %d is gone; its stale %s is removed\n",
+		 (int)pid, path);
+	cr_assert_str_eq(out, want);
+	struct stat sb;
+	cr_assert_neq(stat(path, &sb), 0, "%s is gone", path);
+	status = run_shell(cmd, out, sizeof(out));
+	cr_assert(strstr(out, "exports no statistics"), "%s", out);
+	/* The same through the library call, for one pid. */
+	pid = killed_exporter(path, sizeof(path));
+	cr_assert_eq(lab_stats_remove_stale((int)pid), 1);
+	cr_assert_eq(lab_stats_remove_stale((int)pid), -ENOENT);
 }
 
 Test(stats, stat_of_a_process_without_export)
