@@ -11,7 +11,7 @@
  * processes never see a half-written zone and never block the writer.
  *
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
- * lab_stats_export_enable/disable/sync, lab_stats_read_export,
+ * lab_stats_export_enable/disable/sync, lab_stats_read_export(2),
  * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
@@ -171,7 +171,9 @@ struct export_zone {
 	struct lab_zone_stats st;
 };
 
-/* The file.  stats_size guards against a reader built with other fields. */
+/* The file.  Entries are name + stats_size bytes of stats: a reader built
+ * with more or fewer (appended) stats fields reads it all the same.  The
+ * version changes only when this layout does. */
 struct export_file {
 	uint64_t magic;
 	uint32_t version, stats_size;
@@ -417,20 +419,42 @@ __attribute__((constructor)) static void export_from_environment(void)
 			    (int)getpid(), strerror(-rc));
 }
 
-int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
+/*
+ * A zone's place in a snapshot or file whose stats struct is stats_size
+ * bytes: the zones array starts where the caller's struct says and each
+ * entry is the name and then the stats (stats_size is a multiple of 8, the
+ * struct's alignment, so entries need no padding).
+ */
+#define SNAP_ZONES offsetof(struct lab_stats_snapshot, zones)
+#define FILE_ZONES offsetof(struct export_file, zones)
+#define NAME_BYTES sizeof(((struct export_zone *)0)->name)
+static_assert(sizeof(struct export_zone) == NAME_BYTES + sizeof(struct lab_zone_stats),
+	      "entries are name + stats, unpadded");
+static_assert(_Alignof(struct lab_zone_stats) == 8, "stats sizes are multiples of 8");
+
+static bool stats_size_ok(size_t stats_size)
+{
+	return stats_size && stats_size % 8 == 0 && stats_size < 1u << 20;
+}
+
+int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
 {
 	char name[40];
 	size_t size = 0;
 	int err = 0;
-	if (!out || pid <= 0)
+	if (!out || pid <= 0 || !stats_size_ok(stats_size))
 		return -EINVAL;
 	export_name(name, sizeof(name), pid);
 	const struct export_file *f = lab__os_shm_map_readonly(name, &size, &err);
 	if (!f)
 		return err == -ENOENT ? -ENOENT : err;
 	int rc = 0;
-	if (size < sizeof(*f) || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
-	    f->stats_size != sizeof(struct lab_zone_stats) || f->pid != pid) {
+	/* The exporter's stats may be older (smaller) or newer (larger) than
+	 * ours: same format version, entries of its size. */
+	size_t fss = size >= FILE_ZONES ? f->stats_size : 0;
+	if (size < FILE_ZONES || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
+	    !stats_size_ok(fss) || size < FILE_ZONES + LAB_EXPORT_MAX_ZONES * (NAME_BYTES + fss) ||
+	    f->pid != pid) {
 		rc = -EPROTO;
 		goto out;
 	}
@@ -438,6 +462,10 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 		rc = -ESRCH;
 		goto out;
 	}
+	size_t copy = fss < stats_size ? fss : stats_size;
+	char *dst = (char *)out + SNAP_ZONES;
+	const char *src = (const char *)f + FILE_ZONES;
+	unsigned int nr = 0;
 	/* Seqlock read: retry while the writer is in the middle of a copy. */
 	for (int tries = 0;; tries++) {
 		uint64_t s1 = atomic_load_explicit(&f->seq, memory_order_acquire);
@@ -445,9 +473,16 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 			out->pid = f->pid;
 			out->interval_ms = f->interval_ms;
 			out->taken_ns = f->taken_ns;
-			out->nr_zones = f->nr_zones <= LAB_EXPORT_MAX_ZONES ? f->nr_zones
-									    : LAB_EXPORT_MAX_ZONES;
-			memcpy(out->zones, f->zones, out->nr_zones * sizeof(f->zones[0]));
+			nr = f->nr_zones;
+			if (nr > LAB_EXPORT_MAX_ZONES)
+				nr = LAB_EXPORT_MAX_ZONES;
+			out->nr_zones = nr;
+			for (unsigned int i = 0; i < nr; i++) {
+				char *d = dst + i * (NAME_BYTES + stats_size);
+				const char *s = src + i * (NAME_BYTES + fss);
+				memcpy(d, s, NAME_BYTES + copy);
+				memset(d + NAME_BYTES + copy, 0, stats_size - copy);
+			}
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&f->seq, memory_order_relaxed) == s1)
 				break;
@@ -458,9 +493,16 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 		}
 		lab__os_yield();
 	}
-	for (unsigned int i = 0; !rc && i < out->nr_zones; i++)
-		out->zones[i].name[sizeof(out->zones[i].name) - 1] = '\0';
+	for (unsigned int i = 0; !rc && i < nr; i++)
+		dst[i * (NAME_BYTES + stats_size) + NAME_BYTES - 1] = '\0';
 out:
 	lab__os_unmap(f, size);
 	return rc;
+}
+
+/* 0.1.0's entry point, for binaries built against its header. */
+#undef lab_stats_read_export
+int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
+{
+	return lab_stats_read_export2(pid, out, LAB_ZONE_STATS_SIZE_0);
 }

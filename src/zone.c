@@ -444,7 +444,12 @@ static struct lab_zone *zone_mut(const struct lab_zone *z)
 
 #define LOAD(f) atomic_load_explicit(&z->stat.f, memory_order_relaxed)
 
-void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
+/* The struct grows only at its end: 0.1.0's fields keep their places. */
+static_assert(sizeof(struct lab_zone_stats) >= LAB_ZONE_STATS_SIZE_0, "stats shrank");
+static_assert(offsetof(struct lab_zone_stats, owner_refused) + sizeof(uint64_t) ==
+	      LAB_ZONE_STATS_SIZE_0, "a field of 0.1.0 moved: append new fields after it");
+
+static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 {
 	struct lab_zone *z = zone_mut(cz);
 	memset(out, 0, sizeof(*out));
@@ -496,6 +501,26 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->fail_injected = LOAD(fail_injected);
 	out->poison_corrupt = LOAD(poison_corrupt);
 	lab__exclusive_stats(z, out);
+}
+
+size_t lab_zone_get_stats2(const struct lab_zone *z, struct lab_zone_stats *out, size_t size)
+{
+	if (size >= sizeof(*out)) {
+		get_stats(z, out);
+		memset((char *)out + sizeof(*out), 0, size - sizeof(*out));
+		return sizeof(*out);
+	}
+	struct lab_zone_stats all;
+	get_stats(z, &all);
+	memcpy(out, &all, size);
+	return size;
+}
+
+/* 0.1.0's entry point, for binaries built against its header. */
+#undef lab_zone_get_stats
+void lab_zone_get_stats(const struct lab_zone *z, struct lab_zone_stats *out)
+{
+	lab_zone_get_stats2(z, out, LAB_ZONE_STATS_SIZE_0);
 }
 
 #define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))

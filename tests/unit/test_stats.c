@@ -240,6 +240,94 @@ Test(stats, export_read_back_in_process)
 	cr_assert_eq(lab_stats_read_export(getpid(), &snap), -ENOENT);
 }
 
+/* ---- the statistics struct grows without breaking binaries (ABI) ------- */
+
+#define CANARY 0x5a
+
+static bool all_bytes(const void *p, size_t n, unsigned char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const unsigned char *)p)[i] != c)
+			return false;
+	return true;
+}
+
+Test(stats, a_smaller_or_larger_stats_struct_is_filled_to_its_size)
+{
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
+	struct lab_zone_stats full;
+	lab_zone_get_stats(z, &full);
+	cr_assert_eq(full.allocated, 4);
+	static unsigned char buf[sizeof(struct lab_zone_stats) + 256];
+
+	/* An "old" caller, built when the struct had one field less. */
+	size_t old = sizeof(struct lab_zone_stats) - 8;
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq(lab_zone_get_stats2(z, (struct lab_zone_stats *)buf, old), old);
+	cr_assert_eq(memcmp(buf, &full, old), 0);
+	cr_assert(all_bytes(buf + old, sizeof(buf) - old, CANARY),
+		  "written past the caller's size");
+
+	/* A binary built against 0.1.0 calls the old symbol: 0.1.0's size. */
+	memset(buf, CANARY, sizeof(buf));
+	(lab_zone_get_stats)(z, (struct lab_zone_stats *)buf);
+	cr_assert_eq(memcmp(buf, &full, LAB_ZONE_STATS_SIZE_0), 0);
+	cr_assert(all_bytes(buf + LAB_ZONE_STATS_SIZE_0, sizeof(buf) - LAB_ZONE_STATS_SIZE_0,
+			    CANARY));
+
+	/* A "newer" caller: the fields this library does not know are zero. */
+	size_t newer = sizeof(struct lab_zone_stats) + 64;
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq(lab_zone_get_stats2(z, (struct lab_zone_stats *)buf, newer), sizeof(full));
+	cr_assert_eq(memcmp(buf, &full, sizeof(full)), 0);
+	cr_assert(all_bytes(buf + sizeof(full), 64, 0));
+	cr_assert(all_bytes(buf + newer, sizeof(buf) - newer, CANARY));
+	lab_free_pages(p, 2);
+	lab_zone_destroy(z);
+}
+
+Test(stats, an_export_is_read_into_a_snapshot_of_the_callers_stats_size)
+{
+	hold_export_lock();
+	struct lab_zone *a = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_zone *b = make_zone(128, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *p = lab_alloc_pages(b, LAB_GFP_KERNEL, 1);
+	cr_assert_eq(lab_stats_export_enable(10000), 0);
+	lab_stats_export_sync();
+	static struct lab_stats_snapshot full;
+	cr_assert_eq(lab_stats_read_export(getpid(), &full), 0);
+	cr_assert_eq(full.nr_zones, 2);
+
+	/* Entries of an "old" caller: name + one field less of stats each. */
+	size_t ss = sizeof(struct lab_zone_stats) - 8, entry = 32 + ss;
+	size_t zones = offsetof(struct lab_stats_snapshot, zones);
+	size_t used = zones + LAB_EXPORT_MAX_ZONES * entry;
+	static unsigned char buf[sizeof(struct lab_stats_snapshot) + 256];
+	memset(buf, CANARY, sizeof(buf));
+	struct lab_stats_snapshot *old = (struct lab_stats_snapshot *)buf;
+	cr_assert_eq(lab_stats_read_export2(getpid(), old, ss), 0);
+	cr_assert_eq(old->nr_zones, 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		const unsigned char *e = buf + zones + i * entry;
+		cr_assert_str_eq((const char *)e, full.zones[i].name);
+		cr_assert_eq(memcmp(e + 32, &full.zones[i].st, ss), 0, "zone %u", i);
+	}
+	cr_assert(all_bytes(buf + zones + 2 * entry, sizeof(buf) - zones - 2 * entry, CANARY),
+		  "nothing past the zones read");
+	cr_assert_lt(used, sizeof(struct lab_stats_snapshot));
+	cr_assert_eq(lab_stats_read_export2(getpid(), old, 12), -EINVAL, "not a struct size");
+	/* The 0.1.0 symbol reads 0.1.0's layout. */
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq((lab_stats_read_export)(getpid(), old), 0);
+	cr_assert_eq(memcmp(buf + zones + (32 + LAB_ZONE_STATS_SIZE_0) + 32, &full.zones[1].st,
+			    LAB_ZONE_STATS_SIZE_0), 0);
+	lab_stats_export_disable();
+	lab_free_pages(p, 1);
+	lab_zone_destroy(b);
+	lab_zone_destroy(a);
+}
+
 /* Start debug_child export with LABYRINTH_EXPORT=1; returns its pid. */
 static pid_t start_exporter(int *to_child)
 {
