@@ -485,9 +485,11 @@ static bool split_block(struct lab_page *page, unsigned int order)
 		if (!(f & PG_allocated) || (f & PG_splitting))
 			return false;
 	} while (!atomic_compare_exchange_weak_explicit(&page->flags, &f, f | PG_splitting,
-							memory_order_acquire, memory_order_relaxed));
+							memory_order_acquire,
+							memory_order_relaxed));
 	if (page_order(page) != order) {  /* split already, by a free that won earlier */
-		atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting, memory_order_release);
+		atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting,
+					  memory_order_release);
 		return false;
 	}
 	for (unsigned int k = 0; k < order; k++) {

@@ -74,11 +74,12 @@ static bool sleep_check_wanted(const char *env, bool dflt)
 		} else if (len && len < sizeof(word) && lab__env_word(word, len, off_words) >= 0) {
 			on = false;
 		} else if (len) {
-			lab__env_bad("LABYRINTH_DEBUG", env, "a comma-separated list of 1, on, yes, "
-				     "all, atomic_sleep (the atomic-sleep check on) or 0, off, no, "
-				     "none, -atomic_sleep (off)", dflt
+			lab__env_bad("LABYRINTH_DEBUG", env, "a comma-separated list of 1, "
+				     "on, yes, all, atomic_sleep (the atomic-sleep check on) or "
+				     "0, off, no, none, -atomic_sleep (off)", dflt
 				     ? "the atomic-sleep check stays on (the debug build's default)"
-				     : "the atomic-sleep check stays off (the release build's default)");
+				     : "the atomic-sleep check stays off (the release build's "
+				       "default)");
 			return dflt;
 		}
 		p = next;
@@ -89,7 +90,8 @@ static bool sleep_check_wanted(const char *env, bool dflt)
 /* Read once at load time, so the check itself is one branch on a bool. */
 __attribute__((constructor)) static void sleep_check_init(void)
 {
-	lab__sleep_check = sleep_check_wanted(lab__env_get("LABYRINTH_DEBUG"), LABYRINTH_DEBUG_BUILD);
+	lab__sleep_check = sleep_check_wanted(lab__env_get("LABYRINTH_DEBUG"),
+					      LABYRINTH_DEBUG_BUILD);
 #ifdef HAVE_BACKTRACE
 	/* glibc's first backtrace() loads the unwinder with malloc: do it now,
 	 * not inside a report from a signal handler or under a spinlock. */

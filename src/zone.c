@@ -620,9 +620,9 @@ static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_s
 				foreign += split_tails;
 			}
 			if (foreign)
-				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u"
-				       " (%zu such pages)\n", z->name, first, first_flags, pfn, order,
-				       foreign);
+				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu "
+				       "order %u (%zu such pages)\n", z->name, first, first_flags,
+				       pfn, order, foreign);
 		}
 		rewalks = 0;
 		if (f & PG_buddy)

@@ -30,8 +30,9 @@ static void explain(int pid, int rc)
 		fprintf(stderr, "labyrinth: process %d exports no statistics (start it with "
 			"LABYRINTH_EXPORT=1 or call lab_stats_export_enable())\n", pid);
 	else if (rc == -ESRCH)  /* killed before it could remove its file: we do */
-		fprintf(stderr, "labyrinth: process %d is gone; its stale /dev/shm/labyrinth.%d %s\n",
-			pid, pid, lab_stats_remove_stale(pid) == 1 ? "is removed" : "stays");
+		fprintf(stderr, "labyrinth: process %d is gone; its stale "
+			"/dev/shm/labyrinth.%d %s\n", pid, pid,
+			lab_stats_remove_stale(pid) == 1 ? "is removed" : "stays");
 	else if (rc == -EPROTO)
 		fprintf(stderr, "labyrinth: process %d exports another format version "
 			"(a different Labyrinth build)\n", pid);

@@ -210,10 +210,11 @@ Test(atomic, labyrinth_debug_refuses_an_unknown_word_and_keeps_the_default)
 			   "expected a comma-separated list of ";
 	cr_assert(!strncmp(out, line, strlen(line)), "stderr:\n%s", out);
 	if (LABYRINTH_DEBUG_BUILD) {
-		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x\n%s", status, out);
-		cr_assert(strstr(out, "; the atomic-sleep check stays on (the debug build's default)\n"
-				 "BUG: sleeping function called from invalid context at lab_lock_page"),
-			  "%s", out);
+		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x\n%s", status,
+			  out);
+		cr_assert(strstr(out, "; the atomic-sleep check stays on (the debug build's "
+				 "default)\nBUG: sleeping function called from invalid context "
+				 "at lab_lock_page"), "%s", out);
 	} else {
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x\n%s", status, out);
 		cr_assert(strstr(out, "; the atomic-sleep check stays off (the release build's "

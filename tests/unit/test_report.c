@@ -371,13 +371,14 @@ Test(report, every_labyrinth_variable_refuses_a_bad_value_and_keeps_the_default)
 	char want[4096], got[8192], cmd[1024];
 	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s settings", test_path("CHILD"));
 	cr_assert_eq(run_shell(cmd, want, sizeof(want)), 0, "%s", want);
-	cr_assert(strstr(want, "LABYRINTH_POISON: off\n") && strstr(want, "LABYRINTH_EXPORT: off\n"),
-		  "%s", want);
+	cr_assert(strstr(want, "LABYRINTH_POISON: off\n") &&
+		  strstr(want, "LABYRINTH_EXPORT: off\n"), "%s", want);
 	for (size_t i = 0; i < sizeof(bad_envs) / sizeof(bad_envs[0]); i++) {
 		const struct bad_env *b = &bad_envs[i];
 		snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s='%s' %s settings", b->var, b->value,
 			 test_path("CHILD"));
-		cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s=%s: %s", b->var, b->value, got);
+		cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s=%s: %s", b->var, b->value,
+			     got);
 		cr_assert(!strncmp(got, b->line, strlen(b->line)), "%s=%s: expected\n%s\ngot\n%s",
 			  b->var, b->value, b->line, got);
 		const char *rest = strchr(got, '\n') + 1;
@@ -385,8 +386,9 @@ Test(report, every_labyrinth_variable_refuses_a_bad_value_and_keeps_the_default)
 	}
 	/* And good values do take effect (the test sees what it claims to). */
 	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " LABYRINTH_PCP=off LABYRINTH_POISON=1 "
-		 "LABYRINTH_PAGE_OWNER=1 LABYRINTH_EXPORT=1 LABYRINTH_FAIL_PAGE_ALLOC=probability=0 "
-		 "LABYRINTH_DEBUG=on %s settings", test_path("CHILD"));
+		 "LABYRINTH_PAGE_OWNER=1 LABYRINTH_EXPORT=1 "
+		 "LABYRINTH_FAIL_PAGE_ALLOC=probability=0 LABYRINTH_DEBUG=on %s settings",
+		 test_path("CHILD"));
 	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s", got);
 	cr_assert_str_eq(got, "LABYRINTH_PCP: off\nLABYRINTH_POISON: on\nLABYRINTH_PAGE_OWNER: on\n"
 			      "LABYRINTH_EXPORT: on\nLABYRINTH_FAIL_PAGE_ALLOC: probability 0\n"

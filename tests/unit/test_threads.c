@@ -278,18 +278,20 @@ static void *hammer_main(void *arg)
 		case 0:  /* the fast paths */
 			for (int i = 0; i < 16; i++) {
 				p = lab_alloc_page(h->z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN);
-				if (p) {
-					lab_free_page(p);
-					atomic_fetch_add_explicit(&h->pairs, 1, memory_order_relaxed);
-				}
+				if (!p)
+					continue;
+				lab_free_page(p);
+				atomic_fetch_add_explicit(&h->pairs, 1, memory_order_relaxed);
 			}
 			break;
-		case 1:  /* per-CPU lists of higher orders */
-			p = lab_alloc_pages(h->z, LAB_GFP_NOWAIT | LAB_GFP_NOWARN, 1 + (r >> 8) % 3);
+		case 1: {  /* per-CPU lists of higher orders */
+			unsigned int order = 1 + (r >> 8) % 3;
+			p = lab_alloc_pages(h->z, LAB_GFP_NOWAIT | LAB_GFP_NOWARN, order);
 			if (p)
-				lab_free_pages(p, 1 + (r >> 8) % 3);
+				lab_free_pages(p, order);
 			break;
-		case 2: {  /* a shared block: the free splits the tails off, the put frees the head */
+		}
+		case 2: {  /* shared: the free splits the tails off, the put frees the head */
 			unsigned int order = 1 + (r >> 8) % 5;
 			p = lab_alloc_pages(h->z, LAB_GFP_ATOMIC | LAB_GFP_NOWARN, order);
 			if (!p)

@@ -259,8 +259,8 @@ Test(zone, checker_accepts_each_state_of_a_split_and_nothing_else)
 	cr_assert(WIFEXITED(status) && !WEXITSTATUS(status), "status %#x:\n%s", status, out);
 	cr_assert_eq(count_of(out, "invariant broken"), 1, "%s", out);
 	cr_assert(strstr(out, "invariant broken: blocks_disjoint pfn ") &&
-		  strstr(out, " (flags 0x400) inside block ") && strstr(out, " order 3 (1 such pages)"),
-		  "%s", out);
+		  strstr(out, " (flags 0x400) inside block ") &&
+		  strstr(out, " order 3 (1 such pages)"), "%s", out);
 }
 
 /* ---- the zone lock and its own thread ------------------------------------- */
