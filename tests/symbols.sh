@@ -1,7 +1,7 @@
 #!/bin/bash
 # symbols.sh - the library's link-time namespace, checked with nm.
 #
-# Usage: symbols.sh NM liblabyrinth.a liblabyrinth.so include/labyrinth.h
+# Usage: symbols.sh NM liblabyrinth.a liblabyrinth.so include/labyrinth.h [coverage]
 #
 # 1. Every global symbol the static archive or the shared library defines
 #    (T, D, B, R, W, V, ...) starts with lab_ (public) or lab__ (internal), so
@@ -11,7 +11,10 @@
 #      _.stapsdt.base          USDT probes (<sys/sdt.h>): weak and hidden, one
 #                              per object, never exported;
 #      __odr_asan.lab_*        AddressSanitizer's one-definition-rule marker
-#                              of one of our own prefixed globals.
+#                              of one of our own prefixed globals;
+#    and in a coverage build (5th argument "coverage", -Db_coverage=true) the
+#    libgcov runtime that gcc links into the shared library: __gcov_* and
+#    mangle_path.
 # 2. The shared library exports (dynamic symbol table) only public API: lab_
 #    names declared in the public header, no lab__ internal.
 # 3. Undefined symbols: the shared library leaves no lab_ symbol to others,
@@ -20,7 +23,7 @@
 # Exit status: 0 clean, 1 with the offending symbols listed, 77 (skip) when nm
 # is missing.
 set -u
-NM=$1 A=$2 SO=$3 HDR=$4
+NM=$1 A=$2 SO=$3 HDR=$4 MODE=${5:-}
 
 command -v "$NM" >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 status=0
@@ -30,7 +33,9 @@ bad() {
 	status=1
 }
 
-allowed_toolchain='^(_\.stapsdt\.base|__odr_asan\.lab_[A-Za-z0-9_]*)$'
+allowed='_\.stapsdt\.base|__odr_asan\.lab_[A-Za-z0-9_]*'
+[ "$MODE" = coverage ] && allowed+='|__gcov_[A-Za-z0-9_]*|mangle_path'
+allowed_toolchain="^($allowed)\$"
 
 for lib in "$A" "$SO"; do
 	# --defined-only -g: global and weak definitions (not local, not undefined).
@@ -50,14 +55,16 @@ done
 
 exported=$("$NM" -D --defined-only "$SO" | awk 'NF >= 3 { print $3 }' | sort -u)
 [ -n "$exported" ] || { echo "FAIL: $SO exports nothing"; status=1; }
-not_api=$(grep -v '^lab_[a-z0-9]' <<<"$exported" | grep -v '^$')
-[ -z "$not_api" ] || bad "$(basename "$SO") exports symbols that are not public lab_ API:" <<<"$not_api"
+not_api=$(grep -v '^lab_[a-z0-9]' <<<"$exported" | grep -Ev "$allowed_toolchain" | grep -v '^$')
+[ -z "$not_api" ] ||
+	bad "$(basename "$SO") exports symbols that are not public lab_ API:" <<<"$not_api"
 undeclared=$(grep '^lab_[a-z0-9]' <<<"$exported" | while read -r s; do
 	grep -qw "$s" "$HDR" || echo "$s"
 done)
 [ -z "$undeclared" ] ||
 	bad "$(basename "$SO") exports lab_ symbols its header does not declare:" <<<"$undeclared"
-echo "$(basename "$SO"): $(wc -l <<<"$exported") exported symbols checked against $(basename "$HDR")"
+echo "$(basename "$SO"): $(wc -l <<<"$exported") exported symbols checked against" \
+	"$(basename "$HDR")"
 
 so_undef=$("$NM" -D --undefined-only "$SO" | awk '{ print $NF }' | grep '^lab_')
 [ -z "$so_undef" ] || bad "$(basename "$SO") leaves lab_ symbols undefined:" <<<"$so_undef"
