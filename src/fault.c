@@ -224,13 +224,12 @@ int lab_fault_configure(const char *spec, char *err, size_t errlen)
 /* Parse LABYRINTH_FAIL_PAGE_ALLOC once, before main(). */
 __attribute__((constructor)) static void fault_from_environment(void)
 {
-	const char *spec = getenv("LABYRINTH_FAIL_PAGE_ALLOC");
+	const char *spec = lab__env_get("LABYRINTH_FAIL_PAGE_ALLOC");
 	if (!spec)
 		return;
 	char err[192];
 	if (lab_fault_configure(spec, err, sizeof(err)))
-		lab__printk("labyrinth: LABYRINTH_FAIL_PAGE_ALLOC: %s; fault injection stays off\n",
-			    err);
+		lab__env_report("LABYRINTH_FAIL_PAGE_ALLOC", err, "fault injection stays off");
 }
 
 /* ---- the decision ----------------------------------------------------- */
@@ -240,7 +239,7 @@ static unsigned int random_below_100(void)
 {
 	uint64_t x = rand_state;
 	if (!x)
-		x = os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
+		x = lab__os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
@@ -250,12 +249,12 @@ static unsigned int random_below_100(void)
 
 static void fail_dump(lab_gfp_t gfp)
 {
-	static _Atomic uint64_t window;
-	static _Atomic uint32_t shown;
+	static struct lab__ratelimit limit =
+		LAB_RATELIMIT_INIT("FAULT_INJECTION: forcing a failure");
 	unsigned int verbose = LOAD(verbose);
 	if (!verbose || (gfp & LAB_GFP_NOWARN))
 		return;
-	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	lab__printk("FAULT_INJECTION: forcing a failure.\n"
 		    "name fail_page_alloc, interval %lu, probability %u, space %ld, times %ld\n",

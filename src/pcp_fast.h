@@ -76,7 +76,7 @@ static_assert(offsetof(struct pcp_list, slots) == 8, "asm: slots at 8");
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
 
-static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			   struct lab_page **out)
 {
 	int st;
@@ -100,7 +100,7 @@ static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t loff
 	return st;
 }
 
-static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			    struct lab_page *item)
 {
 	int st;
@@ -124,7 +124,7 @@ static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t lof
 }
 
 /* Pop up to max blocks, newest first, into buf; *nr gets how many. */
-static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_pop_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				struct lab_page **buf, uint32_t max, uint32_t *nr)
 {
 	int st;
@@ -160,7 +160,7 @@ static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t
 }
 
 /* Push up to n blocks from buf while there is room; *nr gets how many. */
-static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_push_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				 struct lab_page *const *buf, uint32_t n, uint32_t *nr)
 {
 	int st;
@@ -199,7 +199,7 @@ static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_
 /* One more per-CPU counter, in a sequence of its own: a signal handler that
  * bumps the same counter between our load and store cannot be lost (after
  * RSEQ_MAX_RETRIES interruptions in a row the count is given up). */
-static inline void rseq_count(struct os_rseq *rs, struct pcp_set *sets, size_t off)
+static inline void rseq_count(struct lab__os_rseq *rs, struct pcp_set *sets, size_t off)
 {
 	int st, tries = 0;
 	do {
@@ -247,13 +247,13 @@ static inline size_t list_offset(unsigned int order)
 			 __ATOMIC_RELAXED)
 
 /* This thread's rseq area, looked up once (NULL: not registered). */
-extern _Thread_local struct os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
+extern _Thread_local struct lab__os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
 extern _Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-exec")));
 
-static inline struct os_rseq *rseq_self(void)
+static inline struct lab__os_rseq *rseq_self(void)
 {
 	if (unlikely(!lab__my_rseq_known)) {
-		lab__my_rseq = os_rseq_self();
+		lab__my_rseq = lab__os_rseq_self();
 		lab__my_rseq_known = true;
 	}
 	return lab__my_rseq;

@@ -46,9 +46,10 @@ static void explain(int pid, int rc)
 	if (rc == -ENOENT)
 		fprintf(stderr, "labyrinth: process %d exports no statistics (start it with "
 			"LABYRINTH_EXPORT=1 or call lab_stats_export_enable())\n", pid);
-	else if (rc == -ESRCH)
-		fprintf(stderr, "labyrinth: process %d is gone; /dev/shm/labyrinth.%d is stale\n",
-			pid, pid);
+	else if (rc == -ESRCH)  /* killed before it could remove its file: we do */
+		fprintf(stderr, "labyrinth: process %d is gone; its stale "
+			"/dev/shm/labyrinth.%d %s\n", pid, pid,
+			lab_stats_remove_stale(pid) == 1 ? "is removed" : "stays");
 	else if (rc == -EPROTO)
 		fprintf(stderr, "labyrinth: process %d exports another format version "
 			"(a different Labyrinth build)\n", pid);
@@ -255,6 +256,8 @@ int lab_tool_top(int argc, char **argv)
 		int rc = lab_stats_read_export(pid, now);
 		if (rc) {
 			if (shown && (rc == -ENOENT || rc == -ESRCH)) {
+				if (rc == -ESRCH)
+					lab_stats_remove_stale(pid);  /* it was killed */
 				printf("labyrinth top: process %d exited\n", pid);
 				return 0;
 			}

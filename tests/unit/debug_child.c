@@ -15,9 +15,15 @@
  *   debug_child pcp-probe      say whether glibc registered rseq and which
  *                              per-CPU list mode the library chose, then use
  *                              the lists and print their counters
+ *   debug_child settings       print what the LABYRINTH_* variables set
+ *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
+ *                              then exit (or, with reopen, end the interval
+ *                              and make one more)
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <labyrinth.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +65,55 @@ static unsigned char peek(const void *addr)
 
 /* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
 extern const unsigned int __rseq_size __attribute__((weak));
+/* The atomic-sleep check's switch (atomic_ctx.c; the child links the
+ * static library). */
+extern bool lab__sleep_check;
+/* The Bad page rate limit's interval (report.c), which tests may end. */
+extern _Atomic uint64_t lab__bad_page_interval_ns;
+
+static void flood(bool reopen)
+{
+	struct lab_zone *z = zone("flood", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab_free_page(p);
+	/* The first report opens an interval (0: any call opens one) that
+	 * lasts an hour: the other 99 fall into it. */
+	lab__bad_page_interval_ns = 0;
+	lab_free_page(p);
+	lab__bad_page_interval_ns = 3600ull * 1000 * 1000 * 1000;
+	for (int i = 1; i < 100; i++)
+		lab_free_page(p);
+	if (reopen) {
+		lab__bad_page_interval_ns = 0;
+		fprintf(stderr, "-- interval over\n");
+		lab_free_page(p);
+	}
+	fprintf(stderr, "-- exit\n");
+}
+
+/* One line per LABYRINTH_* variable: the setting in force. */
+static void print_settings(void)
+{
+	struct lab_zone *z = zone("settings", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	unsigned char *mem = lab_page_address(p);
+	FILE *null = fopen("/dev/null", "w");
+	size_t owned = lab_dump_page_owner(z, null);
+	fclose(null);
+	memset(mem, 0x11, lab_page_size());
+	lab_free_page(p);
+	struct lab_stats_snapshot snap;
+	int exported = lab_stats_read_export((int)getpid(), &snap);
+	struct lab_fault_attr a;
+	lab_fault_get(&a);
+	printf("LABYRINTH_PCP: %s\n", lab_pcp_mode_name());
+	printf("LABYRINTH_POISON: %s\n", peek(mem) == 0xaa ? "on" : "off");
+	printf("LABYRINTH_PAGE_OWNER: %s\n", owned ? "on" : "off");
+	printf("LABYRINTH_EXPORT: %s\n", exported == 0 ? "on" : exported == -ENOENT ? "off" : "?");
+	printf("LABYRINTH_FAIL_PAGE_ALLOC: probability %u\n", a.probability);
+	printf("LABYRINTH_DEBUG: atomic-sleep check %s\n", lab__sleep_check ? "on" : "off");
+	lab_zone_destroy(z);
+}
 
 int main(int argc, char **argv)
 {
@@ -169,6 +224,14 @@ int main(int argc, char **argv)
 		       lab_pcp_mode_name(), (unsigned long long)st.pcp_hit, st.free + st.pcp,
 		       st.managed, lab_zone_check(z));
 		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "flood")) {
+		flood(argc > 2 && !strcmp(argv[2], "reopen"));
+		return 0;
+	}
+	if (!strcmp(cmd, "settings")) {
+		print_settings();
 		return 0;
 	}
 	fprintf(stderr, "debug_child: unknown command '%s'\n", cmd);

@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -175,4 +177,13 @@ int fail_syscall(long nr, int err)
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
 		return -errno;
 	return 0;
+}
+
+void hold_export_lock(void)
+{
+	/* "labyrinth-", not "labyrinth.": never taken for an export file. */
+	int fd = open("/dev/shm/labyrinth-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	cr_assert_geq(fd, 0, "lock file: %s", strerror(errno));
+	cr_assert_eq(flock(fd, LOCK_EX), 0, "flock: %s", strerror(errno));
+	/* fd stays open: the lock goes with the process. */
 }

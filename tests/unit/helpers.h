@@ -45,6 +45,12 @@ int count_of(const char *haystack, const char *needle);
  * lifted.  For forked children only (run_in_child).  Returns 0, or -errno. */
 int fail_syscall(long nr, int err);
 
+/* Tests that start an export sweep /dev/shm of stale export files (those of
+ * dead processes), so a test that leaves one behind on purpose and checks it
+ * must not run beside them (meson runs test programs in parallel): each
+ * takes this lock, held until its process ends. */
+void hold_export_lock(void);
+
 /* True under Valgrind, which emulates the CPU and the system calls: tests of
  * what the real kernel path does (seccomp, page faults, rseq) skip there. */
 bool running_on_valgrind(void);
