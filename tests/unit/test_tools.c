@@ -121,6 +121,7 @@ static size_t value_of(const char *text, const char *name)
 
 Test(tools, stat_and_top_show_per_cpu_pages_apart_and_the_pages_add_up)
 {
+	hold_export_lock();  /* the exporter's start sweeps stale export files */
 	int to_child;
 	pid_t pid = start_exporter(&to_child);
 	static char out[65536];
