@@ -124,6 +124,14 @@ struct lab_zone;
 struct lab_page;
 
 /* Zone statistics: sizes in pages; counters since creation. */
+/*
+ * Statistics of a zone.  The struct grows at its end, never in its middle,
+ * within soname 0 (see "ABI" in the README): a program passes the size of the
+ * struct it was built with (lab_zone_get_stats does so) and gets exactly
+ * that many bytes, so a binary built against an older header is never
+ * overrun and one built against a newer header finds the fields this
+ * library does not know zeroed.
+ */
 struct lab_zone_stats {
 	size_t managed;        /* pages the zone manages now */
 	size_t free;           /* pages on the buddy free lists (NR_FREE_PAGES) */
@@ -224,8 +232,22 @@ LAB_API struct lab_zone *lab_page_zone(const struct lab_page *page);
 /* Size of a page in bytes (the system page size). */
 LAB_API size_t lab_page_size(void);
 
-/* Snapshot of the zone's statistics. */
-LAB_API void lab_zone_get_stats(const struct lab_zone *zone, struct lab_zone_stats *out);
+/*
+ * Snapshot of the zone's statistics into the first size bytes of *out: the
+ * fields it covers, then zeros for fields this library does not have.
+ * Returns the bytes filled with statistics, min(size, the library's size).
+ * Thread-safe; takes the zone lock (may spin; do not call with it held);
+ * O(orders + CPUs).
+ */
+LAB_API size_t lab_zone_get_stats2(const struct lab_zone *zone, struct lab_zone_stats *out,
+				   size_t size);
+/* sizeof(struct lab_zone_stats) in soname 0's first release (0.1.0): what
+ * the lab_zone_get_stats symbol fills, for binaries built then. */
+#define LAB_ZONE_STATS_SIZE_0 568
+LAB_API void (lab_zone_get_stats)(const struct lab_zone *zone, struct lab_zone_stats *out);
+/* The call to use: source built against any header gets its own size. */
+#define lab_zone_get_stats(zone, out) \
+	((void)lab_zone_get_stats2((zone), (out), sizeof(*(out))))
 /*
  * Walk the zone and verify every invariant: free + allocated == managed;
  * every free block aligned, on the list of its order and not overlapping.
@@ -425,9 +447,28 @@ struct lab_stats_snapshot {
 		struct lab_zone_stats st;
 	} zones[LAB_EXPORT_MAX_ZONES];
 };
-/* Read process pid's export: 0, -ENOENT (no export), -ESRCH (process gone,
- * the file is stale), -EPROTO (another version of the format). */
-LAB_API int lab_stats_read_export(int pid, struct lab_stats_snapshot *out);
+/*
+ * Read process pid's export: 0, -ENOENT (no export), -ESRCH (process gone,
+ * the file is stale), -EPROTO (another version of the format), -EINVAL.
+ * The snapshot embeds struct lab_zone_stats, so its layout follows the
+ * caller's stats size: stats_size is sizeof(struct lab_zone_stats) as the
+ * caller was built (lab_stats_read_export passes it), each zone gets that
+ * many bytes (zeros past what the exporting process knows), and the file of
+ * a process built with a smaller or larger struct of the same format version
+ * reads all the same.  The lab_stats_read_export symbol is the 0.1.0 layout
+ * (LAB_ZONE_STATS_SIZE_0), for binaries built then.  Thread-safe; O(zones).
+ */
+LAB_API int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size);
+LAB_API int (lab_stats_read_export)(int pid, struct lab_stats_snapshot *out);
+#define lab_stats_read_export(pid, out) \
+	lab_stats_read_export2((pid), (out), sizeof((out)->zones[0].st))
+/* Remove the export files of processes that are gone (killed before they
+ * could remove their own): pid's file, or with pid 0 every stale one in
+ * /dev/shm.  lab_stats_export_enable() does the sweep itself.  Returns the
+ * number removed (for one pid: 1, or 0 while the process lives), or a
+ * negative errno (-ENOENT: pid has no file; -EINVAL: pid < 0).  Thread-safe;
+ * may sleep; O(files in /dev/shm). */
+LAB_API int lab_stats_remove_stale(int pid);
 
 /* ---------------------------------------------------------------------- */
 /* Exclusive pages.                                                        */

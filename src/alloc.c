@@ -151,9 +151,13 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		 * reclaim's progress restarts the count, and never for costly orders. */
 		zone_stat_inc(z, alloc_stall);
 		lab__wait_for_free(z, seq, STALL_WAIT_NS);
+		/* Each round may drain the lists again, as each of the kernel's
+		 * direct-reclaim attempts may: a page freed meanwhile onto another
+		 * CPU's list (or, without rseq, another thread's) wakes nobody and
+		 * would otherwise strand there while we wait. */
+		drained = false;
 		if (reclaimed && !costly) {
 			no_progress = 0;
-			drained = false;
 			continue;
 		}
 		if (++no_progress <= MAX_RECLAIM_RETRIES)
@@ -221,7 +225,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return NULL;
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	if (unlikely(!rs))
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
@@ -332,7 +336,8 @@ static const char *bad_free_reason(uint32_t flags)
 static uint32_t claim_block(struct lab_page *page, uint32_t mark, uint32_t mark_locked,
 			    uint32_t *old)
 {
-	uint32_t keep = PG_locked | PG_waiters, f = page_flags(page), m;
+	/* PG_splitting stays too: the free splitting the block still owns it. */
+	uint32_t keep = PG_locked | PG_waiters | PG_splitting, f = page_flags(page), m;
 	do {
 		if (unlikely(!(f & PG_allocated))) {
 			*old = f;
@@ -366,9 +371,6 @@ void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reas
 static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
 	uint32_t old;
-	/* Nobody else holds a reference: the head's order is ours to restore
-	 * (lab_free_pages() set it to 0 when it gave the tails back). */
-	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
 	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
 	if (unlikely(!mark)) {
 		lab__bad_page_state(z, page, old, bad_free_reason(old));
@@ -437,7 +439,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return false;
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	if (unlikely(!rs))
 		return false;
 	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
@@ -461,6 +463,49 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 	(void)page;
 	return false;
 #endif
+}
+
+/*
+ * Split a shared plain block of order > 0 into its head page and its tail
+ * sub-blocks (pfn + 2^k, order k, for k < order), which the caller then
+ * frees.  Lock-free, yet never inconsistent to lab_zone_check(), which walks
+ * the zone while this runs (zone.c check_tiling):
+ *   1. PG_splitting on the head: of two racing frees one wins (the other is
+ *      a misuse, reported by the caller);
+ *   2. each tail becomes a block of its own, PG_split with its order, while
+ *      the head still spans it (the checker accepts PG_split inside a head
+ *      marked PG_splitting, and nothing else);
+ *   3. the head shrinks to order 0 (release: the tails' marks come first);
+ *   4. PG_splitting goes; only then may the tails move on (to a per-CPU
+ *      list, the deferred stack or the buddy lists).
+ * The checker reads the head's order again after its interior: any later
+ * state of a tail implies step 3, which it then sees, and it walks the
+ * block again.  False when the block cannot be split by this caller.
+ */
+static bool split_block(struct lab_page *page, unsigned int order)
+{
+	uint32_t f = page_flags(page);
+	do {
+		if (!(f & PG_allocated) || (f & PG_splitting))
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&page->flags, &f, f | PG_splitting,
+							memory_order_acquire,
+							memory_order_relaxed));
+	if (page_order(page) != order) {  /* split already, by a free that won earlier */
+		atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting,
+					  memory_order_release);
+		return false;
+	}
+	for (unsigned int k = 0; k < order; k++) {
+		struct lab_page *tail = page + ((size_t)1 << k);
+		__atomic_store_n(&tail->order, (uint8_t)k, __ATOMIC_RELAXED);
+		atomic_store_explicit(&tail->flags, PG_split, memory_order_release);
+	}
+	__atomic_store_n(&page->order, 0, __ATOMIC_RELEASE);
+	atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting, memory_order_acq_rel);
+	/* The tails' next states are published after all of the above. */
+	atomic_thread_fence(memory_order_release);
+	return true;
 }
 
 /*
@@ -492,7 +537,6 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	bool exclusive = f & PG_exclusive;
 	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
 		return;
-	uint8_t expect = (uint8_t)order;
 	if (unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
 		lab__leak_block(z, page, order > LAB_MAX_ORDER
 			? "freed with an order above LAB_MAX_ORDER"
@@ -500,7 +544,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		return;
 	}
 	bool compound = f & PG_head;
-	/* Shrink the head to order 0 before our put can make another holder's
+	/* Split the head off (order 0) before our put can make another holder's
 	 * put the last; of two racing frees of one block only one gets past.
 	 * With a single reference there is no other holder to race with (a
 	 * get needs a reference), and the block keeps its shape throughout, as
@@ -510,22 +554,26 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__put_testzero(z, page);  /* reports the put without a reference */
 		return;
 	}
-	bool shared = count > 1;
-	if (!compound && order && shared &&
-	    !__atomic_compare_exchange_n(&page->order, &expect, 0, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-		lab__leak_block(z, page, "freed with a different order than allocated");
+	bool split = !compound && order && count > 1;
+	if (split && !split_block(page, order)) {
+		/* Another free split it, or is splitting it now: leaking the head
+		 * would pull it from under that free, so only report. */
+		lab__bad_page_state(z, page, page_flags(page),
+				    "freed with a different order than allocated");
 		return;
 	}
-	if (lab__put_testzero(z, page)) {
-		lab__free_the_page(z, page, order);
-	} else if (!compound && shared) {
-		/* Others hold the head (we shrank it above): the tails go now.  A put
-		 * that found no reference left was a racing free, already reported. */
-		size_t pfn = page_to_pfn(z, page);
-		while (order-- > 0)
-			release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
+	if (likely(!split)) {
+		if (lab__put_testzero(z, page))
+			lab__free_the_page(z, page, order);
+		return;
 	}
+	if (lab__put_testzero(z, page))
+		lab__free_the_page(z, page, 0);
+	/* The tails are ours alone now, whoever drops the head's last reference
+	 * (a put that found none left was a racing free, already reported). */
+	size_t pfn = page_to_pfn(z, page);
+	while (order-- > 0)
+		release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
 }
 
 void lab_free_pages(struct lab_page *page, unsigned int order)

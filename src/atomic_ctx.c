@@ -40,22 +40,16 @@ bool lab__sleep_check = LABYRINTH_DEBUG_BUILD;
 
 /* ---- the setting ------------------------------------------------------ */
 
-static bool token_is(const char *tok, size_t len, const char *word)
-{
-	if (strlen(word) != len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (tolower((unsigned char)tok[i]) != word[i])
-			return false;
-	return true;
-}
-
 /*
- * LABYRINTH_DEBUG is a comma-separated list read left to right:
+ * LABYRINTH_DEBUG is a comma-separated list read left to right, in any case:
  * "1", "on", "yes", "all" or "atomic_sleep" turn the check on;
- * "0", "off", "no", "none" or "-atomic_sleep" turn it off; other words are
- * left to other debugging features.  Unset or empty: the build's default.
+ * "0", "off", "no", "none" or "-atomic_sleep" turn it off.  Unset or empty:
+ * the build's default.  Any other word makes the whole value bad (reported;
+ * the default stands), so that a typo never passes for a setting.
  */
+static const char *const on_words[] = { "1", "on", "yes", "all", "atomic_sleep", NULL };
+static const char *const off_words[] = { "0", "off", "no", "none", "-atomic_sleep", NULL };
+
 static bool sleep_check_wanted(const char *env, bool dflt)
 {
 	bool on = dflt;
@@ -63,24 +57,32 @@ static bool sleep_check_wanted(const char *env, bool dflt)
 		return on;
 	for (const char *p = env; *p;) {
 		size_t len = strcspn(p, ",");
+		const char *next = p + len + (p[len] == ',');
 		while (len && isspace((unsigned char)*p)) {
 			p++;
 			len--;
 		}
-		size_t trimmed = len;
-		while (trimmed && isspace((unsigned char)p[trimmed - 1]))
-			trimmed--;
-		if (token_is(p, trimmed, "1") || token_is(p, trimmed, "on") ||
-		    token_is(p, trimmed, "yes") || token_is(p, trimmed, "all") ||
-		    token_is(p, trimmed, "atomic_sleep"))
+		while (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		char word[24];
+		size_t i;
+		for (i = 0; i < len && i < sizeof(word) - 1; i++)
+			word[i] = (char)tolower((unsigned char)p[i]);
+		word[i] = '\0';
+		if (len && len < sizeof(word) && lab__env_word(word, len, on_words) >= 0) {
 			on = true;
-		else if (token_is(p, trimmed, "0") || token_is(p, trimmed, "off") ||
-			 token_is(p, trimmed, "no") || token_is(p, trimmed, "none") ||
-			 token_is(p, trimmed, "-atomic_sleep"))
+		} else if (len && len < sizeof(word) && lab__env_word(word, len, off_words) >= 0) {
 			on = false;
-		p += len;
-		if (*p == ',')
-			p++;
+		} else if (len) {
+			lab__env_bad("LABYRINTH_DEBUG", env, "a comma-separated list of 1, "
+				     "on, yes, all, atomic_sleep (the atomic-sleep check on) or "
+				     "0, off, no, none, -atomic_sleep (off)", dflt
+				     ? "the atomic-sleep check stays on (the debug build's default)"
+				     : "the atomic-sleep check stays off (the release build's "
+				       "default)");
+			return dflt;
+		}
+		p = next;
 	}
 	return on;
 }
@@ -88,7 +90,8 @@ static bool sleep_check_wanted(const char *env, bool dflt)
 /* Read once at load time, so the check itself is one branch on a bool. */
 __attribute__((constructor)) static void sleep_check_init(void)
 {
-	lab__sleep_check = sleep_check_wanted(getenv("LABYRINTH_DEBUG"), LABYRINTH_DEBUG_BUILD);
+	lab__sleep_check = sleep_check_wanted(lab__env_get("LABYRINTH_DEBUG"),
+					      LABYRINTH_DEBUG_BUILD);
 #ifdef HAVE_BACKTRACE
 	/* glibc's first backtrace() loads the unwinder with malloc: do it now,
 	 * not inside a report from a signal handler or under a spinlock. */
@@ -152,10 +155,10 @@ void lab__might_sleep_report(const char *where)
 	if (!depth)
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: sleeping function called from invalid context at %s\n"
 		    "in_atomic(): 1, nesting: %u, pid: %d, name: %s\n",
-		    where, depth, os_gettid(), comm);
+		    where, depth, lab__os_gettid(), comm);
 	if (atomic_entered_at) {
 		lab__printk("Atomic context entered at:\n");
 		print_symbol(atomic_entered_at);
@@ -213,7 +216,7 @@ void lab_spin_lock(lab_spinlock_t *lock)
 		if (spins < SPIN_BEFORE_YIELD)
 			lab__cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 }
 

@@ -120,7 +120,7 @@ int lab__exclusive_zone_init(struct lab_zone *z)
 	if (z->flags & LAB_ZONE_SECRET)
 		z->prot_wanted |= SECRET_IMPLIES;
 	if (z->flags & LAB_ZONE_PKEY) {
-		int key = os_pkey_alloc();
+		int key = lab__os_pkey_alloc();
 		if (key >= 0)
 			z->pkey = key;
 		else if (z->flags & LAB_ZONE_STRICT)
@@ -136,7 +136,7 @@ void lab__exclusive_zone_fini(struct lab_zone *z)
 	/* A thread that still holds a grant keeps it in its PKRU for whatever
 	 * reuses the key next: the threat model says to revoke before destroy. */
 	if (z->pkey >= 0)
-		os_pkey_free(z->pkey);
+		lab__os_pkey_free(z->pkey);
 	z->pkey = -1;
 }
 
@@ -187,7 +187,7 @@ int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len)
 	int rc = 0;
 
 	if (want & LAB_ZONE_SECRET) {
-		rc = os_map_secret(mem, len);
+		rc = lab__os_map_secret(mem, len);
 		if (!rc)  /* the kernel locks secretmem and keeps it out of dumps */
 			got |= LAB_ZONE_SECRET | LAB_ZONE_LOCKED | LAB_ZONE_NODUMP;
 		else if (z->flags & LAB_ZONE_STRICT)
@@ -195,35 +195,38 @@ int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len)
 		else
 			note_fallback(z, LAB_ZONE_SECRET, -rc, "memfd_secret");
 	}
-	if (!(got & LAB_ZONE_SECRET) && (rc = os_commit(mem, len)) != 0)
+	if (!(got & LAB_ZONE_SECRET) && (rc = lab__os_commit(mem, len)) != 0)
 		goto fail;
 	if ((want & LAB_ZONE_NODUMP) && !(got & LAB_ZONE_NODUMP) &&
-	    (rc = apply(z, LAB_ZONE_NODUMP, os_dontdump(mem, len), "madvise(MADV_DONTDUMP)", &got)))
+	    (rc = apply(z, LAB_ZONE_NODUMP, lab__os_dontdump(mem, len), "madvise(MADV_DONTDUMP)",
+			&got)))
 		goto fail;
 	/* A shared secretmem mapping would be inherited: it needs DONTFORK too. */
 	if ((want & LAB_ZONE_DONTFORK) &&
-	    (rc = apply(z, LAB_ZONE_DONTFORK, os_dontfork(mem, len), "madvise(MADV_DONTFORK)", &got)))
+	    (rc = apply(z, LAB_ZONE_DONTFORK, lab__os_dontfork(mem, len), "madvise(MADV_DONTFORK)",
+			&got)))
 		goto fail;
 	if ((want & LAB_ZONE_WIPEONFORK) &&
-	    (rc = apply(z, LAB_ZONE_WIPEONFORK, os_wipeonfork(mem, len),
+	    (rc = apply(z, LAB_ZONE_WIPEONFORK, lab__os_wipeonfork(mem, len),
 			"madvise(MADV_WIPEONFORK)", &got)))
 		goto fail;
-	if ((rc = os_prefault(mem, len)) != 0)
+	if ((rc = lab__os_prefault(mem, len)) != 0)
 		goto fail;
 	if ((want & LAB_ZONE_LOCKED) && !(got & LAB_ZONE_LOCKED) &&
-	    (rc = apply(z, LAB_ZONE_LOCKED, os_lock(mem, len), "mlock", &got)))
+	    (rc = apply(z, LAB_ZONE_LOCKED, lab__os_lock(mem, len), "mlock", &got)))
 		goto fail;
 	if (want & LAB_ZONE_GUARD)
 		got |= LAB_ZONE_GUARD;  /* the layout above, in place by construction */
 	if (z->pkey >= 0 &&
-	    (rc = apply(z, LAB_ZONE_PKEY, os_pkey_protect(mem, len, z->pkey), "pkey_mprotect", &got)))
+	    (rc = apply(z, LAB_ZONE_PKEY, lab__os_pkey_protect(mem, len, z->pkey), "pkey_mprotect",
+			&got)))
 		goto fail;
 
 	size_t before = atomic_fetch_add(&z->nr_sections, 1);
 	atomic_store(&z->prot_in_force, before ? atomic_load(&z->prot_in_force) & got : got);
 	return 0;
 fail:
-	os_decommit(mem, len);
+	lab__os_decommit(mem, len);
 	return rc;
 }
 
@@ -293,9 +296,9 @@ uint32_t lab__zone_write_begin(const struct lab_zone *z)
 {
 	if (z->pkey < 0)
 		return 0;
-	uint32_t saved = os_pkru_read();
+	uint32_t saved = lab__os_pkru_read();
 	if (saved & key_bits(z->pkey))
-		os_pkru_write(saved & ~key_bits(z->pkey));
+		lab__os_pkru_write(saved & ~key_bits(z->pkey));
 	return saved;
 }
 
@@ -303,7 +306,7 @@ void lab__zone_write_end(const struct lab_zone *z, uint32_t saved)
 {
 	/* Restore only what begin changed: a granted thread paid no WRPKRU. */
 	if (z->pkey >= 0 && (saved & key_bits(z->pkey)))
-		os_pkru_write(saved);
+		lab__os_pkru_write(saved);
 }
 
 void lab__zone_wipe(const struct lab_zone *z, void *addr, size_t len)
@@ -321,7 +324,7 @@ int lab_zone_grant(struct lab_zone *z)
 	if (!z)
 		return -EINVAL;
 	if (z->pkey >= 0)
-		os_pkru_write(os_pkru_read() & ~key_bits(z->pkey));
+		lab__os_pkru_write(lab__os_pkru_read() & ~key_bits(z->pkey));
 	return 0;
 }
 
@@ -330,7 +333,7 @@ int lab_zone_revoke(struct lab_zone *z)
 	if (!z)
 		return -EINVAL;
 	if (z->pkey >= 0)
-		os_pkru_write(os_pkru_read() | key_bits(z->pkey));
+		lab__os_pkru_write(lab__os_pkru_read() | key_bits(z->pkey));
 	return 0;
 }
 

@@ -49,18 +49,19 @@ struct fault_attr {
 	_Atomic unsigned int min_order;
 	_Atomic bool cache_filter;      /* failslab: only caches marked LAB_SLAB_FAILSLAB */
 	_Atomic unsigned long count;    /* eligible calls that reached the interval test */
-	_Atomic uint64_t dump_window;   /* the message's rate limit */
-	_Atomic uint32_t dump_shown;
+	struct lab__ratelimit limit;    /* the message's rate limit */
 };
 
 /* FAULT_ATTR_INITIALIZER plus fail_page_alloc's and failslab's own defaults. */
 static struct fault_attr page_attr = {
 	.name = "fail_page_alloc", .armed = &lab__fault_armed,
 	.interval = 1, .times = 1, .verbose = 2, .ignore_gfp_wait = true, .min_order = 1,
+	.limit = LAB_RATELIMIT_INIT("FAULT_INJECTION: forcing a failure (fail_page_alloc)"),
 };
 static struct fault_attr slab_attr = {
 	.name = "failslab", .armed = &lab__failslab_armed,
 	.interval = 1, .times = 1, .verbose = 2, .ignore_gfp_wait = true, .min_order = 0,
+	.limit = LAB_RATELIMIT_INIT("FAULT_INJECTION: forcing a failure (failslab)"),
 };
 
 static _Thread_local unsigned int fail_nth;
@@ -300,13 +301,12 @@ int lab_failslab_configure(const char *spec, char *err, size_t errlen)
 __attribute__((constructor)) static void fault_from_environment(void)
 {
 	char err[192];
-	const char *spec = getenv("LABYRINTH_FAIL_PAGE_ALLOC");
+	const char *spec = lab__env_get("LABYRINTH_FAIL_PAGE_ALLOC");
 	if (spec && lab_fault_configure(spec, err, sizeof(err)))
-		lab__printk("labyrinth: LABYRINTH_FAIL_PAGE_ALLOC: %s; fault injection stays off\n",
-			    err);
-	spec = getenv("LABYRINTH_FAILSLAB");
+		lab__env_report("LABYRINTH_FAIL_PAGE_ALLOC", err, "fault injection stays off");
+	spec = lab__env_get("LABYRINTH_FAILSLAB");
 	if (spec && lab_failslab_configure(spec, err, sizeof(err)))
-		lab__printk("labyrinth: LABYRINTH_FAILSLAB: %s; failslab stays off\n", err);
+		lab__env_report("LABYRINTH_FAILSLAB", err, "failslab stays off");
 }
 
 /* ---- the decision ----------------------------------------------------- */
@@ -316,7 +316,7 @@ static unsigned int random_below_100(void)
 {
 	uint64_t x = rand_state;
 	if (!x)
-		x = os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
+		x = lab__os_now_ns() ^ ((uint64_t)lab__self_token() << 16) ^ 0x9e3779b97f4a7c15ull;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
@@ -329,7 +329,7 @@ static void fail_dump(struct fault_attr *fa, lab_gfp_t gfp)
 	unsigned int verbose = LOAD(verbose);
 	if (!verbose || (gfp & LAB_GFP_NOWARN))
 		return;
-	if (!lab__ratelimit(&fa->dump_window, &fa->dump_shown, 10, 5ull * 1000 * 1000 * 1000))
+	if (!lab__ratelimit(&fa->limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	lab__printk("FAULT_INJECTION: forcing a failure.\n"
 		    "name %s, interval %lu, probability %u, space %ld, times %ld\n",

@@ -8,7 +8,8 @@
  * reclaim.c (kswapd, shrinkers, waiting, OOM, growth), report.c (reports),
  * fault.c (fault injection), poison.c (page poisoning, ASan/Valgrind marks),
  * page_owner.c (who allocated what, stack capture), stats.c (dumps, export).
- * exclusive.c (zone protections, owners, zeroing and scrubbing).
+ * exclusive.c (zone protections, owners, zeroing and scrubbing), env.c (the
+ * LABYRINTH_* variables).
  */
 #ifndef LAB_INTERNAL_H
 #define LAB_INTERNAL_H
@@ -40,7 +41,9 @@ enum {
 	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
 	PG_deferred  = 1u << 7, /* being freed, or waiting on the deferred stack */
 	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
-	PG_slab      = 1u << 9, /* every page of a block the slab layer holds (src/slab/) */
+	PG_splitting = 1u << 9, /* head: a free is splitting the tails off (alloc.c) */
+	PG_split     = 1u << 10, /* tail split off a shared block, on its way to be freed */
+	PG_slab      = 1u << 11, /* every page of a block the slab layer holds (src/slab/) */
 	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
 };
 
@@ -333,10 +336,35 @@ void lab__wake_waiters(struct lab_zone *z);
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
 bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 
+/* env.c: the LABYRINTH_* variables, read by constructors.  lab__env_get:
+ * the value, NULL when unset or empty.  lab__env_word: the index of
+ * s[0..len) in the NULL-terminated words, or -1.  lab__env_choice: the index
+ * of the variable's value in words; -1 when unset, or when bad after one line
+ * on stderr ("NAME: bad value 'V': expected a, b or c; KEEPS"). */
+const char *lab__env_get(const char *name);
+int lab__env_word(const char *s, size_t len, const char *const *words);
+int lab__env_choice(const char *name, const char *const *words, const char *keeps);
+void lab__env_bad(const char *name, const char *value, const char *expected, const char *keeps);
+void lab__env_report(const char *name, const char *what, const char *keeps);
+
 /* report.c */
 void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count,
-		    unsigned burst, uint64_t interval_ns);
+/* A rate limit, the kernel's ratelimit_state: at most burst messages per
+ * interval.  The messages it holds back are counted and shown as one line,
+ * "<what>: N messages suppressed", when the next interval opens and, for a
+ * count still unshown, when the process exits.  Static, zero-initialised
+ * but for what (LAB_RATELIMIT_INIT).  Lock-free, async-signal-safe. */
+struct lab__ratelimit {
+	_Atomic uint64_t begin;                /* start of the interval, ns */
+	_Atomic uint32_t printed;              /* messages let through in it */
+	_Atomic uint64_t missed;               /* held back, not yet shown */
+	_Atomic bool listed;                   /* on the list the exit walks */
+	struct lab__ratelimit *_Atomic next;
+	const char *what;
+};
+#define LAB_RATELIMIT_INIT(msg) { .what = (msg) }
+/* True when this message may print. */
+bool lab__ratelimit(struct lab__ratelimit *rs, unsigned burst, uint64_t interval_ns);
 void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason);
 void lab__bad_pointer(const void *ptr, const char *reason);
 void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);

@@ -144,7 +144,7 @@ struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp)
 		}
 		atomic_fetch_add(&pool->waiters, 1);
 		if (!atomic_load(&pool->curr_nr))
-			os_futex_wait(&pool->seq, seq, POOL_WAIT_NS);
+			lab__os_futex_wait(&pool->seq, seq, POOL_WAIT_NS);
 		atomic_fetch_sub(&pool->waiters, 1);
 	}
 }
@@ -164,7 +164,7 @@ void lab_mempool_free(struct lab_page *page, struct lab_mempool *pool)
 		pool_push(pool, page);
 		if (atomic_load(&pool->waiters)) {
 			atomic_fetch_add(&pool->seq, 1);
-			os_futex_wake(&pool->seq, 1);
+			lab__os_futex_wake(&pool->seq, 1);
 		}
 		return;
 	}

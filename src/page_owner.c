@@ -147,8 +147,8 @@ static void forget_identity(void)
 static void identity(int *pid, int *tid, char comm[16])
 {
 	if (unlikely(!cached_tid)) {
-		cached_tid = os_gettid();
-		os_thread_name(cached_comm, sizeof(cached_comm));
+		cached_tid = lab__os_gettid();
+		lab__os_thread_name(cached_comm, sizeof(cached_comm));
 	}
 	if (unlikely(!cached_pid))
 		cached_pid = getpid();
@@ -177,17 +177,13 @@ static void report_at_exit(void)
 __attribute__((constructor)) static void page_owner_from_environment(void)
 {
 	pthread_atfork(NULL, NULL, forget_identity);
-	const char *v = getenv("LABYRINTH_PAGE_OWNER");
-	if (!v || !*v || !strcmp(v, "0"))
-		return;
-	if (!strcmp(v, "1")) {
+	static const char *const words[] = { "0", "1", "exit", NULL };
+	int i = lab__env_choice("LABYRINTH_PAGE_OWNER", words, "page owner stays off");
+	if (i == 1) {
 		env_owner = true;
-	} else if (!strcmp(v, "exit")) {
+	} else if (i == 2) {
 		env_owner = env_report_at_exit = true;
 		atexit(report_at_exit);
-	} else {
-		lab__printk("labyrinth: LABYRINTH_PAGE_OWNER: bad value '%s': expected 0, 1 or "
-			    "exit; page owner stays off\n", v);
 	}
 }
 
@@ -206,7 +202,7 @@ int lab__page_owner_zone_init(struct lab_zone *z)
 {
 	int err = 0;
 	lab__stack_warm();
-	z->page_owner = os_reserve(ext_bytes(z), z->page_size, &err);
+	z->page_owner = lab__os_reserve(ext_bytes(z), z->page_size, &err);
 	if (!z->page_owner)
 		return err;
 	pthread_mutex_lock(&owner_zones_lock);
@@ -226,8 +222,8 @@ int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr)
 	uintptr_t ps = z->page_size;
 	uintptr_t a = (uintptr_t)(z->page_owner + first) & ~(ps - 1);
 	uintptr_t b = ((uintptr_t)(z->page_owner + first + nr) + ps - 1) & ~(ps - 1);
-	int rc = os_commit((void *)a, b - a);
-	return rc ? rc : os_prefault((void *)a, b - a);
+	int rc = lab__os_commit((void *)a, b - a);
+	return rc ? rc : lab__os_prefault((void *)a, b - a);
 }
 
 void lab__page_owner_zone_fini(struct lab_zone *z)
@@ -241,7 +237,7 @@ void lab__page_owner_zone_fini(struct lab_zone *z)
 		return;
 	if (atomic_load(&z->managed))
 		lab_page_owner_report_leaks(z, stderr);
-	os_release(z->page_owner, ext_bytes(z));
+	lab__os_release(z->page_owner, ext_bytes(z));
 	z->page_owner = NULL;
 }
 
@@ -260,7 +256,7 @@ void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t 
 	po->nr_entries = (uint8_t)lab__stack_capture(po->stack, LAB_STACK_DEPTH, 0);
 	po->gfp_mask = gfp;
 	po->order = (uint8_t)order;
-	po->ts_nsec = os_now_ns();
+	po->ts_nsec = lab__os_now_ns();
 	identity(&po->pid, &po->tid, po->comm);
 	po->set = 1;
 }
@@ -272,7 +268,7 @@ void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned in
 	char comm[16];
 	(void)order;
 	po->nr_free_entries = (uint8_t)lab__stack_capture(po->free_stack, LAB_STACK_DEPTH, 0);
-	po->free_ts_nsec = os_now_ns();
+	po->free_ts_nsec = lab__os_now_ns();
 	identity(&pid, &po->free_tid, comm);
 }
 

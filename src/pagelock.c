@@ -100,7 +100,7 @@ static bool bucket_lock(struct wait_bucket *b)
 		if (spins < BUCKET_SPINS)
 			lab__cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 	return true;
 }
@@ -176,7 +176,7 @@ static void wake_list(struct page_waiter *w, uint32_t state)
 	while (w) {
 		struct page_waiter *next = w->next;
 		atomic_store_explicit(&w->state, state, memory_order_release);
-		os_futex_wake(&w->state, 1);
+		lab__os_futex_wake(&w->state, 1);
 		w = next;
 	}
 }
@@ -242,7 +242,7 @@ static uint32_t wait_for_wake(struct page_waiter *w)
 {
 	uint32_t s;
 	while ((s = atomic_load_explicit(&w->state, memory_order_acquire)) == WAIT_QUEUED)
-		os_futex_wait(&w->state, WAIT_QUEUED, -1);
+		lab__os_futex_wait(&w->state, WAIT_QUEUED, -1);
 	return s;
 }
 

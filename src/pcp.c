@@ -34,19 +34,25 @@
 /* ---- mode ------------------------------------------------------------- */
 
 static _Atomic int pcp_mode = -1;
+static int env_mode = -1;  /* LABYRINTH_PCP: a mode forced, or -1 */
+
+__attribute__((constructor)) static void pcp_mode_from_environment(void)
+{
+	static const char *const words[] = { "lock", "off", NULL };
+	int i = lab__env_choice("LABYRINTH_PCP", words, "the per-CPU lists keep their default "
+				"mode (rseq where the kernel has it, else lock)");
+	env_mode = i == 0 ? LAB_PCP_LOCK : i == 1 ? LAB_PCP_OFF : -1;
+}
 
 static int choose_mode(void)
 {
-	const char *env = getenv("LABYRINTH_PCP");
+	if (env_mode >= 0)
+		return env_mode;
 	int mode = LAB_PCP_LOCK;
 #if defined(LAB_PCP_HAVE_RSEQ)
-	if (os_rseq_registered() && os_membarrier_rseq_register() == 0)
+	if (lab__os_rseq_registered() && lab__os_membarrier_rseq_register() == 0)
 		mode = LAB_PCP_RSEQ;
 #endif
-	if (env && !strcmp(env, "lock"))
-		mode = LAB_PCP_LOCK;
-	else if (env && !strcmp(env, "off"))
-		mode = LAB_PCP_OFF;
 	return mode;
 }
 
@@ -94,7 +100,7 @@ static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, 
 	return k;
 }
 
-_Thread_local struct os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
+_Thread_local struct lab__os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
 _Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-exec")));
 
 static _Thread_local unsigned int lock_mode_slot __attribute__((tls_model("initial-exec")));
@@ -169,7 +175,7 @@ static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint3
  * keep one for the caller and push the rest (the whole batch counts as one
  * refill).  Whatever does not fit goes back.
  */
-static struct lab_page *refill(struct lab_zone *z, struct os_rseq *rs, struct pcp_set *set,
+static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
 			       unsigned int order, lab_gfp_t gfp)
 {
 	struct lab_page *buf[LAB_PCP_MAX_BATCH];
@@ -207,7 +213,7 @@ static struct lab_page *refill(struct lab_zone *z, struct os_rseq *rs, struct pc
 }
 
 /* The list was full: move a batch of its oldest-pushed-last blocks out. */
-static void drain_batch(struct lab_zone *z, struct os_rseq *rs, struct pcp_set *set,
+static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
 			unsigned int order)
 {
 	struct lab_page *buf[LAB_PCP_MAX_BATCH];
@@ -248,7 +254,7 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return NULL;
 		int st = PCP_ABORTED;
@@ -294,7 +300,7 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			goto no;
 		/* Marked before the push: once pushed it may be popped at once. */
@@ -353,9 +359,9 @@ static void own_set(struct lab_zone *z, unsigned int cpu)
 {
 	struct pcp_set *set = set_at(z, cpu);
 	while (!set_trylock(set))
-		os_yield();
+		lab__os_yield();
 	if (z->pcp_mode == LAB_PCP_RSEQ)
-		os_membarrier_rseq_cpu((int)cpu);
+		lab__os_membarrier_rseq_cpu((int)cpu);
 }
 
 /* drain_local_pages(): empty this CPU's lists; fine in atomic context. */
@@ -367,7 +373,7 @@ bool lab__pcp_drain_local(struct lab_zone *z)
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
 		struct lab_page *buf[LAB_PCP_MAX_BATCH];
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return false;
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
@@ -528,7 +534,7 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 	if (z->pcp_mode == LAB_PCP_OFF)
 		return 0;
 	size_t managed = atomic_load(&z->managed);
-	int ncpu = os_nr_cpus();
+	int ncpu = lab__os_nr_cpus();
 	uint32_t batch = cfg->pcp_batch ? (uint32_t)cfg->pcp_batch
 					: zone_batchsize(managed, z->page_size);
 	if (batch > LAB_PCP_MAX_BATCH)
@@ -562,7 +568,7 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 	z->pcp_bytes = (size_t)ncpu * (z->pcp_stride + slots_per_set * sizeof(struct lab_page *));
 	z->pcp_bytes = (z->pcp_bytes + z->page_size - 1) & ~(z->page_size - 1);
 	int err = 0;
-	z->pcp = os_map_populated(z->pcp_bytes, &err);
+	z->pcp = lab__os_map_populated(z->pcp_bytes, &err);
 	if (!z->pcp)
 		return err;
 	struct lab_page **slots = (struct lab_page **)((char *)z->pcp + (size_t)ncpu * z->pcp_stride);
@@ -581,6 +587,6 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 void lab__pcp_destroy(struct lab_zone *z)
 {
 	if (z->pcp)
-		os_unmap(z->pcp, z->pcp_bytes);
+		lab__os_unmap(z->pcp, z->pcp_bytes);
 	z->pcp = NULL;
 }

@@ -42,7 +42,7 @@ static_assert(offsetof(struct pcp_list, count) == offsetof(struct rseq_list, cou
 /* ---- the restartable sequences (rseq_list.h) on the zone's sets --------- */
 
 #if defined(LAB_PCP_HAVE_RSEQ)
-static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			   struct lab_page **out)
 {
 	void *item;
@@ -51,27 +51,27 @@ static inline int rseq_pop(struct os_rseq *rs, struct pcp_set *sets, size_t loff
 	return st;
 }
 
-static inline int rseq_push(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			    struct lab_page *item)
 {
 	return rseq_list_push(rs, sets, PCP_SET_STRIDE, loff, item);
 }
 
 /* Pop up to max blocks, newest first, into buf; *nr gets how many. */
-static inline int rseq_pop_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_pop_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				struct lab_page **buf, uint32_t max, uint32_t *nr)
 {
 	return rseq_list_pop_many(rs, sets, PCP_SET_STRIDE, loff, (void **)buf, max, nr);
 }
 
 /* Push up to n blocks from buf while there is room; *nr gets how many. */
-static inline int rseq_push_many(struct os_rseq *rs, struct pcp_set *sets, size_t loff,
+static inline int rseq_push_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				 struct lab_page *const *buf, uint32_t n, uint32_t *nr)
 {
 	return rseq_list_push_many(rs, sets, PCP_SET_STRIDE, loff, (void *const *)buf, n, nr);
 }
 
-static inline void rseq_count(struct os_rseq *rs, struct pcp_set *sets, size_t off)
+static inline void rseq_count(struct lab__os_rseq *rs, struct pcp_set *sets, size_t off)
 {
 	rseq_list_count(rs, sets, PCP_SET_STRIDE, off);
 }

@@ -41,12 +41,8 @@ static bool on_valgrind;
 
 __attribute__((constructor)) static void poison_from_environment(void)
 {
-	const char *v = getenv("LABYRINTH_POISON");
-	if (v && !strcmp(v, "1"))
-		env_poison = true;
-	else if (v && strcmp(v, "0") && *v)
-		lab__printk("labyrinth: LABYRINTH_POISON: bad value '%s': expected 0 or 1; "
-			    "poisoning stays off\n", v);
+	static const char *const words[] = { "0", "1", NULL };
+	env_poison = lab__env_choice("LABYRINTH_POISON", words, "poisoning stays off") == 1;
 #ifdef LAB_HAVE_VALGRIND
 	on_valgrind = RUNNING_ON_VALGRIND;
 #endif
@@ -169,16 +165,15 @@ static bool single_bit_flip(unsigned char c)
 static void report_corruption(struct lab_zone *z, struct lab_page *page, unsigned int order,
 			      const unsigned char *mem, size_t start, size_t len)
 {
-	static _Atomic uint64_t window;
-	static _Atomic uint32_t shown;
+	static struct lab__ratelimit limit = LAB_RATELIMIT_INIT("pagealloc: memory corruption");
 	size_t end = len - 1;
 	while (end > start && mem[end] == PAGE_POISON)
 		end--;
 	zone_stat_inc(z, poison_corrupt);
-	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	char comm[17], hex[16 * 3 + 1];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	size_t show = end - start + 1 < 16 ? end - start + 1 : 16;
 	for (size_t i = 0; i < show; i++)
 		snprintf(hex + 3 * i, 4, "%02x ", mem[start + i]);

@@ -130,7 +130,7 @@ unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned in
 
 bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns)
 {
-	int rc = os_futex_wait(&z->free_seq, seq, timeout_ns);
+	int rc = lab__os_futex_wait(&z->free_seq, seq, timeout_ns);
 	return rc == 0 || rc == -EAGAIN;
 }
 
@@ -139,7 +139,7 @@ void lab__wake_waiters(struct lab_zone *z)
 	if (atomic_load(&z->nr_waiters) == 0)
 		return;
 	atomic_fetch_add(&z->free_seq, 1);
-	os_futex_wake(&z->free_seq, INT32_MAX);
+	lab__os_futex_wake(&z->free_seq, INT32_MAX);
 }
 
 /* ---- kswapd ----------------------------------------------------------- */
@@ -155,7 +155,7 @@ void lab__wakeup_kswapd(struct lab_zone *z)
 	zone_stat_inc(z, kswapd_wake);
 	lab_trace(mm_vmscan_wakeup_kswapd, z->name);
 	atomic_fetch_add(&z->kswapd_seq, 1);
-	os_futex_wake(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
 }
 
 static void *kswapd_main(void *arg)
@@ -168,7 +168,7 @@ static void *kswapd_main(void *arg)
 		/* Take the request before the work: one that arrives during the
 		 * round sets the flag again and gets a round of its own. */
 		if (!atomic_exchange(&z->kswapd_pending, 0)) {
-			os_futex_wait(&z->kswapd_seq, seq, -1);
+			lab__os_futex_wait(&z->kswapd_seq, seq, -1);
 			continue;
 		}
 		zone_stat_inc(z, kswapd_run);
@@ -208,7 +208,7 @@ void lab__kswapd_stop(struct lab_zone *z)
 		return;
 	atomic_store(&z->kswapd_stop, true);
 	atomic_fetch_add(&z->kswapd_seq, 1);
-	os_futex_wake(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
 	pthread_join(z->kswapd, NULL);
 	z->kswapd_started = false;
 	lab__flush_warnings(z);

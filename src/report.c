@@ -1,7 +1,9 @@
 /*
  * report.c - what the allocator says when something is wrong: "BUG: Bad page
  * state" reports (rate limited as the kernel's bad_page()), allocation
- * failure warnings (rate limited as warn_alloc()), and gfp decoding.
+ * failure warnings (rate limited as warn_alloc()), and gfp decoding.  The
+ * rate limits (lab__ratelimit) count what they hold back and say so in one
+ * line when the next interval opens, or at exit.
  *
  * Reports format into a stack buffer and write(2) it: no malloc, no stdio
  * locks, so they are safe where the allocator itself is (signal handlers).
@@ -21,18 +23,64 @@ void lab__printk(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	os_write_stderr(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	lab__os_write_stderr(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
-/* At most burst messages per interval; returns true when this one may print. */
-bool lab__ratelimit(_Atomic uint64_t *window, _Atomic uint32_t *count, unsigned burst,
-		    uint64_t interval_ns)
+/* ---- rate limits ------------------------------------------------------ */
+
+/* Limits that held a message back, for the count at exit (pushed once each,
+ * never removed: they are static). */
+static struct lab__ratelimit *_Atomic limits_held;
+
+static void print_suppressed(struct lab__ratelimit *rs)
 {
-	uint64_t now = os_now_ns();
-	uint64_t start = atomic_load(window);
-	if (now - start >= interval_ns && atomic_compare_exchange_strong(window, &start, now))
-		atomic_store(count, 0);
-	return atomic_fetch_add(count, 1) < burst;
+	uint64_t missed = atomic_exchange(&rs->missed, 0);
+	if (missed)
+		lab__printk("%s: %llu messages suppressed\n", rs->what, (unsigned long long)missed);
+}
+
+/*
+ * ___ratelimit(): the first call after the interval opens a new one and
+ * shows what the last one held back, before its own message.
+ */
+bool lab__ratelimit(struct lab__ratelimit *rs, unsigned burst, uint64_t interval_ns)
+{
+	uint64_t now = lab__os_now_ns();
+	uint64_t start = atomic_load(&rs->begin);
+	if (now - start >= interval_ns && atomic_compare_exchange_strong(&rs->begin, &start, now)) {
+		atomic_store(&rs->printed, 0);
+		print_suppressed(rs);
+	}
+	if (atomic_fetch_add(&rs->printed, 1) < burst)
+		return true;
+	atomic_fetch_add(&rs->missed, 1);
+	if (!atomic_exchange(&rs->listed, true)) {
+		struct lab__ratelimit *head = atomic_load(&limits_held);
+		do
+			atomic_store(&rs->next, head);
+		while (!atomic_compare_exchange_weak(&limits_held, &head, rs));
+	}
+	return false;
+}
+
+/* At exit: the counts no later message showed.  exit() runs this, _exit()
+ * and a crash do not.  Another thread still reporting only adds a count. */
+__attribute__((destructor)) static void print_suppressed_at_exit(void)
+{
+	for (struct lab__ratelimit *rs = atomic_load(&limits_held); rs; rs = atomic_load(&rs->next))
+		print_suppressed(rs);
+}
+
+/* A fork child starts with nothing held back: the parent shows its counts. */
+static void forget_suppressed(void)
+{
+	for (struct lab__ratelimit *rs = atomic_load(&limits_held); rs; rs = atomic_load(&rs->next))
+		atomic_store(&rs->missed, 0);
+}
+
+__attribute__((constructor)) static void ratelimit_init(void)
+{
+	pthread_atfork(NULL, NULL, forget_suppressed);
 }
 
 static const char *const gfp_names[] = {
@@ -77,7 +125,7 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 /* Indexed by bit; a bit without a name prints as hex. */
 static const char *const pg_names[] = {
 	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
-	"guard", "slab", NULL, NULL, NULL, "pcp",
+	"guard", "splitting", "split", "slab", NULL, "pcp",
 };
 
 /* "locked|allocated", bits without a name as hex, like %pGp. */
@@ -97,26 +145,17 @@ static void decode_flags(uint32_t flags, char *buf, size_t len)
 	}
 }
 
-/* bad_page(): at most 60 reports, then a minute of silence with a count. */
-static _Atomic uint64_t bad_window;
-static _Atomic uint32_t bad_shown;
-static _Atomic uint64_t bad_suppressed;
+/* bad_page(): at most 60 reports, then a minute of silence; what it held
+ * back is counted in the kernel's words, "BUG: Bad page state: N messages
+ * suppressed". */
+static struct lab__ratelimit bad_limit = LAB_RATELIMIT_INIT("BUG: Bad page state");
 #define BAD_PAGE_BURST 60
 /* The minute; a variable so that tests can end it without waiting. */
 _Atomic uint64_t lab__bad_page_interval_ns = 60ull * 1000 * 1000 * 1000;
 
 static bool bad_page_may_print(void)
 {
-	if (!lab__ratelimit(&bad_window, &bad_shown, BAD_PAGE_BURST,
-			    atomic_load(&lab__bad_page_interval_ns))) {
-		atomic_fetch_add(&bad_suppressed, 1);
-		return false;
-	}
-	uint64_t missed = atomic_exchange(&bad_suppressed, 0);
-	if (missed)
-		lab__printk("BUG: Bad page state: %llu messages suppressed\n",
-			    (unsigned long long)missed);
-	return true;
+	return lab__ratelimit(&bad_limit, BAD_PAGE_BURST, atomic_load(&lab__bad_page_interval_ns));
 }
 
 /*
@@ -131,7 +170,7 @@ void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t 
 	if (!bad_page_may_print())
 		return;
 	char comm[17], flags[160];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	decode_flags(f, flags, sizeof(flags));
 	lab__printk("BUG: Bad page state in process %s  pfn:%05zx\n"
 		    "page:%p zone:%s refcount:%d order:%u owner:%u\n"
@@ -154,7 +193,7 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 	if (!bad_page_may_print())
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: Bad page state in process %s  pointer:%p\n"
 		    "page dumped because: %s\n", comm, ptr, reason);
 	lab__dump_stack();
@@ -164,9 +203,9 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order,
 			     const char *who, unsigned long repeats)
 {
-	static _Atomic uint64_t window;
-	static _Atomic uint32_t shown;
-	if (!lab__ratelimit(&window, &shown, 10, 5ull * 1000 * 1000 * 1000))
+	static struct lab__ratelimit limit =
+		LAB_RATELIMIT_INIT("labyrinth: page allocation failure");
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
 		return;
 	char mode[160], again[48] = "";
 	lab_gfp_name(gfp, mode, sizeof(mode));
@@ -193,7 +232,7 @@ void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 		return;
 	}
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	print_warn_alloc(z, gfp, order, comm, 1);
 }
 

@@ -122,7 +122,7 @@ static_assert(offsetof(struct rseq_clist, high) == 16, "asm: high at 16");
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
 
-static inline int rseq_list_pop(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_list_pop(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				void **out)
 {
 	int st;
@@ -146,7 +146,7 @@ static inline int rseq_list_pop(struct os_rseq *rs, void *sets, size_t stride, s
 	return st;
 }
 
-static inline int rseq_list_push(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_list_push(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				 void *item)
 {
 	int st;
@@ -170,7 +170,7 @@ static inline int rseq_list_push(struct os_rseq *rs, void *sets, size_t stride, 
 }
 
 /* Pop up to max items, newest first, into buf; *nr gets how many. */
-static inline int rseq_list_pop_many(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_list_pop_many(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				     void **buf, uint32_t max, uint32_t *nr)
 {
 	int st;
@@ -206,7 +206,7 @@ static inline int rseq_list_pop_many(struct os_rseq *rs, void *sets, size_t stri
 }
 
 /* Push up to n items from buf while there is room; *nr gets how many. */
-static inline int rseq_list_push_many(struct os_rseq *rs, void *sets, size_t stride, size_t loff,
+static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				      void *const *buf, uint32_t n, uint32_t *nr)
 {
 	int st;
@@ -246,7 +246,7 @@ static inline int rseq_list_push_many(struct os_rseq *rs, void *sets, size_t str
 /* ---- counted lists ----------------------------------------------------- */
 
 /* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
-static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t loff,
+static inline int rseq_clist_pop(struct lab__os_rseq *rs, void *sets, size_t loff,
 				 void **out)
 {
 	int st;
@@ -271,7 +271,7 @@ static inline int rseq_clist_pop(struct os_rseq *rs, void *sets, size_t loff,
 	return st;
 }
 
-static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t loff,
+static inline int rseq_clist_push(struct lab__os_rseq *rs, void *sets, size_t loff,
 				  void *item)
 {
 	int st;
@@ -298,7 +298,7 @@ static inline int rseq_clist_push(struct os_rseq *rs, void *sets, size_t loff,
 /* rseq_clist_push that refuses an item equal to the newest one on the list
  * (a double free of the object freed last): RSEQ_LIST_DUP, nothing pushed. */
 enum { RSEQ_LIST_DUP = 4 };
-static inline int rseq_clist_push_unique(struct os_rseq *rs, void *sets, size_t loff,
+static inline int rseq_clist_push_unique(struct lab__os_rseq *rs, void *sets, size_t loff,
 					 void *item)
 {
 	int st;
@@ -330,7 +330,7 @@ static inline int rseq_clist_push_unique(struct os_rseq *rs, void *sets, size_t 
 
 /* Pop up to max items, newest first, into buf; *nr gets how many.  counted:
  * they count as pops (a bulk allocation), else not (a drain). */
-static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t loff,
+static inline int rseq_clist_pop_many(struct lab__os_rseq *rs, void *sets, size_t loff,
 				      void **buf, uint32_t max, bool counted, uint32_t *nr)
 {
 	int st;
@@ -369,7 +369,7 @@ static inline int rseq_clist_pop_many(struct os_rseq *rs, void *sets, size_t lof
 }
 
 /* Push up to n items from buf while there is room; *nr gets how many. */
-static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t loff,
+static inline int rseq_clist_push_many(struct lab__os_rseq *rs, void *sets, size_t loff,
 				       void *const *buf, uint32_t n, uint32_t *nr)
 {
 	int st;
@@ -411,7 +411,7 @@ static inline int rseq_clist_push_many(struct os_rseq *rs, void *sets, size_t lo
  * in a sequence of its own: a signal handler that bumps the same counter
  * between our load and store cannot be lost (after RSEQ_MAX_RETRIES
  * interruptions in a row the count is given up). */
-static inline void rseq_list_count(struct os_rseq *rs, void *sets, size_t stride, size_t off)
+static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t stride, size_t off)
 {
 	int st, tries = 0;
 	do {
@@ -509,13 +509,13 @@ static inline uint32_t rseq_clist_push_many_owned(struct rseq_clist *l, void *co
 /* ---- per thread ------------------------------------------------------- */
 
 /* This thread's rseq area, looked up once (NULL: not registered). */
-extern _Thread_local struct os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
+extern _Thread_local struct lab__os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
 extern _Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-exec")));
 
-static inline struct os_rseq *rseq_self(void)
+static inline struct lab__os_rseq *rseq_self(void)
 {
 	if (unlikely(!lab__my_rseq_known)) {
-		lab__my_rseq = os_rseq_self();
+		lab__my_rseq = lab__os_rseq_self();
 		lab__my_rseq_known = true;
 	}
 	return lab__my_rseq;
@@ -526,7 +526,7 @@ static inline struct os_rseq *rseq_self(void)
 unsigned int lab__percpu_lock_slot(void);
 static inline unsigned int rseq_list_lock_index(unsigned int nr)
 {
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	return (rs ? rs->cpu_id_start : lab__percpu_lock_slot()) % nr;
 }
 

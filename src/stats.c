@@ -11,7 +11,8 @@
  * processes never see a half-written zone and never block the writer.
  *
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
- * lab_stats_export_enable/disable/sync, lab_stats_read_export, and to zone.c
+ * lab_stats_export_enable/disable/sync, lab_stats_read_export(2),
+ * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
 #include "internal.h"
@@ -49,6 +50,9 @@ static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FI
 	fprintf(out, "        protection: (0)\n");
 	fprintf(out, "      nr_free_pages %zu\n", st->free);
 	fprintf(out, "      nr_free_highatomic %zu\n", st->reserved_highatomic);
+	/* Pages parked on per-CPU lists are in neither free nor allocated:
+	 * nr_free_pages + nr_pcp_pages + nr_allocated == managed. */
+	fprintf(out, "      nr_pcp_pages %zu\n", st->pcp);
 	fprintf(out, "      nr_allocated %zu\n", st->allocated);
 	fprintf(out, "      nr_deferred %zu\n", st->deferred);
 	fprintf(out, "      nr_leaked %zu\n", st->leaked);
@@ -74,6 +78,7 @@ static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
 #define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
 	ITEM("nr_free_pages", st->free);
 	ITEM("nr_managed_pages", st->managed);
+	ITEM("nr_pcp_pages", st->pcp);
 	ITEM("nr_allocated_pages", st->allocated);
 	ITEM("nr_deferred_pages", st->deferred);
 	ITEM("nr_leaked_pages", st->leaked);
@@ -170,7 +175,9 @@ struct export_zone {
 	struct lab_zone_stats st;
 };
 
-/* The file.  stats_size guards against a reader built with other fields. */
+/* The file.  Entries are name + stats_size bytes of stats: a reader built
+ * with more or fewer (appended) stats fields reads it all the same.  The
+ * version changes only when this layout does. */
 struct export_file {
 	uint64_t magic;
 	uint32_t version, stats_size;
@@ -219,7 +226,7 @@ static void publish_locked(void)
 		n++;
 	}
 	f->nr_zones = n;
-	f->taken_ns = os_now_ns();
+	f->taken_ns = lab__os_now_ns();
 	atomic_fetch_add_explicit(&f->seq, 1, memory_order_release);
 }
 
@@ -246,6 +253,54 @@ void lab__stats_zone_del(struct lab_zone *z)
 	pthread_mutex_unlock(&ex.lock);
 }
 
+/* ---- stale files -------------------------------------------------------- */
+
+/* The pid in an export file's name ("/labyrinth.<pid>"), or 0. */
+static int export_pid(const char *name)
+{
+	const char *p = name + strlen("/labyrinth.");
+	long pid = 0;
+	if (strncmp(name, "/labyrinth.", strlen("/labyrinth.")) || !*p)
+		return 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || pid > 0x3fffffff)
+			return 0;
+		pid = pid * 10 + (*p - '0');
+	}
+	return (int)pid;
+}
+
+/* A process killed before its atexit handler ran leaves its file behind:
+ * one whose process is gone is stale.  (A pid reused by a process that is
+ * not exporting keeps the file: it cannot be told apart.) */
+static int remove_if_stale(int pid)
+{
+	if (pid <= 0 || lab__os_process_alive(pid))
+		return 0;
+	char name[40];
+	export_name(name, sizeof(name), pid);
+	int rc = lab__os_shm_unlink(name);
+	return rc ? rc : 1;
+}
+
+static void sweep_one(const char *name, void *arg)
+{
+	int *removed = arg;
+	if (remove_if_stale(export_pid(name)) == 1)
+		(*removed)++;
+}
+
+int lab_stats_remove_stale(int pid)
+{
+	if (pid < 0)
+		return -EINVAL;
+	if (pid)
+		return remove_if_stale(pid);
+	int removed = 0;
+	int rc = lab__os_shm_each("labyrinth.", sweep_one, &removed);
+	return rc ? rc : removed;
+}
+
 static void *export_main(void *arg)
 {
 	(void)arg;
@@ -256,7 +311,7 @@ static void *export_main(void *arg)
 		pthread_mutex_lock(&ex.lock);
 		publish_locked();
 		pthread_mutex_unlock(&ex.lock);
-		os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
+		lab__os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
 	}
 	return NULL;
 }
@@ -277,8 +332,9 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	}
 	ex.pid = getpid();
 	ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
+	lab_stats_remove_stale(0);  /* files of killed processes, ours included */
 	export_name(ex.name, sizeof(ex.name), ex.pid);
-	ex.file = os_shm_create(ex.name, sizeof(struct export_file), &err);
+	ex.file = lab__os_shm_create(ex.name, sizeof(struct export_file), &err);
 	if (!ex.file)
 		goto out;
 	ex.file->magic = EXPORT_MAGIC;
@@ -291,8 +347,8 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	int rc = pthread_create(&ex.thread, NULL, export_main, NULL);
 	if (rc) {
 		err = -rc;
-		os_unmap(ex.file, sizeof(struct export_file));
-		os_shm_unlink(ex.name);
+		lab__os_unmap(ex.file, sizeof(struct export_file));
+		lab__os_shm_unlink(ex.name);
 		ex.file = NULL;
 		goto out;
 	}
@@ -317,11 +373,11 @@ void lab_stats_export_disable(void)
 		return;
 	atomic_store(&ex.stop, true);
 	atomic_fetch_add(&ex.wake, 1);
-	os_futex_wake(&ex.wake, 1);
+	lab__os_futex_wake(&ex.wake, 1);
 	pthread_join(ex.thread, NULL);
 	pthread_mutex_lock(&ex.lock);
-	os_shm_unlink(ex.name);
-	os_unmap(ex.file, sizeof(struct export_file));
+	lab__os_shm_unlink(ex.name);
+	lab__os_unmap(ex.file, sizeof(struct export_file));
 	ex.file = NULL;
 	pthread_mutex_unlock(&ex.lock);
 }
@@ -348,7 +404,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	if (ex.file)
-		os_unmap(ex.file, sizeof(struct export_file));
+		lab__os_unmap(ex.file, sizeof(struct export_file));
 	ex.file = NULL;
 	ex.running = false;
 	ex.pid = 0;
@@ -358,41 +414,62 @@ static void fork_child(void)
 __attribute__((constructor)) static void export_from_environment(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	const char *v = getenv("LABYRINTH_EXPORT");
-	if (!v || !*v || !strcmp(v, "0"))
+	static const char *const words[] = { "0", "1", NULL };
+	if (lab__env_choice("LABYRINTH_EXPORT", words, "the export stays off") != 1)
 		return;
-	if (strcmp(v, "1")) {
-		lab__printk("labyrinth: LABYRINTH_EXPORT: bad value '%s': expected 0 or 1; "
-			    "the export stays off\n", v);
-		return;
-	}
 	int rc = lab_stats_export_enable(0);
 	if (rc)
 		lab__printk("labyrinth: LABYRINTH_EXPORT: cannot create /dev/shm/labyrinth.%d: %s\n",
 			    (int)getpid(), strerror(-rc));
 }
 
-int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
+/*
+ * A zone's place in a snapshot or file whose stats struct is stats_size
+ * bytes: the zones array starts where the caller's struct says and each
+ * entry is the name and then the stats (stats_size is a multiple of 8, the
+ * struct's alignment, so entries need no padding).
+ */
+#define SNAP_ZONES offsetof(struct lab_stats_snapshot, zones)
+#define FILE_ZONES offsetof(struct export_file, zones)
+#define NAME_BYTES sizeof(((struct export_zone *)0)->name)
+static_assert(sizeof(struct export_zone) == NAME_BYTES + sizeof(struct lab_zone_stats),
+	      "entries are name + stats, unpadded");
+static_assert(_Alignof(struct lab_zone_stats) == 8, "stats sizes are multiples of 8");
+
+static bool stats_size_ok(size_t stats_size)
+{
+	return stats_size && stats_size % 8 == 0 && stats_size < 1u << 20;
+}
+
+int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
 {
 	char name[40];
 	size_t size = 0;
 	int err = 0;
-	if (!out || pid <= 0)
+	if (!out || pid <= 0 || !stats_size_ok(stats_size))
 		return -EINVAL;
 	export_name(name, sizeof(name), pid);
-	const struct export_file *f = os_shm_map_readonly(name, &size, &err);
+	const struct export_file *f = lab__os_shm_map_readonly(name, &size, &err);
 	if (!f)
 		return err == -ENOENT ? -ENOENT : err;
 	int rc = 0;
-	if (size < sizeof(*f) || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
-	    f->stats_size != sizeof(struct lab_zone_stats) || f->pid != pid) {
+	/* The exporter's stats may be older (smaller) or newer (larger) than
+	 * ours: same format version, entries of its size. */
+	size_t fss = size >= FILE_ZONES ? f->stats_size : 0;
+	if (size < FILE_ZONES || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
+	    !stats_size_ok(fss) || size < FILE_ZONES + LAB_EXPORT_MAX_ZONES * (NAME_BYTES + fss) ||
+	    f->pid != pid) {
 		rc = -EPROTO;
 		goto out;
 	}
-	if (!os_process_alive(pid)) {
+	if (!lab__os_process_alive(pid)) {
 		rc = -ESRCH;
 		goto out;
 	}
+	size_t copy = fss < stats_size ? fss : stats_size;
+	char *dst = (char *)out + SNAP_ZONES;
+	const char *src = (const char *)f + FILE_ZONES;
+	unsigned int nr = 0;
 	/* Seqlock read: retry while the writer is in the middle of a copy. */
 	for (int tries = 0;; tries++) {
 		uint64_t s1 = atomic_load_explicit(&f->seq, memory_order_acquire);
@@ -400,9 +477,16 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 			out->pid = f->pid;
 			out->interval_ms = f->interval_ms;
 			out->taken_ns = f->taken_ns;
-			out->nr_zones = f->nr_zones <= LAB_EXPORT_MAX_ZONES ? f->nr_zones
-									    : LAB_EXPORT_MAX_ZONES;
-			memcpy(out->zones, f->zones, out->nr_zones * sizeof(f->zones[0]));
+			nr = f->nr_zones;
+			if (nr > LAB_EXPORT_MAX_ZONES)
+				nr = LAB_EXPORT_MAX_ZONES;
+			out->nr_zones = nr;
+			for (unsigned int i = 0; i < nr; i++) {
+				char *d = dst + i * (NAME_BYTES + stats_size);
+				const char *s = src + i * (NAME_BYTES + fss);
+				memcpy(d, s, NAME_BYTES + copy);
+				memset(d + NAME_BYTES + copy, 0, stats_size - copy);
+			}
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&f->seq, memory_order_relaxed) == s1)
 				break;
@@ -411,11 +495,18 @@ int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
 			rc = -EAGAIN;
 			break;
 		}
-		os_yield();
+		lab__os_yield();
 	}
-	for (unsigned int i = 0; !rc && i < out->nr_zones; i++)
-		out->zones[i].name[sizeof(out->zones[i].name) - 1] = '\0';
+	for (unsigned int i = 0; !rc && i < nr; i++)
+		dst[i * (NAME_BYTES + stats_size) + NAME_BYTES - 1] = '\0';
 out:
-	os_unmap(f, size);
+	lab__os_unmap(f, size);
 	return rc;
+}
+
+/* 0.1.0's entry point, for binaries built against its header. */
+#undef lab_stats_read_export
+int lab_stats_read_export(int pid, struct lab_stats_snapshot *out)
+{
+	return lab_stats_read_export2(pid, out, LAB_ZONE_STATS_SIZE_0);
 }

@@ -48,7 +48,7 @@ void lab__zone_lock(struct lab_zone *z)
 		if (spins < 64)
 			cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 }
 
@@ -225,9 +225,9 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	/* Descriptors share OS pages with their neighbours: commit whole pages. */
 	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
 	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
-	rc = os_commit((void *)d0, d1 - d0);
+	rc = lab__os_commit((void *)d0, d1 - d0);
 	if (!rc)
-		rc = os_prefault((void *)d0, d1 - d0);
+		rc = lab__os_prefault((void *)d0, d1 - d0);
 	if (rc)
 		return rc;
 	for (size_t pfn = first; pfn < first + nr; pfn++) {
@@ -296,7 +296,7 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 
 	snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
 	z->flags = cfg->flags;
-	z->page_size = os_page_size();
+	z->page_size = lab__os_page_size();
 	z->page_shift = ilog2(z->page_size);
 	z->max_pages = cfg->pages;
 	if (cfg->flags & LAB_ZONE_GROW)
@@ -318,11 +318,11 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	int err = lab__exclusive_zone_init(z);  /* exclusive.c: protection key */
 	size_t guard = lab__zone_guard_bytes(z);
 	if (!err)
-		z->base = os_reserve_guarded(z->max_pages * z->page_size,
-					     z->page_size << LAB_MAX_ORDER, guard, &err);
+		z->base = lab__os_reserve_guarded(z->max_pages * z->page_size,
+						  z->page_size << LAB_MAX_ORDER, guard, &err);
 	if (z->base)
-		z->pages = os_reserve(round_up(z->max_pages * sizeof(struct lab_page), z->page_size),
-				      z->page_size, &err);
+		z->pages = lab__os_reserve(round_up(z->max_pages * sizeof(struct lab_page),
+						    z->page_size), z->page_size, &err);
 	if (!z->pageblock_mt)
 		err = -ENOMEM;
 	if (!err && z->pages)
@@ -350,10 +350,10 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		lab__pcp_destroy(z);
 		lab__debug_zone_fini(z);
 		if (z->pages)
-			os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
-						      z->page_size));
+			lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
+							   z->page_size));
 		if (z->base)
-			os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 		lab__exclusive_zone_fini(z);
 		free(z->pageblock_mt);
 		free(z);
@@ -380,9 +380,9 @@ void lab_zone_destroy(struct lab_zone *z)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
 	lab__debug_zone_fini(z);  /* page owner leak report; sanitizer marks off */
-	os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
+	lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
 	size_t guard = lab__zone_guard_bytes(z);
-	os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 	lab__exclusive_zone_fini(z);
 	pthread_rwlock_destroy(&z->shrinker_lock);
 	pthread_mutex_destroy(&z->reclaim_mutex);
@@ -400,7 +400,7 @@ const char *lab_zone_name(const struct lab_zone *z)
 
 size_t lab_page_size(void)
 {
-	return os_page_size();
+	return lab__os_page_size();
 }
 
 void *lab_page_address(const struct lab_page *page)
@@ -444,7 +444,12 @@ static struct lab_zone *zone_mut(const struct lab_zone *z)
 
 #define LOAD(f) atomic_load_explicit(&z->stat.f, memory_order_relaxed)
 
-void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
+/* The struct grows only at its end: 0.1.0's fields keep their places. */
+static_assert(sizeof(struct lab_zone_stats) >= LAB_ZONE_STATS_SIZE_0, "stats shrank");
+static_assert(offsetof(struct lab_zone_stats, owner_refused) + sizeof(uint64_t) ==
+	      LAB_ZONE_STATS_SIZE_0, "a field of 0.1.0 moved: append new fields after it");
+
+static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 {
 	struct lab_zone *z = zone_mut(cz);
 	memset(out, 0, sizeof(*out));
@@ -456,8 +461,11 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->reserved_highatomic = z->nr_reserved_highatomic;
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		out->nr_free[o] = z->area[o].nr_free[MT_NORMAL] + z->area[o].nr_free[MT_HIGHATOMIC];
-	lab__zone_unlock(z);
+	/* Under the lock, which every drain of deferred frees holds: the pages
+	 * counted here are still in allocated above (a free deferred meanwhile
+	 * only adds to both). */
 	out->deferred = atomic_load(&z->nr_deferred);
+	lab__zone_unlock(z);
 	out->leaked = atomic_load(&z->nr_leaked);
 	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
 	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);
@@ -498,6 +506,26 @@ void lab_zone_get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	lab__exclusive_stats(z, out);
 }
 
+size_t lab_zone_get_stats2(const struct lab_zone *z, struct lab_zone_stats *out, size_t size)
+{
+	if (size >= sizeof(*out)) {
+		get_stats(z, out);
+		memset((char *)out + sizeof(*out), 0, size - sizeof(*out));
+		return sizeof(*out);
+	}
+	struct lab_zone_stats all;
+	get_stats(z, &all);
+	memcpy(out, &all, size);
+	return size;
+}
+
+/* 0.1.0's entry point, for binaries built against its header. */
+#undef lab_zone_get_stats
+void lab_zone_get_stats(const struct lab_zone *z, struct lab_zone_stats *out)
+{
+	lab_zone_get_stats2(z, out, LAB_ZONE_STATS_SIZE_0);
+}
+
 #define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))
 
 /* Walk the free lists: each block a free head of its order and list, aligned. */
@@ -535,32 +563,71 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
 	return errors;
 }
 
-/* Walk pfn order: blocks tile the zone without overlapping. */
+/* Flags that make a page the head of a block. */
+#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | PG_split)
+
+/*
+ * Walk pfn order: blocks tile the zone without overlapping.  Lock-free
+ * paths run meanwhile, and all but one leave the tiling alone: they change a
+ * whole block's flags (allocated, per-CPU, deferred, bad), each state counted
+ * below.  The exception is a free splitting a shared block (alloc.c
+ * split_block): the tails become blocks of their own (PG_split) inside the
+ * head, which then shrinks to order 0, and only then do the tails move on.
+ * So a head whose interior is not clean is read again: a changed order means
+ * the split went on, and the block is walked again; an unchanged one means
+ * what was seen is real, PG_split tails under a PG_splitting head being a
+ * split in flight and anything else a break.  Every page is counted once.
+ */
 static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_seen,
 			size_t *used_seen, size_t *pcp_seen)
 {
 	int errors = 0;
+	unsigned int rewalks = 0;
 	*free_seen = *used_seen = *pcp_seen = 0;
 	for (size_t pfn = 0; pfn < managed;) {
 		const struct lab_page *p = pfn_to_page(z, pfn);
-		uint32_t f = page_flags(p);
-		if (!(f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard))) {
+		uint32_t f = atomic_load_explicit(&p->flags, memory_order_acquire);
+		if (!(f & HEAD_FLAGS)) {
 			BROKEN("block_tiling pfn %zu belongs to no block (flags %#x)\n", z->name, pfn, f);
 			pfn++;
 			continue;
 		}
-		size_t n = (size_t)1 << page_order(p);
-		if (pfn & (n - 1) || pfn + n > managed) {
-			BROKEN("block_aligned pfn %zu order %u\n", z->name, pfn, page_order(p));
+		unsigned int order = __atomic_load_n(&p->order, __ATOMIC_ACQUIRE);
+		size_t n = (size_t)1 << order;
+		if (order > LAB_MAX_ORDER || pfn & (n - 1) || pfn + n > managed) {
+			BROKEN("block_aligned pfn %zu order %u\n", z->name, pfn, order);
 			pfn++;
 			continue;
 		}
+		size_t split_tails = 0, foreign = 0, first_split = 0, first = 0;
+		uint32_t first_flags = 0;
 		for (size_t t = pfn + 1; t < pfn + n; t++) {
 			uint32_t tf = page_flags(pfn_to_page(z, t));
-			if (tf & (PG_buddy | PG_allocated | PG_deferred | PG_bad | PG_pcp | PG_guard))
-				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu order %u\n",
-				       z->name, t, tf, pfn, page_order(p));
+			if (tf == PG_split && !split_tails++)
+				first_split = t;
+			else if ((tf & HEAD_FLAGS) && tf != PG_split && !foreign++) {
+				first = t;
+				first_flags = tf;
+			}
 		}
+		if (split_tails || foreign) {
+			atomic_thread_fence(memory_order_acquire);
+			uint32_t f2 = atomic_load_explicit(&p->flags, memory_order_acquire);
+			if (__atomic_load_n(&p->order, __ATOMIC_ACQUIRE) != order && ++rewalks < 4)
+				continue;  /* split meanwhile: walk it again from its head */
+			if (!(f2 & PG_splitting) && split_tails) {
+				if (!foreign) {
+					first = first_split;
+					first_flags = PG_split;
+				}
+				foreign += split_tails;
+			}
+			if (foreign)
+				BROKEN("blocks_disjoint pfn %zu (flags %#x) inside block %zu "
+				       "order %u (%zu such pages)\n", z->name, first, first_flags,
+				       pfn, order, foreign);
+		}
+		rewalks = 0;
 		if (f & PG_buddy)
 			*free_seen += n;
 		else if (f & PG_pcp)

@@ -2,10 +2,15 @@
  * labyrinth.c - the command-line tool.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
+ *   labyrinth info      how this machine runs Labyrinth
+ *   labyrinth bench     the ATOMIC path against other allocators (bench/bench.c)
  *   labyrinth stat PID  another process's zones (tools/stat.c)
  *   labyrinth top PID   the same, refreshing
  *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
  *   labyrinth --help
+ *
+ * Every command parses its arguments with getopt_long (tools/cli.c): --help
+ * exits 0, a bad or extra argument is named and exits 2 before any work.
  */
 #include "stress.h"
 
@@ -16,14 +21,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "stat.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: labyrinth [COMMAND]\n"
+		"usage: labyrinth [COMMAND [OPTIONS]]\n"
 		"\n"
-		"commands:\n"
+		"commands (each takes --help):\n"
 		"  demo       allocate under each GFP class until it fails, showing the\n"
 		"             zone in /proc/buddyinfo style (the default)\n"
 		"  bench [--json] [--quick] [--png FILE | --no-png]\n"
@@ -36,7 +42,9 @@ static void usage(FILE *out)
 		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
 		"             fork; checks every invariant (labyrinth stress --help)\n"
 		"  --version  print the version\n"
-		"  --help     this text\n");
+		"  --help     this text\n"
+		"\n"
+		"Exit status 2: a bad or extra argument (named on stderr); see labyrinth(1).\n");
 }
 
 /* A page cache the demo's shrinker can give back, as a filesystem would. */
@@ -64,13 +72,21 @@ static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_contro
 	return freed;
 }
 
+/* The zone's pages as the kernel's zoneinfo counts them: free (buddy lists),
+ * per-CPU (parked on the lists, not in free) and allocated add up to managed.
+ * Allocated includes deferred pages: freed while another thread (kswapd)
+ * held the zone lock, they reach the buddy lists with its next holder. */
 static void show(const struct lab_zone *z, const char *when)
 {
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	printf("\n-- %s: free %zu of %zu pages (min %zu low %zu high %zu, highatomic %zu)\n",
-	       when, st.free, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
+	printf("\n-- %s: free %zu + per-CPU %zu + allocated %zu = managed %zu pages\n"
+	       "   (min %zu low %zu high %zu, highatomic %zu", when, st.free, st.pcp,
+	       st.allocated, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
 	       st.reserved_highatomic);
+	if (st.deferred)
+		printf("; of the allocated, %zu freed and waiting for the zone lock", st.deferred);
+	printf(")\n");
 	lab_zone_print_buddyinfo(z, stdout);
 }
 
@@ -152,7 +168,14 @@ static int demo(void)
 	lab_unregister_shrinker(z, &cache.shrinker);
 	while (cache.nr)
 		lab_free_page(cache.pages[--cache.nr]);
-	show(z, "everything freed");
+	/* Freed pages of order 0..3 wait on the per-CPU lists for the next
+	 * allocation; lab_drain_all_pages() gives them back to the buddy lists.
+	 * lab_zone_check() takes the zone lock, so frees deferred while kswapd
+	 * held it land too: then every page is on the buddy lists. */
+	show(z, "everything freed (some of it still on the per-CPU lists)");
+	lab_drain_all_pages(z);
+	int broken = lab_zone_check(z);
+	show(z, "after lab_drain_all_pages() and lab_zone_check()");
 
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
@@ -163,7 +186,6 @@ static int demo(void)
 	       (unsigned long long)st.fail_nowait, (unsigned long long)st.fail_sleeping,
 	       (unsigned long long)st.reserve_use, (unsigned long long)st.direct_reclaim,
 	       (unsigned long long)st.kswapd_wake);
-	int broken = lab_zone_check(z);
 	printf("invariants: %s\n", broken ? "BROKEN" : "all hold");
 	lab_zone_destroy(z);
 	return broken ? 1 : 0;
@@ -190,31 +212,60 @@ static int info(void)
 	return 0;
 }
 
+/* Commands without options of their own: --help or nothing. */
+static int simple_command(const char *cmd, const char *help, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = cli_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		if (c != 'h')
+			return CLI_EXIT_USAGE;
+		printf("usage: labyrinth %s\n%s", cmd, help);
+		return 0;
+	}
+	return cli_no_operands(cmd, argc, argv) ? -1 : CLI_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "demo";
-	if (!strcmp(cmd, "demo"))
-		return demo();
+	int rc;
+	if (!strcmp(cmd, "demo")) {
+		rc = simple_command("demo", "  allocate under each GFP class until it fails, "
+				    "showing the zone after each step\n", argc - 1, argv + 1);
+		return rc >= 0 ? rc : demo();
+	}
+	if (!strcmp(cmd, "info")) {
+		rc = simple_command("info", "  the per-CPU list mode, the page size and what an "
+				    "exclusive zone gets on this machine\n", argc - 1, argv + 1);
+		return rc >= 0 ? rc : info();
+	}
 	if (!strcmp(cmd, "bench") || !strcmp(cmd, "bench-worker"))
 		return bench_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "info"))
-		return info();
 	if (!strcmp(cmd, "stat"))
 		return lab_tool_stat(argc - 1, argv + 1);
 	if (!strcmp(cmd, "top"))
 		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "stress"))
 		return stress_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+	bool help = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help");
+	bool version = !strcmp(cmd, "--version");
+	if ((help || version) && argc > 2)
+		return cli_error(NULL, "unexpected argument '%s' after '%s'", argv[2], cmd);
+	if (help) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version")) {
+	if (version) {
 		printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR,
 		       LAB_VERSION_PATCH);
 		return 0;
 	}
-	fprintf(stderr, "labyrinth: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	if (cmd[0] == '-')
+		return cli_error(NULL, "unknown option '%s'", cmd);
+	return cli_error(NULL, "unknown command '%s'", cmd);
 }

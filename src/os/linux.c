@@ -5,7 +5,9 @@
  */
 #include "os.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/membarrier.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,19 +27,19 @@
 
 static size_t page_size_cached;
 
-size_t os_page_size(void)
+size_t lab__os_page_size(void)
 {
 	if (!page_size_cached)
 		page_size_cached = (size_t)sysconf(_SC_PAGESIZE);
 	return page_size_cached;
 }
 
-void *os_reserve(size_t size, size_t align, int *err)
+void *lab__os_reserve(size_t size, size_t align, int *err)
 {
-	return os_reserve_guarded(size, align, 0, err);
+	return lab__os_reserve_guarded(size, align, 0, err);
 }
 
-void *os_reserve_guarded(size_t size, size_t align, size_t guard, int *err)
+void *lab__os_reserve_guarded(size_t size, size_t align, size_t guard, int *err)
 {
 	/* Over-reserve, then trim both ends so the start is aligned and guard
 	 * bytes of the reservation stay on either side. */
@@ -58,30 +60,30 @@ void *os_reserve_guarded(size_t size, size_t align, size_t guard, int *err)
 	return (void *)start;
 }
 
-int os_commit(void *addr, size_t size)
+int lab__os_commit(void *addr, size_t size)
 {
 	return mprotect(addr, size, PROT_READ | PROT_WRITE) ? -errno : 0;
 }
 
-void os_release(void *addr, size_t size)
+void lab__os_release(void *addr, size_t size)
 {
 	munmap(addr, size);
 }
 
-int os_prefault(void *addr, size_t size)
+int lab__os_prefault(void *addr, size_t size)
 {
 	if (madvise(addr, size, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -errno;
 	/* Kernels before 5.14: touch one byte per page. */
-	size_t ps = os_page_size();
+	size_t ps = lab__os_page_size();
 	for (size_t off = 0; off < size; off += ps)
 		((volatile char *)addr)[off] = 0;
 	return 0;
 }
 
-int os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+int lab__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
 	struct timespec ts, *tsp = NULL;
 	if (timeout_ns >= 0) {
@@ -94,29 +96,29 @@ int os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
 	return r == 0 ? 0 : -errno;
 }
 
-void os_futex_wake(_Atomic uint32_t *word, int n)
+void lab__os_futex_wake(_Atomic uint32_t *word, int n)
 {
 	syscall(SYS_futex, (void *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-void os_yield(void)
+void lab__os_yield(void)
 {
 	sched_yield();
 }
 
-uint64_t os_now_ns(void)
+uint64_t lab__os_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int os_gettid(void)
+int lab__os_gettid(void)
 {
 	return (int)syscall(SYS_gettid);
 }
 
-void os_thread_name(char *buf, size_t len)
+void lab__os_thread_name(char *buf, size_t len)
 {
 	char name[17] = "";
 	if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0)
@@ -128,7 +130,7 @@ void os_thread_name(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-void os_write_stderr(const char *buf, size_t len)
+void lab__os_write_stderr(const char *buf, size_t len)
 {
 	while (len) {
 		ssize_t w = write(STDERR_FILENO, buf, len);
@@ -141,19 +143,19 @@ void os_write_stderr(const char *buf, size_t len)
 	}
 }
 
-int os_nr_cpus(void)
+int lab__os_nr_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_CONF);
 	return n > 0 ? (int)n : 1;
 }
 
-size_t os_phys_pages(void)
+size_t lab__os_phys_pages(void)
 {
 	long n = sysconf(_SC_PHYS_PAGES);
 	return n > 0 ? (size_t)n : 0;
 }
 
-void *os_map_populated(size_t size, int *err)
+void *lab__os_map_populated(size_t size, int *err)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -169,14 +171,14 @@ void *os_map_populated(size_t size, int *err)
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-bool os_rseq_registered(void)
+bool lab__os_rseq_registered(void)
 {
 	return &__rseq_size && &__rseq_offset && __rseq_size >= 20;
 }
 
-struct os_rseq *os_rseq_self(void)
+struct lab__os_rseq *lab__os_rseq_self(void)
 {
-	if (!os_rseq_registered())
+	if (!lab__os_rseq_registered())
 		return NULL;
 	char *tp;
 #if defined(__x86_64__)
@@ -186,24 +188,24 @@ struct os_rseq *os_rseq_self(void)
 #else
 	return NULL;
 #endif
-	struct os_rseq *rs = (struct os_rseq *)(tp + __rseq_offset);
+	struct lab__os_rseq *rs = (struct lab__os_rseq *)(tp + __rseq_offset);
 	return (int32_t)rs->cpu_id >= 0 ? rs : NULL;
 }
 
-int os_membarrier_rseq_register(void)
+int lab__os_membarrier_rseq_register(void)
 {
 	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0);
 	return r == 0 ? 0 : -errno;
 }
 
-int os_membarrier_rseq_cpu(int cpu)
+int lab__os_membarrier_rseq_cpu(int cpu)
 {
 	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 			 MEMBARRIER_CMD_FLAG_CPU, cpu);
 	return r == 0 ? 0 : -errno;
 }
 
-void *os_shm_create(const char *name, size_t size, int *err)
+void *lab__os_shm_create(const char *name, size_t size, int *err)
 {
 	shm_unlink(name);  /* a stale file of an earlier process with our pid */
 	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -224,7 +226,7 @@ void *os_shm_create(const char *name, size_t size, int *err)
 	return p;
 }
 
-const void *os_shm_map_readonly(const char *name, size_t *size, int *err)
+const void *lab__os_shm_map_readonly(const char *name, size_t *size, int *err)
 {
 	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0) {
@@ -247,23 +249,44 @@ const void *os_shm_map_readonly(const char *name, size_t *size, int *err)
 	return p;
 }
 
-void os_shm_unlink(const char *name)
+int lab__os_shm_unlink(const char *name)
 {
-	shm_unlink(name);
+	return shm_unlink(name) ? -errno : 0;
 }
 
-void os_unmap(const void *addr, size_t size)
+int lab__os_shm_each(const char *prefix, void (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR *d = opendir("/dev/shm");
+	if (!d)
+		return -errno;
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char name[NAME_MAX + 2];
+		if (strncmp(e->d_name, prefix, plen))
+			continue;
+		size_t n = strnlen(e->d_name, NAME_MAX);
+		name[0] = '/';
+		memcpy(name + 1, e->d_name, n);
+		name[n + 1] = '\0';
+		fn(name, arg);
+	}
+	closedir(d);
+	return 0;
+}
+
+void lab__os_unmap(const void *addr, size_t size)
 {
 	munmap((void *)(uintptr_t)addr, size);
 }
 
-bool os_process_alive(int pid)
+bool lab__os_process_alive(int pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 /* ---- exclusive pages -------------------------------------------------- */
 
-void os_decommit(void *addr, size_t size)
+void lab__os_decommit(void *addr, size_t size)
 {
 	/* A fresh inaccessible mapping drops the pages, whatever backed them. */
 	mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
@@ -273,7 +296,7 @@ void os_decommit(void *addr, size_t size)
 #define SYS_memfd_secret 447  /* the same on x86-64 and the generic table (arm64) */
 #endif
 
-int os_map_secret(void *addr, size_t size)
+int lab__os_map_secret(void *addr, size_t size)
 {
 	int fd = (int)syscall(SYS_memfd_secret, O_CLOEXEC);
 	if (fd < 0)
@@ -286,13 +309,13 @@ int os_map_secret(void *addr, size_t size)
 		   == MAP_FAILED) {
 		rc = -errno;
 		/* A failed MAP_FIXED may already have unmapped the range: reserve it again. */
-		os_decommit(addr, size);
+		lab__os_decommit(addr, size);
 	}
 	close(fd);
 	return rc;
 }
 
-int os_lock(void *addr, size_t size)
+int lab__os_lock(void *addr, size_t size)
 {
 	/* The raw syscall: AddressSanitizer's mlock() interceptor does nothing
 	 * and returns success, which would be a silent failure. */
@@ -304,12 +327,12 @@ static int advise(void *addr, size_t size, int advice)
 	return madvise(addr, size, advice) ? -errno : 0;
 }
 
-int os_dontdump(void *addr, size_t size)
+int lab__os_dontdump(void *addr, size_t size)
 {
 	return advise(addr, size, MADV_DONTDUMP);
 }
 
-int os_dontfork(void *addr, size_t size)
+int lab__os_dontfork(void *addr, size_t size)
 {
 	return advise(addr, size, MADV_DONTFORK);
 }
@@ -318,7 +341,7 @@ int os_dontfork(void *addr, size_t size)
 #define MADV_WIPEONFORK 18
 #endif
 
-int os_wipeonfork(void *addr, size_t size)
+int lab__os_wipeonfork(void *addr, size_t size)
 {
 	return advise(addr, size, MADV_WIPEONFORK);
 }
@@ -340,7 +363,7 @@ static bool pkeys_enabled(void)
 	return c & (1u << 4);
 }
 
-int os_pkey_alloc(void)
+int lab__os_pkey_alloc(void)
 {
 	if (!pkeys_enabled())
 		return -ENOTSUP;
@@ -350,17 +373,17 @@ int os_pkey_alloc(void)
 	return (int)key;
 }
 
-void os_pkey_free(int key)
+void lab__os_pkey_free(int key)
 {
 	syscall(SYS_pkey_free, key);
 }
 
-int os_pkey_protect(void *addr, size_t size, int key)
+int lab__os_pkey_protect(void *addr, size_t size, int key)
 {
 	return syscall(SYS_pkey_mprotect, addr, size, PROT_READ | PROT_WRITE, key) ? -errno : 0;
 }
 
-uint32_t os_pkru_read(void)
+uint32_t lab__os_pkru_read(void)
 {
 	uint32_t eax, edx;
 	__asm__ __volatile__(".byte 0x0f, 0x01, 0xee"  /* rdpkru */
@@ -369,7 +392,7 @@ uint32_t os_pkru_read(void)
 	return eax;
 }
 
-void os_pkru_write(uint32_t pkru)
+void lab__os_pkru_write(uint32_t pkru)
 {
 	/* The memory clobber keeps the compiler from moving accesses across it. */
 	__asm__ __volatile__(".byte 0x0f, 0x01, 0xef"  /* wrpkru */
@@ -377,28 +400,28 @@ void os_pkru_write(uint32_t pkru)
 }
 #else
 /* Protection keys are used on x86-64 only; elsewhere zones report none. */
-int os_pkey_alloc(void)
+int lab__os_pkey_alloc(void)
 {
 	return -ENOTSUP;
 }
 
-void os_pkey_free(int key)
+void lab__os_pkey_free(int key)
 {
 	(void)key;
 }
 
-int os_pkey_protect(void *addr, size_t size, int key)
+int lab__os_pkey_protect(void *addr, size_t size, int key)
 {
 	(void)addr, (void)size, (void)key;
 	return -ENOTSUP;
 }
 
-uint32_t os_pkru_read(void)
+uint32_t lab__os_pkru_read(void)
 {
 	return 0;
 }
 
-void os_pkru_write(uint32_t pkru)
+void lab__os_pkru_write(uint32_t pkru)
 {
 	(void)pkru;
 }

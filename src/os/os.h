@@ -3,7 +3,9 @@
  *
  * Everything above this layer is plain data structures; every mmap, madvise,
  * futex or thread call goes through here (src/os/linux.c).  Functions return
- * 0 or a negative errno unless they say otherwise, and never print.
+ * 0 or a negative errno unless they say otherwise, and never print.  Every
+ * name carries the library's internal prefix, lab__os_, so that the static
+ * archive defines no symbol a program could already have (tests/symbols.sh).
  */
 #ifndef LAB_OS_H
 #define LAB_OS_H
@@ -13,103 +15,108 @@
 #include <stdint.h>
 
 /* The system page size, cached. */
-size_t os_page_size(void);
+size_t lab__os_page_size(void);
 
 /* Reserve size bytes of address space aligned to align (a power of two),
  * inaccessible until committed.  Returns NULL and sets *err on failure. */
-void *os_reserve(size_t size, size_t align, int *err);
+void *lab__os_reserve(size_t size, size_t align, int *err);
 /* Make [addr, addr+size) readable and writable. */
-int os_commit(void *addr, size_t size);
+int lab__os_commit(void *addr, size_t size);
 /* Give [addr, addr+size) back to the OS (used at destroy). */
-void os_release(void *addr, size_t size);
+void lab__os_release(void *addr, size_t size);
 /* Fault in [addr, addr+size) for writing now, so later use never faults. */
-int os_prefault(void *addr, size_t size);
+int lab__os_prefault(void *addr, size_t size);
 
 /* Futex on a 32-bit word.  Wait returns 0 when woken, -ETIMEDOUT,
  * -EAGAIN when *word != expected, -EINTR.  timeout_ns < 0 waits forever. */
-int os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
+int lab__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wake up to n waiters; never blocks. */
-void os_futex_wake(_Atomic uint32_t *word, int n);
+void lab__os_futex_wake(_Atomic uint32_t *word, int n);
 
 /* Give up the CPU to another runnable thread. */
-void os_yield(void);
+void lab__os_yield(void);
 /* Monotonic clock in nanoseconds. */
-uint64_t os_now_ns(void);
+uint64_t lab__os_now_ns(void);
 /* The calling thread's kernel id. */
-int os_gettid(void);
+int lab__os_gettid(void);
 /* The calling thread's name (comm) into buf. */
-void os_thread_name(char *buf, size_t len);
+void lab__os_thread_name(char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
-void os_write_stderr(const char *buf, size_t len);
+void lab__os_write_stderr(const char *buf, size_t len);
 
 /* Number of CPUs the system may have (for per-CPU arrays). */
-int os_nr_cpus(void);
+int lab__os_nr_cpus(void);
 /* Pages of physical memory the machine has (0 if unknown). */
-size_t os_phys_pages(void);
+size_t lab__os_phys_pages(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
-void *os_map_populated(size_t size, int *err);
+void *lab__os_map_populated(size_t size, int *err);
 
 /*
  * rseq, as glibc registered it (glibc >= 2.35 exports __rseq_offset and
- * __rseq_size).  os_rseq_self() is this thread's struct rseq, or NULL when
+ * __rseq_size).  lab__os_rseq_self() is this thread's struct rseq, or NULL when
  * the thread is not registered (GLIBC_TUNABLES=glibc.pthread.rseq=0,
  * Valgrind, seccomp, old kernel): callers must then take another path.
  */
-struct os_rseq {
+struct lab__os_rseq {
 	uint32_t cpu_id_start;
 	uint32_t cpu_id;       /* >= 0 when registered */
 	uint64_t rseq_cs;      /* the current critical section descriptor */
 	uint32_t flags;
 };
-#define OS_RSEQ_SIG 0x53053053  /* glibc's signature on x86 */
-bool os_rseq_registered(void);         /* glibc registered rseq for threads */
-struct os_rseq *os_rseq_self(void);
+#define LAB_OS_RSEQ_SIG 0x53053053  /* glibc's signature on x86 */
+bool lab__os_rseq_registered(void);         /* glibc registered rseq for threads */
+struct lab__os_rseq *lab__os_rseq_self(void);
 /* Register for, and issue, membarrier(PRIVATE_EXPEDITED_RSEQ) on one CPU:
  * aborts any rseq critical section running there.  May block briefly. */
-int os_membarrier_rseq_register(void);
-int os_membarrier_rseq_cpu(int cpu);
+int lab__os_membarrier_rseq_register(void);
+int lab__os_membarrier_rseq_cpu(int cpu);
 
 /* ---- shared-memory files for the statistics export (stats.c) ---- */
 /* Create (replacing any stale one) /dev/shm/<name> of size bytes, mode 0600,
  * mapped shared read-write.  Returns NULL and sets *err on failure. */
-void *os_shm_create(const char *name, size_t size, int *err);
+void *lab__os_shm_create(const char *name, size_t size, int *err);
 /* Map /dev/shm/<name> read-only; *size gets its size.  NULL + *err. */
-const void *os_shm_map_readonly(const char *name, size_t *size, int *err);
-void os_shm_unlink(const char *name);
+const void *lab__os_shm_map_readonly(const char *name, size_t *size, int *err);
+/* Remove /dev/shm/<name>: 0 or -errno. */
+int lab__os_shm_unlink(const char *name);
+/* Call fn with the name (as shm_open takes it, "/<file>") of each file in
+ * /dev/shm whose file name starts with prefix.  0, or -errno when the
+ * directory cannot be read.  Allocates (opendir): not for atomic paths. */
+int lab__os_shm_each(const char *prefix, void (*fn)(const char *name, void *arg), void *arg);
 /* Unmap a mapping made by the two above. */
-void os_unmap(const void *addr, size_t size);
+void lab__os_unmap(const void *addr, size_t size);
 /* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */
-bool os_process_alive(int pid);
+bool lab__os_process_alive(int pid);
 
 /* ---- exclusive pages (src/exclusive.c) -------------------------------- */
 
-/* os_reserve() with guard bytes of inaccessible address space kept on each
- * side; give it back with os_release(start - guard, size + 2 * guard). */
-void *os_reserve_guarded(size_t size, size_t align, size_t guard, int *err);
+/* lab__os_reserve() with guard bytes of inaccessible address space kept on each
+ * side; give it back with lab__os_release(start - guard, size + 2 * guard). */
+void *lab__os_reserve_guarded(size_t size, size_t align, size_t guard, int *err);
 /* Return committed [addr, addr+size) to the reserved, inaccessible state. */
-void os_decommit(void *addr, size_t size);
+void lab__os_decommit(void *addr, size_t size);
 /* Back reserved [addr, addr+size) with a new memfd_secret file mapped shared:
  * out of the kernel's direct map, locked and not dumped by the kernel.  The
  * descriptor is closed (the mapping keeps the file).  -ENOSYS where the
  * kernel has no secretmem; on any failure the range stays reserved. */
-int os_map_secret(void *addr, size_t size);
+int lab__os_map_secret(void *addr, size_t size);
 /* mlock(2): resident now and never swapped. */
-int os_lock(void *addr, size_t size);
+int lab__os_lock(void *addr, size_t size);
 /* madvise(2) MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK. */
-int os_dontdump(void *addr, size_t size);
-int os_dontfork(void *addr, size_t size);
-int os_wipeonfork(void *addr, size_t size);
+int lab__os_dontdump(void *addr, size_t size);
+int lab__os_dontfork(void *addr, size_t size);
+int lab__os_wipeonfork(void *addr, size_t size);
 
-/* Protection keys.  os_pkey_alloc returns a key (the calling thread starts
+/* Protection keys.  lab__os_pkey_alloc returns a key (the calling thread starts
  * with no access to it), -ENOTSUP where the CPU or kernel has none (and on
  * every architecture but x86-64), or -errno (-ENOSPC: all keys taken). */
-int os_pkey_alloc(void);
-void os_pkey_free(int key);
+int lab__os_pkey_alloc(void);
+void lab__os_pkey_free(int key);
 /* pkey_mprotect(2) read+write with key. */
-int os_pkey_protect(void *addr, size_t size, int key);
+int lab__os_pkey_protect(void *addr, size_t size, int key);
 /* The calling thread's PKRU register: RDPKRU/WRPKRU, no syscall, usable in
- * signal handlers.  Only valid after os_pkey_alloc() returned a key. */
-uint32_t os_pkru_read(void);
-void os_pkru_write(uint32_t pkru);
+ * signal handlers.  Only valid after lab__os_pkey_alloc() returned a key. */
+uint32_t lab__os_pkru_read(void);
+void lab__os_pkru_write(uint32_t pkru);
 
 #endif /* LAB_OS_H */

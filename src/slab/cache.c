@@ -281,7 +281,7 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	if (c->off_slab && !lab__slab_header_init())
 		return NULL;
 	c->cpu_mode = lab__pcp_mode();
-	c->nr_cpu = (unsigned int)os_nr_cpus();
+	c->nr_cpu = (unsigned int)lab__os_nr_cpus();
 	size_arrays(c);
 	while (order_of(meta_bytes(c), page_size) > LAB_MAX_ORDER && c->high > 4)
 		c->high /= 2;
@@ -352,7 +352,7 @@ bool lab__slab_header_init(void)
 		return false;
 	}
 	while ((st = atomic_load_explicit(&header_state, memory_order_acquire)) == 1)
-		os_yield();
+		lab__os_yield();
 	return st == 2;
 }
 

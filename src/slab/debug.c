@@ -150,13 +150,13 @@ __attribute__((constructor)) static void debug_init(void)
 static int my_tid(void)
 {
 	if (unlikely(!cached_tid))
-		cached_tid = os_gettid();
+		cached_tid = lab__os_gettid();
 	return cached_tid;
 }
 
 static unsigned int my_cpu(void)
 {
-	struct os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = rseq_self();
 	return rs ? rs->cpu_id_start : 0;
 }
 
@@ -171,7 +171,7 @@ SLAB_NO_ASAN static void set_track(const struct lab_kmem_cache *c, void *obj, in
 	t->nr = (uint8_t)n;
 	t->tid = my_tid();
 	t->cpu = (uint16_t)my_cpu();
-	t->when = os_now_ns();
+	t->when = lab__os_now_ns();
 }
 
 SLAB_NO_ASAN static void print_track(const struct lab_kmem_cache *c, const void *obj, int which)
@@ -186,7 +186,7 @@ SLAB_NO_ASAN static void print_track(const struct lab_kmem_cache *c, const void 
 	unsigned int n = t->nr <= LAB_STACK_DEPTH ? t->nr : LAB_STACK_DEPTH;
 	for (unsigned int i = 0; i < n; i++)
 		frames[i] = t->frames[i];
-	uint64_t now = os_now_ns();
+	uint64_t now = lab__os_now_ns();
 	lab__printk("INFO: %s age=%llu ns cpu=%u pid=%d:\n", verb,
 		    (unsigned long long)(now > t->when ? now - t->when : 0), t->cpu, t->tid);
 	lab__stack_print(frames, n, NULL);
@@ -194,21 +194,12 @@ SLAB_NO_ASAN static void print_track(const struct lab_kmem_cache *c, const void 
 
 /* ---- reports ------------------------------------------------------------- */
 
-static _Atomic uint64_t report_window;
-static _Atomic uint32_t report_shown;
-static _Atomic uint64_t report_suppressed;
-
-/* As bad_page(): at most 60 reports a minute, then a count of the rest. */
+/* As bad_page(): at most 60 reports a minute; the rate limit counts the
+ * rest and says how many when the next minute opens (or at exit). */
 static bool may_report(void)
 {
-	if (!lab__ratelimit(&report_window, &report_shown, 60, 60ull * 1000 * 1000 * 1000)) {
-		atomic_fetch_add(&report_suppressed, 1);
-		return false;
-	}
-	uint64_t missed = atomic_exchange(&report_suppressed, 0);
-	if (missed)
-		lab__printk("BUG slab: %llu reports suppressed\n", (unsigned long long)missed);
-	return true;
+	static struct lab__ratelimit limit = LAB_RATELIMIT_INIT("BUG slab");
+	return lab__ratelimit(&limit, 60, 60ull * 1000 * 1000 * 1000);
 }
 
 /* "Redzone 0x...: bb bb ...  " lines, 16 bytes each, at most max bytes. */
@@ -248,7 +239,7 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 	if (!may_report())
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("=============================================================================\n"
 		    "BUG %s (Not tainted): %s\n"
 		    "-----------------------------------------------------------------------------\n\n",
@@ -301,7 +292,7 @@ void lab__slab_report_pointer(const char *who, const void *ptr, const char *what
 	if (!may_report())
 		return;
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("=============================================================================\n"
 		    "BUG %s: Invalid pointer %p: %s\n"
 		    "-----------------------------------------------------------------------------\n"
@@ -514,7 +505,7 @@ static void report_one(void *arg, struct slab *s, void *obj)
 void lab__slab_report_leaks(struct lab_kmem_cache *c)
 {
 	char comm[17];
-	os_thread_name(comm, sizeof(comm));
+	lab__os_thread_name(comm, sizeof(comm));
 	atomic_fetch_add_explicit(&c->stat.errors, 1, memory_order_relaxed);
 	lab__printk("=============================================================================\n"
 		    "BUG %s (Not tainted): Objects remaining in %s on lab_kmem_cache_destroy()\n"
@@ -584,8 +575,8 @@ static void bad_spec(const char *spec, const char *why, char what)
 unsigned int lab__slab_debug_flags(const char *name, unsigned int flags)
 {
 	(void)flags;
-	const char *spec = getenv("LABYRINTH_SLAB_DEBUG");
-	if (!spec || !*spec)
+	const char *spec = lab__env_get("LABYRINTH_SLAB_DEBUG");
+	if (!spec)
 		return 0;
 	if (!strcmp(spec, "1") || !strcmp(spec, "all"))
 		return ALL_DEBUG;

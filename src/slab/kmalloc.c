@@ -50,7 +50,7 @@ static bool run_once(struct once *o, bool (*fn)(void))
 		return false;
 	}
 	while ((st = atomic_load_explicit(&o->state, memory_order_acquire)) == 1)
-		os_yield();
+		lab__os_yield();
 	if (st != 2)
 		errno = ENOMEM;
 	return st == 2;
@@ -194,10 +194,10 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 static struct lab_zone *make_zone(const char *name, const char *var, struct zone_spec d,
 				  bool allow_pkey)
 {
-	const char *spec = getenv(var);
+	const char *spec = lab__env_get(var);
 	char err[192];
 	if (spec && parse_zone_spec(spec, &d, allow_pkey, err, sizeof(err)))
-		lab__printk("labyrinth: %s: %s; using the defaults\n", var, err);
+		lab__env_report(var, err, "using the defaults");
 	struct lab_zone_config cfg = {
 		.name = name, .pages = d.pages, .flags = d.flags,
 		.max_pages = (d.flags & LAB_ZONE_GROW) ? d.max_pages : 0,
@@ -207,7 +207,7 @@ static struct lab_zone *make_zone(const char *name, const char *var, struct zone
 
 static size_t machine_pages(size_t at_least)
 {
-	size_t n = os_phys_pages();
+	size_t n = lab__os_phys_pages();
 	if (n >= UINT32_MAX - 1)
 		n = UINT32_MAX - 2;
 	return n > at_least ? n : at_least;

@@ -47,7 +47,7 @@ static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 	*cpu = -1;
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return NULL;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
@@ -84,7 +84,7 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 	*cpu = -1;
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
@@ -115,7 +115,7 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 	uint32_t k = 0;
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
@@ -158,7 +158,7 @@ static int array_push(struct lab_kmem_cache *c, void *obj)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
-		struct os_rseq *rs = rseq_self();
+		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return false;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
@@ -225,7 +225,7 @@ static void *refill(struct lab_kmem_cache *c, lab_gfp_t gfp, int cpu)
 static void nap(void)
 {
 	static _Atomic uint32_t never;
-	os_futex_wait(&never, 0, 2 * 1000 * 1000);
+	lab__os_futex_wait(&never, 0, 2 * 1000 * 1000);
 }
 
 /*
@@ -281,7 +281,7 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 	/* The fast path of an exclusive cache, out of line: pop, then zero. */
 	if (c && c->fast == SLAB_FAST_EXCLUSIVE && !((gfp & ~LAB_GFP_EXCLUSIVE) & ~SLAB_FAST_GFP) &&
 	    !failslab_armed()) {
-		struct os_rseq *rs = rseq_known();
+		struct lab__os_rseq *rs = rseq_known();
 		void *obj;
 		if (rs && rseq_clist_pop(rs, c->cpu, SLAB_LIST_OFF, &obj) == RSEQ_LIST_OK)
 			return zero_object(obj, c->zero_bytes);
@@ -388,7 +388,7 @@ static void bad_free(struct lab_kmem_cache *c, void *obj, struct slab *s)
 void lab__slab_free_exclusive(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj)
 {
 #if defined(LAB_PCP_HAVE_RSEQ)
-	struct os_rseq *rs = rseq_known();
+	struct lab__os_rseq *rs = rseq_known();
 	if (rs && cpu == c->cpu && slab_index(c, obj) >= 0) {
 		zero_object(obj, c->zero_bytes);
 		__asm__ __volatile__("" : : "r"(obj) : "memory");  /* not elided */
@@ -493,9 +493,9 @@ void lab__slab_flush_all(struct lab_kmem_cache *c)
 	for (unsigned int i = 0; i < c->nr_cpu; i++) {
 		struct slab_cpu *set = cpu_set(c, i);
 		while (!rseq_set_trylock(&set->lock))
-			os_yield();
+			lab__os_yield();
 		if (c->cpu_mode == LAB_PCP_RSEQ)
-			os_membarrier_rseq_cpu((int)i);
+			lab__os_membarrier_rseq_cpu((int)i);
 		unsigned int n;
 		while ((n = rseq_clist_pop_many_owned(&set->list, buf, SLAB_MAX_BATCH))) {
 			stat_add(&c->stat.drains, 1);

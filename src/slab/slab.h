@@ -322,7 +322,7 @@ static inline bool failslab_armed(void)
 
 /* This thread's rseq area if it was looked up already; NULL sends the caller
  * to the general path, which looks it up (rseq_self()). */
-static inline struct os_rseq *rseq_known(void)
+static inline struct lab__os_rseq *rseq_known(void)
 {
 	return lab__my_rseq;
 }
@@ -350,7 +350,7 @@ static inline void *slab_alloc_fast_on(struct lab_kmem_cache *c, struct slab_cpu
 	 * general way, which makes it: no call here, so no stack frame. */
 	if (likely(c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed() &&
 		   !((gfp & LAB_GFP_DIRECT_RECLAIM) && lab__sleep_check))) {
-		struct os_rseq *rs = rseq_known();
+		struct lab__os_rseq *rs = rseq_known();
 		void *obj;
 		if (likely(rs) && likely(rseq_clist_pop(rs, cpu, SLAB_LIST_OFF, &obj) ==
 					 RSEQ_LIST_OK))
@@ -397,7 +397,7 @@ static inline void slab_free_fast(struct lab_kmem_cache *c, struct slab_cpu *cpu
 	if (c->fast == SLAB_FAST_EXCLUSIVE)
 		return lab__slab_free_exclusive(c, cpu, obj);
 	if (likely(c->fast == SLAB_FAST_PLAIN && slab_index(c, obj) >= 0)) {
-		struct os_rseq *rs = rseq_known();
+		struct lab__os_rseq *rs = rseq_known();
 		if (likely(rs)) {
 			int st = rseq_clist_push_unique(rs, cpu, SLAB_LIST_OFF, obj);
 			if (likely(st == RSEQ_LIST_OK))

@@ -47,7 +47,7 @@ bool lab__slab_lock(struct lab_kmem_cache *c, bool may_sleep)
 		if (!may_sleep || spins < 64)
 			lab__cpu_relax();
 		else
-			os_yield();
+			lab__os_yield();
 	}
 }
 

@@ -10,12 +10,23 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child export-pcp     the same with a zone whose per-CPU lists hold
+ *                              pages
+ *   debug_child pcp-probe      say whether glibc registered rseq and which
+ *                              per-CPU list mode the library chose, then use
+ *                              the lists and print their counters
+ *   debug_child settings       print what the LABYRINTH_* variables set
+ *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
+ *                              then exit (or, with reopen, end the interval
+ *                              and make one more)
  *   debug_child slab-uaf-read  read an object after freeing it
  *   debug_child slab-churn     allocate and free objects of plain and debugged
  *                              caches and kmalloc, correctly
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <labyrinth.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +64,58 @@ static unsigned char peek(const void *addr)
 	}
 	close(fd);
 	return c;
+}
+
+/* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
+extern const unsigned int __rseq_size __attribute__((weak));
+/* The atomic-sleep check's switch (atomic_ctx.c; the child links the
+ * static library). */
+extern bool lab__sleep_check;
+/* The Bad page rate limit's interval (report.c), which tests may end. */
+extern _Atomic uint64_t lab__bad_page_interval_ns;
+
+static void flood(bool reopen)
+{
+	struct lab_zone *z = zone("flood", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab_free_page(p);
+	/* The first report opens an interval (0: any call opens one) that
+	 * lasts an hour: the other 99 fall into it. */
+	lab__bad_page_interval_ns = 0;
+	lab_free_page(p);
+	lab__bad_page_interval_ns = 3600ull * 1000 * 1000 * 1000;
+	for (int i = 1; i < 100; i++)
+		lab_free_page(p);
+	if (reopen) {
+		lab__bad_page_interval_ns = 0;
+		fprintf(stderr, "-- interval over\n");
+		lab_free_page(p);
+	}
+	fprintf(stderr, "-- exit\n");
+}
+
+/* One line per LABYRINTH_* variable: the setting in force. */
+static void print_settings(void)
+{
+	struct lab_zone *z = zone("settings", 64);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	unsigned char *mem = lab_page_address(p);
+	FILE *null = fopen("/dev/null", "w");
+	size_t owned = lab_dump_page_owner(z, null);
+	fclose(null);
+	memset(mem, 0x11, lab_page_size());
+	lab_free_page(p);
+	struct lab_stats_snapshot snap;
+	int exported = lab_stats_read_export((int)getpid(), &snap);
+	struct lab_fault_attr a;
+	lab_fault_get(&a);
+	printf("LABYRINTH_PCP: %s\n", lab_pcp_mode_name());
+	printf("LABYRINTH_POISON: %s\n", peek(mem) == 0xaa ? "on" : "off");
+	printf("LABYRINTH_PAGE_OWNER: %s\n", owned ? "on" : "off");
+	printf("LABYRINTH_EXPORT: %s\n", exported == 0 ? "on" : exported == -ENOENT ? "off" : "?");
+	printf("LABYRINTH_FAIL_PAGE_ALLOC: probability %u\n", a.probability);
+	printf("LABYRINTH_DEBUG: atomic-sleep check %s\n", lab__sleep_check ? "on" : "off");
+	lab_zone_destroy(z);
 }
 
 int main(int argc, char **argv)
@@ -103,6 +166,28 @@ int main(int argc, char **argv)
 			return 1;
 		return 0;   /* neither freed nor destroyed: the exit report shows it */
 	}
+	if (!strcmp(cmd, "export-pcp")) {
+		struct lab_zone_config cfg = { .name = "percpu", .pages = 1024,
+					       .flags = LAB_ZONE_NO_KSWAPD };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		struct lab_page *p[40];
+		if (!z)
+			return 1;
+		for (int i = 0; i < 40; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_KERNEL);
+		for (int i = 0; i < 30; i++)  /* onto this CPU's list */
+			lab_free_page(p[i]);
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		for (int i = 30; i < 40; i++)
+			lab_free_page(p[i]);
+		lab_zone_destroy(z);
+		return 0;
+	}
 	if (!strcmp(cmd, "export")) {
 		struct lab_zone *z = zone("exported", 512);
 		struct lab_page *p[4];
@@ -120,6 +205,36 @@ int main(int argc, char **argv)
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
 		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "pcp-probe")) {
+		struct lab_zone_config cfg = { .name = "probe", .pages = 4096,
+					       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+					       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
+					       .pcp_high = 32 };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		if (!z)
+			return 1;
+		struct lab_page *p[100];
+		for (int i = 0; i < 100; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+		for (int i = 0; i < 100; i++)
+			lab_free_page(p[i]);
+		struct lab_zone_stats st;
+		lab_zone_get_stats(z, &st);
+		printf("rseq registered: %s\nmode: %s\npcp_hit: %llu\nfree+pcp: %zu of %zu\n"
+		       "check: %d\n", &__rseq_size && __rseq_size ? "yes" : "no",
+		       lab_pcp_mode_name(), (unsigned long long)st.pcp_hit, st.free + st.pcp,
+		       st.managed, lab_zone_check(z));
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "flood")) {
+		flood(argc > 2 && !strcmp(argv[2], "reopen"));
+		return 0;
+	}
+	if (!strcmp(cmd, "settings")) {
+		print_settings();
 		return 0;
 	}
 	if (!strcmp(cmd, "slab-uaf-read")) {

@@ -195,12 +195,32 @@ Test(atomic, labyrinth_debug_turns_the_check_on_and_off)
 	assert_silent("alloc_kernel_in_spinlock", "0");
 	assert_silent("lock_page_in_atomic", "off");
 	assert_silent("lock_page_in_atomic", "all,-atomic_sleep");
-	assert_reported("lock_page_in_atomic", "poison, atomic_sleep", "lab_lock_page", 1);
+	assert_reported("lock_page_in_atomic", "none, atomic_sleep", "lab_lock_page", 1);
 	assert_reported("lock_page_in_atomic", "YES", "lab_lock_page", 1);
-	if (LABYRINTH_DEBUG_BUILD)
-		assert_reported("lock_page_in_atomic", "something_else", "lab_lock_page", 1);
-	else
-		assert_silent("lock_page_in_atomic", "something_else");
+}
+
+/* A word it does not know makes the whole value bad: one line says so, and
+ * the build's default stands (test_report checks the line for every
+ * LABYRINTH_* variable). */
+Test(atomic, labyrinth_debug_refuses_an_unknown_word_and_keeps_the_default)
+{
+	char out[16384];
+	int status = run("lock_page_in_atomic", "atomic_sleep,something_else", out, sizeof(out));
+	const char *line = "labyrinth: LABYRINTH_DEBUG: bad value 'atomic_sleep,something_else': "
+			   "expected a comma-separated list of ";
+	cr_assert(!strncmp(out, line, strlen(line)), "stderr:\n%s", out);
+	if (LABYRINTH_DEBUG_BUILD) {
+		cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x\n%s", status,
+			  out);
+		cr_assert(strstr(out, "; the atomic-sleep check stays on (the debug build's "
+				 "default)\nBUG: sleeping function called from invalid context "
+				 "at lab_lock_page"), "%s", out);
+	} else {
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x\n%s", status, out);
+		cr_assert(strstr(out, "; the atomic-sleep check stays off (the release build's "
+				 "default)\n"), "%s", out);
+		cr_assert_eq(count_of(out, "\n"), 1, "nothing but the line:\n%s", out);
+	}
 }
 
 /* ---- spinlock misuse (always checked) ---------------------------------- */

@@ -197,6 +197,32 @@ Test(report, reports_are_rate_limited_but_all_counted)
 	cr_assert_eq(count_lines(out, "BUG: Bad page state in process"), 60, "%s", out);
 }
 
+/* What the limit held back is said, in one line: at exit when nothing came
+ * after, or before the first report of the next interval. */
+Test(report, suppressed_reports_are_counted_in_one_line)
+{
+	static char got[1 << 17];
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s flood", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%.4000s", got);
+	cr_assert_eq(count_lines(got, "BUG: Bad page state in process"), 60, "%s", got);
+	const char *tail = strstr(got, "-- exit\n");
+	cr_assert_not_null(tail, "%s", got);
+	cr_assert_str_eq(tail, "-- exit\nBUG: Bad page state: 40 messages suppressed\n",
+			 "the count, at exit, after the last report");
+
+	snprintf(cmd, sizeof(cmd), "%s flood reopen", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%.4000s", got);
+	cr_assert_eq(count_lines(got, "BUG: Bad page state in process"), 61, "%s", got);
+	tail = strstr(got, "-- interval over\n");
+	cr_assert_not_null(tail, "%s", got);
+	const char *line = "-- interval over\nBUG: Bad page state: 40 messages suppressed\n"
+			   "BUG: Bad page state in process";
+	cr_assert(!strncmp(tail, line, strlen(line)), "the count, then the next report:\n%s", tail);
+	cr_assert_eq(count_of(got, "messages suppressed"), 1, "shown once, not again at exit:\n%s",
+		     tail);
+}
+
 /* ---- invalid arguments --------------------------------------------------- */
 
 Test(report, invalid_arguments_give_einval_and_are_counted)
@@ -304,4 +330,67 @@ Test(report, gfp_names_like_the_kernel)
 	buf[0] = 'x';
 	lab_gfp_name(LAB_GFP_KERNEL, buf, 0);
 	cr_assert_eq(buf[0], 'x');
+}
+
+/* ---- LABYRINTH_* variables: a bad value is refused the same way ---------- */
+
+struct bad_env {
+	const char *var, *value;
+	const char *line;   /* the one line on stderr */
+};
+
+static const struct bad_env bad_envs[] = {
+	{ "LABYRINTH_PCP", "fast", "labyrinth: LABYRINTH_PCP: bad value 'fast': expected lock or "
+	  "off; the per-CPU lists keep their default mode (rseq where the kernel has it, else "
+	  "lock)\n" },
+	{ "LABYRINTH_POISON", "yes", "labyrinth: LABYRINTH_POISON: bad value 'yes': expected 0 or "
+	  "1; poisoning stays off\n" },
+	{ "LABYRINTH_PAGE_OWNER", "on", "labyrinth: LABYRINTH_PAGE_OWNER: bad value 'on': expected "
+	  "0, 1 or exit; page owner stays off\n" },
+	{ "LABYRINTH_EXPORT", "true", "labyrinth: LABYRINTH_EXPORT: bad value 'true': expected 0 "
+	  "or 1; the export stays off\n" },
+	{ "LABYRINTH_FAIL_PAGE_ALLOC", "probability=50,times=lots", "labyrinth: "
+	  "LABYRINTH_FAIL_PAGE_ALLOC: bad value 'lots' for key 'times': expected a count >= 0, or "
+	  "-1 for no limit; fault injection stays off\n" },
+	{ "LABYRINTH_DEBUG", "banana", "labyrinth: LABYRINTH_DEBUG: bad value 'banana': expected a "
+	  "comma-separated list of 1, on, yes, all, atomic_sleep (the atomic-sleep check on) or 0, "
+	  "off, no, none, -atomic_sleep (off); the atomic-sleep check stays " },
+	{ "LABYRINTH_DEBUG", "on,banana", "labyrinth: LABYRINTH_DEBUG: bad value 'on,banana': "
+	  "expected a comma-separated list of " },
+};
+
+#define ALL_VARS "-u LABYRINTH_PCP -u LABYRINTH_POISON -u LABYRINTH_PAGE_OWNER " \
+	"-u LABYRINTH_EXPORT -u LABYRINTH_FAIL_PAGE_ALLOC -u LABYRINTH_DEBUG"
+
+/* The child's settings with no variable set, then with one bad value: the
+ * same settings (each feature at its default), and exactly one line more,
+ * printed at load time, before anything the program prints. */
+Test(report, every_labyrinth_variable_refuses_a_bad_value_and_keeps_the_default)
+{
+	hold_export_lock();  /* LABYRINTH_EXPORT=1 below sweeps stale files */
+	char want[4096], got[8192], cmd[1024];
+	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s settings", test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, want, sizeof(want)), 0, "%s", want);
+	cr_assert(strstr(want, "LABYRINTH_POISON: off\n") &&
+		  strstr(want, "LABYRINTH_EXPORT: off\n"), "%s", want);
+	for (size_t i = 0; i < sizeof(bad_envs) / sizeof(bad_envs[0]); i++) {
+		const struct bad_env *b = &bad_envs[i];
+		snprintf(cmd, sizeof(cmd), "env " ALL_VARS " %s='%s' %s settings", b->var, b->value,
+			 test_path("CHILD"));
+		cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s=%s: %s", b->var, b->value,
+			     got);
+		cr_assert(!strncmp(got, b->line, strlen(b->line)), "%s=%s: expected\n%s\ngot\n%s",
+			  b->var, b->value, b->line, got);
+		const char *rest = strchr(got, '\n') + 1;
+		cr_assert_str_eq(rest, want, "%s=%s changed a setting:\n%s", b->var, b->value, got);
+	}
+	/* And good values do take effect (the test sees what it claims to). */
+	snprintf(cmd, sizeof(cmd), "env " ALL_VARS " LABYRINTH_PCP=off LABYRINTH_POISON=1 "
+		 "LABYRINTH_PAGE_OWNER=1 LABYRINTH_EXPORT=1 "
+		 "LABYRINTH_FAIL_PAGE_ALLOC=probability=0 LABYRINTH_DEBUG=on %s settings",
+		 test_path("CHILD"));
+	cr_assert_eq(run_shell(cmd, got, sizeof(got)), 0, "%s", got);
+	cr_assert_str_eq(got, "LABYRINTH_PCP: off\nLABYRINTH_POISON: on\nLABYRINTH_PAGE_OWNER: on\n"
+			      "LABYRINTH_EXPORT: on\nLABYRINTH_FAIL_PAGE_ALLOC: probability 0\n"
+			      "LABYRINTH_DEBUG: atomic-sleep check on\n");
 }

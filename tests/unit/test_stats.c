@@ -138,7 +138,7 @@ Test(stats, scripted_sequence_gives_exact_counts)
 	/* The vmstat dump says the same, line by line. */
 	char *text = capture(lab_zone_print_vmstat, z);
 	struct { const char *name; unsigned long long v; } expect[] = {
-		{ "nr_free_pages", 24 }, { "nr_managed_pages", 1024 },
+		{ "nr_free_pages", 24 }, { "nr_managed_pages", 1024 }, { "nr_pcp_pages", 0 },
 		{ "nr_allocated_pages", 1000 }, { "nr_deferred_pages", 0 },
 		{ "nr_leaked_pages", 1 }, { "nr_free_highatomic", 0 },
 		{ "pgalloc", 1008 }, { "pgalloc_order_0", 1005 }, { "pgalloc_order_1", 2 },
@@ -154,7 +154,7 @@ Test(stats, scripted_sequence_gives_exact_counts)
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		cr_assert_eq(vm(text, expect[i].name), expect[i].v, "%s", expect[i].name);
-	cr_assert_eq(count_of(text, "\n"), 6 + 1 + 11 + 22, "one line per counter:\n%s", text);
+	cr_assert_eq(count_of(text, "\n"), 7 + 1 + 11 + 22, "one line per counter:\n%s", text);
 	free(text);
 
 	text = capture(lab_zone_print_zoneinfo, z);
@@ -208,6 +208,7 @@ Test(stats, reclaimer_wakes_and_runs_are_counted)
 
 Test(stats, export_read_back_in_process)
 {
+	hold_export_lock();
 	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
 	static struct lab_stats_snapshot snap;
 	cr_assert_eq(lab_stats_read_export(getpid(), &snap), -ENOENT, "off by default");
@@ -237,6 +238,94 @@ Test(stats, export_read_back_in_process)
 	lab_stats_export_disable();
 	cr_assert_neq(stat(path, &sb), 0, "the file is removed");
 	cr_assert_eq(lab_stats_read_export(getpid(), &snap), -ENOENT);
+}
+
+/* ---- the statistics struct grows without breaking binaries (ABI) ------- */
+
+#define CANARY 0x5a
+
+static bool all_bytes(const void *p, size_t n, unsigned char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const unsigned char *)p)[i] != c)
+			return false;
+	return true;
+}
+
+Test(stats, a_smaller_or_larger_stats_struct_is_filled_to_its_size)
+{
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
+	struct lab_zone_stats full;
+	lab_zone_get_stats(z, &full);
+	cr_assert_eq(full.allocated, 4);
+	static unsigned char buf[sizeof(struct lab_zone_stats) + 256];
+
+	/* An "old" caller, built when the struct had one field less. */
+	size_t old = sizeof(struct lab_zone_stats) - 8;
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq(lab_zone_get_stats2(z, (struct lab_zone_stats *)buf, old), old);
+	cr_assert_eq(memcmp(buf, &full, old), 0);
+	cr_assert(all_bytes(buf + old, sizeof(buf) - old, CANARY),
+		  "written past the caller's size");
+
+	/* A binary built against 0.1.0 calls the old symbol: 0.1.0's size. */
+	memset(buf, CANARY, sizeof(buf));
+	(lab_zone_get_stats)(z, (struct lab_zone_stats *)buf);
+	cr_assert_eq(memcmp(buf, &full, LAB_ZONE_STATS_SIZE_0), 0);
+	cr_assert(all_bytes(buf + LAB_ZONE_STATS_SIZE_0, sizeof(buf) - LAB_ZONE_STATS_SIZE_0,
+			    CANARY));
+
+	/* A "newer" caller: the fields this library does not know are zero. */
+	size_t newer = sizeof(struct lab_zone_stats) + 64;
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq(lab_zone_get_stats2(z, (struct lab_zone_stats *)buf, newer), sizeof(full));
+	cr_assert_eq(memcmp(buf, &full, sizeof(full)), 0);
+	cr_assert(all_bytes(buf + sizeof(full), 64, 0));
+	cr_assert(all_bytes(buf + newer, sizeof(buf) - newer, CANARY));
+	lab_free_pages(p, 2);
+	lab_zone_destroy(z);
+}
+
+Test(stats, an_export_is_read_into_a_snapshot_of_the_callers_stats_size)
+{
+	hold_export_lock();
+	struct lab_zone *a = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_zone *b = make_zone(128, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *p = lab_alloc_pages(b, LAB_GFP_KERNEL, 1);
+	cr_assert_eq(lab_stats_export_enable(10000), 0);
+	lab_stats_export_sync();
+	static struct lab_stats_snapshot full;
+	cr_assert_eq(lab_stats_read_export(getpid(), &full), 0);
+	cr_assert_eq(full.nr_zones, 2);
+
+	/* Entries of an "old" caller: name + one field less of stats each. */
+	size_t ss = sizeof(struct lab_zone_stats) - 8, entry = 32 + ss;
+	size_t zones = offsetof(struct lab_stats_snapshot, zones);
+	size_t used = zones + LAB_EXPORT_MAX_ZONES * entry;
+	static unsigned char buf[sizeof(struct lab_stats_snapshot) + 256];
+	memset(buf, CANARY, sizeof(buf));
+	struct lab_stats_snapshot *old = (struct lab_stats_snapshot *)buf;
+	cr_assert_eq(lab_stats_read_export2(getpid(), old, ss), 0);
+	cr_assert_eq(old->nr_zones, 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		const unsigned char *e = buf + zones + i * entry;
+		cr_assert_str_eq((const char *)e, full.zones[i].name);
+		cr_assert_eq(memcmp(e + 32, &full.zones[i].st, ss), 0, "zone %u", i);
+	}
+	cr_assert(all_bytes(buf + zones + 2 * entry, sizeof(buf) - zones - 2 * entry, CANARY),
+		  "nothing past the zones read");
+	cr_assert_lt(used, sizeof(struct lab_stats_snapshot));
+	cr_assert_eq(lab_stats_read_export2(getpid(), old, 12), -EINVAL, "not a struct size");
+	/* The 0.1.0 symbol reads 0.1.0's layout. */
+	memset(buf, CANARY, sizeof(buf));
+	cr_assert_eq((lab_stats_read_export)(getpid(), old), 0);
+	cr_assert_eq(memcmp(buf + zones + (32 + LAB_ZONE_STATS_SIZE_0) + 32, &full.zones[1].st,
+			    LAB_ZONE_STATS_SIZE_0), 0);
+	lab_stats_export_disable();
+	lab_free_pages(p, 1);
+	lab_zone_destroy(b);
+	lab_zone_destroy(a);
 }
 
 /* Start debug_child export with LABYRINTH_EXPORT=1; returns its pid. */
@@ -271,6 +360,7 @@ static pid_t start_exporter(int *to_child)
 
 Test(stats, labyrinth_stat_and_top_read_another_process)
 {
+	hold_export_lock();
 	int to_child;
 	pid_t pid = start_exporter(&to_child);
 	static char out[65536];
@@ -311,6 +401,69 @@ Test(stats, labyrinth_stat_and_top_read_another_process)
 	cr_assert(strstr(out, "exports no statistics"), "%s", out);
 }
 
+/* An exporter killed with SIGKILL (no atexit) leaves its file: returns the
+ * file's path in path. */
+static pid_t killed_exporter(char *path, size_t len)
+{
+	int to_child;
+	pid_t pid = start_exporter(&to_child);
+	kill(pid, SIGKILL);
+	int status;
+	waitpid(pid, &status, 0);
+	close(to_child);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	snprintf(path, len, "/dev/shm/labyrinth.%d", (int)pid);
+	struct stat sb;
+	cr_assert_eq(stat(path, &sb), 0, "the killed exporter left %s", path);
+	return pid;
+}
+
+Test(stats, a_new_export_removes_the_files_of_killed_processes)
+{
+	hold_export_lock();
+	char dead[64], live[64];
+	killed_exporter(dead, sizeof(dead));
+	int to_child;
+	pid_t alive = start_exporter(&to_child);
+	snprintf(live, sizeof(live), "/dev/shm/labyrinth.%d", (int)alive);
+	cr_assert_eq(lab_stats_export_enable(10000), 0);
+	struct stat sb;
+	cr_assert_neq(stat(dead, &sb), 0, "%s is stale and should be gone", dead);
+	cr_assert_eq(stat(live, &sb), 0, "a live exporter keeps %s", live);
+	lab_stats_export_disable();
+	close(to_child);
+	int status;
+	waitpid(alive, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_neq(stat(live, &sb), 0, "an exporter that exits removes its own file");
+	/* The call itself: nothing stale left, a live process is not stale. */
+	cr_assert_eq(lab_stats_remove_stale(0), 0);
+	cr_assert_eq(lab_stats_remove_stale(getpid()), 0);
+	cr_assert_eq(lab_stats_remove_stale(-1), -EINVAL);
+}
+
+Test(stats, labyrinth_stat_removes_the_file_of_a_killed_process)
+{
+	hold_export_lock();
+	char path[64], cmd[1024], out[4096];
+	pid_t pid = killed_exporter(path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "%s stat %d", test_path("TOOL"), (int)pid);
+	int status = run_shell(cmd, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+	char want[160];
+	snprintf(want, sizeof(want), "labyrinth: process %d is gone; its stale %s is removed\n",
+		 (int)pid, path);
+	cr_assert_str_eq(out, want);
+	struct stat sb;
+	cr_assert_neq(stat(path, &sb), 0, "%s is gone", path);
+	status = run_shell(cmd, out, sizeof(out));
+	cr_assert(strstr(out, "exports no statistics"), "%s", out);
+	/* The same through the library call, for one pid. */
+	pid = killed_exporter(path, sizeof(path));
+	cr_assert_eq(lab_stats_remove_stale((int)pid), 1);
+	cr_assert_eq(lab_stats_remove_stale((int)pid), -ENOENT);
+}
+
 Test(stats, stat_of_a_process_without_export)
 {
 	char out[4096], cmd[1024];
@@ -321,5 +474,5 @@ Test(stats, stat_of_a_process_without_export)
 	snprintf(cmd, sizeof(cmd), "%s stat notapid", test_path("TOOL"));
 	status = run_shell(cmd, out, sizeof(out));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
-	cr_assert(strstr(out, "usage: labyrinth stat PID"), "%s", out);
+	cr_assert(strstr(out, "labyrinth: stat: 'notapid' is not a process id"), "%s", out);
 }

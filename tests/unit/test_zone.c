@@ -145,6 +145,13 @@ static void overlapping_blocks(struct lab_zone *z)
 	set_page_flags(pfn_to_page(z, 3), PG_allocated);   /* the tail of pfn 2's block */
 }
 
+/* A tail split off a block (PG_split) inside a block no free is splitting. */
+static void split_tail_outside_a_split(struct lab_zone *z)
+{
+	pfn_to_page(z, 3)->order = 0;
+	set_page_flags(pfn_to_page(z, 3), PG_split);
+}
+
 static void misaligned_block(struct lab_zone *z)
 {
 	pfn_to_page(z, 2)->order = 2;
@@ -176,6 +183,7 @@ static const struct corruption corruptions[] = {
 	{ "free_list_count", bad_list_count },
 	{ "block_tiling", unflagged_free_block },
 	{ "blocks_disjoint", overlapping_blocks },
+	{ "blocks_disjoint", split_tail_outside_a_split },
 	{ "block_aligned", misaligned_block },
 	{ "free_list_link", broken_link },
 	{ "free_list_link", link_out_of_zone },
@@ -208,6 +216,51 @@ Test(zone, checker_names_each_broken_invariant)
 		snprintf(want, sizeof(want), "zone bad: invariant broken: %s", c->invariant);
 		cr_assert(strstr(out, want), "expected \"%s\" in:\n%s", want, out);
 	}
+}
+
+/* Each state a free splitting a shared block goes through (alloc.c
+ * split_block) is a consistent zone to the checker, which may walk it at
+ * any moment; none of them prints anything. */
+static void split_states(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *head = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
+	CHILD_CHECK(head && lab_zone_check(z) == 0);
+	atomic_fetch_or(&head->flags, PG_splitting);                 /* 1: the split is ours */
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	for (unsigned int k = 0; k < 3; k++) {                        /* 2: tails, one by one */
+		head[1u << k].order = (uint8_t)k;
+		set_page_flags(&head[1u << k], PG_split);
+		CHILD_CHECK(lab_zone_check(z) == 0);
+	}
+	head->order = 0;                                              /* 3: the head shrinks */
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	atomic_fetch_and(&head->flags, ~(uint32_t)PG_splitting);      /* 4: done */
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	lab_free_pages(head, 0);                                      /* 5: head and tails go */
+	for (unsigned int k = 0; k < 3; k++) {
+		set_page_flags(&head[1u << k], PG_deferred);  /* as the free path claims them */
+		lab__free_block(z, &head[1u << k], k);
+		CHILD_CHECK(lab_zone_check(z) == 0);
+	}
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.free == 1024);
+	/* The same tails under a head no free is splitting are a break. */
+	head = lab_alloc_pages(z, LAB_GFP_KERNEL, 3);
+	set_page_flags(&head[1], PG_split);
+	CHILD_CHECK(lab_zone_check(z) == 1);
+}
+
+Test(zone, checker_accepts_each_state_of_a_split_and_nothing_else)
+{
+	int status = run_in_child(split_states, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && !WEXITSTATUS(status), "status %#x:\n%s", status, out);
+	cr_assert_eq(count_of(out, "invariant broken"), 1, "%s", out);
+	cr_assert(strstr(out, "invariant broken: blocks_disjoint pfn ") &&
+		  strstr(out, " (flags 0x400) inside block ") &&
+		  strstr(out, " order 3 (1 such pages)"), "%s", out);
 }
 
 /* ---- the zone lock and its own thread ------------------------------------- */
