@@ -359,6 +359,7 @@ static inline void *slab_alloc_fast_on(struct lab_kmem_cache *c, struct slab_cpu
 #endif
 	(void)c;
 	(void)cpu;
+	(void)gfp;
 	return NULL;
 }
 
