@@ -106,32 +106,29 @@ _Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-exec")))
 static _Thread_local unsigned int lock_mode_slot __attribute__((tls_model("initial-exec")));
 static _Atomic unsigned int lock_mode_next;
 
+/* rseq_list.h: a thread without rseq gets a slot round-robin, once. */
+unsigned int lab__percpu_lock_slot(void)
+{
+	if (!lock_mode_slot)
+		lock_mode_slot = atomic_fetch_add(&lock_mode_next, 1) + 1;
+	return lock_mode_slot;
+}
+
 /* The set a lock-mode caller uses: its CPU when rseq tells it, else a slot
  * given to the thread round-robin (no system call either way). */
 static struct pcp_set *lock_mode_set(const struct lab_zone *z)
 {
-	struct lab__os_rseq *rs = rseq_self();
-	unsigned int i;
-	if (rs) {
-		i = rs->cpu_id_start;
-	} else {
-		if (!lock_mode_slot)
-			lock_mode_slot = atomic_fetch_add(&lock_mode_next, 1) + 1;
-		i = lock_mode_slot;
-	}
-	return set_at(z, i % (unsigned int)z->nr_pcp);
+	return set_at(z, rseq_list_lock_index((unsigned int)z->nr_pcp));
 }
 
 static bool set_trylock(struct pcp_set *set)
 {
-	uint32_t free_word = 0;
-	return atomic_compare_exchange_strong_explicit(&set->lock, &free_word, 1,
-						       memory_order_acquire, memory_order_relaxed);
+	return rseq_set_trylock(&set->lock);
 }
 
 static void set_unlock(struct pcp_set *set)
 {
-	atomic_store_explicit(&set->lock, 0, memory_order_release);
+	rseq_set_unlock(&set->lock);
 }
 
 /* ---- moving blocks between the lists and the buddy allocator ----------- */
