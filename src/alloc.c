@@ -523,6 +523,12 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__bad_page_state(z, page, f, bad_free_reason(f));
 		return;
 	}
+	/* A slab's page goes back through its cache, never directly: report it
+	 * and leave it to the cache (its objects stay valid). */
+	if (unlikely(f & PG_slab)) {
+		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
+		return;
+	}
 	/* exclusive.c: only the owner frees an exclusive block. */
 	bool exclusive = f & PG_exclusive;
 	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))

@@ -43,6 +43,7 @@ enum {
 	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
 	PG_splitting = 1u << 9, /* head: a free is splitting the tails off (alloc.c) */
 	PG_split     = 1u << 10, /* tail split off a shared block, on its way to be freed */
+	PG_slab      = 1u << 11, /* every page of a block the slab layer holds (src/slab/) */
 	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
 };
 
@@ -77,7 +78,14 @@ struct pcp_set;
 struct lab_page {
 	_Atomic uint32_t flags;
 	_Atomic int32_t refcount;
-	uint32_t next, prev;    /* free-list links as pfns, LAB_NO_PFN ends */
+	union {
+		struct {
+			uint32_t next, prev; /* free-list links as pfns, LAB_NO_PFN ends */
+		};
+		/* An allocated block's pages: a word for the layer above that holds
+		 * the block (the slab layer: its slab, with PG_slab). */
+		void *private;
+	};
 	uint8_t order;          /* free: block order; allocated head: its order */
 	uint8_t list_mt;        /* free: which migratetype list holds it */
 	uint16_t spare;
@@ -270,6 +278,15 @@ static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 	return NULL;
 }
 struct lab_zone *lab__zone_of_addr(const void *addr);
+/* The descriptor of the page holding addr if addr lies in z's memory, else
+ * NULL: lab_virt_to_page() for a caller that knows the zone (no registry walk). */
+static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, const void *addr)
+{
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
+	if (off >= atomic_load_explicit(&z->managed, memory_order_relaxed) << z->page_shift)
+		return NULL;
+	return &z->pages[off >> z->page_shift];
+}
 void lab__setup_watermarks(struct lab_zone *z);
 int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
 

@@ -125,7 +125,7 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 /* Indexed by bit; a bit without a name prints as hex. */
 static const char *const pg_names[] = {
 	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
-	"guard", "splitting", "split", NULL, NULL, "pcp",
+	"guard", "splitting", "split", "slab", NULL, "pcp",
 };
 
 /* "locked|allocated", bits without a name as hex, like %pGp. */
