@@ -387,6 +387,10 @@ void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int or
 void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int order);
 void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr);
 void lab__poison_zone_fini(struct lab_zone *z);
+/* ASan's and Valgrind's view of [mem, mem+len): unaddressable, or usable
+ * (defined: as initialised).  Only where z->debug has ZONE_DEBUG_SANITIZE. */
+void lab__sanitizer_mark_free(void *mem, size_t len);
+void lab__sanitizer_mark_allocated(void *mem, size_t len, bool defined);
 
 /* page_owner.c: stacks are captured without malloc or locks (see there). */
 #define LAB_STACK_DEPTH 16

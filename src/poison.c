@@ -11,7 +11,8 @@
  * and running under Valgrind), so a use after free of a page is theirs to
  * report.
  *
- * Exports lab__poison_zone_debug/free/alloc/new_range/zone_fini (hooks).
+ * Exports lab__poison_zone_debug/free/alloc/new_range/zone_fini (hooks), and
+ * lab__sanitizer_mark_free/allocated for the slab layer's objects.
  */
 #include "internal.h"
 
@@ -60,8 +61,9 @@ unsigned int lab__poison_zone_debug(unsigned int zone_flags)
 	return d;
 }
 
-/* The tools' view of memory: free pages are out of bounds. */
-static void mark_free(void *mem, size_t len)
+/* The tools' view of memory: free pages (and the slab layer's free objects)
+ * are out of bounds. */
+void lab__sanitizer_mark_free(void *mem, size_t len)
 {
 #ifdef LAB_ASAN
 	__asan_poison_memory_region(mem, len);
@@ -75,7 +77,7 @@ static void mark_free(void *mem, size_t len)
 }
 
 /* defined: the allocator itself is about to read the poison. */
-static void mark_allocated(void *mem, size_t len, bool defined)
+void lab__sanitizer_mark_allocated(void *mem, size_t len, bool defined)
 {
 #ifdef LAB_ASAN
 	__asan_unpoison_memory_region(mem, len);
@@ -118,7 +120,7 @@ void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int or
 	if (z->debug & ZONE_DEBUG_POISON)
 		poison_write(z, mem, len);
 	if (z->debug & ZONE_DEBUG_SANITIZE)
-		mark_free(mem, len);
+		lab__sanitizer_mark_free(mem, len);
 }
 
 void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr)
@@ -133,7 +135,7 @@ void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr)
 	if (z->debug & ZONE_DEBUG_POISON)
 		poison_write(z, mem, len);
 	if (z->debug & ZONE_DEBUG_SANITIZE)
-		mark_free(mem, len);
+		lab__sanitizer_mark_free(mem, len);
 }
 
 /* First byte that is not the poison, or len.  Word at a time: pages are aligned. */
@@ -194,7 +196,7 @@ void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int o
 	size_t len = block_bytes(z, order);
 	bool poisoned = z->debug & ZONE_DEBUG_POISON;
 	if (z->debug & ZONE_DEBUG_SANITIZE)
-		mark_allocated(mem, len, poisoned);
+		lab__sanitizer_mark_allocated(mem, len, poisoned);
 	if (!poisoned)
 		return;
 	uint32_t saved = lab__zone_write_begin(z);
