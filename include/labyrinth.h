@@ -380,6 +380,24 @@ LAB_API void lab_fail_nth_set(unsigned int n);
 LAB_API unsigned int lab_fail_nth_get(void);
 
 /*
+ * failslab, the same for object allocations (lab_kmem_cache_alloc, lab_kmalloc;
+ * <labyrinth/slab.h>), with its own settings of the same knobs (space counts
+ * bytes of objects; min_order is not used) and the kernel's cache filter:
+ * with cache_filter only caches with LAB_SLAB_FAILSLAB (or "A" in
+ * LABYRINTH_SLAB_DEBUG) may fail.  NOFAIL never fails; with ignore_gfp_wait
+ * (the default) neither does a caller that may sleep.  fail-nth counts object
+ * and page allocations alike.  An injected failure returns NULL with ENOMEM,
+ * prints "FAULT_INJECTION: forcing a failure." with "name failslab", and
+ * counts in the cache's alloc_fail and fail_injected.  Set at start-up with
+ * LABYRINTH_FAILSLAB="probability=100,times=-1,cache_filter=1".
+ * Thread-safe; does not sleep; O(1).
+ */
+LAB_API int lab_failslab_set(const struct lab_fault_attr *attr, bool cache_filter);
+LAB_API void lab_failslab_get(struct lab_fault_attr *out, bool *cache_filter);
+/* As lab_fault_configure, with the extra key cache_filter=0|1. */
+LAB_API int lab_failslab_configure(const char *spec, char *err, size_t errlen);
+
+/*
  * Page owner (LAB_ZONE_PAGE_OWNER or LABYRINTH_PAGE_OWNER=1): print every
  * allocated block of the zone with its allocation stack, gfp, order, thread
  * and time, in the format of the kernel's page_owner file.  Returns the
@@ -608,4 +626,5 @@ LAB_API void lab_spin_unlock(lab_spinlock_t *lock);
 #ifdef __cplusplus
 }
 #endif
+
 #endif /* LABYRINTH_H */

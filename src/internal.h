@@ -380,6 +380,10 @@ static inline bool fault_armed(void)
 	return atomic_load_explicit(&lab__fault_armed, memory_order_relaxed) != 0;
 }
 bool lab__should_fail_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+/* failslab: the flag the slab layer tests, and the decision for an object of
+ * size bytes of a cache marked (or not) with LAB_SLAB_FAILSLAB. */
+extern _Atomic unsigned int lab__failslab_armed;
+bool lab__should_failslab(lab_gfp_t gfp, size_t size, bool marked);
 
 /* poison.c */
 unsigned int lab__poison_zone_debug(unsigned int zone_flags);
