@@ -149,6 +149,12 @@ int lab__os_nr_cpus(void)
 	return n > 0 ? (int)n : 1;
 }
 
+size_t lab__os_phys_pages(void)
+{
+	long n = sysconf(_SC_PHYS_PAGES);
+	return n > 0 ? (size_t)n : 0;
+}
+
 void *lab__os_map_populated(size_t size, int *err)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,

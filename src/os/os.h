@@ -46,6 +46,8 @@ void lab__os_write_stderr(const char *buf, size_t len);
 
 /* Number of CPUs the system may have (for per-CPU arrays). */
 int lab__os_nr_cpus(void);
+/* Pages of physical memory the machine has (0 if unknown). */
+size_t lab__os_phys_pages(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
 void *lab__os_map_populated(size_t size, int *err);
 
