@@ -9,7 +9,7 @@
  * asks for a handoff, and the next unlock passes the lock to it directly
  * without ever clearing PG_locked, so no waiter starves.
  *
- * src/pagelock.pml is a Promela model of this protocol; its steps name the
+ * tests/model/pagelock.pml is a Promela model of this protocol; its steps name the
  * functions here.  Keep them in step.
  *
  * Exports: lab_lock_page, lab_trylock_page, lab_unlock_page,

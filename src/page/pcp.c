@@ -25,7 +25,7 @@
  * Invariant: a descriptor on a list has PG_pcp and the list's order; every
  * page outside the buddy lists is on a list, handed out, or deferred.
  */
-#include "pcp_fast.h"
+#include "page/pcp.h"
 
 #include <errno.h>
 #include <stdlib.h>

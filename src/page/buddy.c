@@ -8,7 +8,7 @@
  * is lock-free so that a free never waits.
  */
 #include "internal.h"
-#include "trace.h"
+#include "debug/trace.h"
 
 static inline size_t pageblock_of(const struct lab_zone *z, size_t pfn)
 {

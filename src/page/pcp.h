@@ -6,7 +6,7 @@
 #ifndef LAB_PCP_FAST_H
 #define LAB_PCP_FAST_H
 
-#include "rseq_list.h"
+#include "os/rseq_list.h"
 
 #include <stddef.h>
 

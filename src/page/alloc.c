@@ -5,8 +5,8 @@
  * lab_free_pages(), a reference put as __free_pages() is, with its misuse
  * checks.
  */
-#include "pcp_fast.h"
-#include "trace.h"
+#include "page/pcp.h"
+#include "debug/trace.h"
 
 #include <errno.h>
 #include <string.h>

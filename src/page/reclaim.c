@@ -5,7 +5,7 @@
  * the OOM handler and zone growth.
  */
 #include "internal.h"
-#include "trace.h"
+#include "debug/trace.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
  * allocations.  Not mirrored: the kernel's task and stack-trace filters.
  */
 #include "internal.h"
-#include "trace.h"
+#include "debug/trace.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,9 +2,9 @@
  * pcp.pml - a Promela model of one CPU's per-CPU list in rseq mode, checked
  * with spin for pages handed out twice, pages lost, and deadlock.
  *
- * Mirrors: rseq_pop() and rseq_push() in src/pcp_fast.h (the thread), the
+ * Mirrors: rseq_pop() and rseq_push() in src/page/pcp.h (the thread), the
  * same sequences run by a signal handler or a thread that preempted it (the
- * striker), and own_set() + drain_set_owned() in src/pcp.c (the drainer on
+ * striker), and own_set() + drain_set_owned() in src/page/pcp.c (the drainer on
  * another CPU, which takes the set's lock word, then issues
  * membarrier(PRIVATE_EXPEDITED_RSEQ) on this CPU).
  *
