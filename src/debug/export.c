@@ -15,7 +15,10 @@
  * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
-#include "internal.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "debug/export.h"
 
 #include <errno.h>
 #include <stdio.h>

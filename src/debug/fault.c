@@ -18,7 +18,13 @@
  * Everything here is lock-free and never sleeps: it runs inside atomic
  * allocations.  Not mirrored: the kernel's task and stack-trace filters.
  */
-#include "internal.h"
+#include "base/ratelimit.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/zone.h"
+#include "debug/fault.h"
+#include "debug/page_owner.h"
 #include "debug/trace.h"
 
 #include <errno.h>

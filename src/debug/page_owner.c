@@ -17,7 +17,14 @@
  * unwinder reads .eh_frame and does not.  It costs ~1-2 us per capture,
  * acceptable for a debugging option.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/zone.h"
+#include "debug/hooks.h"
+#include "debug/page_owner.h"
 
 #include <dlfcn.h>
 #include <errno.h>

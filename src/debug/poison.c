@@ -14,7 +14,16 @@
  * Exports lab__poison_zone_debug/free/alloc/new_range/zone_fini (hooks), and
  * lab__sanitizer_mark_free/allocated for the slab layer's objects.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "base/ratelimit.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/hooks.h"
+#include "debug/poison.h"
 
 #include <stdlib.h>
 #include <string.h>

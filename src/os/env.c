@@ -9,7 +9,8 @@
  * poison.c, page_owner.c, stats.c, pcp.c, atomic_ctx.c).  Read at load
  * time, before main(); nothing here runs on an allocation path.
  */
-#include "internal.h"
+#include "os/env.h"
+#include "page/badpage.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,9 +16,19 @@
 #ifndef LAB_RSEQ_LIST_H
 #define LAB_RSEQ_LIST_H
 
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/os.h"
 
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* The sequences exist on x86-64; ThreadSanitizer cannot see into them. */
+#if defined(__x86_64__) && !defined(LAB_TSAN)
+#define LAB_PCP_HAVE_RSEQ 1
+#endif
 
 /* Restart a sequence at most this often before taking another path. */
 #define RSEQ_MAX_RETRIES 8

@@ -5,7 +5,21 @@
  * lab_free_pages(), a reference put as __free_pages() is, with its misuse
  * checks.
  */
+#include "base/compiler.h"
+#include "os/rseq_list.h"
+#include "page/alloc.h"
+#include "page/atomic.h"
+#include "page/badpage.h"
+#include "page/buddy.h"
+#include "page/gfp.h"
+#include "page/page.h"
 #include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/refcount.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/fault.h"
+#include "debug/hooks.h"
 #include "debug/trace.h"
 
 #include <errno.h>

@@ -13,7 +13,13 @@
  * Exports: lab_atomic_enter/exit, lab_in_atomic, lab_spin_*, lab_might_sleep_at,
  * and lab__sleep_check / lab__might_sleep_report for the inline check.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/cpu.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "page/atomic.h"
+#include "page/badpage.h"
+#include "page/zone.h"
 
 #include <ctype.h>
 #include <stdlib.h>

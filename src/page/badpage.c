@@ -8,7 +8,13 @@
  * Reports format into a stack buffer and write(2) it: no malloc, no stdio
  * locks, so they are safe where the allocator itself is (signal handlers).
  */
-#include "internal.h"
+#include "base/ratelimit.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
+#include "debug/hooks.h"
 
 #include <stdarg.h>
 #include <stdio.h>

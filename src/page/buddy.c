@@ -7,7 +7,10 @@
  * Everything here runs under the zone lock except lab__defer_free(), which
  * is lock-free so that a free never waits.
  */
-#include "internal.h"
+#include "page/buddy.h"
+#include "page/gfp.h"
+#include "page/page.h"
+#include "page/zone.h"
 #include "debug/trace.h"
 
 static inline size_t pageblock_of(const struct lab_zone *z, size_t pfn)

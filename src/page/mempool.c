@@ -9,7 +9,10 @@
  * a tag against ABA; push and pop are async-signal-safe and make no system
  * call.  Sleepers wait on a futex that frees wake.
  */
-#include "internal.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/zone.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -13,9 +13,17 @@
  * functions here.  Keep them in step.
  *
  * Exports: lab_lock_page, lab_trylock_page, lab_unlock_page,
- * lab_wait_on_page_locked, and the test hooks declared in internal.h.
+ * lab_wait_on_page_locked, and the test hooks declared in pagelock.h.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/cpu.h"
+#include "os/os.h"
+#include "page/atomic.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/pagelock.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
 
 #include <stdlib.h>
 

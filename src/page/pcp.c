@@ -25,7 +25,16 @@
  * Invariant: a descriptor on a list has PG_pcp and the list's order; every
  * page outside the buddy lists is on a list, handed out, or deferred.
  */
+#include "base/compiler.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "os/rseq_list.h"
+#include "page/badpage.h"
+#include "page/buddy.h"
+#include "page/page.h"
 #include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
 
 #include <errno.h>
 #include <stdlib.h>

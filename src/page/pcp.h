@@ -1,14 +1,23 @@
 /*
- * pcp_fast.h - the per-CPU list layout, and the restartable sequences of
- * rseq_list.h applied to it, shared by pcp.c and the inline fast paths of
- * alloc.c.  See pcp.c for the design.
+ * pcp.h - the per-CPU lists (pcp.c): their layout, the restartable
+ * sequences of os/rseq_list.h applied to it (shared by pcp.c and the inline
+ * fast paths of alloc.c), and pcp.c's functions.  See pcp.c for the design.
  */
-#ifndef LAB_PCP_FAST_H
-#define LAB_PCP_FAST_H
+#ifndef LAB_PAGE_PCP_H
+#define LAB_PAGE_PCP_H
 
 #include "os/rseq_list.h"
+#include "page/zone.h"
 
 #include <stddef.h>
+
+/* How the sets are owned in this process (pcp.c, docs/PCP.md). */
+enum { LAB_PCP_OFF = 0, LAB_PCP_RSEQ = 1, LAB_PCP_LOCK = 2 };
+
+struct pcp_counters {
+	uint64_t hit[LAB_PCP_ORDERS];  /* allocations served by a list, per order */
+	uint64_t free;                 /* blocks pushed by lab_free_pages */
+};
 
 enum {
 	PCP_OK = RSEQ_LIST_OK, PCP_EMPTY = RSEQ_LIST_EMPTY, PCP_LOCKED = RSEQ_LIST_LOCKED,
@@ -94,4 +103,19 @@ static inline size_t list_offset(unsigned int order)
 	__atomic_store_n(&(set)->stat.field, __atomic_load_n(&(set)->stat.field, __ATOMIC_RELAXED) + 1, \
 			 __ATOMIC_RELAXED)
 
-#endif /* LAB_PCP_FAST_H */
+/* ---- pcp.c ------------------------------------------------------------ */
+
+int lab__pcp_mode(void);
+int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg);
+void lab__pcp_destroy(struct lab_zone *z);
+struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
+bool lab__pcp_drain_local(struct lab_zone *z);
+void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep);
+void lab__pcp_own_all(struct lab_zone *z);
+void lab__pcp_release_all(struct lab_zone *z);
+int lab__pcp_check(const struct lab_zone *z, size_t *pages);
+size_t lab__pcp_pages(const struct lab_zone *z);
+void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
+
+#endif /* LAB_PAGE_PCP_H */

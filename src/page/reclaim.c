@@ -4,7 +4,12 @@
  * them, direct reclaim by sleeping allocators, waiting for frees on a futex,
  * the OOM handler and zone growth.
  */
-#include "internal.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/buddy.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
 #include "debug/trace.h"
 
 #include <errno.h>

@@ -9,7 +9,12 @@
  *
  * Exports: lab_get_page, lab_put_page, lab_page_count, lab__put_testzero.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "page/alloc.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/refcount.h"
+#include "secure/hooks.h"
 
 void lab_get_page(struct lab_page *page)
 {

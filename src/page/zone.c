@@ -3,7 +3,17 @@
  * addresses and descriptors back to zones, the zone lock, watermarks derived
  * as the kernel derives them, statistics, and the invariant checker.
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/buddy.h"
+#include "page/page.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/export.h"
+#include "debug/hooks.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,9 +12,14 @@
  * memory uses so that it works whatever the calling thread's grants.
  *
  * Exports: the lab__exclusive_* and lab__zone_write_* / lab__zone_wipe
- * internals (internal.h) and the "Exclusive pages" API (labyrinth.h).
+ * internals (secure/hooks.h) and the "Exclusive pages" API (labyrinth.h).
  */
-#include "internal.h"
+#include "base/compiler.h"
+#include "os/os.h"
+#include "page/badpage.h"
+#include "page/page.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,8 @@
  * and the zone lock's contract with its own thread: a free never waits for
  * it (deferred), an atomic allocation fails, a sleeping one is a bug. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/alloc.h"
+#include "page/zone.h"
 
 #include <errno.h>
 #include <signal.h>

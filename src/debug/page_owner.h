@@ -1,0 +1,29 @@
+/*
+ * page_owner.h - who allocated each block (page_owner.c), and the stack
+ * capture every report uses.  Stacks are captured without malloc or locks
+ * (see page_owner.c).
+ */
+#ifndef LAB_DEBUG_PAGE_OWNER_H
+#define LAB_DEBUG_PAGE_OWNER_H
+
+#include "page/zone.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define LAB_STACK_DEPTH 16
+void lab__stack_warm(void);   /* once, where allocating is fine */
+unsigned int lab__stack_capture(void **frames, unsigned int max, unsigned int skip);
+void lab__stack_print(void *const *frames, unsigned int nr, FILE *out);  /* NULL: stderr */
+void lab__dump_stack(void);
+
+unsigned int lab__page_owner_zone_debug(unsigned int zone_flags);
+int lab__page_owner_zone_init(struct lab_zone *z);
+int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr);
+void lab__page_owner_zone_fini(struct lab_zone *z);
+void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			   unsigned int order);
+void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page);
+
+#endif /* LAB_DEBUG_PAGE_OWNER_H */

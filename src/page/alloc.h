@@ -1,0 +1,20 @@
+/*
+ * alloc.h - the free side of the allocator (alloc.c), for the files that
+ * drop references and give blocks back: refcount.c, pcp.c, the tests.
+ */
+#ifndef LAB_PAGE_ALLOC_H
+#define LAB_PAGE_ALLOC_H
+
+#include "page/zone.h"
+
+/* Give a claimed block back to this CPU's list or the buddy lists; never
+ * sleeps, never waits for the lock behind its own thread (the free is then
+ * deferred). */
+void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order);
+/* free_the_page: the last reference is gone, check and free the block;
+ * leak_block: report a misuse and, if the block is still allocated, leak it
+ * (never reused, counted as allocated). */
+void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason);
+
+#endif /* LAB_PAGE_ALLOC_H */
