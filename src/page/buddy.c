@@ -1,8 +1,8 @@
 /*
  * buddy.c - the buddy system: free lists per order and pageblock type,
  * splitting on allocation, merging on free (buddy pfn = pfn ^ (1 << order)),
- * the highatomic pageblock reserve, the watermark check and the stack of
- * frees deferred while the zone lock was taken.
+ * the highatomic pageblock reserve and the stack of frees deferred while
+ * the zone lock was taken.
  *
  * Everything here runs under the zone lock except lab__defer_free(), which
  * is lock-free so that a free never waits.
@@ -207,40 +207,6 @@ bool lab__unreserve_highatomic(struct lab_zone *z, bool force)
 			__atomic_store_n(&z->nr_reserved_highatomic, left, __ATOMIC_RELAXED);
 		}
 		return true;
-	}
-	return false;
-}
-
-/*
- * __zone_watermark_ok(): would the zone stay above mark after handing out
- * 2^order pages, given what this caller may dip into?
- */
-bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,
-			    unsigned int alloc_flags, size_t free_pages)
-{
-	long free_left = (long)free_pages - (((long)1 << order) - 1);
-	long min = (long)mark;
-
-	/* Callers without reserve rights may not count the highatomic pageblocks. */
-	if (!(alloc_flags & ALLOC_RESERVES))
-		free_left -= (long)__atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
-	if (alloc_flags & ALLOC_MIN_RESERVE) {
-		min -= min / 2;                 /* __GFP_HIGH: half the reserve */
-		if (alloc_flags & ALLOC_NON_BLOCK)
-			min -= min / 4;         /* and cannot sleep: a further quarter */
-	}
-	if (free_left <= min)
-		return false;
-	if (!order)
-		return true;
-	/* Enough pages is not enough for order > 0: a big enough block must exist. */
-	for (unsigned int o = order; o <= LAB_MAX_ORDER; o++) {
-		const struct free_area *area = &z->area[o];
-		if (__atomic_load_n(&area->nr_free[MT_NORMAL], __ATOMIC_RELAXED))
-			return true;
-		if ((alloc_flags & ALLOC_HIGHATOMIC) &&
-		    __atomic_load_n(&area->nr_free[MT_HIGHATOMIC], __ATOMIC_RELAXED))
-			return true;
 	}
 	return false;
 }

@@ -138,6 +138,12 @@ struct lab_zone {
 	_Atomic size_t nr_guard_pfns;
 };
 
+/* Readers of a const zone still take its lock. */
+static inline struct lab_zone *zone_mut(const struct lab_zone *z)
+{
+	return (struct lab_zone *)(uintptr_t)z;
+}
+
 #define zone_stat_inc(z, field) \
 	atomic_fetch_add_explicit(&(z)->stat.field, 1, memory_order_relaxed)
 #define zone_stat_add(z, field, n) \
@@ -195,8 +201,7 @@ static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, 
 		return NULL;
 	return &z->pages[off >> z->page_shift];
 }
-/* Watermarks: derived from the zone's size (zone.c); the test of one
- * (buddy.c): would the zone stay above mark after handing out 2^order
+/* Watermarks (watermark.c): derived from the zone's size; the test of one: would the zone stay above mark after handing out 2^order
  * pages, given what this caller may dip into? */
 void lab__setup_watermarks(struct lab_zone *z);
 bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,

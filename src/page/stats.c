@@ -1,0 +1,92 @@
+/*
+ * stats.c - lab_zone_get_stats(): a snapshot of a zone's counters and sizes,
+ * the per-CPU lists' counters folded in, the exclusive-memory fields from
+ * secure/.  The struct is an ABI that grows only at its end.
+ */
+#include "page/pcp.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define LOAD(f) atomic_load_explicit(&z->stat.f, memory_order_relaxed)
+
+/* The struct grows only at its end: 0.1.0's fields keep their places. */
+static_assert(sizeof(struct lab_zone_stats) >= LAB_ZONE_STATS_SIZE_0, "stats shrank");
+static_assert(offsetof(struct lab_zone_stats, owner_refused) + sizeof(uint64_t) ==
+	      LAB_ZONE_STATS_SIZE_0, "a field of 0.1.0 moved: append new fields after it");
+
+static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
+{
+	struct lab_zone *z = zone_mut(cz);
+	memset(out, 0, sizeof(*out));
+	lab__zone_lock(z);
+	out->managed = atomic_load(&z->managed);
+	out->free = z->nr_free;
+	out->pcp = lab__pcp_pages(z);
+	out->allocated = z->nr_allocated > out->pcp ? z->nr_allocated - out->pcp : 0;
+	out->reserved_highatomic = z->nr_reserved_highatomic;
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		out->nr_free[o] = z->area[o].nr_free[MT_NORMAL] + z->area[o].nr_free[MT_HIGHATOMIC];
+	lab__zone_unlock(z);
+	out->deferred = atomic_load(&z->nr_deferred);
+	out->leaked = atomic_load(&z->nr_leaked);
+	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
+	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);
+	out->wmark_high = atomic_load(&z->wmark[WMARK_HIGH]);
+	struct pcp_counters pcp;
+	lab__pcp_sum_counters(z, &pcp);
+	out->alloc_success = LOAD(alloc_success);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		out->alloc_order[o] = LOAD(alloc_order[o]);
+	for (int o = 0; o < LAB_PCP_ORDERS; o++) {
+		out->alloc_order[o] += pcp.hit[o];
+		out->alloc_success += pcp.hit[o];
+		out->pcp_hit += pcp.hit[o];
+	}
+	out->free_calls = LOAD(free_calls) + pcp.free;
+	out->pcp_refill = LOAD(pcp_refill);
+	out->pcp_drain = LOAD(pcp_drain);
+	out->pcp_batch = z->pcp ? z->pcp_batch[0] : 0;
+	out->pcp_high = z->pcp ? z->pcp_high[0] : 0;
+	out->alloc_fail = LOAD(alloc_fail);
+	out->fail_atomic = LOAD(fail_atomic);
+	out->fail_nowait = LOAD(fail_nowait);
+	out->fail_sleeping = LOAD(fail_sleeping);
+	out->alloc_einval = LOAD(alloc_einval);
+	out->reserve_use = LOAD(reserve_use);
+	out->highatomic_use = LOAD(highatomic_use);
+	out->alloc_stall = LOAD(alloc_stall);
+	out->direct_reclaim = LOAD(direct_reclaim);
+	out->kswapd_wake = LOAD(kswapd_wake);
+	out->kswapd_run = LOAD(kswapd_run);
+	out->shrinker_freed = LOAD(shrinker_freed);
+	out->oom_calls = LOAD(oom_calls);
+	out->grow = LOAD(grow);
+	out->bad_page = LOAD(bad_page);
+	out->lock_fail = LOAD(lock_fail);
+	out->fail_injected = LOAD(fail_injected);
+	out->poison_corrupt = LOAD(poison_corrupt);
+	lab__exclusive_stats(z, out);
+}
+
+size_t lab_zone_get_stats2(const struct lab_zone *z, struct lab_zone_stats *out, size_t size)
+{
+	if (size >= sizeof(*out)) {
+		get_stats(z, out);
+		memset((char *)out + sizeof(*out), 0, size - sizeof(*out));
+		return sizeof(*out);
+	}
+	struct lab_zone_stats all;
+	get_stats(z, &all);
+	memcpy(out, &all, size);
+	return size;
+}
+
+/* 0.1.0's entry point, for binaries built against its header. */
+#undef lab_zone_get_stats
+void lab_zone_get_stats(const struct lab_zone *z, struct lab_zone_stats *out)
+{
+	lab_zone_get_stats2(z, out, LAB_ZONE_STATS_SIZE_0);
+}
