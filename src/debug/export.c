@@ -1,17 +1,15 @@
 /*
- * stats.c - statistics out of the process: text dumps in the formats of
- * /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat, and the live export, a
- * read-only shared-memory file per process (/dev/shm/labyrinth.<pid>) that a
+ * export.c - statistics out of the process: the live export, a read-only
+ * shared-memory file per process (/dev/shm/labyrinth.<pid>) that a
  * background thread refreshes so that `labyrinth stat PID` and `labyrinth top
- * PID` can show another process's zones.
+ * PID` can show another process's zones.  The text dumps are in dump.c.
  *
  * Counting itself stays where it happens (zone_stat_inc, relaxed atomics);
- * lab_zone_get_stats() in zone.c takes the snapshot.  The export copies
+ * lab_zone_get_stats() in page/stats.c takes the snapshot.  The export copies
  * snapshots under a sequence counter (odd while writing), so readers in other
  * processes never see a half-written zone and never block the writer.
  *
- * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
- * lab_stats_export_enable/disable/sync, lab_stats_read_export(2),
+ * Exports lab_stats_export_enable/disable/sync, lab_stats_read_export(2),
  * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
@@ -25,143 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- text dumps ------------------------------------------------------- */
-
-static void print_buddyinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
-{
-	fprintf(out, "Node 0, zone %8s ", name);
-	for (int o = 0; o <= LAB_MAX_ORDER; o++)
-		fprintf(out, "%6zu ", st->nr_free[o]);
-	fputc('\n', out);
-}
-
-/* The zone block of /proc/zoneinfo; Labyrinth's own counters follow the
- * kernel's in the indented per-zone list. */
-static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
-{
-	fprintf(out, "Node 0, zone %8s\n", name);
-	fprintf(out, "  pages free     %zu\n", st->free);
-	fprintf(out, "        boost    0\n");
-	fprintf(out, "        min      %zu\n", st->wmark_min);
-	fprintf(out, "        low      %zu\n", st->wmark_low);
-	fprintf(out, "        high     %zu\n", st->wmark_high);
-	fprintf(out, "        spanned  %zu\n", st->managed);
-	fprintf(out, "        present  %zu\n", st->managed);
-	fprintf(out, "        managed  %zu\n", st->managed);
-	fprintf(out, "        cma      0\n");
-	fprintf(out, "        protection: (0)\n");
-	fprintf(out, "      nr_free_pages %zu\n", st->free);
-	fprintf(out, "      nr_free_highatomic %zu\n", st->reserved_highatomic);
-	fprintf(out, "      nr_allocated %zu\n", st->allocated);
-	fprintf(out, "      nr_deferred %zu\n", st->deferred);
-	fprintf(out, "      nr_leaked %zu\n", st->leaked);
-	fprintf(out, "  node_unreclaimable:  0\n");
-	fprintf(out, "  start_pfn:           0\n");
-}
-
-struct vm_item {
-	const char *name;
-	uint64_t value;
-};
-
-/* /proc/vmstat: the kernel's name where the meaning is the same
- * (nr_free_pages, pgalloc, pgfree, allocstall, pageoutrun). */
-static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
-{
-	static const char *const order_names[LAB_MAX_ORDER + 1] = {
-		"pgalloc_order_0", "pgalloc_order_1", "pgalloc_order_2", "pgalloc_order_3",
-		"pgalloc_order_4", "pgalloc_order_5", "pgalloc_order_6", "pgalloc_order_7",
-		"pgalloc_order_8", "pgalloc_order_9", "pgalloc_order_10",
-	};
-	size_t n = 0;
-#define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
-	ITEM("nr_free_pages", st->free);
-	ITEM("nr_managed_pages", st->managed);
-	ITEM("nr_allocated_pages", st->allocated);
-	ITEM("nr_deferred_pages", st->deferred);
-	ITEM("nr_leaked_pages", st->leaked);
-	ITEM("nr_free_highatomic", st->reserved_highatomic);
-	ITEM("pgalloc", st->alloc_success);
-	for (int o = 0; o <= LAB_MAX_ORDER; o++)
-		ITEM(order_names[o], st->alloc_order[o]);
-	ITEM("pgfree", st->free_calls);
-	ITEM("pgalloc_fail", st->alloc_fail);
-	ITEM("pgalloc_fail_atomic", st->fail_atomic);
-	ITEM("pgalloc_fail_nowait", st->fail_nowait);
-	ITEM("pgalloc_fail_sleeping", st->fail_sleeping);
-	ITEM("pgalloc_fail_injected", st->fail_injected);
-	ITEM("pgalloc_einval", st->alloc_einval);
-	ITEM("pgalloc_reserve", st->reserve_use);
-	ITEM("pgalloc_highatomic", st->highatomic_use);
-	ITEM("allocstall", st->alloc_stall);
-	ITEM("direct_reclaim", st->direct_reclaim);
-	ITEM("kswapd_wake", st->kswapd_wake);
-	ITEM("pageoutrun", st->kswapd_run);
-	ITEM("shrinker_freed", st->shrinker_freed);
-	ITEM("oom_calls", st->oom_calls);
-	ITEM("zone_grow", st->grow);
-	ITEM("bad_page", st->bad_page);
-	ITEM("zone_lock_fail", st->lock_fail);
-	ITEM("page_poison_corrupt", st->poison_corrupt);
-	ITEM("pcp_hit", st->pcp_hit);
-	ITEM("pcp_refill", st->pcp_refill);
-	ITEM("pcp_drain", st->pcp_drain);
-#undef ITEM
-	return n;
-}
-
-static void print_vmstat(const struct lab_zone_stats *st, FILE *out)
-{
-	struct vm_item items[64];
-	size_t n = vmstat_items(st, items);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s %llu\n", items[i].name, (unsigned long long)items[i].value);
-}
-
-void lab_stats_print(const char *name, const struct lab_zone_stats *st,
-		     enum lab_stats_format format, FILE *out)
-{
-	if (!st || !out)
-		return;
-	if (!name)
-		name = "?";
-	switch (format) {
-	case LAB_STATS_BUDDYINFO:
-		print_buddyinfo(name, st, out);
-		break;
-	case LAB_STATS_ZONEINFO:
-		print_zoneinfo(name, st, out);
-		break;
-	case LAB_STATS_VMSTAT:
-		print_vmstat(st, out);
-		break;
-	}
-}
-
-static void print_zone(const struct lab_zone *z, enum lab_stats_format format, FILE *out)
-{
-	struct lab_zone_stats st;
-	if (!z || !out)
-		return;
-	lab_zone_get_stats(z, &st);
-	lab_stats_print(z->name, &st, format, out);
-}
-
-void lab_zone_print_buddyinfo(const struct lab_zone *z, FILE *out)
-{
-	print_zone(z, LAB_STATS_BUDDYINFO, out);
-}
-
-void lab_zone_print_zoneinfo(const struct lab_zone *z, FILE *out)
-{
-	print_zone(z, LAB_STATS_ZONEINFO, out);
-}
-
-void lab_zone_print_vmstat(const struct lab_zone *z, FILE *out)
-{
-	print_zone(z, LAB_STATS_VMSTAT, out);
-}
 
 /* ---- the live export -------------------------------------------------- */
 

@@ -4,8 +4,9 @@
  * stack, in a side array of one record per pfn allocated with the zone's
  * descriptors (the kernel's page_ext).  Enabled per zone (LAB_ZONE_PAGE_OWNER)
  * or for all zones (LABYRINTH_PAGE_OWNER=1; "exit" also reports leaks at
- * exit).  Dumps in the page_owner file's format, leak reports at zone destroy,
- * and the owner part of Bad page and corruption reports.
+ * exit).  Leak reports at zone destroy and the owner part of Bad page and
+ * corruption reports; the dumps in the page_owner file's format are in
+ * dump.c.
  *
  * Also the stack capture every report uses.  Capture is glibc's backtrace()
  * (libgcc's DWARF unwinder), pre-warmed once when a zone is created: the
@@ -33,20 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* One record per pfn; meaningful at the head of a block. */
-struct page_owner {
-	uint64_t ts_nsec;          /* allocation time, CLOCK_MONOTONIC */
-	uint64_t free_ts_nsec;     /* last free time, 0 if never freed */
-	lab_gfp_t gfp_mask;
-	uint8_t order;
-	uint8_t nr_entries, nr_free_entries;
-	uint8_t set;               /* an allocation was recorded */
-	int32_t pid, tid, free_tid;
-	char comm[16];
-	void *stack[LAB_STACK_DEPTH];
-	void *free_stack[LAB_STACK_DEPTH];
-};
 
 /* ---- stack capture ---------------------------------------------------- */
 
@@ -277,94 +264,6 @@ void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned in
 	po->nr_free_entries = (uint8_t)lab__stack_capture(po->free_stack, LAB_STACK_DEPTH, 0);
 	po->free_ts_nsec = lab__os_now_ns();
 	identity(&pid, &po->free_tid, comm);
-}
-
-/* ---- output ----------------------------------------------------------- */
-
-static const char *const pg_names[] = {
-	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
-};
-
-static void flag_names(uint32_t flags, char *buf, size_t len)
-{
-	size_t used = 0;
-	buf[0] = '\0';
-	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
-		if (flags & (1u << bit))
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-						 pg_names[bit]);
-}
-
-/* print_page_owner(): header, PFN line, stack, blank line. */
-static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
-{
-	const struct page_owner *po = &z->page_owner[pfn];
-	const struct lab_page *p = pfn_to_page(z, pfn);
-	char mode[160], flags[96];
-	uint32_t f = page_flags(p);
-	lab_gfp_name(po->gfp_mask, mode, sizeof(mode));
-	flag_names(f, flags, sizeof(flags));
-	fprintf(out, "Page allocated via order %u, mask %#x(%s), pid %d, tid %d (%s), ts %llu ns\n",
-		po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
-		(unsigned long long)po->ts_nsec);
-	fprintf(out, "PFN 0x%zx zone %s Block %zu type %s Flags %#x(%s)\n", pfn, z->name,
-		pfn >> z->pageblock_order,
-		z->pageblock_mt[pfn >> z->pageblock_order] ? "HighAtomic" : "Normal", f, flags);
-	lab__stack_print(po->stack, po->nr_entries, out);
-	fputc('\n', out);
-}
-
-/* Walk blocks by pfn; print each allocated head that has a record
- * (leaks_only: blocks leaked by Bad page reports too). */
-static size_t for_each_owned(const struct lab_zone *z, FILE *out, bool leaks_only)
-{
-	size_t managed = atomic_load(&z->managed), count = 0;
-	if (!z->page_owner)
-		return 0;
-	for (size_t pfn = 0; pfn < managed;) {
-		const struct lab_page *p = pfn_to_page(z, pfn);
-		uint32_t f = page_flags(p);
-		size_t n = (f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))
-				   ? (size_t)1 << (p->order <= LAB_MAX_ORDER ? p->order : 0) : 1;
-		bool live = (f & PG_allocated) || (leaks_only && (f & PG_bad));
-		if (live && z->page_owner[pfn].set) {
-			print_owner(z, pfn, out);
-			count++;
-		}
-		pfn += n;
-	}
-	return count;
-}
-
-size_t lab_dump_page_owner(const struct lab_zone *z, FILE *out)
-{
-	if (!z || !out)
-		return 0;
-	size_t n = for_each_owned(z, out, false);
-	fflush(out);
-	return n;
-}
-
-size_t lab_page_owner_report_leaks(const struct lab_zone *z, FILE *out)
-{
-	if (!z || !out || !z->page_owner)
-		return 0;
-	size_t managed = atomic_load(&z->managed), blocks = 0, pages = 0;
-	for (size_t pfn = 0; pfn < managed; pfn++) {
-		const struct lab_page *p = pfn_to_page(z, pfn);
-		if ((page_flags(p) & (PG_allocated | PG_bad)) && p->order <= LAB_MAX_ORDER) {
-			blocks++;
-			pages += (size_t)1 << p->order;
-			pfn += ((size_t)1 << p->order) - 1;
-		}
-	}
-	if (!blocks)
-		return 0;
-	fprintf(out, "labyrinth: page_owner: zone %s: %zu blocks (%zu pages) never freed:\n",
-		z->name, blocks, pages);
-	for_each_owned(z, out, true);
-	fflush(out);
-	return blocks;
 }
 
 /* __dump_page_owner(): the owner part of a Bad page or corruption report. */

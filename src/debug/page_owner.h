@@ -9,9 +9,25 @@
 #include "page/zone.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define LAB_STACK_DEPTH 16
+
+/* One record per pfn; meaningful at the head of a block. */
+struct page_owner {
+	uint64_t ts_nsec;          /* allocation time, CLOCK_MONOTONIC */
+	uint64_t free_ts_nsec;     /* last free time, 0 if never freed */
+	lab_gfp_t gfp_mask;
+	uint8_t order;
+	uint8_t nr_entries, nr_free_entries;
+	uint8_t set;               /* an allocation was recorded */
+	int32_t pid, tid, free_tid;
+	char comm[16];
+	void *stack[LAB_STACK_DEPTH];
+	void *free_stack[LAB_STACK_DEPTH];
+};
+
 void lab__stack_warm(void);   /* once, where allocating is fine */
 unsigned int lab__stack_capture(void **frames, unsigned int max, unsigned int skip);
 void lab__stack_print(void *const *frames, unsigned int nr, FILE *out);  /* NULL: stderr */

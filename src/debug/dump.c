@@ -1,0 +1,243 @@
+/*
+ * dump.c - the text dumps, written with stdio to the caller's FILE: a zone
+ * in the formats of /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat (from
+ * a lab_zone_get_stats() snapshot or another process's export), and the
+ * page owner records in the format of the kernel's page_owner file.  No
+ * allocation or free path reaches here.
+ *
+ * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
+ * lab_dump_page_owner and lab_page_owner_report_leaks.
+ */
+#include "page/page.h"
+#include "page/zone.h"
+#include "debug/page_owner.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- text dumps ------------------------------------------------------- */
+
+static void print_buddyinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
+{
+	fprintf(out, "Node 0, zone %8s ", name);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		fprintf(out, "%6zu ", st->nr_free[o]);
+	fputc('\n', out);
+}
+
+/* The zone block of /proc/zoneinfo; Labyrinth's own counters follow the
+ * kernel's in the indented per-zone list. */
+static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FILE *out)
+{
+	fprintf(out, "Node 0, zone %8s\n", name);
+	fprintf(out, "  pages free     %zu\n", st->free);
+	fprintf(out, "        boost    0\n");
+	fprintf(out, "        min      %zu\n", st->wmark_min);
+	fprintf(out, "        low      %zu\n", st->wmark_low);
+	fprintf(out, "        high     %zu\n", st->wmark_high);
+	fprintf(out, "        spanned  %zu\n", st->managed);
+	fprintf(out, "        present  %zu\n", st->managed);
+	fprintf(out, "        managed  %zu\n", st->managed);
+	fprintf(out, "        cma      0\n");
+	fprintf(out, "        protection: (0)\n");
+	fprintf(out, "      nr_free_pages %zu\n", st->free);
+	fprintf(out, "      nr_free_highatomic %zu\n", st->reserved_highatomic);
+	fprintf(out, "      nr_allocated %zu\n", st->allocated);
+	fprintf(out, "      nr_deferred %zu\n", st->deferred);
+	fprintf(out, "      nr_leaked %zu\n", st->leaked);
+	fprintf(out, "  node_unreclaimable:  0\n");
+	fprintf(out, "  start_pfn:           0\n");
+}
+
+struct vm_item {
+	const char *name;
+	uint64_t value;
+};
+
+/* /proc/vmstat: the kernel's name where the meaning is the same
+ * (nr_free_pages, pgalloc, pgfree, allocstall, pageoutrun). */
+static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
+{
+	static const char *const order_names[LAB_MAX_ORDER + 1] = {
+		"pgalloc_order_0", "pgalloc_order_1", "pgalloc_order_2", "pgalloc_order_3",
+		"pgalloc_order_4", "pgalloc_order_5", "pgalloc_order_6", "pgalloc_order_7",
+		"pgalloc_order_8", "pgalloc_order_9", "pgalloc_order_10",
+	};
+	size_t n = 0;
+#define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
+	ITEM("nr_free_pages", st->free);
+	ITEM("nr_managed_pages", st->managed);
+	ITEM("nr_allocated_pages", st->allocated);
+	ITEM("nr_deferred_pages", st->deferred);
+	ITEM("nr_leaked_pages", st->leaked);
+	ITEM("nr_free_highatomic", st->reserved_highatomic);
+	ITEM("pgalloc", st->alloc_success);
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		ITEM(order_names[o], st->alloc_order[o]);
+	ITEM("pgfree", st->free_calls);
+	ITEM("pgalloc_fail", st->alloc_fail);
+	ITEM("pgalloc_fail_atomic", st->fail_atomic);
+	ITEM("pgalloc_fail_nowait", st->fail_nowait);
+	ITEM("pgalloc_fail_sleeping", st->fail_sleeping);
+	ITEM("pgalloc_fail_injected", st->fail_injected);
+	ITEM("pgalloc_einval", st->alloc_einval);
+	ITEM("pgalloc_reserve", st->reserve_use);
+	ITEM("pgalloc_highatomic", st->highatomic_use);
+	ITEM("allocstall", st->alloc_stall);
+	ITEM("direct_reclaim", st->direct_reclaim);
+	ITEM("kswapd_wake", st->kswapd_wake);
+	ITEM("pageoutrun", st->kswapd_run);
+	ITEM("shrinker_freed", st->shrinker_freed);
+	ITEM("oom_calls", st->oom_calls);
+	ITEM("zone_grow", st->grow);
+	ITEM("bad_page", st->bad_page);
+	ITEM("zone_lock_fail", st->lock_fail);
+	ITEM("page_poison_corrupt", st->poison_corrupt);
+	ITEM("pcp_hit", st->pcp_hit);
+	ITEM("pcp_refill", st->pcp_refill);
+	ITEM("pcp_drain", st->pcp_drain);
+#undef ITEM
+	return n;
+}
+
+static void print_vmstat(const struct lab_zone_stats *st, FILE *out)
+{
+	struct vm_item items[64];
+	size_t n = vmstat_items(st, items);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %llu\n", items[i].name, (unsigned long long)items[i].value);
+}
+
+void lab_stats_print(const char *name, const struct lab_zone_stats *st,
+		     enum lab_stats_format format, FILE *out)
+{
+	if (!st || !out)
+		return;
+	if (!name)
+		name = "?";
+	switch (format) {
+	case LAB_STATS_BUDDYINFO:
+		print_buddyinfo(name, st, out);
+		break;
+	case LAB_STATS_ZONEINFO:
+		print_zoneinfo(name, st, out);
+		break;
+	case LAB_STATS_VMSTAT:
+		print_vmstat(st, out);
+		break;
+	}
+}
+
+static void print_zone(const struct lab_zone *z, enum lab_stats_format format, FILE *out)
+{
+	struct lab_zone_stats st;
+	if (!z || !out)
+		return;
+	lab_zone_get_stats(z, &st);
+	lab_stats_print(z->name, &st, format, out);
+}
+
+void lab_zone_print_buddyinfo(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_BUDDYINFO, out);
+}
+
+void lab_zone_print_zoneinfo(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_ZONEINFO, out);
+}
+
+void lab_zone_print_vmstat(const struct lab_zone *z, FILE *out)
+{
+	print_zone(z, LAB_STATS_VMSTAT, out);
+}
+
+/* ---- page owner -------------------------------------------------------- */
+
+
+static const char *const pg_names[] = {
+	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
+};
+
+static void flag_names(uint32_t flags, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
+		if (flags & (1u << bit))
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+						 pg_names[bit]);
+}
+
+/* print_page_owner(): header, PFN line, stack, blank line. */
+static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
+{
+	const struct page_owner *po = &z->page_owner[pfn];
+	const struct lab_page *p = pfn_to_page(z, pfn);
+	char mode[160], flags[96];
+	uint32_t f = page_flags(p);
+	lab_gfp_name(po->gfp_mask, mode, sizeof(mode));
+	flag_names(f, flags, sizeof(flags));
+	fprintf(out, "Page allocated via order %u, mask %#x(%s), pid %d, tid %d (%s), ts %llu ns\n",
+		po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
+		(unsigned long long)po->ts_nsec);
+	fprintf(out, "PFN 0x%zx zone %s Block %zu type %s Flags %#x(%s)\n", pfn, z->name,
+		pfn >> z->pageblock_order,
+		z->pageblock_mt[pfn >> z->pageblock_order] ? "HighAtomic" : "Normal", f, flags);
+	lab__stack_print(po->stack, po->nr_entries, out);
+	fputc('\n', out);
+}
+
+/* Walk blocks by pfn; print each allocated head that has a record
+ * (leaks_only: blocks leaked by Bad page reports too). */
+static size_t for_each_owned(const struct lab_zone *z, FILE *out, bool leaks_only)
+{
+	size_t managed = atomic_load(&z->managed), count = 0;
+	if (!z->page_owner)
+		return 0;
+	for (size_t pfn = 0; pfn < managed;) {
+		const struct lab_page *p = pfn_to_page(z, pfn);
+		uint32_t f = page_flags(p);
+		size_t n = (f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))
+				   ? (size_t)1 << (p->order <= LAB_MAX_ORDER ? p->order : 0) : 1;
+		bool live = (f & PG_allocated) || (leaks_only && (f & PG_bad));
+		if (live && z->page_owner[pfn].set) {
+			print_owner(z, pfn, out);
+			count++;
+		}
+		pfn += n;
+	}
+	return count;
+}
+
+size_t lab_dump_page_owner(const struct lab_zone *z, FILE *out)
+{
+	if (!z || !out)
+		return 0;
+	size_t n = for_each_owned(z, out, false);
+	fflush(out);
+	return n;
+}
+
+size_t lab_page_owner_report_leaks(const struct lab_zone *z, FILE *out)
+{
+	if (!z || !out || !z->page_owner)
+		return 0;
+	size_t managed = atomic_load(&z->managed), blocks = 0, pages = 0;
+	for (size_t pfn = 0; pfn < managed; pfn++) {
+		const struct lab_page *p = pfn_to_page(z, pfn);
+		if ((page_flags(p) & (PG_allocated | PG_bad)) && p->order <= LAB_MAX_ORDER) {
+			blocks++;
+			pages += (size_t)1 << p->order;
+			pfn += ((size_t)1 << p->order) - 1;
+		}
+	}
+	if (!blocks)
+		return 0;
+	fprintf(out, "labyrinth: page_owner: zone %s: %zu blocks (%zu pages) never freed:\n",
+		z->name, blocks, pages);
+	for_each_owned(z, out, true);
+	fflush(out);
+	return blocks;
+}
