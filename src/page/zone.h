@@ -7,7 +7,6 @@
 #define LAB_PAGE_ZONE_H
 
 #include "labyrinth.h"
-#include "base/compiler.h"
 #include "page/page.h"
 
 #include <pthread.h>
