@@ -15,7 +15,7 @@
  */
 #include "os/env.h"
 #include "os/os.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "debug/export.h"
 
 #include <errno.h>

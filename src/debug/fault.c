@@ -21,7 +21,7 @@
 #include "base/ratelimit.h"
 #include "os/env.h"
 #include "os/os.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "page/zone.h"
 #include "debug/fault.h"
 #include "debug/page_owner.h"

@@ -21,7 +21,7 @@
 #include "base/compiler.h"
 #include "os/env.h"
 #include "os/os.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "debug/hooks.h"

@@ -18,11 +18,12 @@
 #include "base/ratelimit.h"
 #include "os/env.h"
 #include "os/os.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 #include "debug/hooks.h"
+#include "debug/page_owner.h"
 #include "debug/poison.h"
 
 #include <stdlib.h>

@@ -10,8 +10,9 @@
  * time, before main(); nothing here runs on an allocation path.
  */
 #include "os/env.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,9 +5,12 @@
  * The free side is free.c.
  */
 #include "base/compiler.h"
+#include "base/ratelimit.h"
+#include "os/os.h"
+#include "os/printk.h"
 #include "os/rseq_list.h"
+#include "page/alloc.h"
 #include "page/atomic.h"
-#include "page/badpage.h"
 #include "page/buddy.h"
 #include "page/gfp.h"
 #include "page/page.h"
@@ -20,6 +23,7 @@
 #include "debug/trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_RECLAIM_RETRIES 16
@@ -319,4 +323,54 @@ void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	struct lab_page *page = lab_alloc_pages(z, gfp, order);
 	return page ? lab_page_address(page) : NULL;
+}
+
+/* ---- failure reports --------------------------------------------------- */
+
+/* warn_alloc(): DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10. */
+static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order,
+			     const char *who, unsigned long repeats)
+{
+	static struct lab__ratelimit limit =
+		LAB_RATELIMIT_INIT("labyrinth: page allocation failure");
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
+		return;
+	char mode[160], again[48] = "";
+	lab_gfp_name(gfp, mode, sizeof(mode));
+	if (repeats > 1)
+		snprintf(again, sizeof(again), " (%lu such failures)", repeats);
+	lab__printk("labyrinth: %s: page allocation failure: order:%u, mode:%#x(%s), zone:%s free:%zu "
+		    "min:%zu low:%zu high:%zu%s\n",
+		    who, order, gfp, mode, z->name,
+		    atomic_load(&z->nr_free_snapshot), atomic_load(&z->wmark[WMARK_MIN]),
+		    atomic_load(&z->wmark[WMARK_LOW]), atomic_load(&z->wmark[WMARK_HIGH]), again);
+}
+
+/*
+ * A caller that cannot sleep must not write(2) either (a full pipe blocks):
+ * it leaves the report for kswapd, with one futex wake, and kswapd prints it.
+ * Zones without kswapd print at once.
+ */
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	if (!(gfp & LAB_GFP_DIRECT_RECLAIM) && z->kswapd_started) {
+		atomic_store(&z->pending_warn, (uint64_t)1 << 63 | (uint64_t)gfp << 8 | order);
+		atomic_fetch_add(&z->pending_warn_count, 1);
+		lab__wakeup_kswapd(z);
+		return;
+	}
+	char comm[17];
+	lab__os_thread_name(comm, sizeof(comm));
+	print_warn_alloc(z, gfp, order, comm, 1);
+}
+
+/* Print what atomic callers left behind; kswapd calls it. */
+void lab__flush_warnings(struct lab_zone *z)
+{
+	uint64_t w = atomic_exchange(&z->pending_warn, 0);
+	if (!w)
+		return;
+	unsigned long n = atomic_exchange(&z->pending_warn_count, 0);
+	print_warn_alloc(z, (lab_gfp_t)((w >> 8) & 0xffffff), (unsigned int)(w & 0xff),
+			 "atomic context", n);
 }

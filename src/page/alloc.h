@@ -1,6 +1,7 @@
 /*
- * alloc.h - the free side of the allocator (alloc.c), for the files that
- * drop references and give blocks back: refcount.c, pcp.c, the tests.
+ * alloc.h - the allocator's cross-file functions: the free side (free.c),
+ * for the files that drop references and give blocks back (refcount.c,
+ * pcp.c, the tests), and the allocation-failure report (alloc.c).
  */
 #ifndef LAB_PAGE_ALLOC_H
 #define LAB_PAGE_ALLOC_H
@@ -16,5 +17,10 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
  * (never reused, counted as allocated). */
 void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order);
 void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason);
+
+/* warn_alloc(): report a failed allocation (rate limited); a caller that
+ * cannot sleep leaves it to kswapd, which prints it with flush_warnings. */
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+void lab__flush_warnings(struct lab_zone *z);
 
 #endif /* LAB_PAGE_ALLOC_H */

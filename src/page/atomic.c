@@ -17,8 +17,8 @@
 #include "os/cpu.h"
 #include "os/env.h"
 #include "os/os.h"
+#include "os/printk.h"
 #include "page/atomic.h"
-#include "page/badpage.h"
 #include "page/zone.h"
 
 #include <ctype.h>

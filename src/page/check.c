@@ -3,7 +3,7 @@
  * zone lock and every per-CPU set held, exact beside running threads
  * (docs/DESIGN.md, "Invariants").
  */
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "page/buddy.h"
 #include "page/page.h"
 #include "page/pcp.h"

@@ -18,6 +18,7 @@
 #include "base/compiler.h"
 #include "os/cpu.h"
 #include "os/os.h"
+#include "os/printk.h"
 #include "page/atomic.h"
 #include "page/badpage.h"
 #include "page/page.h"

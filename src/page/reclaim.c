@@ -5,7 +5,7 @@
  * the OOM handler and zone growth.
  */
 #include "os/os.h"
-#include "page/badpage.h"
+#include "page/alloc.h"
 #include "page/buddy.h"
 #include "page/pcp.h"
 #include "page/reclaim.h"

@@ -14,6 +14,7 @@
 #include "page/badpage.h"
 #include "page/page.h"
 #include "page/refcount.h"
+#include "page/zone.h"
 #include "secure/hooks.h"
 
 void lab_get_page(struct lab_page *page)

@@ -6,7 +6,7 @@
  */
 #include "base/compiler.h"
 #include "os/os.h"
-#include "page/badpage.h"
+#include "os/printk.h"
 #include "page/buddy.h"
 #include "page/page.h"
 #include "page/pcp.h"

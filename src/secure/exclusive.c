@@ -16,6 +16,7 @@
  */
 #include "base/compiler.h"
 #include "os/os.h"
+#include "os/printk.h"
 #include "page/badpage.h"
 #include "page/page.h"
 #include "page/zone.h"
