@@ -1,5 +1,5 @@
 /*
- * labyrinth.c - the command-line tool.
+ * cli.c - the command-line tool, `labyrinth`.
  *
  *   labyrinth demo      allocate under each GFP class and show the zone
  *   labyrinth stat PID  another process's zones (tools/stat.c)
