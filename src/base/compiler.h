@@ -6,8 +6,8 @@
 #ifndef LAB_BASE_COMPILER_H
 #define LAB_BASE_COMPILER_H
 
-#define likely(x)   __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define lab_likely(x)   __builtin_expect(!!(x), 1)
+#define lab_unlikely(x) __builtin_expect(!!(x), 0)
 
 /* ThreadSanitizer cannot see into restartable sequences (gcc says it is on
  * with __SANITIZE_THREAD__, clang with __has_feature). */

@@ -27,7 +27,7 @@ static inline int lab__debug_zone_init(struct lab_zone *z, unsigned int zone_fla
 /* New memory [first, first+nr) about to be handed to the buddy lists. */
 static inline int lab__debug_new_range(struct lab_zone *z, size_t first, size_t nr)
 {
-	if (likely(!z->debug))
+	if (lab_likely(!z->debug))
 		return 0;
 	lab__poison_new_range(z, first, nr);
 	return (z->debug & ZONE_DEBUG_OWNER) ? lab__page_owner_new_range(z, first, nr) : 0;
@@ -42,7 +42,7 @@ static inline void lab__debug_zone_fini(struct lab_zone *z)
 static inline void lab__debug_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 				    unsigned int order)
 {
-	if (likely(!z->debug))
+	if (lab_likely(!z->debug))
 		return;
 	lab__poison_alloc(z, page, order);
 	if (z->debug & ZONE_DEBUG_OWNER)
@@ -50,7 +50,7 @@ static inline void lab__debug_alloc(struct lab_zone *z, struct lab_page *page, l
 }
 static inline void lab__debug_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	if (likely(!z->debug))
+	if (lab_likely(!z->debug))
 		return;
 	if (z->debug & ZONE_DEBUG_OWNER)
 		lab__page_owner_free(z, page, order);

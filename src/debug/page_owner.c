@@ -140,11 +140,11 @@ static void forget_identity(void)
 
 static void identity(int *pid, int *tid, char comm[16])
 {
-	if (unlikely(!cached_tid)) {
+	if (lab_unlikely(!cached_tid)) {
 		cached_tid = lab__os_gettid();
 		lab__os_thread_name(cached_comm, sizeof(cached_comm));
 	}
-	if (unlikely(!cached_pid))
+	if (lab_unlikely(!cached_pid))
 		cached_pid = getpid();
 	*pid = cached_pid;
 	*tid = cached_tid;

@@ -211,7 +211,7 @@ void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int o
 		return;
 	uint32_t saved = lab__zone_write_begin(z);
 	size_t at = first_difference(mem, len);
-	if (unlikely(at < len))
+	if (lab_unlikely(at < len))
 		report_corruption(z, page, order, mem, at, len);
 	lab__zone_write_end(z, saved);
 #ifdef LAB_HAVE_VALGRIND

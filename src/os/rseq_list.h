@@ -278,7 +278,7 @@ extern _Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-e
 
 static inline struct lab__os_rseq *rseq_self(void)
 {
-	if (unlikely(!lab__my_rseq_known)) {
+	if (lab_unlikely(!lab__my_rseq_known)) {
 		lab__my_rseq = lab__os_rseq_self();
 		lab__my_rseq_known = true;
 	}

@@ -237,14 +237,14 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return NULL;
 	struct lab__os_rseq *rs = rseq_self();
-	if (unlikely(!rs))
+	if (lab_unlikely(!rs))
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
 	size_t unusable = __atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
 	if (free_now <= unusable + atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed))
 		return NULL;
 	struct lab_page *page;
-	if (unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
+	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
 		return NULL;
 	PCP_COUNT(rs, z, hit[0]);
 	atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
@@ -262,16 +262,16 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 								      lab_gfp_t gfp,
 								      unsigned int order)
 {
-	if (unlikely(!z)) {
+	if (lab_unlikely(!z)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (unlikely(order > LAB_MAX_ORDER || (gfp & ~LAB_GFP_ALL_BITS))) {
+	if (lab_unlikely(order > LAB_MAX_ORDER || (gfp & ~LAB_GFP_ALL_BITS))) {
 		zone_stat_inc(z, alloc_einval);
 		errno = EINVAL;
 		return NULL;
 	}
-	if (unlikely((gfp & LAB_GFP_NOFAIL) && !can_sleep(gfp))) {
+	if (lab_unlikely((gfp & LAB_GFP_NOFAIL) && !can_sleep(gfp))) {
 		/* NOFAIL needs to be able to wait; the kernel warns and fails too. */
 		static _Atomic int warned;
 		if (!atomic_exchange(&warned, 1))
@@ -281,16 +281,16 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 		return NULL;
 	}
 	/* fail_page_alloc: one predictable branch while nothing is armed. */
-	if (unlikely(fault_armed()) && lab__should_fail_alloc(z, gfp, order)) {
+	if (lab_unlikely(fault_armed()) && lab__should_fail_alloc(z, gfp, order)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 
 	/* Fast path: the LOW watermark, no reserves. */
 	struct lab_page *page = get_page_from_freelist(z, gfp, order, ALLOC_WMARK_LOW);
-	if (unlikely(!page))
+	if (lab_unlikely(!page))
 		page = alloc_slowpath(z, gfp, order);
-	if (unlikely(!page)) {
+	if (lab_unlikely(!page)) {
 		count_failure(z, gfp);
 		lab_trace(mm_page_alloc_fail, z->name, order, gfp, 0);
 		if (!(gfp & LAB_GFP_NOWARN))
@@ -309,9 +309,9 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	if (can_sleep(gfp))
 		lab__might_sleep("lab_alloc_pages");
 	/* Inline fast path only while no debugging feature wants to see the page. */
-	if (likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
+	if (lab_likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
 		struct lab_page *page = alloc_fast(z);
-		if (likely(page)) {
+		if (lab_likely(page)) {
 			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
 			return page;
 		}

@@ -120,7 +120,7 @@ static inline void atomic_enter_at(void *ip)
 static void atomic_exit_at(void *ip)
 {
 	atomic_signal_fence(memory_order_seq_cst);
-	if (unlikely(atomic_depth == 0)) {
+	if (lab_unlikely(atomic_depth == 0)) {
 		/* Not a silent wrap: say so, and stay at zero. */
 		lab__printk("BUG: labyrinth: lab_atomic_exit() without lab_atomic_enter() at %p\n", ip);
 		return;
@@ -212,7 +212,7 @@ void lab_spin_lock(lab_spinlock_t *lock)
 	uintptr_t me = lab__self_token(), seen;
 	atomic_enter_at(__builtin_return_address(0));
 	for (unsigned int spins = 0; !spin_try(lock, me, &seen); spins++) {
-		if (unlikely(seen == me)) {
+		if (lab_unlikely(seen == me)) {
 			/* A signal handler that interrupted the holder, or a
 			 * double lock: waiting would never end. */
 			lab__printk("BUG: spinlock recursion: lock %p already held by this thread\n",
@@ -239,7 +239,7 @@ bool lab_spin_trylock(lab_spinlock_t *lock)
 void lab_spin_unlock(lab_spinlock_t *lock)
 {
 	uintptr_t owner = __atomic_load_n(spin_word(lock), __ATOMIC_RELAXED);
-	if (unlikely(owner != lab__self_token())) {
+	if (lab_unlikely(owner != lab__self_token())) {
 		lab__printk("BUG: spinlock wrong owner: lock %p released by a thread that %s\n",
 			    (void *)lock, owner ? "does not hold it" : "finds it unlocked");
 		abort();

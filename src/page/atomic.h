@@ -14,7 +14,7 @@ extern bool lab__sleep_check;
 void lab__might_sleep_report(const char *where); /* reports and aborts in atomic context */
 static inline void lab__might_sleep(const char *where)
 {
-	if (unlikely(lab__sleep_check))
+	if (lab_unlikely(lab__sleep_check))
 		lab__might_sleep_report(where);
 }
 

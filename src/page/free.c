@@ -47,7 +47,7 @@ static uint32_t claim_block(struct lab_page *page, uint32_t mark, uint32_t mark_
 	/* PG_splitting stays too: the free splitting the block still owns it. */
 	uint32_t keep = PG_locked | PG_waiters | PG_splitting, f = page_flags(page), m;
 	do {
-		if (unlikely(!(f & PG_allocated))) {
+		if (lab_unlikely(!(f & PG_allocated))) {
 			*old = f;
 			return 0;
 		}
@@ -80,11 +80,11 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 {
 	uint32_t old;
 	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
-	if (unlikely(!mark)) {
+	if (lab_unlikely(!mark)) {
 		lab__bad_page_state(z, page, old, bad_free_reason(old));
 		return false;
 	}
-	if (unlikely(mark == PG_bad)) {
+	if (lab_unlikely(mark == PG_bad)) {
 		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
 		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
 		return false;
@@ -148,17 +148,17 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return false;
 	struct lab__os_rseq *rs = rseq_self();
-	if (unlikely(!rs))
+	if (lab_unlikely(!rs))
 		return false;
 	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
 		return false;
 	uint32_t expect = PG_allocated;
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
+	if (lab_unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
 							      memory_order_relaxed,
 							      memory_order_relaxed)))
 		return false;
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-	if (likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
+	if (lab_likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);
 		return true;
 	}
@@ -226,18 +226,18 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 							  struct lab_page *page,
 							  unsigned int order)
 {
-	if (unlikely(!z)) {
+	if (lab_unlikely(!z)) {
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
 	uint32_t f = page_flags(page);
-	if (unlikely(!(f & PG_allocated))) {
+	if (lab_unlikely(!(f & PG_allocated))) {
 		lab__bad_page_state(z, page, f, bad_free_reason(f));
 		return;
 	}
 	/* A slab's page goes back through its cache, never directly: report it
 	 * and leave it to the cache (its objects stay valid). */
-	if (unlikely(f & PG_slab)) {
+	if (lab_unlikely(f & PG_slab)) {
 		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
 		return;
 	}
@@ -245,7 +245,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	bool exclusive = f & PG_exclusive;
 	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
 		return;
-	if (unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
+	if (lab_unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
 		lab__leak_block(z, page, order > LAB_MAX_ORDER
 			? "freed with an order above LAB_MAX_ORDER"
 			: "freed with a different order than allocated");
@@ -258,7 +258,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	 * get needs a reference), and the block keeps its shape throughout, as
 	 * a concurrent lab_zone_check() or a fork() child expects. */
 	int32_t count = atomic_load_explicit(&page->refcount, memory_order_relaxed);
-	if (unlikely(count <= 0)) {
+	if (lab_unlikely(count <= 0)) {
 		lab__put_testzero(z, page);  /* reports the put without a reference */
 		return;
 	}
@@ -270,7 +270,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 				    "freed with a different order than allocated");
 		return;
 	}
-	if (likely(!split)) {
+	if (lab_likely(!split)) {
 		if (lab__put_testzero(z, page))
 			lab__free_the_page(z, page, order);
 		return;
@@ -286,10 +286,10 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 
 void lab_free_pages(struct lab_page *page, unsigned int order)
 {
-	if (unlikely(!page))
+	if (lab_unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
-	if (likely(z && order == 0 && !z->debug && free_fast(z, page))) {
+	if (lab_likely(z && order == 0 && !z->debug && free_fast(z, page))) {
 		lab_trace(mm_page_free, page, 0, z->name);
 		return;
 	}

@@ -98,7 +98,7 @@ static bool bucket_lock(struct wait_bucket *b)
 {
 	size_t i = bucket_index(b);
 	uint64_t bit = (uint64_t)1 << (i % 64);
-	if (unlikely(buckets_mine[i / 64] & bit))
+	if (lab_unlikely(buckets_mine[i / 64] & bit))
 		return false;
 	/* Mark before taking a ticket, so a handler can never queue behind us. */
 	buckets_mine[i / 64] |= bit;
@@ -127,7 +127,7 @@ static void bucket_release(struct wait_bucket *b)
 /* For callers that would sleep: recursion is a caller bug, never a hang. */
 static void bucket_lock_sleepable(struct wait_bucket *b, const char *who)
 {
-	if (unlikely(!bucket_lock(b))) {
+	if (lab_unlikely(!bucket_lock(b))) {
 		lab__printk("BUG: labyrinth: %s called from a signal handler that interrupted "
 			    "page lock work on this thread (mark handlers atomic with "
 			    "lab_atomic_enter() and use lab_trylock_page)\n", who);
@@ -216,7 +216,7 @@ static void bucket_unlock(struct wait_bucket *b)
 		bucket_release(b);
 		/* Set only by a handler on this thread while we held or queued
 		 * for the lock; we deliver its wake-ups. */
-		if (likely(!atomic_load_explicit(&b->pending, memory_order_relaxed)))
+		if (lab_likely(!atomic_load_explicit(&b->pending, memory_order_relaxed)))
 			return;
 		if (!bucket_lock(b))
 			return;
@@ -282,7 +282,7 @@ static void lock_page_slow(struct lab_page *page)
 
 		if (wait_for_wake(&w) == WAIT_HANDED)
 			return;  /* the unlocker kept PG_locked set for us */
-		if (unlikely(lab__page_lock_woken_hook))
+		if (lab_unlikely(lab__page_lock_woken_hook))
 			lab__page_lock_woken_hook(page);
 		if (trylock_bit(page))
 			return;
@@ -295,9 +295,9 @@ static void lock_page_slow(struct lab_page *page)
 void lab_lock_page(struct lab_page *page)
 {
 	lab__might_sleep("lab_lock_page");
-	if (unlikely(lab__page_owner_refuses(page, "lab_lock_page")))
+	if (lab_unlikely(lab__page_owner_refuses(page, "lab_lock_page")))
 		return;
-	if (likely(trylock_bit(page)))
+	if (lab_likely(trylock_bit(page)))
 		return;
 	for (unsigned int i = 0; i < PAGE_LOCK_SPINS; i++) {
 		lab__cpu_relax();
@@ -310,7 +310,7 @@ void lab_lock_page(struct lab_page *page)
 
 bool lab_trylock_page(struct lab_page *page)
 {
-	if (unlikely(lab__page_owner_refuses(page, "lab_trylock_page")))
+	if (lab_unlikely(lab__page_owner_refuses(page, "lab_trylock_page")))
 		return false;
 	return trylock_bit(page);
 }
@@ -358,7 +358,7 @@ void lab_unlock_page(struct lab_page *page)
 {
 	uint32_t old = atomic_load_explicit(&page->flags, memory_order_relaxed);
 	for (;;) {
-		if (unlikely(!(old & PG_locked))) {
+		if (lab_unlikely(!(old & PG_locked))) {
 			lab__bad_page(page->zone, page, "lab_unlock_page: the page is not locked");
 			return;
 		}
@@ -371,7 +371,7 @@ void lab_unlock_page(struct lab_page *page)
 	}
 
 	struct wait_bucket *b = bucket_of(page);
-	if (unlikely(!bucket_lock(b))) {
+	if (lab_unlikely(!bucket_lock(b))) {
 		/* A signal handler (this call) interrupted its own thread while it
 		 * held or queued for the bucket: release plainly and leave the
 		 * wake-up to that thread's bucket_unlock().  No handoff on this

@@ -68,7 +68,7 @@ static int choose_mode(void)
 int lab__pcp_mode(void)
 {
 	int mode = atomic_load_explicit(&pcp_mode, memory_order_acquire);
-	if (unlikely(mode < 0)) {
+	if (lab_unlikely(mode < 0)) {
 		int expect = -1;
 		mode = choose_mode();
 		if (!atomic_compare_exchange_strong(&pcp_mode, &expect, mode))

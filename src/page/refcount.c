@@ -19,24 +19,24 @@
 
 void lab_get_page(struct lab_page *page)
 {
-	if (unlikely(!page))
+	if (lab_unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
-	if (unlikely(!z)) {
+	if (lab_unlikely(!z)) {
 		lab__bad_pointer(page, "lab_get_page: not a page descriptor of any zone");
 		return;
 	}
-	if (unlikely(lab__page_owner_refuses(page, "lab_get_page")))
+	if (lab_unlikely(lab__page_owner_refuses(page, "lab_get_page")))
 		return;
 	int32_t old = atomic_load_explicit(&page->refcount, memory_order_relaxed);
 	do {
-		if (unlikely(old <= 0)) {
+		if (lab_unlikely(old <= 0)) {
 			/* Nothing to leak: the block is free or on its way there. */
 			lab__bad_page(z, page, "lab_get_page: no reference held (page not allocated, "
 				      "or freed)");
 			return;
 		}
-		if (unlikely(old == INT32_MAX)) {
+		if (lab_unlikely(old == INT32_MAX)) {
 			lab__leak_block(z, page, "lab_get_page: reference count overflow");
 			return;
 		}
@@ -51,7 +51,7 @@ bool lab__put_testzero(struct lab_zone *z, struct lab_page *page)
 {
 	int32_t old = atomic_load_explicit(&page->refcount, memory_order_relaxed);
 	do {
-		if (unlikely(old <= 0)) {
+		if (lab_unlikely(old <= 0)) {
 			lab__leak_block(z, page, "reference count underflow: put without a reference");
 			return false;
 		}
@@ -63,10 +63,10 @@ bool lab__put_testzero(struct lab_zone *z, struct lab_page *page)
 
 void lab_put_page(struct lab_page *page)
 {
-	if (unlikely(!page))
+	if (lab_unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
-	if (unlikely(!z)) {
+	if (lab_unlikely(!z)) {
 		lab__bad_pointer(page, "lab_put_page: not a page descriptor of any zone");
 		return;
 	}

@@ -51,7 +51,7 @@ void lab__zone_lock(struct lab_zone *z)
 							  memory_order_acquire,
 							  memory_order_relaxed))
 			return;
-		if (unlikely(seen == me)) {
+		if (lab_unlikely(seen == me)) {
 			lab__printk("BUG: labyrinth: zone %s: lock taken recursively "
 				    "(a sleeping call from a signal handler?)\n", z->name);
 			abort();

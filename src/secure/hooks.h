@@ -46,7 +46,7 @@ bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, c
  */
 static inline bool lab__page_owner_refuses(const struct lab_page *page, const char *who)
 {
-	if (likely(!(page_flags(page) & PG_exclusive)))
+	if (lab_likely(!(page_flags(page) & PG_exclusive)))
 		return false;
 	return !lab__exclusive_may_touch(page->zone, page, who);
 }

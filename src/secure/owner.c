@@ -52,7 +52,7 @@ lab_owner_t lab_owner_self(void)
 	if (token)
 		return token;
 	uint32_t id = atomic_load_explicit(&thread_id, memory_order_relaxed);
-	if (likely(id))
+	if (lab_likely(id))
 		return id;
 	/* First use in this thread.  A signal handler may do the same between
 	 * our load and store: the compare-exchange makes both keep one id. */
@@ -93,7 +93,7 @@ bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, c
 	if (!(page_flags(page) & PG_exclusive))
 		return true;
 	lab_owner_t me = lab_owner_self(), owner = owner_of(page);
-	if (likely(owner == me))
+	if (lab_likely(owner == me))
 		return true;
 	refuse(z, page, what, owner, me);
 	return false;
