@@ -16,13 +16,13 @@
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/thread.h"
 #include "debug/export.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- the live export -------------------------------------------------- */
 
@@ -50,18 +50,18 @@ struct export_file {
 };
 
 static struct {
-	pthread_mutex_t lock;       /* zones[], file and the thread's life */
+	lab__os_mutex_t lock;       /* zones[], file and the thread's life */
 	struct lab_zone *zones[LAB_EXPORT_MAX_ZONES];
 	struct export_file *file;
 	char name[40];
 	int pid;                    /* the process that created file */
-	pthread_t thread;
+	lab__os_thread_t thread;
 	bool running;
 	_Atomic uint32_t wake;      /* futex: bumped to stop the thread */
 	_Atomic bool stop;
 	unsigned int interval_ms;
 	bool atexit_done;
-} ex = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} ex = { .lock = LAB_OS_MUTEX_INIT };
 
 static void export_name(char *buf, size_t len, int pid)
 {
@@ -72,7 +72,7 @@ static void export_name(char *buf, size_t len, int pid)
 static void publish_locked(void)
 {
 	struct export_file *f = ex.file;
-	if (!f || ex.pid != getpid())
+	if (!f || ex.pid != lab__os_getpid())
 		return;
 	atomic_fetch_add_explicit(&f->seq, 1, memory_order_acq_rel);
 	atomic_thread_fence(memory_order_release);
@@ -92,7 +92,7 @@ static void publish_locked(void)
 
 void lab__stats_zone_add(struct lab_zone *z)
 {
-	pthread_mutex_lock(&ex.lock);
+	lab__os_mutex_lock(&ex.lock);
 	for (int i = 0; i < LAB_EXPORT_MAX_ZONES; i++) {
 		if (!ex.zones[i]) {
 			ex.zones[i] = z;
@@ -100,17 +100,17 @@ void lab__stats_zone_add(struct lab_zone *z)
 		}
 	}
 	publish_locked();
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 void lab__stats_zone_del(struct lab_zone *z)
 {
-	pthread_mutex_lock(&ex.lock);
+	lab__os_mutex_lock(&ex.lock);
 	for (int i = 0; i < LAB_EXPORT_MAX_ZONES; i++)
 		if (ex.zones[i] == z)
 			ex.zones[i] = NULL;
 	publish_locked();
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 /* ---- stale files -------------------------------------------------------- */
@@ -168,9 +168,9 @@ static void *export_main(void *arg)
 		uint32_t seen = atomic_load(&ex.wake);
 		if (atomic_load(&ex.stop))
 			break;
-		pthread_mutex_lock(&ex.lock);
+		lab__os_mutex_lock(&ex.lock);
 		publish_locked();
-		pthread_mutex_unlock(&ex.lock);
+		lab__os_mutex_unlock(&ex.lock);
 		lab__os_futex_wait(&ex.wake, seen, (int64_t)ex.interval_ms * 1000000);
 	}
 	return NULL;
@@ -184,13 +184,13 @@ static void export_at_exit(void)
 int lab_stats_export_enable(unsigned int interval_ms)
 {
 	int err = 0;
-	pthread_mutex_lock(&ex.lock);
-	if (ex.running && ex.pid == getpid()) {
+	lab__os_mutex_lock(&ex.lock);
+	if (ex.running && ex.pid == lab__os_getpid()) {
 		ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
-		pthread_mutex_unlock(&ex.lock);
+		lab__os_mutex_unlock(&ex.lock);
 		return 0;
 	}
-	ex.pid = getpid();
+	ex.pid = lab__os_getpid();
 	ex.interval_ms = interval_ms ? interval_ms : EXPORT_DEFAULT_MS;
 	lab_stats_remove_stale(0);  /* files of killed processes, ours included */
 	export_name(ex.name, sizeof(ex.name), ex.pid);
@@ -204,61 +204,60 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	ex.file->interval_ms = ex.interval_ms;
 	publish_locked();
 	atomic_store(&ex.stop, false);
-	int rc = pthread_create(&ex.thread, NULL, export_main, NULL);
+	int rc = lab__os_thread_create(&ex.thread, export_main, NULL, "lab-export");
 	if (rc) {
-		err = -rc;
+		err = rc;
 		lab__os_unmap(ex.file, sizeof(struct export_file));
 		lab__os_shm_unlink(ex.name);
 		ex.file = NULL;
 		goto out;
 	}
-	pthread_setname_np(ex.thread, "lab-export");
 	ex.running = true;
 	if (!ex.atexit_done) {
 		ex.atexit_done = true;
-		atexit(export_at_exit);
+		lab__os_atexit(export_at_exit);
 	}
 out:
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 	return err;
 }
 
 void lab_stats_export_disable(void)
 {
-	pthread_mutex_lock(&ex.lock);
-	bool running = ex.running && ex.pid == getpid();
+	lab__os_mutex_lock(&ex.lock);
+	bool running = ex.running && ex.pid == lab__os_getpid();
 	ex.running = false;
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 	if (!running)
 		return;
 	atomic_store(&ex.stop, true);
 	atomic_fetch_add(&ex.wake, 1);
 	lab__os_futex_wake(&ex.wake, 1);
-	pthread_join(ex.thread, NULL);
-	pthread_mutex_lock(&ex.lock);
+	lab__os_thread_join(ex.thread);
+	lab__os_mutex_lock(&ex.lock);
 	lab__os_shm_unlink(ex.name);
 	lab__os_unmap(ex.file, sizeof(struct export_file));
 	ex.file = NULL;
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 void lab_stats_export_sync(void)
 {
-	pthread_mutex_lock(&ex.lock);
+	lab__os_mutex_lock(&ex.lock);
 	publish_locked();
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 /* fork(): the child has no export thread and must not write the parent's
  * file; the lock is taken around fork so the child's copy is consistent. */
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&ex.lock);
+	lab__os_mutex_lock(&ex.lock);
 }
 
 static void fork_parent(void)
 {
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 static void fork_child(void)
@@ -268,19 +267,19 @@ static void fork_child(void)
 	ex.file = NULL;
 	ex.running = false;
 	ex.pid = 0;
-	pthread_mutex_unlock(&ex.lock);
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 __attribute__((constructor)) static void export_from_environment(void)
 {
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	lab__os_atfork(fork_prepare, fork_parent, fork_child);
 	static const char *const words[] = { "0", "1", NULL };
 	if (lab__env_choice("LABYRINTH_EXPORT", words, "the export stays off") != 1)
 		return;
 	int rc = lab_stats_export_enable(0);
 	if (rc)
 		lab__printk("labyrinth: LABYRINTH_EXPORT: cannot create /dev/shm/labyrinth.%d: %s\n",
-			    (int)getpid(), strerror(-rc));
+			    (int)lab__os_getpid(), strerror(-rc));
 }
 
 /*

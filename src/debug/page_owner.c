@@ -22,6 +22,7 @@
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/thread.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "debug/hooks.h"
@@ -37,7 +38,7 @@
 
 /* ---- stack capture ---------------------------------------------------- */
 
-static pthread_once_t warm_once = PTHREAD_ONCE_INIT;
+static lab__os_once_t warm_once = LAB_OS_ONCE_INIT;
 static _Atomic bool unwinder_ready;
 
 static void warm_unwinder(void)
@@ -50,7 +51,7 @@ static void warm_unwinder(void)
 /* Called where sleeping and allocating are fine (zone creation). */
 void lab__stack_warm(void)
 {
-	pthread_once(&warm_once, warm_unwinder);
+	lab__os_once(&warm_once, warm_unwinder);
 }
 
 /* Up to max frames of the caller's stack, without its skip innermost ones. */
@@ -145,7 +146,7 @@ static void identity(int *pid, int *tid, char comm[16])
 		lab__os_thread_name(cached_comm, sizeof(cached_comm));
 	}
 	if (lab_unlikely(!cached_pid))
-		cached_pid = getpid();
+		cached_pid = lab__os_getpid();
 	*pid = cached_pid;
 	*tid = cached_tid;
 	memcpy(comm, cached_comm, 16);
@@ -157,27 +158,27 @@ static bool env_owner, env_report_at_exit;
 
 /* Zones with page owner, for the report at exit. */
 static struct lab_zone *owner_zones[LAB_MAX_ZONES];
-static pthread_mutex_t owner_zones_lock = PTHREAD_MUTEX_INITIALIZER;
+static lab__os_mutex_t owner_zones_lock = LAB_OS_MUTEX_INIT;
 
 static void report_at_exit(void)
 {
-	pthread_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&owner_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
 		if (owner_zones[i])
 			lab_page_owner_report_leaks(owner_zones[i], stderr);
-	pthread_mutex_unlock(&owner_zones_lock);
+	lab__os_mutex_unlock(&owner_zones_lock);
 }
 
 __attribute__((constructor)) static void page_owner_from_environment(void)
 {
-	pthread_atfork(NULL, NULL, forget_identity);
+	lab__os_atfork(NULL, NULL, forget_identity);
 	static const char *const words[] = { "0", "1", "exit", NULL };
 	int i = lab__env_choice("LABYRINTH_PAGE_OWNER", words, "page owner stays off");
 	if (i == 1) {
 		env_owner = true;
 	} else if (i == 2) {
 		env_owner = env_report_at_exit = true;
-		atexit(report_at_exit);
+		lab__os_atexit(report_at_exit);
 	}
 }
 
@@ -199,14 +200,14 @@ int lab__page_owner_zone_init(struct lab_zone *z)
 	z->page_owner = lab__os_reserve(ext_bytes(z), z->page_size, &err);
 	if (!z->page_owner)
 		return err;
-	pthread_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&owner_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {
 		if (!owner_zones[i]) {
 			owner_zones[i] = z;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&owner_zones_lock);
+	lab__os_mutex_unlock(&owner_zones_lock);
 	return 0;
 }
 
@@ -222,11 +223,11 @@ int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr)
 
 void lab__page_owner_zone_fini(struct lab_zone *z)
 {
-	pthread_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&owner_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
 		if (owner_zones[i] == z)
 			owner_zones[i] = NULL;
-	pthread_mutex_unlock(&owner_zones_lock);
+	lab__os_mutex_unlock(&owner_zones_lock);
 	if (!z->page_owner)
 		return;
 	if (atomic_load(&z->managed))

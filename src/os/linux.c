@@ -3,7 +3,7 @@
  * memory, futex for sleeping, and the few thread facts reports need; for
  * exclusive pages memfd_secret, mlock, madvise and protection keys.
  */
-#include "os.h"
+#include "os/os.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,6 +8,7 @@
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/thread.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -80,5 +81,5 @@ static void forget_suppressed(void)
 
 __attribute__((constructor)) static void ratelimit_init(void)
 {
-	pthread_atfork(NULL, NULL, forget_suppressed);
+	lab__os_atfork(NULL, NULL, forget_suppressed);
 }

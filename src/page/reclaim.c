@@ -5,6 +5,7 @@
  * the OOM handler and zone growth.
  */
 #include "os/os.h"
+#include "os/thread.h"
 #include "page/alloc.h"
 #include "page/buddy.h"
 #include "page/pcp.h"
@@ -26,17 +27,17 @@ int lab_register_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 {
 	if (!z || !s || !s->count_objects || !s->scan_objects || s->seeks < 0 || s->batch < 0)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&z->shrinker_lock);
+	lab__os_rwlock_wrlock(&z->shrinker_lock);
 	for (struct lab_shrinker *it = z->shrinkers; it; it = it->lab_next) {
 		if (it == s) {
-			pthread_rwlock_unlock(&z->shrinker_lock);
+			lab__os_rwlock_unlock(&z->shrinker_lock);
 			return -EINVAL;
 		}
 	}
 	s->lab_nr_deferred = 0;
 	s->lab_next = z->shrinkers;
 	z->shrinkers = s;
-	pthread_rwlock_unlock(&z->shrinker_lock);
+	lab__os_rwlock_unlock(&z->shrinker_lock);
 	return 0;
 }
 
@@ -44,14 +45,14 @@ void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 {
 	if (!z || !s)
 		return;
-	pthread_rwlock_wrlock(&z->shrinker_lock);
+	lab__os_rwlock_wrlock(&z->shrinker_lock);
 	for (struct lab_shrinker **it = &z->shrinkers; *it; it = &(*it)->lab_next) {
 		if (*it == s) {
 			*it = s->lab_next;
 			break;
 		}
 	}
-	pthread_rwlock_unlock(&z->shrinker_lock);
+	lab__os_rwlock_unlock(&z->shrinker_lock);
 }
 
 /* do_shrink_slab(): scan (freeable >> priority) * 4 / seeks objects plus the
@@ -97,12 +98,12 @@ static unsigned long do_shrink(struct lab_shrinker *s, lab_gfp_t gfp, int priori
 unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority)
 {
 	unsigned long freed = 0;
-	pthread_mutex_lock(&z->reclaim_mutex);
-	pthread_rwlock_rdlock(&z->shrinker_lock);
+	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__os_rwlock_rdlock(&z->shrinker_lock);
 	for (struct lab_shrinker *s = z->shrinkers; s; s = s->lab_next)
 		freed += do_shrink(s, gfp, priority);
-	pthread_rwlock_unlock(&z->shrinker_lock);
-	pthread_mutex_unlock(&z->reclaim_mutex);
+	lab__os_rwlock_unlock(&z->shrinker_lock);
+	lab__os_mutex_unlock(&z->reclaim_mutex);
 	zone_stat_add(z, shrinker_freed, freed);
 	return freed;
 }
@@ -197,12 +198,11 @@ static void *kswapd_main(void *arg)
 
 int lab__kswapd_start(struct lab_zone *z)
 {
-	int rc = pthread_create(&z->kswapd, NULL, kswapd_main, z);
-	if (rc)
-		return -rc;
 	char name[16];
 	snprintf(name, sizeof(name), "kswapd-%.8s", z->name);
-	pthread_setname_np(z->kswapd, name);
+	int rc = lab__os_thread_create(&z->kswapd, kswapd_main, z, name);
+	if (rc)
+		return rc;
 	z->kswapd_started = true;
 	return 0;
 }
@@ -214,7 +214,7 @@ void lab__kswapd_stop(struct lab_zone *z)
 	atomic_store(&z->kswapd_stop, true);
 	atomic_fetch_add(&z->kswapd_seq, 1);
 	lab__os_futex_wake(&z->kswapd_seq, 1);
-	pthread_join(z->kswapd, NULL);
+	lab__os_thread_join(z->kswapd);
 	z->kswapd_started = false;
 	lab__flush_warnings(z);
 }
@@ -225,10 +225,10 @@ void lab__kswapd_stop(struct lab_zone *z)
  * it (it may free, or even allocate).  True when it released memory. */
 bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	pthread_mutex_lock(&z->reclaim_mutex);
+	lab__os_mutex_lock(&z->reclaim_mutex);
 	lab_oom_handler_t fn = z->oom_handler;
 	void *arg = z->oom_arg;
-	pthread_mutex_unlock(&z->reclaim_mutex);
+	lab__os_mutex_unlock(&z->reclaim_mutex);
 	if (!fn)
 		return false;
 	zone_stat_inc(z, oom_calls);
@@ -239,16 +239,16 @@ void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
 {
 	if (!z)
 		return;
-	pthread_mutex_lock(&z->reclaim_mutex);
+	lab__os_mutex_lock(&z->reclaim_mutex);
 	z->oom_handler = fn;
 	z->oom_arg = arg;
-	pthread_mutex_unlock(&z->reclaim_mutex);
+	lab__os_mutex_unlock(&z->reclaim_mutex);
 }
 
 bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 {
 	bool grew = false;
-	pthread_mutex_lock(&z->grow_mutex);
+	lab__os_mutex_lock(&z->grow_mutex);
 	size_t managed = atomic_load(&z->managed);
 	size_t want = GROW_MIN_PAGES > ((size_t)1 << order) ? GROW_MIN_PAGES : (size_t)1 << order;
 	if (want > z->max_pages - managed)
@@ -257,6 +257,6 @@ bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 		zone_stat_inc(z, grow);
 		grew = true;
 	}
-	pthread_mutex_unlock(&z->grow_mutex);
+	lab__os_mutex_unlock(&z->grow_mutex);
 	return grew;
 }

@@ -7,6 +7,7 @@
 #include "base/compiler.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/thread.h"
 #include "page/buddy.h"
 #include "page/page.h"
 #include "page/pcp.h"
@@ -92,7 +93,7 @@ _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
 _Atomic int lab__registry_used;  /* slots at and above it are empty */
 #define registry lab__registry
 #define registry_used lab__registry_used
-static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
 
 /*
  * fork(): a child is born with one thread and every lock as it was.  Hold
@@ -101,7 +102,7 @@ static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
  */
 static void zones_lock_for_fork(void)
 {
-	pthread_mutex_lock(&registry_mutex);
+	lab__os_mutex_lock(&registry_mutex);
 	for (int i = 0; i < atomic_load(&registry_used); i++) {
 		struct lab_zone *z = atomic_load(&registry[i]);
 		if (z)
@@ -116,20 +117,20 @@ static void zones_unlock_after_fork(void)
 		if (z)
 			lab__zone_unlock(z);
 	}
-	pthread_mutex_unlock(&registry_mutex);
+	lab__os_mutex_unlock(&registry_mutex);
 }
 
 static void register_fork_handlers(void)
 {
-	pthread_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
+	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
 }
 
 static int registry_add(struct lab_zone *z)
 {
-	static pthread_once_t fork_handlers = PTHREAD_ONCE_INIT;
-	pthread_once(&fork_handlers, register_fork_handlers);
+	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
+	lab__os_once(&fork_handlers, register_fork_handlers);
 	int rc = -ENFILE;
-	pthread_mutex_lock(&registry_mutex);
+	lab__os_mutex_lock(&registry_mutex);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {
 		if (!atomic_load(&registry[i])) {
 			atomic_store(&registry[i], z);
@@ -139,13 +140,13 @@ static int registry_add(struct lab_zone *z)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&registry_mutex);
+	lab__os_mutex_unlock(&registry_mutex);
 	return rc;
 }
 
 static void registry_del(struct lab_zone *z)
 {
-	pthread_mutex_lock(&registry_mutex);
+	lab__os_mutex_lock(&registry_mutex);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
 		if (atomic_load(&registry[i]) == z)
 			atomic_store(&registry[i], NULL);
@@ -153,7 +154,7 @@ static void registry_del(struct lab_zone *z)
 	while (used && !atomic_load(&registry[used - 1]))
 		used--;
 	atomic_store(&registry_used, used);
-	pthread_mutex_unlock(&registry_mutex);
+	lab__os_mutex_unlock(&registry_mutex);
 }
 
 struct lab_zone *lab__zone_of_addr(const void *addr)
@@ -281,9 +282,9 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	z->pageblock_order = lg > 6 + 9 ? 9 : lg > 6 ? lg - 6 : 0;
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		z->area[o].head[MT_NORMAL] = z->area[o].head[MT_HIGHATOMIC] = LAB_NO_PFN;
-	pthread_rwlock_init(&z->shrinker_lock, NULL);
-	pthread_mutex_init(&z->reclaim_mutex, NULL);
-	pthread_mutex_init(&z->grow_mutex, NULL);
+	lab__os_rwlock_init(&z->shrinker_lock);
+	lab__os_mutex_init(&z->reclaim_mutex);
+	lab__os_mutex_init(&z->grow_mutex);
 
 	size_t nblocks = (z->max_pages >> z->pageblock_order) + 1;
 	z->pageblock_mt = calloc(nblocks, 1);
@@ -356,9 +357,9 @@ void lab_zone_destroy(struct lab_zone *z)
 	size_t guard = lab__zone_guard_bytes(z);
 	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 	lab__exclusive_zone_fini(z);
-	pthread_rwlock_destroy(&z->shrinker_lock);
-	pthread_mutex_destroy(&z->reclaim_mutex);
-	pthread_mutex_destroy(&z->grow_mutex);
+	lab__os_rwlock_destroy(&z->shrinker_lock);
+	lab__os_mutex_destroy(&z->reclaim_mutex);
+	lab__os_mutex_destroy(&z->grow_mutex);
 	free(z->pageblock_mt);
 	free(z);
 }

@@ -7,9 +7,9 @@
 #define LAB_PAGE_ZONE_H
 
 #include "labyrinth.h"
+#include "os/thread.h"
 #include "page/page.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -96,7 +96,7 @@ struct lab_zone {
 	_Atomic int nr_waiters;
 
 	/* Background reclaimer. */
-	pthread_t kswapd;
+	lab__os_thread_t kswapd;
 	bool kswapd_started;
 	_Atomic uint32_t kswapd_seq;
 	_Atomic int kswapd_pending;
@@ -105,14 +105,14 @@ struct lab_zone {
 	_Atomic unsigned long pending_warn_count;
 
 	/* Shrinkers and the OOM handler. */
-	pthread_rwlock_t shrinker_lock;
+	lab__os_rwlock_t shrinker_lock;
 	struct lab_shrinker *shrinkers;
-	pthread_mutex_t reclaim_mutex;  /* serialises shrink rounds */
+	lab__os_mutex_t reclaim_mutex;  /* serialises shrink rounds */
 	lab_oom_handler_t oom_handler;
 	void *oom_arg;
 
 	/* Growth (LAB_ZONE_GROW), by sleeping callers only. */
-	pthread_mutex_t grow_mutex;
+	lab__os_mutex_t grow_mutex;
 
 	/* Per-CPU lists: nr_pcp sets of pcp_stride bytes (pcp.c). */
 	struct pcp_set *pcp;
