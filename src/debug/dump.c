@@ -8,6 +8,7 @@
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
  * lab_dump_page_owner and lab_page_owner_report_leaks.
  */
+#include "os/stack.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "debug/page_owner.h"
@@ -170,6 +171,15 @@ static void flag_names(uint32_t flags, char *buf, size_t len)
 						 pg_names[bit]);
 }
 
+static void print_stack(void *const *frames, unsigned int nr, FILE *out)
+{
+	char line[256];
+	for (unsigned int i = 0; i < nr; i++) {
+		lab__os_stack_format(frames[i], line, sizeof(line));
+		fputs(line, out);
+	}
+}
+
 /* print_page_owner(): header, PFN line, stack, blank line. */
 static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
 {
@@ -185,7 +195,7 @@ static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
 	fprintf(out, "PFN 0x%zx zone %s Block %zu type %s Flags %#x(%s)\n", pfn, z->name,
 		pfn >> z->pageblock_order,
 		z->pageblock_mt[pfn >> z->pageblock_order] ? "HighAtomic" : "Normal", f, flags);
-	lab__stack_print(po->stack, po->nr_entries, out);
+	print_stack(po->stack, po->nr_entries, out);
 	fputc('\n', out);
 }
 

@@ -22,6 +22,7 @@
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "page/zone.h"
 #include "debug/fault.h"
 #include "debug/page_owner.h"
@@ -341,7 +342,7 @@ static void fail_dump(struct fault_attr *fa, lab_gfp_t gfp)
 		    "name %s, interval %lu, probability %u, space %ld, times %ld\n",
 		    fa->name, LOAD(interval), LOAD(probability), LOAD(space), LOAD(times));
 	if (verbose > 1)
-		lab__dump_stack();
+		lab__os_dump_stack();
 }
 
 /* should_fail_ex(): fail-nth, then the attributes' checks in the kernel's

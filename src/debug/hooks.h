@@ -7,9 +7,10 @@
 #define LAB_DEBUG_HOOKS_H
 
 #include "base/compiler.h"
+#include "os/stack.h"
+#include "page/zone.h"
 #include "debug/page_owner.h"
 #include "debug/poison.h"
-#include "page/zone.h"
 
 /* z->debug: what the alloc and free paths must do beyond the buddy work. */
 enum {
@@ -20,7 +21,7 @@ enum {
 
 static inline int lab__debug_zone_init(struct lab_zone *z, unsigned int zone_flags)
 {
-	lab__stack_warm();  /* reports capture stacks later, maybe in atomic context */
+	lab__os_stack_warm();  /* reports capture stacks later, maybe in atomic context */
 	z->debug = lab__poison_zone_debug(zone_flags) | lab__page_owner_zone_debug(zone_flags);
 	return (z->debug & ZONE_DEBUG_OWNER) ? lab__page_owner_zone_init(z) : 0;
 }

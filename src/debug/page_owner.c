@@ -7,125 +7,21 @@
  * exit).  Leak reports at zone destroy and the owner part of Bad page and
  * corruption reports; the dumps in the page_owner file's format are in
  * dump.c.
- *
- * Also the stack capture every report uses.  Capture is glibc's backtrace()
- * (libgcc's DWARF unwinder), pre-warmed once when a zone is created: the
- * first call dlopens libgcc_s and allocates, later ones neither allocate nor
- * lock on glibc >= 2.35 with libgcc >= 12 (frames are found through
- * _dl_find_object), so a capture is safe in atomic context.  It was chosen
- * over a frame-pointer walk because the caller's code, which we do not build,
- * usually has no frame pointers: a walk would stop or wander there, the
- * unwinder reads .eh_frame and does not.  It costs ~1-2 us per capture,
- * acceptable for a debugging option.
  */
 #include "base/compiler.h"
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "os/thread.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "debug/hooks.h"
 #include "debug/page_owner.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
-#include <link.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* ---- stack capture ---------------------------------------------------- */
-
-static lab__os_once_t warm_once = LAB_OS_ONCE_INIT;
-static _Atomic bool unwinder_ready;
-
-static void warm_unwinder(void)
-{
-	void *frames[4];
-	backtrace(frames, 4);
-	atomic_store_explicit(&unwinder_ready, true, memory_order_release);
-}
-
-/* Called where sleeping and allocating are fine (zone creation). */
-void lab__stack_warm(void)
-{
-	lab__os_once(&warm_once, warm_unwinder);
-}
-
-/* Up to max frames of the caller's stack, without its skip innermost ones. */
-__attribute__((noinline)) unsigned int lab__stack_capture(void **frames, unsigned int max,
-							  unsigned int skip)
-{
-	void *buf[LAB_STACK_DEPTH + 8];
-	if (max > LAB_STACK_DEPTH)
-		max = LAB_STACK_DEPTH;
-	if (skip > 7)
-		skip = 7;
-	/* Before any zone exists the first backtrace() would allocate: don't. */
-	if (!atomic_load_explicit(&unwinder_ready, memory_order_acquire))
-		return 0;
-	int n = backtrace(buf, (int)(max + skip + 1));
-	unsigned int first = skip + 1;  /* and this function's own frame */
-	unsigned int got = n > (int)first ? (unsigned int)n - first : 0;
-	if (got > max)
-		got = max;
-	memcpy(frames, buf + first, got * sizeof(void *));
-	return got;
-}
-
-/*
- * " symbol+0xoff (object)" when pc is inside a symbol the dynamic linker
- * knows, else " object+0xoff" (for addr2line -e object): hidden and static
- * functions are not in the dynamic symbol table, and the nearest symbol
- * below them would be a wrong name.
- */
-static void format_frame(void *pc, char *buf, size_t len)
-{
-	Dl_info info;
-	void *extra = NULL;  /* the ElfW(Sym) of the symbol found */
-	if (!dladdr1(pc, &info, &extra, RTLD_DL_SYMENT) || !info.dli_fname) {
-		snprintf(buf, len, " %p\n", pc);
-		return;
-	}
-	const char *obj = strrchr(info.dli_fname, '/');
-	obj = obj ? obj + 1 : info.dli_fname;
-	if (!*obj)
-		obj = "(main program)";
-	const ElfW(Sym) *sym = extra;
-	uintptr_t a = (uintptr_t)pc;
-	if (info.dli_sname && info.dli_saddr && sym &&
-	    a < (uintptr_t)info.dli_saddr + sym->st_size)
-		snprintf(buf, len, " %s+%#lx (%s)\n", info.dli_sname,
-			 (unsigned long)(a - (uintptr_t)info.dli_saddr), obj);
-	else
-		snprintf(buf, len, " %s+%#lx\n", obj,
-			 (unsigned long)(a - (uintptr_t)info.dli_fbase));
-}
-
-void lab__stack_print(void *const *frames, unsigned int nr, FILE *out)
-{
-	char line[256];
-	for (unsigned int i = 0; i < nr; i++) {
-		format_frame(frames[i], line, sizeof(line));
-		if (out)
-			fputs(line, out);
-		else
-			lab__printk("%s", line);
-	}
-}
-
-/* dump_stack(): the caller's stack on stderr. */
-void lab__dump_stack(void)
-{
-	void *frames[LAB_STACK_DEPTH];
-	unsigned int n = lab__stack_capture(frames, LAB_STACK_DEPTH, 1);
-	if (!n)
-		return;
-	lab__printk("Call Trace:\n");
-	lab__stack_print(frames, n, NULL);
-}
 
 /* ---- thread identity, cached per thread (no syscall per allocation) -- */
 
@@ -196,7 +92,7 @@ static size_t ext_bytes(const struct lab_zone *z)
 int lab__page_owner_zone_init(struct lab_zone *z)
 {
 	int err = 0;
-	lab__stack_warm();
+	lab__os_stack_warm();
 	z->page_owner = lab__os_reserve(ext_bytes(z), z->page_size, &err);
 	if (!z->page_owner)
 		return err;
@@ -248,7 +144,7 @@ void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t 
 			   unsigned int order)
 {
 	struct page_owner *po = owner_of(z, page);
-	po->nr_entries = (uint8_t)lab__stack_capture(po->stack, LAB_STACK_DEPTH, 0);
+	po->nr_entries = (uint8_t)lab__os_stack_capture(po->stack, LAB_STACK_DEPTH, 0);
 	po->gfp_mask = gfp;
 	po->order = (uint8_t)order;
 	po->ts_nsec = lab__os_now_ns();
@@ -262,7 +158,7 @@ void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned in
 	int pid;
 	char comm[16];
 	(void)order;
-	po->nr_free_entries = (uint8_t)lab__stack_capture(po->free_stack, LAB_STACK_DEPTH, 0);
+	po->nr_free_entries = (uint8_t)lab__os_stack_capture(po->free_stack, LAB_STACK_DEPTH, 0);
 	po->free_ts_nsec = lab__os_now_ns();
 	identity(&pid, &po->free_tid, comm);
 }
@@ -283,11 +179,11 @@ void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page)
 		    "ts %llu ns, free_ts %llu ns\n",
 		    po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
 		    (unsigned long long)po->ts_nsec, (unsigned long long)po->free_ts_nsec);
-	lab__stack_print(po->stack, po->nr_entries, NULL);
+	lab__os_stack_print(po->stack, po->nr_entries);
 	if (!po->nr_free_entries) {
 		lab__printk("page last free stack trace missing (never freed)\n");
 		return;
 	}
 	lab__printk("page last free tid %d stack trace:\n", po->free_tid);
-	lab__stack_print(po->free_stack, po->nr_free_entries, NULL);
+	lab__os_stack_print(po->free_stack, po->nr_free_entries);
 }

@@ -1,18 +1,15 @@
 /*
- * page_owner.h - who allocated each block (page_owner.c), and the stack
- * capture every report uses.  Stacks are captured without malloc or locks
- * (see page_owner.c).
+ * page_owner.h - who allocated each block (page_owner.c).
  */
 #ifndef LAB_DEBUG_PAGE_OWNER_H
 #define LAB_DEBUG_PAGE_OWNER_H
 
+#include "os/stack.h"
 #include "page/zone.h"
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#define LAB_STACK_DEPTH 16
 
 /* One record per pfn; meaningful at the head of a block. */
 struct page_owner {
@@ -28,10 +25,6 @@ struct page_owner {
 	void *free_stack[LAB_STACK_DEPTH];
 };
 
-void lab__stack_warm(void);   /* once, where allocating is fine */
-unsigned int lab__stack_capture(void **frames, unsigned int max, unsigned int skip);
-void lab__stack_print(void *const *frames, unsigned int nr, FILE *out);  /* NULL: stderr */
-void lab__dump_stack(void);
 
 unsigned int lab__page_owner_zone_debug(unsigned int zone_flags);
 int lab__page_owner_zone_init(struct lab_zone *z);

@@ -18,19 +18,13 @@
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "page/atomic.h"
 #include "page/zone.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__has_include)
-#if __has_include(<execinfo.h>)
-#include <execinfo.h>
-#define HAVE_BACKTRACE 1
-#endif
-#endif
 
 #ifndef LABYRINTH_DEBUG_BUILD
 #define LABYRINTH_DEBUG_BUILD 0
@@ -98,14 +92,10 @@ __attribute__((constructor)) static void sleep_check_init(void)
 {
 	lab__sleep_check = sleep_check_wanted(lab__env_get("LABYRINTH_DEBUG"),
 					      LABYRINTH_DEBUG_BUILD);
-#ifdef HAVE_BACKTRACE
 	/* glibc's first backtrace() loads the unwinder with malloc: do it now,
 	 * not inside a report from a signal handler or under a spinlock. */
-	if (lab__sleep_check) {
-		void *warm[2];
-		(void)backtrace(warm, 2);
-	}
-#endif
+	if (lab__sleep_check)
+		lab__os_unwinder_load();
 }
 
 /* ---- atomic context --------------------------------------------------- */
@@ -145,15 +135,6 @@ unsigned int lab_in_atomic(void)
 
 /* ---- the check -------------------------------------------------------- */
 
-static void print_symbol(void *ip)
-{
-#ifdef HAVE_BACKTRACE
-	backtrace_symbols_fd(&ip, 1, 2);
-#else
-	lab__printk(" [<%p>]\n", ip);
-#endif
-}
-
 /* ___might_sleep(): the report, then abort, like panic_on_warn. */
 void lab__might_sleep_report(const char *where)
 {
@@ -167,16 +148,10 @@ void lab__might_sleep_report(const char *where)
 		    where, depth, lab__os_gettid(), comm);
 	if (atomic_entered_at) {
 		lab__printk("Atomic context entered at:\n");
-		print_symbol(atomic_entered_at);
+		lab__os_print_symbol(atomic_entered_at);
 	}
 	lab__printk("Call Trace:\n");
-#ifdef HAVE_BACKTRACE
-	void *frames[32];
-	int n = backtrace(frames, 32);
-	backtrace_symbols_fd(frames, n, 2);
-#else
-	lab__printk(" (no backtrace support in this C library)\n");
-#endif
+	lab__os_print_backtrace();
 	abort();
 }
 

@@ -8,6 +8,7 @@
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "page/badpage.h"
 #include "page/page.h"
 #include "page/zone.h"
@@ -75,7 +76,7 @@ void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t 
 		    (int)atomic_load(&p->refcount), p->order, p->owner, f, flags, reason);
 	if (z->debug & ZONE_DEBUG_OWNER)
 		lab__page_owner_dump_bad(z, p);
-	lab__dump_stack();
+	lab__os_dump_stack();
 }
 
 void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *reason)
@@ -91,6 +92,6 @@ void lab__bad_pointer(const void *ptr, const char *reason)
 	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("BUG: Bad page state in process %s  pointer:%p\n"
 		    "page dumped because: %s\n", comm, ptr, reason);
-	lab__dump_stack();
+	lab__os_dump_stack();
 }
 
