@@ -4,6 +4,7 @@
  * exclusive pages memfd_secret, mlock, madvise and protection keys.
  */
 #include "os/os.h"
+#include "os/rseq_list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -192,6 +193,21 @@ struct lab__os_rseq *lab__os_rseq_self(void)
 	return (int32_t)rs->cpu_id >= 0 ? rs : NULL;
 }
 
+_Thread_local struct lab__os_rseq *lab__os_rseq_cache __attribute__((tls_model("initial-exec")));
+_Thread_local bool lab__os_rseq_cache_known __attribute__((tls_model("initial-exec")));
+
+static _Thread_local unsigned int lock_mode_slot __attribute__((tls_model("initial-exec")));
+static _Atomic unsigned int lock_mode_next;
+
+/* rseq_list.h: this thread's rseq area, looked up once; and for a thread
+ * without rseq a slot among the per-CPU sets, given round-robin, once. */
+unsigned int lab__os_percpu_lock_slot(void)
+{
+	if (!lock_mode_slot)
+		lock_mode_slot = atomic_fetch_add(&lock_mode_next, 1) + 1;
+	return lock_mode_slot;
+}
+
 int lab__os_membarrier_rseq_register(void)
 {
 	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0);
@@ -346,60 +362,9 @@ int lab__os_wipeonfork(void *addr, size_t size)
 	return advise(addr, size, MADV_WIPEONFORK);
 }
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-
-#ifndef PKEY_DISABLE_ACCESS
-#define PKEY_DISABLE_ACCESS 0x1
-#endif
-
-/* CPUID.(EAX=7,ECX=0):ECX bit 4 (OSPKE): the CPU has protection keys and
- * the kernel turned them on, so RDPKRU/WRPKRU will not fault. */
-static bool pkeys_enabled(void)
-{
-	unsigned int a, b, c, d;
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return false;
-	return c & (1u << 4);
-}
-
-int lab__os_pkey_alloc(void)
-{
-	if (!pkeys_enabled())
-		return -ENOTSUP;
-	long key = syscall(SYS_pkey_alloc, 0, PKEY_DISABLE_ACCESS);
-	if (key < 0)
-		return errno == ENOSYS || errno == EINVAL ? -ENOTSUP : -errno;
-	return (int)key;
-}
-
-void lab__os_pkey_free(int key)
-{
-	syscall(SYS_pkey_free, key);
-}
-
-int lab__os_pkey_protect(void *addr, size_t size, int key)
-{
-	return syscall(SYS_pkey_mprotect, addr, size, PROT_READ | PROT_WRITE, key) ? -errno : 0;
-}
-
-uint32_t lab__os_pkru_read(void)
-{
-	uint32_t eax, edx;
-	__asm__ __volatile__(".byte 0x0f, 0x01, 0xee"  /* rdpkru */
-			     : "=a"(eax), "=d"(edx) : "c"(0));
-	(void)edx;
-	return eax;
-}
-
-void lab__os_pkru_write(uint32_t pkru)
-{
-	/* The memory clobber keeps the compiler from moving accesses across it. */
-	__asm__ __volatile__(".byte 0x0f, 0x01, 0xef"  /* wrpkru */
-			     : : "a"(pkru), "c"(0), "d"(0) : "memory");
-}
-#else
-/* Protection keys are used on x86-64 only; elsewhere zones report none. */
+#if !defined(__x86_64__)
+/* Protection keys are used on x86-64 only (os/arch/x86_64/pkey.c);
+ * elsewhere zones report none. */
 int lab__os_pkey_alloc(void)
 {
 	return -ENOTSUP;

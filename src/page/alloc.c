@@ -233,7 +233,7 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
  */
 static inline struct lab_page *alloc_fast(struct lab_zone *z)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return NULL;
 	struct lab__os_rseq *rs = rseq_self();

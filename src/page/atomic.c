@@ -195,7 +195,7 @@ void lab_spin_lock(lab_spinlock_t *lock)
 			abort();
 		}
 		if (spins < SPIN_BEFORE_YIELD)
-			lab__cpu_relax();
+			lab__os_cpu_relax();
 		else
 			lab__os_yield();
 	}

@@ -144,7 +144,7 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
  */
 static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return false;
 	struct lab__os_rseq *rs = rseq_self();

@@ -107,7 +107,7 @@ static bool bucket_lock(struct wait_bucket *b)
 	for (unsigned int spins = 0;
 	     atomic_load_explicit(&b->serving, memory_order_acquire) != ticket; spins++) {
 		if (spins < BUCKET_SPINS)
-			lab__cpu_relax();
+			lab__os_cpu_relax();
 		else
 			lab__os_yield();
 	}
@@ -300,7 +300,7 @@ void lab_lock_page(struct lab_page *page)
 	if (lab_likely(trylock_bit(page)))
 		return;
 	for (unsigned int i = 0; i < PAGE_LOCK_SPINS; i++) {
-		lab__cpu_relax();
+		lab__os_cpu_relax();
 		if (!(atomic_load_explicit(&page->flags, memory_order_relaxed) & PG_locked) &&
 		    trylock_bit(page))
 			return;
@@ -391,7 +391,7 @@ void lab_wait_on_page_locked(struct lab_page *page)
 	for (unsigned int i = 0; i < PAGE_LOCK_SPINS; i++) {
 		if (!(atomic_load_explicit(&page->flags, memory_order_acquire) & PG_locked))
 			return;
-		lab__cpu_relax();
+		lab__os_cpu_relax();
 	}
 
 	struct wait_bucket *b = bucket_of(page);

@@ -58,7 +58,7 @@ static int choose_mode(void)
 	if (env_mode >= 0)
 		return env_mode;
 	int mode = LAB_PCP_LOCK;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (lab__os_rseq_registered() && lab__os_membarrier_rseq_register() == 0)
 		mode = LAB_PCP_RSEQ;
 #endif
@@ -107,20 +107,6 @@ static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, 
 		l->slots[count++] = buf[k++];
 	set_count(l, count);
 	return k;
-}
-
-_Thread_local struct lab__os_rseq *lab__my_rseq __attribute__((tls_model("initial-exec")));
-_Thread_local bool lab__my_rseq_known __attribute__((tls_model("initial-exec")));
-
-static _Thread_local unsigned int lock_mode_slot __attribute__((tls_model("initial-exec")));
-static _Atomic unsigned int lock_mode_next;
-
-/* rseq_list.h: a thread without rseq gets a slot round-robin, once. */
-unsigned int lab__percpu_lock_slot(void)
-{
-	if (!lock_mode_slot)
-		lock_mode_slot = atomic_fetch_add(&lock_mode_next, 1) + 1;
-	return lock_mode_slot;
 }
 
 /* The set a lock-mode caller uses: its CPU when rseq tells it, else a slot
@@ -204,7 +190,7 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
 	uint32_t pushed = 0;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (rs) {
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
 			if (rseq_push_many(rs, z->pcp, list_offset(order), buf + 1,
@@ -227,7 +213,7 @@ static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_
 {
 	struct lab_page *buf[LAB_PCP_MAX_BATCH];
 	uint32_t n = 0;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (rs) {
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
 			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf,
@@ -261,7 +247,7 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 	struct lab_page *page = NULL;
 	struct pcp_set *set = NULL;
 
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -307,7 +293,7 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	/* A tail sub-block (a plain block freed while its head is still held)
 	 * carries no order of its own yet. */
 	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -379,7 +365,7 @@ bool lab__pcp_drain_local(struct lab_zone *z)
 	bool drained = false;
 	if (!z->pcp)
 		return false;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
 		struct lab_page *buf[LAB_PCP_MAX_BATCH];
 		struct lab__os_rseq *rs = rseq_self();

@@ -50,7 +50,7 @@ static_assert(offsetof(struct pcp_list, count) == offsetof(struct rseq_list, cou
 
 /* ---- the restartable sequences (rseq_list.h) on the zone's sets --------- */
 
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			   struct lab_page **out)
 {
@@ -85,7 +85,7 @@ static inline void rseq_count(struct lab__os_rseq *rs, struct pcp_set *sets, siz
 	rseq_list_count(rs, sets, PCP_SET_STRIDE, off);
 }
 #define PCP_COUNT(rs, z, field) rseq_count((rs), (z)->pcp, offsetof(struct pcp_set, stat.field))
-#endif /* LAB_PCP_HAVE_RSEQ */
+#endif /* LAB_HAVE_RSEQ_LIST */
 
 static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
 {

@@ -5,6 +5,7 @@
  * statistics in stats.c, the invariant checker in check.c.
  */
 #include "base/compiler.h"
+#include "os/cpu.h"
 #include "os/os.h"
 #include "os/printk.h"
 #include "os/thread.h"
@@ -30,15 +31,6 @@ uintptr_t lab__self_token(void)
 	return (uintptr_t)&self_token_byte;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 /* An atomic caller spins at most this many times on a holder in another
  * thread (a descheduled holder), then fails rather than wait. */
 #define ATOMIC_SPIN_LIMIT (1u << 14)
@@ -58,7 +50,7 @@ void lab__zone_lock(struct lab_zone *z)
 			abort();
 		}
 		if (spins < 64)
-			cpu_relax();
+			lab__os_cpu_relax();
 		else
 			lab__os_yield();
 	}
@@ -75,7 +67,7 @@ bool lab__zone_lock_atomic(struct lab_zone *z)
 			return true;
 		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
 			break;
-		cpu_relax();
+		lab__os_cpu_relax();
 	}
 	zone_stat_inc(z, lock_fail);
 	return false;

@@ -7,7 +7,9 @@
  *
  * Exports lab_zone_grant/revoke and lab__zone_write_begin/end, lab__zone_wipe.
  */
+#include "base/compiler.h"
 #include "os/os.h"
+#include "os/pkru.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 
@@ -15,25 +17,20 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline uint32_t key_bits(int key)
-{
-	return 3u << (2 * key);  /* access-disable and write-disable */
-}
-
 uint32_t lab__zone_write_begin(const struct lab_zone *z)
 {
 	if (z->pkey < 0)
 		return 0;
 	uint32_t saved = lab__os_pkru_read();
-	if (saved & key_bits(z->pkey))
-		lab__os_pkru_write(saved & ~key_bits(z->pkey));
+	if (saved & lab__os_pkru_deny_bits(z->pkey))
+		lab__os_pkru_write(saved & ~lab__os_pkru_deny_bits(z->pkey));
 	return saved;
 }
 
 void lab__zone_write_end(const struct lab_zone *z, uint32_t saved)
 {
 	/* Restore only what begin changed: a granted thread paid no WRPKRU. */
-	if (z->pkey >= 0 && (saved & key_bits(z->pkey)))
+	if (z->pkey >= 0 && (saved & lab__os_pkru_deny_bits(z->pkey)))
 		lab__os_pkru_write(saved);
 }
 
@@ -43,7 +40,7 @@ void lab__zone_wipe(const struct lab_zone *z, void *addr, size_t len)
 	memset(addr, 0, len);
 	/* Pretend the zeroes are read, so the compiler cannot drop the memset of
 	 * memory it thinks is dead (about to be freed). */
-	__asm__ __volatile__("" : : "r"(addr) : "memory");
+	lab_barrier_data(addr);
 	lab__zone_write_end(z, saved);
 }
 
@@ -52,7 +49,7 @@ int lab_zone_grant(struct lab_zone *z)
 	if (!z)
 		return -EINVAL;
 	if (z->pkey >= 0)
-		lab__os_pkru_write(lab__os_pkru_read() & ~key_bits(z->pkey));
+		lab__os_pkru_write(lab__os_pkru_read() & ~lab__os_pkru_deny_bits(z->pkey));
 	return 0;
 }
 
@@ -61,6 +58,6 @@ int lab_zone_revoke(struct lab_zone *z)
 	if (!z)
 		return -EINVAL;
 	if (z->pkey >= 0)
-		lab__os_pkru_write(lab__os_pkru_read() | key_bits(z->pkey));
+		lab__os_pkru_write(lab__os_pkru_read() | lab__os_pkru_deny_bits(z->pkey));
 	return 0;
 }
