@@ -273,8 +273,7 @@ static void fork_child(void)
 __attribute__((constructor)) static void export_from_environment(void)
 {
 	lab__os_atfork(fork_prepare, fork_parent, fork_child);
-	static const char *const words[] = { "0", "1", NULL };
-	if (lab__env_choice("LABYRINTH_EXPORT", words, "the export stays off") != 1)
+	if (lab__option_get(LAB_OPT_EXPORT) != 1)
 		return;
 	int rc = lab_stats_export_enable(0);
 	if (rc)

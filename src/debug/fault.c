@@ -308,12 +308,12 @@ int lab_failslab_configure(const char *spec, char *err, size_t errlen)
 __attribute__((constructor)) static void fault_from_environment(void)
 {
 	char err[192];
-	const char *spec = lab__env_get("LABYRINTH_FAIL_PAGE_ALLOC");
+	const char *spec = lab__option_string(LAB_OPT_FAIL_PAGE_ALLOC);
 	if (spec && lab_fault_configure(spec, err, sizeof(err)))
-		lab__env_report("LABYRINTH_FAIL_PAGE_ALLOC", err, "fault injection stays off");
-	spec = lab__env_get("LABYRINTH_FAILSLAB");
+		lab__option_report(LAB_OPT_FAIL_PAGE_ALLOC, err);
+	spec = lab__option_string(LAB_OPT_FAILSLAB);
 	if (spec && lab_failslab_configure(spec, err, sizeof(err)))
-		lab__env_report("LABYRINTH_FAILSLAB", err, "failslab stays off");
+		lab__option_report(LAB_OPT_FAILSLAB, err);
 }
 
 /* ---- the decision ----------------------------------------------------- */

@@ -50,8 +50,6 @@ static void identity(int *pid, int *tid, char comm[16])
 
 /* ---- enabling --------------------------------------------------------- */
 
-static bool env_owner, env_report_at_exit;
-
 /* Zones with page owner, for the report at exit. */
 static struct lab_zone *owner_zones[LAB_MAX_ZONES];
 static lab__os_mutex_t owner_zones_lock = LAB_OS_MUTEX_INIT;
@@ -68,19 +66,15 @@ static void report_at_exit(void)
 __attribute__((constructor)) static void page_owner_from_environment(void)
 {
 	lab__os_atfork(NULL, NULL, forget_identity);
-	static const char *const words[] = { "0", "1", "exit", NULL };
-	int i = lab__env_choice("LABYRINTH_PAGE_OWNER", words, "page owner stays off");
-	if (i == 1) {
-		env_owner = true;
-	} else if (i == 2) {
-		env_owner = env_report_at_exit = true;
+	/* LABYRINTH_PAGE_OWNER=exit: a leak report at exit too. */
+	if (lab__option_get(LAB_OPT_PAGE_OWNER) == 2)
 		lab__os_atexit(report_at_exit);
-	}
 }
 
 unsigned int lab__page_owner_zone_debug(unsigned int zone_flags)
 {
-	return ((zone_flags & LAB_ZONE_PAGE_OWNER) || env_owner) ? ZONE_DEBUG_OWNER : 0;
+	return ((zone_flags & LAB_ZONE_PAGE_OWNER) || lab__option_get(LAB_OPT_PAGE_OWNER) > 0)
+		       ? ZONE_DEBUG_OWNER : 0;
 }
 
 static size_t ext_bytes(const struct lab_zone *z)

@@ -46,13 +46,10 @@
 
 #define PAGE_POISON 0xaa
 
-static bool env_poison;
 static bool on_valgrind;
 
-__attribute__((constructor)) static void poison_from_environment(void)
+__attribute__((constructor)) static void detect_valgrind(void)
 {
-	static const char *const words[] = { "0", "1", NULL };
-	env_poison = lab__env_choice("LABYRINTH_POISON", words, "poisoning stays off") == 1;
 #ifdef LAB_HAVE_VALGRIND
 	on_valgrind = RUNNING_ON_VALGRIND;
 #endif
@@ -61,7 +58,7 @@ __attribute__((constructor)) static void poison_from_environment(void)
 unsigned int lab__poison_zone_debug(unsigned int zone_flags)
 {
 	unsigned int d = 0;
-	if ((zone_flags & LAB_ZONE_POISON) || env_poison)
+	if ((zone_flags & LAB_ZONE_POISON) || lab__option_get(LAB_OPT_POISON) == 1)
 		d |= ZONE_DEBUG_POISON;
 #ifdef LAB_ASAN
 	d |= ZONE_DEBUG_SANITIZE;

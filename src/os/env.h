@@ -1,19 +1,21 @@
 /*
- * env.h - the LABYRINTH_* variables, read by constructors (env.c).
- * lab__env_get: the value, NULL when unset or empty.  lab__env_word: the
- * index of s[0..len) in the NULL-terminated words, or -1.  lab__env_choice:
- * the index of the variable's value in words; -1 when unset, or when bad
- * after one line on stderr ("NAME: bad value 'V': expected a, b or c; KEEPS").
+ * env.h - the LABYRINTH_* variables, read from the environment (env.c)
+ * into the option table of base/option.h.
  */
 #ifndef LAB_OS_ENV_H
 #define LAB_OS_ENV_H
 
-#include <stddef.h>
+#include "base/option.h"
 
-const char *lab__env_get(const char *name);
-int lab__env_word(const char *s, size_t len, const char *const *words);
-int lab__env_choice(const char *name, const char *const *words, const char *keeps);
-void lab__env_bad(const char *name, const char *value, const char *expected, const char *keeps);
-void lab__env_report(const char *name, const char *what, const char *keeps);
+/* The option's value (option.h says what each means): read and parsed on
+ * first use, then kept; the default when unset, empty or bad (a bad value is
+ * reported once, on stderr).  Never allocates. */
+int lab__option_get(enum lab__option_id id);
+/* A string option's value as the environment has it, NULL when unset or
+ * empty (its user parses it). */
+const char *lab__option_string(enum lab__option_id id);
+/* "labyrinth: NAME: what; KEEPS" on stderr: a string option's user found
+ * its value bad. */
+void lab__option_report(enum lab__option_id id, const char *what);
 
 #endif /* LAB_OS_ENV_H */

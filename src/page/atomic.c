@@ -22,7 +22,6 @@
 #include "page/atomic.h"
 #include "page/zone.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,58 +39,10 @@ bool lab__sleep_check = LABYRINTH_DEBUG_BUILD;
 
 /* ---- the setting ------------------------------------------------------ */
 
-/*
- * LABYRINTH_DEBUG is a comma-separated list read left to right, in any case:
- * "1", "on", "yes", "all" or "atomic_sleep" turn the check on;
- * "0", "off", "no", "none" or "-atomic_sleep" turn it off.  Unset or empty:
- * the build's default.  Any other word makes the whole value bad (reported;
- * the default stands), so that a typo never passes for a setting.
- */
-static const char *const on_words[] = { "1", "on", "yes", "all", "atomic_sleep", NULL };
-static const char *const off_words[] = { "0", "off", "no", "none", "-atomic_sleep", NULL };
-
-static bool sleep_check_wanted(const char *env, bool dflt)
-{
-	bool on = dflt;
-	if (!env)
-		return on;
-	for (const char *p = env; *p;) {
-		size_t len = strcspn(p, ",");
-		const char *next = p + len + (p[len] == ',');
-		while (len && isspace((unsigned char)*p)) {
-			p++;
-			len--;
-		}
-		while (len && isspace((unsigned char)p[len - 1]))
-			len--;
-		char word[24];
-		size_t i;
-		for (i = 0; i < len && i < sizeof(word) - 1; i++)
-			word[i] = (char)tolower((unsigned char)p[i]);
-		word[i] = '\0';
-		if (len && len < sizeof(word) && lab__env_word(word, len, on_words) >= 0) {
-			on = true;
-		} else if (len && len < sizeof(word) && lab__env_word(word, len, off_words) >= 0) {
-			on = false;
-		} else if (len) {
-			lab__env_bad("LABYRINTH_DEBUG", env, "a comma-separated list of 1, "
-				     "on, yes, all, atomic_sleep (the atomic-sleep check on) or "
-				     "0, off, no, none, -atomic_sleep (off)", dflt
-				     ? "the atomic-sleep check stays on (the debug build's default)"
-				     : "the atomic-sleep check stays off (the release build's "
-				       "default)");
-			return dflt;
-		}
-		p = next;
-	}
-	return on;
-}
-
 /* Read once at load time, so the check itself is one branch on a bool. */
 __attribute__((constructor)) static void sleep_check_init(void)
 {
-	lab__sleep_check = sleep_check_wanted(lab__env_get("LABYRINTH_DEBUG"),
-					      LABYRINTH_DEBUG_BUILD);
+	lab__sleep_check = lab__option_get(LAB_OPT_DEBUG);
 	/* glibc's first backtrace() loads the unwinder with malloc: do it now,
 	 * not inside a report from a signal handler or under a spinlock. */
 	if (lab__sleep_check)

@@ -43,20 +43,12 @@
 /* ---- mode ------------------------------------------------------------- */
 
 static _Atomic int pcp_mode = -1;
-static int env_mode = -1;  /* LABYRINTH_PCP: a mode forced, or -1 */
-
-__attribute__((constructor)) static void pcp_mode_from_environment(void)
-{
-	static const char *const words[] = { "lock", "off", NULL };
-	int i = lab__env_choice("LABYRINTH_PCP", words, "the per-CPU lists keep their default "
-				"mode (rseq where the kernel has it, else lock)");
-	env_mode = i == 0 ? LAB_PCP_LOCK : i == 1 ? LAB_PCP_OFF : -1;
-}
-
 static int choose_mode(void)
 {
-	if (env_mode >= 0)
-		return env_mode;
+	/* LABYRINTH_PCP forces a mode. */
+	int forced = lab__option_get(LAB_OPT_PCP);
+	if (forced >= 0)
+		return forced == 0 ? LAB_PCP_LOCK : LAB_PCP_OFF;
 	int mode = LAB_PCP_LOCK;
 #if defined(LAB_HAVE_RSEQ_LIST)
 	if (lab__os_rseq_registered() && lab__os_membarrier_rseq_register() == 0)
