@@ -4,7 +4,8 @@
  * as one line, "<what>: N messages suppressed", when the next interval
  * opens and, for a count still unshown, when the process exits.  Static,
  * zero-initialised but for what (LAB_RATELIMIT_INIT).  Lock-free,
- * async-signal-safe.
+ * async-signal-safe.  The arithmetic is here (ratelimit.c), on a time the
+ * caller gives; lab__ratelimit() (os/printk.c) reads the clock and prints.
  */
 #ifndef LAB_BASE_RATELIMIT_H
 #define LAB_BASE_RATELIMIT_H
@@ -22,7 +23,12 @@ struct lab__ratelimit {
 	const char *what;
 };
 #define LAB_RATELIMIT_INIT(msg) { .what = (msg) }
-/* True when this message may print. */
-bool lab__ratelimit(struct lab__ratelimit *rs, unsigned burst, uint64_t interval_ns);
+/* At time now (ns): true when this message may print.  *missed gets the
+ * count the previous interval held back when this call opened a new one,
+ * else 0: the caller shows it first. */
+bool lab__ratelimit_at(struct lab__ratelimit *rs, unsigned burst, uint64_t interval_ns,
+		       uint64_t now, uint64_t *missed);
+/* The limits that have held a message back (linked through next). */
+struct lab__ratelimit *lab__ratelimit_held(void);
 
 #endif /* LAB_BASE_RATELIMIT_H */
