@@ -8,6 +8,7 @@
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
  * lab_dump_page_owner and lab_page_owner_report_leaks.
  */
+#include "base/fmt.h"
 #include "os/stack.h"
 #include "page/page.h"
 #include "page/zone.h"
@@ -167,7 +168,7 @@ static void flag_names(uint32_t flags, char *buf, size_t len)
 	buf[0] = '\0';
 	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
 		if (flags & (1u << bit))
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 						 pg_names[bit]);
 }
 
@@ -250,4 +251,9 @@ size_t lab_page_owner_report_leaks(const struct lab_zone *z, FILE *out)
 	for_each_owned(z, out, true);
 	fflush(out);
 	return blocks;
+}
+
+size_t lab__page_owner_leaks_to_stderr(const struct lab_zone *z)
+{
+	return lab_page_owner_report_leaks(z, stderr);
 }

@@ -13,6 +13,7 @@
  * lab_stats_remove_stale, and to zone.c
  * lab__stats_zone_add/del.
  */
+#include "base/fmt.h"
 #include "os/env.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -20,7 +21,6 @@
 #include "debug/export.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,7 +65,7 @@ static struct {
 
 static void export_name(char *buf, size_t len, int pid)
 {
-	snprintf(buf, len, "/labyrinth.%d", pid);
+	lab__snprintf(buf, len, "/labyrinth.%d", pid);
 }
 
 /* Copy every zone's snapshot into the file.  Caller holds ex.lock. */
@@ -81,7 +81,7 @@ static void publish_locked(void)
 		struct lab_zone *z = ex.zones[i];
 		if (!z)
 			continue;
-		snprintf(f->zones[n].name, sizeof(f->zones[n].name), "%s", z->name);
+		lab__snprintf(f->zones[n].name, sizeof(f->zones[n].name), "%s", z->name);
 		lab_zone_get_stats(z, &f->zones[n].st);
 		n++;
 	}
@@ -275,10 +275,11 @@ __attribute__((constructor)) static void export_from_environment(void)
 	lab__os_atfork(fork_prepare, fork_parent, fork_child);
 	if (lab__option_get(LAB_OPT_EXPORT) != 1)
 		return;
+	char err[96];
 	int rc = lab_stats_export_enable(0);
 	if (rc)
 		lab__printk("labyrinth: LABYRINTH_EXPORT: cannot create /dev/shm/labyrinth.%d: %s\n",
-			    (int)lab__os_getpid(), strerror(-rc));
+			    (int)lab__os_getpid(), lab__os_strerror(-rc, err, sizeof(err)));
 }
 
 /*

@@ -18,6 +18,7 @@
  * Everything here is lock-free and never sleeps: it runs inside atomic
  * allocations.  Not mirrored: the kernel's task and stack-trace filters.
  */
+#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/env.h"
 #include "os/os.h"
@@ -30,7 +31,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,7 +211,7 @@ static int parse_spec(const char *spec, const struct lab_fault_attr *d, struct l
 		errlen = sizeof(dummy);
 	}
 	if (!spec) {
-		snprintf(err, errlen, "no settings given");
+		lab__snprintf(err, errlen, "no settings given");
 		return -EINVAL;
 	}
 	for (const char *p = spec; *p;) {
@@ -219,11 +219,11 @@ static int parse_spec(const char *spec, const struct lab_fault_attr *d, struct l
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		const char *eq = memchr(p, '=', n);
 		if (!n) {
-			snprintf(err, errlen, "empty setting");
+			lab__snprintf(err, errlen, "empty setting");
 			return -EINVAL;
 		}
 		if (!eq) {
-			snprintf(err, errlen, "'%.*s' is not key=value", (int)n, p);
+			lab__snprintf(err, errlen, "'%.*s' is not key=value", (int)n, p);
 			return -EINVAL;
 		}
 		size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
@@ -271,13 +271,13 @@ static int parse_spec(const char *spec, const struct lab_fault_attr *d, struct l
 			else
 				expect = "0 or 1";
 		} else {
-			snprintf(err, errlen, "unknown key '%.*s' (known: probability, interval, "
+			lab__snprintf(err, errlen, "unknown key '%.*s' (known: probability, interval, "
 				 "times, space, verbose, ignore_gfp_wait, min_order%s)", (int)klen, p,
 				 cache_filter ? ", cache_filter" : "");
 			return -EINVAL;
 		}
 		if (expect) {
-			snprintf(err, errlen, "bad value '%.*s' for key '%.*s': expected %s",
+			lab__snprintf(err, errlen, "bad value '%.*s' for key '%.*s': expected %s",
 				 (int)vlen, v, (int)klen, p, expect);
 			return -EINVAL;
 		}

@@ -59,7 +59,7 @@ static void report_at_exit(void)
 	lab__os_mutex_lock(&owner_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
 		if (owner_zones[i])
-			lab_page_owner_report_leaks(owner_zones[i], stderr);
+			lab__page_owner_leaks_to_stderr(owner_zones[i]);
 	lab__os_mutex_unlock(&owner_zones_lock);
 }
 
@@ -121,7 +121,7 @@ void lab__page_owner_zone_fini(struct lab_zone *z)
 	if (!z->page_owner)
 		return;
 	if (atomic_load(&z->managed))
-		lab_page_owner_report_leaks(z, stderr);
+		lab__page_owner_leaks_to_stderr(z);
 	lab__os_release(z->page_owner, ext_bytes(z));
 	z->page_owner = NULL;
 }

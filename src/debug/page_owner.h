@@ -34,5 +34,7 @@ void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t 
 			   unsigned int order);
 void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
 void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page);
+/* lab_page_owner_report_leaks() to stderr (dump.c, the stdio side). */
+size_t lab__page_owner_leaks_to_stderr(const struct lab_zone *z);
 
 #endif /* LAB_DEBUG_PAGE_OWNER_H */

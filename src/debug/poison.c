@@ -15,6 +15,7 @@
  * lab__sanitizer_mark_free/allocated for the slab layer's objects.
  */
 #include "base/compiler.h"
+#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/env.h"
 #include "os/os.h"
@@ -26,7 +27,6 @@
 #include "debug/page_owner.h"
 #include "debug/poison.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -183,7 +183,7 @@ static void report_corruption(struct lab_zone *z, struct lab_page *page, unsigne
 	lab__os_thread_name(comm, sizeof(comm));
 	size_t show = end - start + 1 < 16 ? end - start + 1 : 16;
 	for (size_t i = 0; i < show; i++)
-		snprintf(hex + 3 * i, 4, "%02x ", mem[start + i]);
+		lab__snprintf(hex + 3 * i, 4, "%02x ", mem[start + i]);
 	hex[3 * show - 1] = '\0';
 	lab__printk("pagealloc: %s in process %s zone:%s pfn:%05zx order:%u\n"
 		    "pagealloc: bytes %#zx..%#zx of the block differ from the poison 0x%02x "

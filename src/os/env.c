@@ -11,6 +11,7 @@
  * (os/env.h).  Nothing here runs on an allocation path but the first read.
  */
 #include "base/compiler.h"
+#include "base/fmt.h"
 #include "base/option.h"
 #include "os/env.h"
 #include "os/printk.h"
@@ -18,7 +19,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 extern char **environ;
@@ -43,7 +43,7 @@ static void list_words(const char *const *words, char *buf, size_t len)
 	buf[0] = '\0';
 	for (int i = 0; words[i] && used < len; i++) {
 		const char *sep = !i ? "" : words[i + 1] ? ", " : " or ";
-		int n = snprintf(buf + used, len - used, "%s%s", sep, words[i]);
+		int n = lab__snprintf(buf + used, len - used, "%s%s", sep, words[i]);
 		if (n < 0)
 			break;
 		used += (size_t)n;

@@ -131,6 +131,11 @@ void lab__os_thread_name(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+const char *lab__os_strerror(int err, char *buf, size_t len)
+{
+	return strerror_r(err, buf, len);  /* the GNU one: it may return a static string */
+}
+
 void lab__os_write_stderr(const char *buf, size_t len)
 {
 	while (len) {

@@ -41,6 +41,8 @@ uint64_t lab__os_now_ns(void);
 int lab__os_gettid(void);
 /* The calling thread's name (comm) into buf. */
 void lab__os_thread_name(char *buf, size_t len);
+/* The message of errno err into buf (strerror_r); returns buf. */
+const char *lab__os_strerror(int err, char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
 void lab__os_write_stderr(const char *buf, size_t len);
 

@@ -5,6 +5,7 @@
  * (lab__ratelimit) that count what they hold back and say so in one line
  * when the next interval opens, or at exit.
  */
+#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -13,14 +14,13 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <stdio.h>
 
 void lab__printk(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = lab__vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;

@@ -13,6 +13,7 @@
  * The might_sleep report prints the unwinder's own view instead
  * (backtrace_symbols_fd), loaded at start-up when that check is on.
  */
+#include "base/fmt.h"
 #include "os/printk.h"
 #include "os/stack.h"
 #include "os/thread.h"
@@ -22,7 +23,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #if defined(__has_include)
@@ -89,7 +89,7 @@ void lab__os_stack_format(void *pc, char *buf, size_t len)
 	Dl_info info;
 	void *extra = NULL;  /* the ElfW(Sym) of the symbol found */
 	if (!dladdr1(pc, &info, &extra, RTLD_DL_SYMENT) || !info.dli_fname) {
-		snprintf(buf, len, " %p\n", pc);
+		lab__snprintf(buf, len, " %p\n", pc);
 		return;
 	}
 	const char *obj = strrchr(info.dli_fname, '/');
@@ -100,10 +100,10 @@ void lab__os_stack_format(void *pc, char *buf, size_t len)
 	uintptr_t a = (uintptr_t)pc;
 	if (info.dli_sname && info.dli_saddr && sym &&
 	    a < (uintptr_t)info.dli_saddr + sym->st_size)
-		snprintf(buf, len, " %s+%#lx (%s)\n", info.dli_sname,
+		lab__snprintf(buf, len, " %s+%#lx (%s)\n", info.dli_sname,
 			 (unsigned long)(a - (uintptr_t)info.dli_saddr), obj);
 	else
-		snprintf(buf, len, " %s+%#lx\n", obj,
+		lab__snprintf(buf, len, " %s+%#lx\n", obj,
 			 (unsigned long)(a - (uintptr_t)info.dli_fbase));
 }
 

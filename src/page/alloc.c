@@ -5,6 +5,7 @@
  * The free side is free.c.
  */
 #include "base/compiler.h"
+#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -23,7 +24,6 @@
 #include "debug/trace.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #define MAX_RECLAIM_RETRIES 16
@@ -338,7 +338,7 @@ static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int ord
 	char mode[160], again[48] = "";
 	lab_gfp_name(gfp, mode, sizeof(mode));
 	if (repeats > 1)
-		snprintf(again, sizeof(again), " (%lu such failures)", repeats);
+		lab__snprintf(again, sizeof(again), " (%lu such failures)", repeats);
 	lab__printk("labyrinth: %s: page allocation failure: order:%u, mode:%#x(%s), zone:%s free:%zu "
 		    "min:%zu low:%zu high:%zu%s\n",
 		    who, order, gfp, mode, z->name,

@@ -5,6 +5,7 @@
  * is no descriptor of any zone, the pointer.  Written with lab__printk (no
  * malloc, no stdio), so safe where the allocator itself is.
  */
+#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -15,7 +16,6 @@
 #include "debug/hooks.h"
 #include "debug/page_owner.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* Indexed by bit; a bit without a name prints as hex. */
@@ -33,10 +33,10 @@ static void decode_flags(uint32_t flags, char *buf, size_t len)
 		if (!(flags & (1u << bit)))
 			continue;
 		if (bit < sizeof(pg_names) / sizeof(pg_names[0]) && pg_names[bit])
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
 						 pg_names[bit]);
 		else
-			used += (size_t)snprintf(buf + used, len - used, "%s%#x", used ? "|" : "",
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s%#x", used ? "|" : "",
 						 1u << bit);
 	}
 }

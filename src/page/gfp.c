@@ -3,9 +3,9 @@
  * its bits are there, as the kernel's %pGg does.
  */
 #include "labyrinth.h"
+#include "base/fmt.h"
 
 #include <stddef.h>
-#include <stdio.h>
 
 static const char *const gfp_names[] = {
 	"HIGH", "ZERO", "NOWARN", "NOFAIL", "NORETRY", "RETRY_MAYFAIL", "MEMALLOC",
@@ -25,7 +25,7 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 	/* Name the composite first when all its bits are there, as %pGg does. */
 	for (size_t i = 0; i < sizeof(composites) / sizeof(composites[0]); i++) {
 		if ((gfp & composites[i].mask) == composites[i].mask) {
-			used += (size_t)snprintf(buf + used, len - used, "%s", composites[i].name);
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s", composites[i].name);
 			gfp &= ~composites[i].mask;
 			break;
 		}
@@ -37,11 +37,11 @@ const char *lab_gfp_name(lab_gfp_t gfp, char *buf, size_t len)
 		gfp &= ~m;
 		const char *name = bit < sizeof(gfp_names) / sizeof(gfp_names[0]) ? gfp_names[bit] : NULL;
 		if (name)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "", name);
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s%s", used ? "|" : "", name);
 		else
-			used += (size_t)snprintf(buf + used, len - used, "%s%#x", used ? "|" : "", m);
+			used += (size_t)lab__snprintf(buf + used, len - used, "%s%#x", used ? "|" : "", m);
 	}
 	if (!used)
-		snprintf(buf, len, "0");
+		lab__snprintf(buf, len, "0");
 	return buf;
 }

@@ -15,7 +15,6 @@
 #include "page/zone.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* The kernel waits 5 s between retries (io_schedule_timeout(5 * HZ)); we
@@ -71,9 +70,13 @@ struct lab_mempool *lab_mempool_create(struct lab_zone *zone, unsigned int min_n
 		errno = EINVAL;
 		return NULL;
 	}
-	struct lab_mempool *pool = calloc(1, sizeof(*pool));
-	if (!pool)
+	/* A page of its own from the OS: no malloc in the library. */
+	int err = 0;
+	struct lab_mempool *pool = lab__os_map_populated(sizeof(*pool), &err);
+	if (!pool) {
+		errno = -err;
 		return NULL;
+	}
 	pool->zone = zone;
 	pool->order = order;
 	pool->min_nr = min_nr;
@@ -97,7 +100,7 @@ void lab_mempool_destroy(struct lab_mempool *pool)
 	struct lab_page *page;
 	while ((page = pool_pop(pool)))
 		lab_free_pages(page, pool->order);
-	free(pool);
+	lab__os_unmap(pool, sizeof(*pool));
 }
 
 unsigned int lab_mempool_available(const struct lab_mempool *pool)

@@ -37,7 +37,6 @@
 #include "page/zone.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- mode ------------------------------------------------------------- */

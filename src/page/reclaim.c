@@ -4,6 +4,7 @@
  * them, direct reclaim by sleeping allocators, waiting for frees on a futex,
  * the OOM handler and zone growth.
  */
+#include "base/fmt.h"
 #include "os/os.h"
 #include "os/thread.h"
 #include "page/alloc.h"
@@ -14,7 +15,6 @@
 #include "debug/trace.h"
 
 #include <errno.h>
-#include <stdio.h>
 
 #define DEF_PRIORITY 12
 #define SHRINK_BATCH 128
@@ -199,7 +199,7 @@ static void *kswapd_main(void *arg)
 int lab__kswapd_start(struct lab_zone *z)
 {
 	char name[16];
-	snprintf(name, sizeof(name), "kswapd-%.8s", z->name);
+	lab__snprintf(name, sizeof(name), "kswapd-%.8s", z->name);
 	int rc = lab__os_thread_create(&z->kswapd, kswapd_main, z, name);
 	if (rc)
 		return rc;

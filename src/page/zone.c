@@ -5,6 +5,7 @@
  * statistics in stats.c, the invariant checker in check.c.
  */
 #include "base/compiler.h"
+#include "base/fmt.h"
 #include "os/cpu.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -255,32 +256,41 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		errno = -rc;
 		return NULL;
 	}
-	struct lab_zone *z = calloc(1, sizeof(*z));
-	if (!z)
-		return NULL;
+	size_t max_pages = cfg->pages;
+	if (cfg->flags & LAB_ZONE_GROW)
+		max_pages = cfg->max_pages ? cfg->max_pages : 4 * cfg->pages;
+	if (max_pages >= LAB_NO_PFN)
+		max_pages = LAB_NO_PFN - 1;
+	/* A pageblock is at most 512 pages (the kernel's) and at most 1/64 of the zone. */
+	unsigned int lg = ilog2(cfg->pages);
+	unsigned int pageblock_order = lg > 6 + 9 ? 9 : lg > 6 ? lg - 6 : 0;
 
-	snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
+	/* The zone and its pageblock types, zeroed, in pages of their own from
+	 * the OS (no malloc in the library). */
+	size_t nblocks = (max_pages >> pageblock_order) + 1;
+	size_t self_bytes = round_up(sizeof(struct lab_zone) + nblocks, lab__os_page_size());
+	int err = 0;
+	struct lab_zone *z = lab__os_map_populated(self_bytes, &err);
+	if (!z) {
+		errno = -err;
+		return NULL;
+	}
+	z->self_bytes = self_bytes;
+	z->pageblock_mt = (uint8_t *)(z + 1);
+	lab__snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
 	z->flags = cfg->flags;
 	z->page_size = lab__os_page_size();
 	z->page_shift = ilog2(z->page_size);
-	z->max_pages = cfg->pages;
-	if (cfg->flags & LAB_ZONE_GROW)
-		z->max_pages = cfg->max_pages ? cfg->max_pages : 4 * cfg->pages;
-	if (z->max_pages >= LAB_NO_PFN)
-		z->max_pages = LAB_NO_PFN - 1;
+	z->max_pages = max_pages;
 	z->watermark_scale_factor = cfg->watermark_scale_factor ? cfg->watermark_scale_factor : 10;
-	/* A pageblock is at most 512 pages (the kernel's) and at most 1/64 of the zone. */
-	unsigned int lg = ilog2(cfg->pages);
-	z->pageblock_order = lg > 6 + 9 ? 9 : lg > 6 ? lg - 6 : 0;
+	z->pageblock_order = pageblock_order;
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		z->area[o].head[MT_NORMAL] = z->area[o].head[MT_HIGHATOMIC] = LAB_NO_PFN;
 	lab__os_rwlock_init(&z->shrinker_lock);
 	lab__os_mutex_init(&z->reclaim_mutex);
 	lab__os_mutex_init(&z->grow_mutex);
 
-	size_t nblocks = (z->max_pages >> z->pageblock_order) + 1;
-	z->pageblock_mt = calloc(nblocks, 1);
-	int err = lab__exclusive_zone_init(z);  /* exclusive.c: protection key */
+	err = lab__exclusive_zone_init(z);  /* secure/protect.c: protection key */
 	size_t guard = lab__zone_guard_bytes(z);
 	if (!err)
 		z->base = lab__os_reserve_guarded(z->max_pages * z->page_size,
@@ -288,8 +298,6 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 	if (z->base)
 		z->pages = lab__os_reserve(round_up(z->max_pages * sizeof(struct lab_page),
 						    z->page_size), z->page_size, &err);
-	if (!z->pageblock_mt)
-		err = -ENOMEM;
 	if (!err && z->pages)
 		err = lab__debug_zone_init(z, cfg->flags);
 	if (!err && z->pages)
@@ -320,8 +328,7 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		if (z->base)
 			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 		lab__exclusive_zone_fini(z);
-		free(z->pageblock_mt);
-		free(z);
+		lab__os_unmap(z, z->self_bytes);
 		errno = -err;
 		return NULL;
 	}
@@ -352,8 +359,7 @@ void lab_zone_destroy(struct lab_zone *z)
 	lab__os_rwlock_destroy(&z->shrinker_lock);
 	lab__os_mutex_destroy(&z->reclaim_mutex);
 	lab__os_mutex_destroy(&z->grow_mutex);
-	free(z->pageblock_mt);
-	free(z);
+	lab__os_unmap(z, z->self_bytes);
 }
 
 const char *lab_zone_name(const struct lab_zone *z)

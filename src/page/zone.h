@@ -62,6 +62,7 @@ struct zone_counters {
  */
 struct lab_zone {
 	char name[32];
+	size_t self_bytes;         /* the mapping of the struct and pageblock_mt */
 	unsigned int flags;
 	struct zone_lock lock;
 
@@ -78,7 +79,7 @@ struct lab_zone {
 	size_t nr_allocated;       /* pages handed out, leaked and deferred included */
 	_Atomic size_t nr_leaked;  /* pages leaked by Bad page reports */
 	unsigned int pageblock_order;
-	uint8_t *pageblock_mt;     /* migratetype per pageblock */
+	uint8_t *pageblock_mt;     /* migratetype per pageblock (after the struct) */
 	size_t nr_reserved_highatomic;
 
 	/* Watermarks; read without the lock. */

@@ -4,6 +4,8 @@
  * written with stdio to the caller's FILE (`labyrinth info`).  No
  * allocation or free path reaches here.
  */
+#include "base/fmt.h"
+#include "os/os.h"
 #include "page/zone.h"
 #include "secure/protect.h"
 
@@ -28,22 +30,22 @@ void lab_zone_describe(const struct lab_zone *z, FILE *out)
 		const char *implied = (st.prot_wanted & f) && !(z->flags & f) ? "implied by SECRET: " : "";
 		if (!(st.prot_wanted & f)) {
 			state = "-";
-			snprintf(detail, sizeof(detail), "not requested");
+			lab__snprintf(detail, sizeof(detail), "not requested");
 		} else if (st.prot_in_force & f) {
 			state = "in force";
 			if (f == LAB_ZONE_PKEY)
-				snprintf(detail, sizeof(detail), "key %d: only threads that called "
+				lab__snprintf(detail, sizeof(detail), "key %d: only threads that called "
 					 "lab_zone_grant() may touch the pages", st.pkey);
 			else if (f == LAB_ZONE_GUARD)
-				snprintf(detail, sizeof(detail), "%s; %zu guard pfn%s between sections",
+				lab__snprintf(detail, sizeof(detail), "%s; %zu guard pfn%s between sections",
 					 pi->gives, st.guard_pfns, st.guard_pfns == 1 ? "" : "s");
 			else
-				snprintf(detail, sizeof(detail), "%s%s", implied, pi->gives);
+				lab__snprintf(detail, sizeof(detail), "%s%s", implied, pi->gives);
 		} else {
 			int e = st.prot_errno[prot_bit(f)];
 			state = f == LAB_ZONE_SECRET ? "FELL BACK" : "MISSING";
-			snprintf(detail, sizeof(detail), "%s%s (%s)", implied, pi->without,
-				 e ? strerror_r(e, err, sizeof(err)) : "not on every section");
+			lab__snprintf(detail, sizeof(detail), "%s%s (%s)", implied, pi->without,
+				 e ? lab__os_strerror(e, err, sizeof(err)) : "not on every section");
 		}
 		fprintf(out, "  %-11s %-10s %s\n", pi->name, state, detail);
 	}

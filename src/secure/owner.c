@@ -8,14 +8,14 @@
  * lab__exclusive_may_touch/prep/scrub (secure/hooks.h).
  */
 #include "base/compiler.h"
-#include "page/page.h"
+#include "base/fmt.h"
 #include "page/badpage.h"
+#include "page/page.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <stdio.h>
 
 static char *page_address_of(const struct lab_zone *z, const struct lab_page *p)
 {
@@ -82,7 +82,7 @@ static void refuse(struct lab_zone *z, const struct lab_page *page, const char *
 		   lab_owner_t owner, lab_owner_t me)
 {
 	char reason[128];
-	snprintf(reason, sizeof(reason),
+	lab__snprintf(reason, sizeof(reason),
 		 "%s of an exclusive page by a non-owner (owner %u, caller %u)", what, owner, me);
 	zone_stat_inc(z, owner_refused);
 	lab__bad_page(z, page, reason);

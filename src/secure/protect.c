@@ -70,7 +70,7 @@ static void note_fallback(struct lab_zone *z, unsigned int flag, int err, const 
 	atomic_fetch_or(&z->prot_fallback, flag);
 	char buf[96];
 	lab__printk("labyrinth: zone %s: LAB_ZONE_%s not in force: %s: %s; %s\n",
-		    z->name, prot_of(flag)->name, call, strerror_r(err, buf, sizeof(buf)),
+		    z->name, prot_of(flag)->name, call, lab__os_strerror(err, buf, sizeof(buf)),
 		    flag == LAB_ZONE_SECRET
 			    ? "falling back to locked, not dumped, not inherited anonymous memory"
 			    : "continuing without it (LAB_ZONE_STRICT would fail instead)");
