@@ -9,6 +9,7 @@
  * run.  Nothing here gates CI on a time.
  */
 #include "bench.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <labyrinth.h>
@@ -499,9 +500,78 @@ static void write_chart(const char *png, double v[][NR_FIGURES], const bool *ok)
 	snprintf(cmd, sizeof(cmd), "gnuplot -e \"%s\" 2>/dev/null", script);
 	if (system(cmd) == 0)
 		printf("chart: %s\n", png);
+	else if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+		printf("chart: skipped (gnuplot not found)\n");
 	else
-		printf("chart: skipped (gnuplot with the pngcairo terminal not found)\n");
+		printf("chart: not drawn: gnuplot failed (its pngcairo terminal missing, or %s "
+		       "not writable)\n", png);
 	unlink(data);
+}
+
+static void bench_usage(void)
+{
+	printf("usage: labyrinth bench [--json] [--quick] [--png FILE | --no-png]\n"
+	       "  4 KiB allocate+free pairs and single-allocation latency: Labyrinth's ATOMIC\n"
+	       "  path, a pre-faulted LIFO, glibc, jemalloc, tcmalloc, mimalloc and mmap\n"
+	       "  --json       machine-readable results on stdout (no chart)\n"
+	       "  --quick      a tenth of the pairs\n"
+	       "  --png FILE   where to draw the latency chart (default labyrinth-bench.png;\n"
+	       "               needs gnuplot)\n"
+	       "  --no-png     no chart\n");
+}
+
+/* The chart is drawn at the end of a long run: find out now whether it can
+ * be written where asked (its directory exists and is writable). */
+static bool png_writable(const char *png)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", png);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (!*png || png[strlen(png) - 1] == '/') {
+		cli_error("bench", "--png '%s': not a file name", png);
+		return false;
+	}
+	if (access(dir, W_OK) != 0) {
+		cli_error("bench", "--png '%s': directory '%s': %s", png, dir, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Options of bench: 0 to run, else the exit status (--help: -1). */
+static int bench_args(int argc, char **argv, bool *json, const char **png, unsigned long *pairs)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "png", required_argument, NULL, 'p' },
+		{ "no-png", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = cli_getopt("bench", argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'j': *json = true; break;
+		case 'q': *pairs = 200000; break;
+		case 'p': *png = optarg; break;
+		case 'n': *png = NULL; break;
+		case 'h': bench_usage(); return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+	}
+	if (!cli_no_operands("bench", argc, argv))
+		return CLI_EXIT_USAGE;
+	if (*png && !*json && !png_writable(*png))
+		return CLI_EXIT_USAGE;
+	return 0;
 }
 
 int bench_main(int argc, char **argv)
@@ -512,20 +582,9 @@ int bench_main(int argc, char **argv)
 	bool json = false;
 	const char *png = "labyrinth-bench.png";
 	unsigned long pairs = 2000000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--quick"))
-			pairs = 200000;
-		else if (!strcmp(argv[i], "--png") && i + 1 < argc)
-			png = argv[++i];
-		else if (!strcmp(argv[i], "--no-png"))
-			png = NULL;
-		else {
-			fprintf(stderr, "usage: labyrinth bench [--json] [--quick] [--png FILE | --no-png]\n");
-			return 2;
-		}
-	}
+	int rc = bench_args(argc, argv, &json, &png, &pairs);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	char self[512];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0)

@@ -23,7 +23,9 @@ TEST_PACKAGES=(libcriterion-dev
 	spin      # model checking (tests/model)
 	valgrind  # memcheck: client requests, the use-after-free test, the valgrind stage
 	libclang-rt-14-dev  # clang's sanitizer and libFuzzer runtimes (tsan, fuzz stages)
-	gcovr)    # the coverage stage
+	gcovr     # the coverage stage
+	cmake     # find_package(labyrinth) from an installed tree (tests/install)
+	groff-base man-db mandoc)  # the man pages render without warnings (tests/docs)
 
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
 # libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 need_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}"
-setup_build build/release --buildtype=release -Dtests=false
+setup_build build/release --buildtype=release -Dtests=disabled
 ninja -C build/release >/dev/null
 exec ./build/release/labyrinth bench "$@"

@@ -1,220 +1,105 @@
 /*
- * cli.c - the command-line tool, `labyrinth`.
- *
- *   labyrinth demo      allocate under each GFP class and show the zone
- *   labyrinth stat PID  another process's zones (tools/stat.c)
- *   labyrinth top PID   the same, refreshing
- *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
- *   labyrinth --help
+ * cli.c - argument parsing shared by the `labyrinth` commands (cli.h): one
+ * error format, "labyrinth: COMMAND: what is wrong", each naming the
+ * argument at fault, then "Try 'labyrinth COMMAND --help'."; exit status 2.
  */
-#include "stress.h"
+#include "cli.h"
 
 #include <errno.h>
-#include <labyrinth.h>
-#include "bench.h"
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stat.h"
-
-static void usage(FILE *out)
+__attribute__((format(printf, 2, 0)))
+static void vreport(const char *cmd, const char *fmt, va_list ap)
 {
-	fprintf(out,
-		"usage: labyrinth [COMMAND]\n"
-		"\n"
-		"commands:\n"
-		"  demo       allocate under each GFP class until it fails, showing the\n"
-		"             zone in /proc/buddyinfo style (the default)\n"
-		"  bench [--json] [--quick] [--png FILE | --no-png]\n"
-		"             the ATOMIC path against a pre-faulted LIFO, glibc, jemalloc,\n"
-		"             tcmalloc, mimalloc and mmap, in one run\n"
-		"  info       how this machine runs Labyrinth (per-CPU list mode, page size)\n"
-		"  stat PID   print the zones of process PID (which exports them:\n"
-		"             LABYRINTH_EXPORT=1) as buddyinfo, zoneinfo and vmstat\n"
-		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
-		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
-		"             fork; checks every invariant (labyrinth stress --help)\n"
-		"  --version  print the version\n"
-		"  --help     this text\n");
+	fprintf(stderr, "labyrinth: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'labyrinth%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
 }
 
-/* A page cache the demo's shrinker can give back, as a filesystem would. */
-struct cache {
-	struct lab_shrinker shrinker;
-	struct lab_page *pages[1024];
-	unsigned long nr;
-};
-
-static unsigned long cache_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+int cli_error(const char *cmd, const char *fmt, ...)
 {
-	(void)sc;
-	struct cache *c = s->private_data;
-	return c->nr ? c->nr : LAB_SHRINK_EMPTY;
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(cmd, fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_USAGE;
 }
 
-static unsigned long cache_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+/* The long option that text ("--name" or "--name=value") names, if any. */
+static const struct option *long_option(const struct option *longopts, const char *text)
 {
-	struct cache *c = s->private_data;
-	unsigned long freed = 0;
-	while (c->nr && freed < sc->nr_to_scan) {
-		lab_free_page(c->pages[--c->nr]);
-		freed++;
-	}
-	return freed;
+	if (strncmp(text, "--", 2))
+		return NULL;
+	text += 2;
+	size_t len = strcspn(text, "=");
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, text, len))
+			return o;
+	return NULL;
 }
 
-static void show(const struct lab_zone *z, const char *when)
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
 {
-	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	printf("\n-- %s: free %zu of %zu pages (min %zu low %zu high %zu, highatomic %zu)\n",
-	       when, st.free, st.managed, st.wmark_min, st.wmark_low, st.wmark_high,
-	       st.reserved_highatomic);
-	lab_zone_print_buddyinfo(z, stdout);
+	char spec[64];
+	snprintf(spec, sizeof(spec), ":%s", shortopts);  /* ':' reports a missing value */
+	opterr = 0;
+	int c = getopt_long(argc, argv, spec, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	const char *text = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	char shortname[3] = { '-', (char)optopt, '\0' };
+	/* A short option inside a cluster ("-xh"): name the letter itself. */
+	if (optopt && strncmp(text, "--", 2))
+		text = shortname;
+	const struct option *o = long_option(longopts, text);
+	if (c == ':')
+		cli_error(cmd, "option '%s' needs a value", text);
+	else if (o && o->has_arg == no_argument && strchr(text, '='))
+		cli_error(cmd, "option '--%s' takes no value ('%s')", o->name, text);
+	else
+		cli_error(cmd, "unknown option '%s'", text);
+	return '?';
 }
 
-/* Allocate order-0 pages under gfp until the allocator says no. */
-static size_t drain_class(struct lab_zone *z, const char *label, lab_gfp_t gfp,
-			  struct lab_page **held, size_t *nheld, size_t cap)
+bool cli_double(const char *cmd, const char *opt, const char *arg, double min, double max,
+		double *out)
 {
-	size_t got = 0;
-	struct lab_zone_stats st;
-	while (*nheld < cap) {
-		struct lab_page *p = lab_alloc_page(z, gfp | LAB_GFP_NOWARN);
-		if (!p)
-			break;
-		held[(*nheld)++] = p;
-		got++;
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (end == arg || *end || errno || isnan(v) || v < min || v > max) {
+		cli_error(cmd, "%s '%s': not a number from %g to %g", opt, arg, min, max);
+		return false;
 	}
-	lab_zone_get_stats(z, &st);
-	char name[96];
-	printf("%-30s got %5zu pages, stopped with %4zu free  (%s)\n", label, got, st.free,
-	       lab_gfp_name(gfp, name, sizeof(name)));
-	return got;
+	*out = v;
+	return true;
 }
 
-static int demo(void)
+bool cli_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+	       unsigned long max, unsigned long *out)
 {
-	struct lab_zone_config cfg = { .name = "Demo", .pages = 4096 };
-	struct lab_zone *z = lab_zone_create(&cfg);
-	if (!z) {
-		fprintf(stderr, "labyrinth: zone creation failed: %s\n", strerror(errno));
-		return 1;
+	char *end;
+	errno = 0;
+	/* strtoul would take "-1" as ULONG_MAX. */
+	const char *p = arg + strspn(arg, " \t");
+	unsigned long v = strtoul(arg, &end, 0);
+	if (*p == '-' || end == arg || *end || errno || v < min || v > max) {
+		cli_error(cmd, "%s '%s': not a whole number from %lu to %lu", opt, arg, min, max);
+		return false;
 	}
-	printf("Labyrinth %d.%d.%d demo: a zone of %zu pages of %zu bytes\n", LAB_VERSION_MAJOR,
-	       LAB_VERSION_MINOR, LAB_VERSION_PATCH, cfg.pages, lab_page_size());
-	show(z, "new zone");
-
-	static struct cache cache;
-	cache.shrinker = (struct lab_shrinker){ .count_objects = cache_count,
-						.scan_objects = cache_scan,
-						.seeks = LAB_DEFAULT_SEEKS,
-						.private_data = &cache };
-	while (cache.nr < 512)
-		cache.pages[cache.nr++] = lab_alloc_page(z, LAB_GFP_KERNEL);
-
-	static struct lab_page *held[4096];
-	static unsigned int held_order[4096];
-	size_t nheld = 0;
-	for (unsigned int order = 1; order <= 4; order++) {
-		for (int i = 0; i < 8; i++) {
-			held[nheld] = lab_alloc_pages(z, LAB_GFP_KERNEL, order);
-			held_order[nheld++] = order;
-		}
-	}
-	show(z, "after a 512-page cache (shrinkable) and blocks of order 1..4");
-
-	printf("\nOrder-0 allocations by class, each until it fails (no reclaim yet):\n");
-	size_t base = nheld;
-	drain_class(z, "GFP_NOWAIT (no reserve)", LAB_GFP_NOWAIT, held, &nheld, 4096);
-	drain_class(z, "GFP_ATOMIC (62.5% of min)", LAB_GFP_ATOMIC, held, &nheld, 4096);
-	drain_class(z, "MEMALLOC (no watermarks)", LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC, held, &nheld, 4096);
-	for (size_t i = base; i < nheld; i++)
-		held_order[i] = 0;
-	show(z, "zone exhausted");
-
-	/* Only now may the cache be reclaimed, so the next step shows who does it. */
-	lab_register_shrinker(z, &cache.shrinker);
-	size_t before = cache.nr;
-	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
-	printf("\nGFP_KERNEL on the empty zone: %s; the shrinker gave back %zu cache pages\n",
-	       p ? "succeeded after reclaim" : "failed", before - cache.nr);
-	if (p) {
-		held_order[nheld] = 0;
-		held[nheld++] = p;
-	}
-	show(z, "after reclaim");
-
-	for (size_t i = 0; i < nheld; i++)
-		if (held[i])
-			lab_free_pages(held[i], held_order[i]);
-	lab_unregister_shrinker(z, &cache.shrinker);
-	while (cache.nr)
-		lab_free_page(cache.pages[--cache.nr]);
-	show(z, "everything freed");
-
-	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	printf("\nallocations %llu, frees %llu, failures %llu (atomic %llu, nowait %llu, sleeping %llu),"
-	       " below-min allocations %llu, direct reclaim %llu, kswapd wakes %llu\n",
-	       (unsigned long long)st.alloc_success, (unsigned long long)st.free_calls,
-	       (unsigned long long)st.alloc_fail, (unsigned long long)st.fail_atomic,
-	       (unsigned long long)st.fail_nowait, (unsigned long long)st.fail_sleeping,
-	       (unsigned long long)st.reserve_use, (unsigned long long)st.direct_reclaim,
-	       (unsigned long long)st.kswapd_wake);
-	int broken = lab_zone_check(z);
-	printf("invariants: %s\n", broken ? "BROKEN" : "all hold");
-	lab_zone_destroy(z);
-	return broken ? 1 : 0;
+	*out = v;
+	return true;
 }
 
-static int info(void)
+bool cli_no_operands(const char *cmd, int argc, char **argv)
 {
-	printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR, LAB_VERSION_PATCH);
-	printf("page size:        %zu\n", lab_page_size());
-	printf("per-CPU lists:    %s\n", lab_pcp_mode_name());
-	/* What an exclusive zone gets here: a small SECRET + PKEY zone, described. */
-	struct lab_zone_config cfg = {
-		.name = "probe", .pages = 16,
-		.flags = LAB_ZONE_SECRET | LAB_ZONE_PKEY | LAB_ZONE_GUARD | LAB_ZONE_NO_KSWAPD,
-	};
-	struct lab_zone *z = lab_zone_create(&cfg);
-	if (!z) {
-		printf("exclusive zone:   cannot be created: %s\n", strerror(errno));
-		return 1;
-	}
-	printf("exclusive zone (SECRET|PKEY|GUARD, 16 pages):\n");
-	lab_zone_describe(z, stdout);
-	lab_zone_destroy(z);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	const char *cmd = argc > 1 ? argv[1] : "demo";
-	if (!strcmp(cmd, "demo"))
-		return demo();
-	if (!strcmp(cmd, "bench") || !strcmp(cmd, "bench-worker"))
-		return bench_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "info"))
-		return info();
-	if (!strcmp(cmd, "stat"))
-		return lab_tool_stat(argc - 1, argv + 1);
-	if (!strcmp(cmd, "top"))
-		return lab_tool_top(argc - 1, argv + 1);
-	if (!strcmp(cmd, "stress"))
-		return stress_main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(cmd, "--version")) {
-		printf("labyrinth %d.%d.%d\n", LAB_VERSION_MAJOR, LAB_VERSION_MINOR,
-		       LAB_VERSION_PATCH);
-		return 0;
-	}
-	fprintf(stderr, "labyrinth: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	if (optind >= argc)
+		return true;
+	cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return false;
 }

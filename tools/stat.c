@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 static int parse_pid(const char *s, int *pid)
 {
 	char *end;
@@ -22,6 +24,21 @@ static int parse_pid(const char *s, int *pid)
 		return -1;
 	*pid = (int)v;
 	return 0;
+}
+
+/* The one operand of stat and top: a process id. */
+static bool pid_operand(const char *cmd, int argc, char **argv, int *pid)
+{
+	if (optind >= argc) {
+		cli_error(cmd, "a process id is needed");
+		return false;
+	}
+	if (parse_pid(argv[optind], pid)) {
+		cli_error(cmd, "'%s' is not a process id", argv[optind]);
+		return false;
+	}
+	optind++;
+	return cli_no_operands(cmd, argc, argv);
 }
 
 static void explain(int pid, int rc)
@@ -43,32 +60,59 @@ static void explain(int pid, int rc)
 
 static void stat_usage(FILE *out)
 {
-	fprintf(out, "usage: labyrinth stat PID [--buddyinfo | --zoneinfo | --vmstat]\n");
+	fprintf(out, "usage: labyrinth stat PID [--buddyinfo] [--zoneinfo] [--vmstat]\n"
+		     "  the zones of process PID (which exports them: LABYRINTH_EXPORT=1), each\n"
+		     "  with free + per-CPU + allocated = managed, then the formats asked for\n"
+		     "  (default all three)\n");
+}
+
+/* Options and operand of stat: 0 to go on, else the exit status. */
+static int stat_args(int argc, char **argv, int *pid, int *formats)
+{
+	static const struct option longopts[] = {
+		{ "buddyinfo", no_argument, NULL, 'b' },
+		{ "zoneinfo", no_argument, NULL, 'z' },
+		{ "vmstat", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 0;
+	while ((c = cli_getopt("stat", argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'b': *formats |= 1 << LAB_STATS_BUDDYINFO; break;
+		case 'z': *formats |= 1 << LAB_STATS_ZONEINFO; break;
+		case 'v': *formats |= 1 << LAB_STATS_VMSTAT; break;
+		case 'h': stat_usage(stdout); return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+	}
+	return pid_operand("stat", argc, argv, pid) ? 0 : CLI_EXIT_USAGE;
+}
+
+/* One line per zone: where its pages are, adding up as the kernel's
+ * zoneinfo does (per-CPU pages are in neither free nor allocated; deferred
+ * frees, waiting for the zone lock, are still in allocated). */
+static void print_sums(const struct lab_stats_snapshot *snap)
+{
+	for (unsigned int z = 0; z < snap->nr_zones; z++) {
+		const struct lab_zone_stats *st = &snap->zones[z].st;
+		printf("# zone %s: free %zu + per-CPU %zu + allocated %zu = managed %zu",
+		       snap->zones[z].name, st->free, st->pcp, st->allocated, st->managed);
+		if (st->deferred)
+			printf(" (of the allocated, %zu freed and waiting for the zone lock)",
+			       st->deferred);
+		putchar('\n');
+	}
 }
 
 int lab_tool_stat(int argc, char **argv)
 {
 	int pid = 0;
 	int formats = 0;  /* bit per enum lab_stats_format; none = all */
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--buddyinfo"))
-			formats |= 1 << LAB_STATS_BUDDYINFO;
-		else if (!strcmp(argv[i], "--zoneinfo"))
-			formats |= 1 << LAB_STATS_ZONEINFO;
-		else if (!strcmp(argv[i], "--vmstat"))
-			formats |= 1 << LAB_STATS_VMSTAT;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			stat_usage(stdout);
-			return 0;
-		} else if (pid || parse_pid(argv[i], &pid)) {
-			stat_usage(stderr);
-			return 2;
-		}
-	}
-	if (!pid) {
-		stat_usage(stderr);
-		return 2;
-	}
+	int args = stat_args(argc, argv, &pid, &formats);
+	if (args)
+		return args < 0 ? 0 : args;
 	if (!formats)
 		formats = 1 << LAB_STATS_BUDDYINFO | 1 << LAB_STATS_ZONEINFO | 1 << LAB_STATS_VMSTAT;
 
@@ -79,6 +123,7 @@ int lab_tool_stat(int argc, char **argv)
 		return 1;
 	}
 	printf("# labyrinth stat: process %d, %u zones\n", snap.pid, snap.nr_zones);
+	print_sums(&snap);
 	if (formats & 1 << LAB_STATS_BUDDYINFO) {
 		printf("\n# buddyinfo\n");
 		for (unsigned int z = 0; z < snap.nr_zones; z++)
@@ -105,7 +150,38 @@ static void top_usage(FILE *out)
 {
 	fprintf(out, "usage: labyrinth top PID [--interval SECONDS] [--count N]\n"
 		     "  refreshes every SECONDS (default 1) until the process exits, N\n"
-		     "  refreshes were shown, or Ctrl-C; plain lines when not on a terminal\n");
+		     "  refreshes were shown, or Ctrl-C; plain lines when not on a terminal.\n"
+		     "  Pages: free + pcp (per-CPU lists) + alloc = managed; used%% is alloc.\n");
+}
+
+/* Options and operand of top: 0 to go on, else the exit status. */
+static int top_args(int argc, char **argv, int *pid, double *interval, long *count)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	unsigned long n;
+	optind = 0;
+	while ((c = cli_getopt("top", argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!cli_double("top", "--interval", optarg, 0.01, 86400, interval))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'c':
+			if (!cli_ulong("top", "--count", optarg, 1, 1000000000, &n))
+				return CLI_EXIT_USAGE;
+			*count = (long)n;
+			break;
+		case 'h': top_usage(stdout); return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+	}
+	return pid_operand("top", argc, argv, pid) ? 0 : CLI_EXIT_USAGE;
 }
 
 static double rate(uint64_t now, uint64_t before, double seconds)
@@ -130,16 +206,19 @@ static void show_frame(const struct lab_stats_snapshot *now, const struct lab_st
 	double dt = prev ? (double)(now->taken_ns - prev->taken_ns) / 1e9 : 0;
 	printf("labyrinth top: pid %d, %u zones, refresh %.1f s, export every %u ms\n",
 	       now->pid, now->nr_zones, interval, now->interval_ms);
-	printf("%-12s %9s %9s %6s %10s %10s %8s %8s %8s %8s %6s\n", "zone", "managed", "free",
-	       "used%", "alloc/s", "free/s", "fail/s", "inject", "stall/s", "kswapd/s", "bad");
+	printf("%-12s %9s %9s %7s %9s %6s %10s %10s %8s %8s %8s %8s %6s\n", "zone", "managed",
+	       "free", "pcp", "alloc", "used%", "alloc/s", "free/s", "fail/s", "inject", "stall/s",
+	       "kswapd/s", "bad");
 	for (unsigned int i = 0; i < now->nr_zones; i++) {
 		const struct lab_zone_stats *st = &now->zones[i].st;
 		const struct lab_zone_stats *was = prev ? find_zone(prev, now->zones[i].name) : NULL;
-		double used = st->managed ? 100.0 * (double)(st->managed - st->free) /
-						    (double)st->managed : 0;
+		/* Used is what is allocated: pages on the per-CPU lists are free to
+		 * the next allocation on their CPU. */
+		double used = st->managed ? 100.0 * (double)st->allocated / (double)st->managed : 0;
+		printf("%-12.12s %9zu %9zu %7zu %9zu %6.1f ", now->zones[i].name, st->managed,
+		       st->free, st->pcp, st->allocated, used);
 		if (was && dt > 0)
-			printf("%-12.12s %9zu %9zu %6.1f %10.0f %10.0f %8.0f %8llu %8.0f %8.0f %6llu\n",
-			       now->zones[i].name, st->managed, st->free, used,
+			printf("%10.0f %10.0f %8.0f %8llu %8.0f %8.0f %6llu\n",
 			       rate(st->alloc_success, was->alloc_success, dt),
 			       rate(st->free_calls, was->free_calls, dt),
 			       rate(st->alloc_fail, was->alloc_fail, dt),
@@ -148,8 +227,7 @@ static void show_frame(const struct lab_stats_snapshot *now, const struct lab_st
 			       rate(st->kswapd_run, was->kswapd_run, dt),
 			       (unsigned long long)st->bad_page);
 		else
-			printf("%-12.12s %9zu %9zu %6.1f %10s %10s %8s %8llu %8s %8s %6llu\n",
-			       now->zones[i].name, st->managed, st->free, used, "-", "-", "-",
+			printf("%10s %10s %8s %8llu %8s %8s %6llu\n", "-", "-", "-",
 			       (unsigned long long)st->fail_injected, "-", "-",
 			       (unsigned long long)st->bad_page);
 	}
@@ -163,32 +241,9 @@ int lab_tool_top(int argc, char **argv)
 	int pid = 0;
 	double interval = 1.0;
 	long count = -1;
-	for (int i = 1; i < argc; i++) {
-		char *end;
-		if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
-			interval = strtod(argv[++i], &end);
-			if (*end || !(interval > 0) || interval > 86400) {
-				fprintf(stderr, "labyrinth top: bad --interval '%s'\n", argv[i]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-			count = strtol(argv[++i], &end, 10);
-			if (*end || count <= 0) {
-				fprintf(stderr, "labyrinth top: bad --count '%s'\n", argv[i]);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			top_usage(stdout);
-			return 0;
-		} else if (pid || parse_pid(argv[i], &pid)) {
-			top_usage(stderr);
-			return 2;
-		}
-	}
-	if (!pid) {
-		top_usage(stderr);
-		return 2;
-	}
+	int args = top_args(argc, argv, &pid, &interval, &count);
+	if (args)
+		return args < 0 ? 0 : args;
 	bool tty = isatty(STDOUT_FILENO);
 	static struct lab_stats_snapshot snaps[2];
 	struct lab_stats_snapshot *now = &snaps[0], *prev = NULL;

@@ -34,8 +34,11 @@
  */
 #include "stress.h"
 
+#include "cli.h"
+
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <labyrinth.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -1772,7 +1775,8 @@ static void summary(double elapsed)
 
 /* ---- main ------------------------------------------------------------------ */
 
-static bool parse_options(int argc, char **argv, struct options *o)
+/* Options: 0 to run, else the exit status (--help: 0 after the text). */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "seconds", required_argument, NULL, 's' },
@@ -1793,35 +1797,49 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		.seed = now_ns() ^ ((uint64_t)getpid() << 32), .pages = 16384,
 		.signal_hz = 1000, .fork_ms = 1000, .stall_s = 20, .interval_s = 5,
 	};
+	const char *cmd = "stress";
+	unsigned long v;
+	bool ok = true;
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		char *end = NULL;
-		errno = 0;
+	optind = 0;
+	while (ok && (c = cli_getopt(cmd, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case 's': o->seconds = strtod(optarg, &end); break;
-		case 't': o->threads = (unsigned)strtoul(optarg, &end, 0); break;
-		case 'S': o->seed = strtoull(optarg, &end, 0); break;
-		case 'p': o->pages = strtoull(optarg, &end, 0); break;
-		case 'H': o->signal_hz = (unsigned)strtoul(optarg, &end, 0); break;
-		case 'f': o->fork_ms = (unsigned)strtoul(optarg, &end, 0); break;
-		case 'w': o->stall_s = (unsigned)strtoul(optarg, &end, 0); break;
-		case 'i': o->interval_s = strtod(optarg, &end); break;
+		case 's': ok = cli_double(cmd, "--seconds", optarg, 0.001, 1e7, &o->seconds); break;
+		case 't':
+			ok = cli_ulong(cmd, "--threads", optarg, 1, 1024, &v);
+			o->threads = (unsigned)v;
+			break;
+		case 'S':
+			ok = cli_ulong(cmd, "--seed", optarg, 0, ULONG_MAX, &v);
+			o->seed = v;
+			break;
+		case 'p':
+			ok = cli_ulong(cmd, "--pages", optarg, 1024, 1ul << 32, &v);
+			o->pages = v;
+			break;
+		case 'H':
+			ok = cli_ulong(cmd, "--signal-hz", optarg, 0, 1000000, &v);
+			o->signal_hz = (unsigned)v;
+			break;
+		case 'f':
+			ok = cli_ulong(cmd, "--fork-ms", optarg, 0, 3600000, &v);
+			o->fork_ms = (unsigned)v;
+			break;
+		case 'w':
+			ok = cli_ulong(cmd, "--stall", optarg, 1, 86400, &v);
+			o->stall_s = (unsigned)v;
+			break;
+		case 'i':
+			ok = cli_double(cmd, "--interval", optarg, 0.001, 86400, &o->interval_s);
+			break;
 		case 'g': o->grow = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return false;
-		}
-		if (end && (*end || errno)) {
-			fprintf(stderr, "labyrinth stress: bad value '%s'\n", optarg);
-			return false;
+		case 'h': usage(stdout); return -1;
+		default: return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || o->seconds <= 0 || !o->threads || o->threads > 1024 ||
-	    o->pages < 1024 || !o->stall_s || o->interval_s <= 0) {
-		fprintf(stderr, "labyrinth stress: bad arguments (pages >= 1024, threads 1..1024)\n");
-		return false;
-	}
-	return true;
+	if (!ok || !cli_no_operands(cmd, argc, argv))
+		return EXIT_USAGE;
+	return 0;
 }
 
 static bool setup(void)
@@ -1891,10 +1909,9 @@ static bool setup(void)
 
 int stress_main(int argc, char **argv)
 {
-	if (!parse_options(argc, argv, &g.opt)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	int args = parse_options(argc, argv, &g.opt);
+	if (args)
+		return args < 0 ? 0 : args;
 	printf("labyrinth stress: %.0f s, %u workers, zone of %zu pages%s, signal storm %u Hz per "
 	       "worker, fork every %u ms, seed %#llx\n", g.opt.seconds, g.opt.threads, g.opt.pages,
 	       g.opt.grow ? " (grows from half)" : "", g.opt.signal_hz, g.opt.fork_ms,

@@ -45,6 +45,9 @@ static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FI
 	fprintf(out, "        protection: (0)\n");
 	fprintf(out, "      nr_free_pages %zu\n", st->free);
 	fprintf(out, "      nr_free_highatomic %zu\n", st->reserved_highatomic);
+	/* Pages parked on per-CPU lists are in neither free nor allocated:
+	 * nr_free_pages + nr_pcp_pages + nr_allocated == managed. */
+	fprintf(out, "      nr_pcp_pages %zu\n", st->pcp);
 	fprintf(out, "      nr_allocated %zu\n", st->allocated);
 	fprintf(out, "      nr_deferred %zu\n", st->deferred);
 	fprintf(out, "      nr_leaked %zu\n", st->leaked);
@@ -70,6 +73,7 @@ static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
 #define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
 	ITEM("nr_free_pages", st->free);
 	ITEM("nr_managed_pages", st->managed);
+	ITEM("nr_pcp_pages", st->pcp);
 	ITEM("nr_allocated_pages", st->allocated);
 	ITEM("nr_deferred_pages", st->deferred);
 	ITEM("nr_leaked_pages", st->leaked);

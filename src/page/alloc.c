@@ -166,9 +166,13 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		 * reclaim's progress restarts the count, and never for costly orders. */
 		zone_stat_inc(z, alloc_stall);
 		lab__wait_for_free(z, seq, STALL_WAIT_NS);
+		/* Each round may drain the lists again, as each of the kernel's
+		 * direct-reclaim attempts may: a page freed meanwhile onto another
+		 * CPU's list (or, without rseq, another thread's) wakes nobody and
+		 * would otherwise strand there while we wait. */
+		drained = false;
 		if (reclaimed && !costly) {
 			no_progress = 0;
-			drained = false;
 			continue;
 		}
 		if (++no_progress <= MAX_RECLAIM_RETRIES)

@@ -29,8 +29,11 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->reserved_highatomic = z->nr_reserved_highatomic;
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)
 		out->nr_free[o] = z->area[o].nr_free[MT_NORMAL] + z->area[o].nr_free[MT_HIGHATOMIC];
-	lab__zone_unlock(z);
+	/* Under the lock, which every drain of deferred frees holds: the pages
+	 * counted here are still in allocated above (a free deferred meanwhile
+	 * only adds to both). */
 	out->deferred = atomic_load(&z->nr_deferred);
+	lab__zone_unlock(z);
 	out->leaked = atomic_load(&z->nr_leaked);
 	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
 	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);

@@ -10,6 +10,11 @@
  *   debug_child leak           allocate in leaky_allocation() and exit
  *   debug_child export         allocate a scripted set, print "ready", and
  *                              wait for stdin to close
+ *   debug_child export-pcp     the same with a zone whose per-CPU lists hold
+ *                              pages
+ *   debug_child pcp-probe      say whether glibc registered rseq and which
+ *                              per-CPU list mode the library chose, then use
+ *                              the lists and print their counters
  *   debug_child settings       print what the LABYRINTH_* variables set
  *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
  *                              then exit (or, with reopen, end the interval
@@ -58,6 +63,8 @@ static unsigned char peek(const void *addr)
 	return c;
 }
 
+/* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
+extern const unsigned int __rseq_size __attribute__((weak));
 /* The atomic-sleep check's switch (atomic_ctx.c; the child links the
  * static library). */
 extern bool lab__sleep_check;
@@ -156,6 +163,28 @@ int main(int argc, char **argv)
 			return 1;
 		return 0;   /* neither freed nor destroyed: the exit report shows it */
 	}
+	if (!strcmp(cmd, "export-pcp")) {
+		struct lab_zone_config cfg = { .name = "percpu", .pages = 1024,
+					       .flags = LAB_ZONE_NO_KSWAPD };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		struct lab_page *p[40];
+		if (!z)
+			return 1;
+		for (int i = 0; i < 40; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_KERNEL);
+		for (int i = 0; i < 30; i++)  /* onto this CPU's list */
+			lab_free_page(p[i]);
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		for (int i = 30; i < 40; i++)
+			lab_free_page(p[i]);
+		lab_zone_destroy(z);
+		return 0;
+	}
 	if (!strcmp(cmd, "export")) {
 		struct lab_zone *z = zone("exported", 512);
 		struct lab_page *p[4];
@@ -172,6 +201,28 @@ int main(int argc, char **argv)
 		lab_free_page(p[1]);
 		lab_free_page(p[2]);
 		lab_free_pages(p[3], 2);
+		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "pcp-probe")) {
+		struct lab_zone_config cfg = { .name = "probe", .pages = 4096,
+					       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+					       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
+					       .pcp_high = 32 };
+		struct lab_zone *z = lab_zone_create(&cfg);
+		if (!z)
+			return 1;
+		struct lab_page *p[100];
+		for (int i = 0; i < 100; i++)
+			p[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+		for (int i = 0; i < 100; i++)
+			lab_free_page(p[i]);
+		struct lab_zone_stats st;
+		lab_zone_get_stats(z, &st);
+		printf("rseq registered: %s\nmode: %s\npcp_hit: %llu\nfree+pcp: %zu of %zu\n"
+		       "check: %d\n", &__rseq_size && __rseq_size ? "yes" : "no",
+		       lab_pcp_mode_name(), (unsigned long long)st.pcp_hit, st.free + st.pcp,
+		       st.managed, lab_zone_check(z));
 		lab_zone_destroy(z);
 		return 0;
 	}

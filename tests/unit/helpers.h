@@ -1,6 +1,8 @@
 /* helpers.h - shared by the unit tests: zones with fixed watermarks, filling
- * a zone to an exact free count, and running code in a child process with its
- * stderr captured (for reports that must be seen, and for crashes). */
+ * a zone to an exact free count, running code in a child process with its
+ * stderr captured (for reports that must be seen, and for crashes), and a
+ * seccomp filter that takes a system call away (to test fallbacks on any
+ * machine). */
 #ifndef LAB_TEST_HELPERS_H
 #define LAB_TEST_HELPERS_H
 
@@ -36,6 +38,12 @@ int run_shell(const char *cmd, char *out, size_t len);
 const char *test_path(const char *name);
 /* Count the occurrences of needle in haystack. */
 int count_of(const char *haystack, const char *needle);
+
+/* From now on the system call nr fails with errno err in this process, as on
+ * a kernel or CPU without the feature behind it: a seccomp filter (with
+ * no_new_privs), kept by threads created later and by children, and never
+ * lifted.  For forked children only (run_in_child).  Returns 0, or -errno. */
+int fail_syscall(long nr, int err);
 
 /* Tests that start an export sweep /dev/shm of stale export files (those of
  * dead processes), so a test that leaves one behind on purpose and checks it

@@ -78,6 +78,17 @@ static bool machine_has_memfd_secret(void)
 	return true;
 }
 
+/* Without memfd_secret: a counted skip;
+ * secret_zone_without_memfd_secret_falls_back_and_says_so tests the fallback
+ * (on every machine). */
+#define SKIP_WITHOUT_MEMFD_SECRET()                                                      \
+	do {                                                                             \
+		if (!machine_has_memfd_secret())                                         \
+			cr_skip_test("no memfd_secret (ENOSYS, or secretmem.enable=0); "  \
+				     "exclusive/secret_zone_without_memfd_secret_falls_back_" \
+				     "and_says_so tests the fallback");                   \
+	} while (0)
+
 /* One mapping of /proc/self/smaps. */
 struct vma {
 	uintptr_t start, end;
@@ -278,8 +289,7 @@ Test(exclusive, secret_zone_is_secretmem_locked_not_dumped_not_inherited)
 
 Test(exclusive, each_grown_section_has_its_own_secret_mapping_and_no_fd_is_kept)
 {
-	if (!(machine_has_memfd_secret()))
-		cr_skip_test("no memfd_secret");
+	SKIP_WITHOUT_MEMFD_SECRET();
 	int fd_before = dup(0);
 	close(fd_before);
 	/* 4 MiB at most: within the default 8 MiB RLIMIT_MEMLOCK of a non-root user. */
@@ -402,8 +412,7 @@ static void read_via_kernel(const void *addr, size_t len, ssize_t *mem_rc, int *
 
 Test(exclusive, secret_page_unreadable_through_proc_mem_and_process_vm_readv)
 {
-	if (!(machine_has_memfd_secret()))
-		cr_skip_test("no memfd_secret");
+	SKIP_WITHOUT_MEMFD_SECRET();
 	char buf[64];
 	ssize_t mem_rc, vm_rc;
 	int mem_err, vm_err;
@@ -472,19 +481,51 @@ static void pk_run(struct pk_thread *t, bool grant)
 	pthread_join(th, NULL);
 }
 
-Test(exclusive, pkey_thread_without_grant_faults, .signal = SIGSEGV)
+/* In a child: a thread without a grant reads a page of a keyed zone.  Exit
+ * 0 means it read the page; the fault (SIGSEGV) kills the child. */
+static int child_reader_without_grant(void *arg)
 {
-	if (!(machine_has_pkeys()))
-		cr_skip_test("no protection keys");
-	signal(SIGSEGV, SIG_DFL);  /* let the fault kill us even under ASan */
-	struct pk_thread t;
-	pk_run(&t, false);
+	(void)arg;
+	struct pk_thread t = { .grant = false };
+	struct lab_zone_config cfg = { .name = "pkey", .pages = 64 };
+	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
+	t.z = lab_zone_create(&cfg);
+	CHILD_CHECK(t.z, "create: %s", strerror(errno));
+	pthread_t th;
+	pthread_barrier_init(&t.go, NULL, 2);
+	CHILD_CHECK(pthread_create(&th, NULL, pk_reader, &t) == 0, "pthread_create");
+	struct lab_page *p = lab_alloc_page(t.z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	CHILD_CHECK(p, "alloc");
+	lab_zone_grant(t.z);
+	char *a = lab_page_address(p);
+	a[0] = 'k';  /* granted: the main thread may */
+	t.addr = a;
+	pthread_barrier_wait(&t.go);
+	pthread_join(th, NULL);
+	return 0;
+}
+
+/* Without keys: a counted skip; pkey_zone_without_keys_falls_back_and_says_so
+ * tests what such a machine gets instead. */
+#define SKIP_WITHOUT_PKEYS()                                                              \
+	do {                                                                              \
+		if (!machine_has_pkeys())                                                 \
+			cr_skip_test("no protection keys (no ospke in /proc/cpuinfo); "   \
+				     "exclusive/pkey_zone_without_keys_falls_back_and_says_so " \
+				     "tests the fallback");                                \
+	} while (0)
+
+Test(exclusive, pkey_thread_without_grant_faults)
+{
+	SKIP_WITHOUT_PKEYS();
+	/* In a child, so that a skip or a failure is never mistaken for the
+	 * expected death (Criterion's .signal counts a skip as a failure). */
+	assert_killed_by_segv(in_child(child_reader_without_grant, NULL));
 }
 
 Test(exclusive, pkey_granted_thread_reads)
 {
-	if (!(machine_has_pkeys()))
-		cr_skip_test("no protection keys");
+	SKIP_WITHOUT_PKEYS();
 	struct pk_thread t;
 	pk_run(&t, true);
 	cr_assert_eq(t.seen, 'k');
@@ -521,8 +562,7 @@ static int child_pkey_fault(void *arg)
 
 Test(exclusive, pkey_fault_is_segv_pkuerr)
 {
-	if (!(machine_has_pkeys()))
-		cr_skip_test("no protection keys");
+	SKIP_WITHOUT_PKEYS();
 	pk_zone = zone_with(64, LAB_ZONE_PKEY | LAB_ZONE_STRICT);
 	struct lab_page *p = lab_alloc_page(pk_zone, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
 	cr_assert_not_null(p);
@@ -547,8 +587,7 @@ static void alloc_in_handler(int sig)
 
 Test(exclusive, library_writes_work_without_grant_and_in_signal_handlers)
 {
-	if (!(machine_has_pkeys()))
-		cr_skip_test("no protection keys");
+	SKIP_WITHOUT_PKEYS();
 	pk_zone = zone_with(64, LAB_ZONE_PKEY | LAB_ZONE_STRICT);
 	/* No grant: allocation zeroes, free scrubs, neither faults. */
 	struct lab_page *p = lab_alloc_page(pk_zone, LAB_GFP_KERNEL | LAB_GFP_EXCLUSIVE);
@@ -571,10 +610,6 @@ Test(exclusive, library_writes_work_without_grant_and_in_signal_handlers)
 	lab_zone_destroy(pk_zone);
 }
 
-struct pk_exhaust {
-	bool strict;
-};
-
 static void *touch_without_grant(void *arg)
 {
 	volatile char *a = arg;
@@ -582,16 +617,15 @@ static void *touch_without_grant(void *arg)
 	return NULL;
 }
 
-static void child_pkeys_exhausted(void *arg)
+/* In a child whose zones can get no key: STRICT fails with want_errno, the
+ * fallback reports itself, grants do nothing and any thread may touch. */
+static void pkey_fallback_checks(int want_errno)
 {
-	(void)arg;
-	while (syscall(SYS_pkey_alloc, 0, 0) >= 0)
-		;
-	CHILD_CHECK(errno == ENOSPC, "pkey_alloc: %s", strerror(errno));
-	struct lab_zone_config cfg = { .name = "nokey", .pages = 64,
-				       .flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
+	struct lab_zone_config cfg = { .name = "nokey", .pages = 64 };
+	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
-	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOSPC, "STRICT: errno %d", errno);
+	CHILD_CHECK(!lab_zone_create(&cfg) && errno == want_errno, "STRICT: errno %d, want %d",
+		    errno, want_errno);
 	cfg.flags &= ~LAB_ZONE_STRICT;
 	struct lab_zone *z = lab_zone_create(&cfg);
 	CHILD_CHECK(z, "create: %s", strerror(errno));
@@ -599,24 +633,66 @@ static void child_pkeys_exhausted(void *arg)
 	lab_zone_get_stats(z, &st);
 	CHILD_CHECK(st.pkey == -1 && !(st.prot_in_force & LAB_ZONE_PKEY) &&
 		    (st.prot_fallback & LAB_ZONE_PKEY) &&
-		    st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)] == ENOSPC,
-		    "pkey %d in force %#x fallback %#x", st.pkey, st.prot_in_force, st.prot_fallback);
+		    st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)] == want_errno,
+		    "pkey %d in force %#x fallback %#x errno %d", st.pkey, st.prot_in_force,
+		    st.prot_fallback, st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)]);
 	CHILD_CHECK(lab_zone_grant(z) == 0 && lab_zone_revoke(z) == 0, "grant");
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	CHILD_CHECK(p, "alloc");
+	/* What the fallback means: a thread without a grant touches the page. */
 	pthread_t th;
 	pthread_create(&th, NULL, touch_without_grant, lab_page_address(p));
 	pthread_join(th, NULL);
 	lab_zone_describe(z, stderr);
 	lab_free_page(p);
+	CHILD_CHECK(lab_zone_check(z) == 0, "check");
 	lab_zone_destroy(z);
 }
 
-Test(exclusive, without_keys_pkey_zone_reports_it_and_strict_fails)
+/* No keys, on any machine: where the CPU has them, a seccomp filter makes
+ * pkey_alloc fail with EINVAL, as the kernel does without hardware support;
+ * where it has none, the library finds out from CPUID first. */
+static void child_without_keys(void *arg)
 {
+	(void)arg;
+	if (machine_has_pkeys())
+		CHILD_CHECK(fail_syscall(SYS_pkey_alloc, EINVAL) == 0, "seccomp: %s",
+			    strerror(errno));
+	errno = 0;
+	CHILD_CHECK(syscall(SYS_pkey_alloc, 0, 0) < 0 && errno == EINVAL,
+		    "raw pkey_alloc: errno %d", errno);
+	fprintf(stderr, "keys taken away by seccomp: %s\n", machine_has_pkeys() ? "yes" : "no");
+	pkey_fallback_checks(ENOTSUP);
+}
+
+Test(exclusive, pkey_zone_without_keys_falls_back_and_says_so)
+{
+	char out[8192];
+	int status = run_in_child(child_without_keys, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "LAB_ZONE_PKEY not in force: pkey_alloc: Operation not supported"),
+		  "%s", out);
+	cr_assert(strstr(out, "PKEY        MISSING    lab_zone_grant() does nothing"), "%s", out);
+}
+
+/* Every key taken (the hardware has 16, the kernel keeps some): ENOSPC. */
+static void child_pkeys_exhausted(void *arg)
+{
+	(void)arg;
+	while (syscall(SYS_pkey_alloc, 0, 0) >= 0)
+		;
+	CHILD_CHECK(errno == ENOSPC, "pkey_alloc: %s", strerror(errno));
+	pkey_fallback_checks(ENOSPC);
+}
+
+Test(exclusive, pkey_zone_falls_back_when_the_keys_run_out)
+{
+	SKIP_WITHOUT_PKEYS();
 	char out[8192];
 	int status = run_in_child(child_pkeys_exhausted, NULL, out, sizeof(out));
 	assert_exit_zero(status, out);
-	cr_assert(strstr(out, "LAB_ZONE_PKEY not in force: pkey_alloc"), "%s", out);
+	cr_assert(strstr(out, "LAB_ZONE_PKEY not in force: pkey_alloc: No space left on device"),
+		  "%s", out);
 	cr_assert(strstr(out, "PKEY        MISSING"), "%s", out);
 }
 
@@ -835,6 +911,65 @@ Test(exclusive, secret_and_mlock_fallbacks_report_themselves_and_strict_fails)
 	cr_assert(strstr(out, "DONTFORK    in force"), "%s", out);
 }
 
+/* memfd_secret taken away by seccomp (ENOSYS, what a kernel without
+ * CONFIG_SECRETMEM says): the fallback on any machine. */
+static void child_without_memfd_secret(void *arg)
+{
+	(void)arg;
+	CHILD_CHECK(fail_syscall(SYS_memfd_secret, ENOSYS) == 0, "seccomp: %s", strerror(errno));
+	CHILD_CHECK(syscall(SYS_memfd_secret, 0) < 0 && errno == ENOSYS,
+		    "memfd_secret still there");
+	struct lab_zone_config cfg = { .name = "nosecret", .pages = 256 };
+	cfg.flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
+	errno = 0;
+	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOSYS, "STRICT: errno %d", errno);
+	cfg.flags &= ~LAB_ZONE_STRICT;
+	struct lab_zone *z = lab_zone_create(&cfg);
+	CHILD_CHECK(z, "fallback zone: %s", strerror(errno));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK(st.prot_fallback == LAB_ZONE_SECRET &&
+		    st.prot_errno[bit(LAB_ZONE_SECRET)] == ENOSYS, "fallback %#x errno %d",
+		    st.prot_fallback, st.prot_errno[bit(LAB_ZONE_SECRET)]);
+	CHILD_CHECK(st.prot_in_force == (LAB_ZONE_LOCKED | LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
+		    "in force %#x", st.prot_in_force);
+	/* The substitute as the kernel shows it: anonymous, private, locked, not
+	 * dumped, not inherited. */
+	struct vma v;
+	CHILD_CHECK(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
+		    "unmapped");
+	CHILD_CHECK(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
+	CHILD_CHECK(has_vmflag(&v, "lo") && has_vmflag(&v, "dd") && has_vmflag(&v, "dc"),
+		    "VmFlags %s", v.flags);
+	/* What it does not give: the kernel reads it through /proc/self/mem. */
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
+	CHILD_CHECK(p, "alloc");
+	memset(lab_page_address(p), 0x5a, 64);
+	char buf[64];
+	ssize_t mem_rc, vm_rc;
+	int mem_err, vm_err;
+	read_via_kernel(lab_page_address(p), sizeof(buf), &mem_rc, &mem_err, &vm_rc, &vm_err, buf);
+	CHILD_CHECK(mem_rc == (ssize_t)sizeof(buf) && all_bytes(buf, sizeof(buf), 0x5a),
+		    "/proc/self/mem: %zd", mem_rc);
+	lab_free_page(p);
+	lab_zone_describe(z, stderr);
+	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+	lab_zone_destroy(z);
+}
+
+Test(exclusive, secret_zone_without_memfd_secret_falls_back_and_says_so)
+{
+	char out[8192];
+	int status = run_in_child(child_without_memfd_secret, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "LAB_ZONE_SECRET not in force: memfd_secret: Function not "
+			      "implemented; falling back to locked, not dumped, not inherited"),
+		  "%s", out);
+	cr_assert(strstr(out, "SECRET      FELL BACK  anonymous memory instead"), "%s", out);
+	cr_assert(strstr(out, "LOCKED      in force   implied by SECRET"), "%s", out);
+	cr_assert(strstr(out, "DONTFORK    in force"), "%s", out);
+}
+
 /* ---- owners ------------------------------------------------------------- */
 
 struct other_thread {
@@ -1022,9 +1157,9 @@ static void no_syscall_child(void *arg)
 
 Test(exclusive, atomic_exclusive_pair_makes_no_syscall)
 {
-	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD | LAB_ZONE_LOCKED;
-	if (machine_has_pkeys())
-		f |= LAB_ZONE_PKEY;
+	/* PKEY in force where the machine has keys; elsewhere its fallback
+	 * (grant and revoke do nothing), which must not make a syscall either. */
+	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD | LAB_ZONE_LOCKED | LAB_ZONE_PKEY;
 	char out[1024];
 	int status = run_in_child(no_syscall_child, &f, out, sizeof(out));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -1057,9 +1192,7 @@ static bool exclusive_pairs(struct lab_zone *z, int n)
 
 Test(exclusive, atomic_exclusive_pair_makes_no_page_fault)
 {
-	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD;
-	if (machine_has_pkeys())
-		f |= LAB_ZONE_PKEY;
+	unsigned int f = LAB_ZONE_SECRET | LAB_ZONE_GUARD | LAB_ZONE_PKEY;  /* as above */
 	struct lab_zone *z = zone_with(256, f);
 	cr_assert(exclusive_pairs(z, 100));  /* warm up the code and our own stack */
 	long before = minor_faults();

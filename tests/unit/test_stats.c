@@ -138,7 +138,7 @@ Test(stats, scripted_sequence_gives_exact_counts)
 	/* The vmstat dump says the same, line by line. */
 	char *text = capture(lab_zone_print_vmstat, z);
 	struct { const char *name; unsigned long long v; } expect[] = {
-		{ "nr_free_pages", 24 }, { "nr_managed_pages", 1024 },
+		{ "nr_free_pages", 24 }, { "nr_managed_pages", 1024 }, { "nr_pcp_pages", 0 },
 		{ "nr_allocated_pages", 1000 }, { "nr_deferred_pages", 0 },
 		{ "nr_leaked_pages", 1 }, { "nr_free_highatomic", 0 },
 		{ "pgalloc", 1008 }, { "pgalloc_order_0", 1005 }, { "pgalloc_order_1", 2 },
@@ -154,7 +154,7 @@ Test(stats, scripted_sequence_gives_exact_counts)
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		cr_assert_eq(vm(text, expect[i].name), expect[i].v, "%s", expect[i].name);
-	cr_assert_eq(count_of(text, "\n"), 6 + 1 + 11 + 22, "one line per counter:\n%s", text);
+	cr_assert_eq(count_of(text, "\n"), 7 + 1 + 11 + 22, "one line per counter:\n%s", text);
 	free(text);
 
 	text = capture(lab_zone_print_zoneinfo, z);
@@ -474,5 +474,5 @@ Test(stats, stat_of_a_process_without_export)
 	snprintf(cmd, sizeof(cmd), "%s stat notapid", test_path("TOOL"));
 	status = run_shell(cmd, out, sizeof(out));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s", out);
-	cr_assert(strstr(out, "usage: labyrinth stat PID"), "%s", out);
+	cr_assert(strstr(out, "labyrinth: stat: 'notapid' is not a process id"), "%s", out);
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# install.sh BUILD SRC PREFIX LIBDIR INCLUDEDIR BINDIR MANDIR CC [CFLAGS...]
+# `meson install` of the build into a DESTDIR under BUILD, then, as a user of
+# the installed files would: build tests/install/hello.c with pkg-config and
+# run it, build it with CMake's find_package(labyrinth) (shared and static)
+# and run both, and check the command and man pages are there.  CC and
+# CFLAGS are the build's compiler and its sanitizer/coverage flags.
+set -euo pipefail
+# meson test points LD_LIBRARY_PATH at the build's library: a user has none.
+unset LD_LIBRARY_PATH
+build=$1 src=$2 prefix=$3 libdir=$4 includedir=$5 bindir=$6 mandir=$7 cc=$8
+shift 8
+cflags="$*"
+work=$build/install-test
+rm -rf "$work"
+mkdir -p "$work"
+dest=$work/dest
+root=$dest$prefix
+rel() { case $1 in /*) echo "$dest$1" ;; *) echo "$root/$1" ;; esac; }
+
+meson install -C "$build" --destdir "$dest" --no-rebuild >"$work/install.log" 2>&1 ||
+	{ cat "$work/install.log"; exit 1; }
+for f in "$(rel "$includedir")/labyrinth.h" "$(rel "$includedir")/labyrinth/page.h" \
+	"$(rel "$libdir")/liblabyrinth.a" \
+	"$(rel "$libdir")/liblabyrinth.so" "$(rel "$libdir")/pkgconfig/labyrinth.pc" \
+	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfig.cmake" \
+	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfigVersion.cmake" \
+	"$(rel "$bindir")/labyrinth" "$(rel "$mandir")/man1/labyrinth.1" \
+	"$(rel "$mandir")/man3/labyrinth.3"; do
+	[ -e "$f" ] || { echo "not installed: ${f#$dest}"; exit 1; }
+done
+echo "installed into $dest: header, libraries, labyrinth.pc, CMake package, command, man pages"
+libpath=$(rel "$libdir")
+
+# pkg-config, with the prefix moved under DESTDIR.
+export PKG_CONFIG_PATH=$libpath/pkgconfig
+pc="pkg-config --define-variable=prefix=$root labyrinth"
+flags="$($pc --cflags) $($pc --libs)"
+echo "pkg-config: $flags"
+# shellcheck disable=SC2086
+$cc $cflags -o "$work/hello-pc" "$src/tests/install/hello.c" $flags
+LD_LIBRARY_PATH=$libpath "$work/hello-pc"
+# The program ran against the installed library, not the build's.
+LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc" | grep -q "$libpath/liblabyrinth.so" ||
+	{ echo "hello-pc did not load the installed library:"; LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc"; exit 1; }
+
+# CMake: find_package(labyrinth 0.1) from the installed tree.
+command -v cmake >/dev/null || { echo "cmake not installed (scripts/deps.sh installs it)"; exit 1; }
+cmake -S "$src/tests/install" -B "$work/cmake" -G Ninja -DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_C_FLAGS="$cflags" -DCMAKE_PREFIX_PATH="$root" >"$work/cmake.log" 2>&1 ||
+	{ cat "$work/cmake.log"; exit 1; }
+ninja -C "$work/cmake" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; exit 1; }
+"$work/cmake/hello"          # the imported target's RPATH points at the installed library
+"$work/cmake/hello_static"
+ldd "$work/cmake/hello" | grep -q "$libpath/liblabyrinth.so" ||
+	{ echo "hello (CMake) did not load the installed library"; exit 1; }
+if ldd "$work/cmake/hello_static" | grep -q liblabyrinth; then
+	echo "hello_static is linked with the shared library"
+	exit 1
+fi
+# A version this installation does not serve is refused.
+if cmake -S "$src/tests/install" -B "$work/cmake-v1" -G Ninja -DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_PREFIX_PATH="$root" -DLAB_WANT_VERSION=1.0 >"$work/cmake-v1.log" 2>&1; then
+	echo "find_package(labyrinth 1.0) accepted version $($pc --modversion)"
+	exit 1
+fi
+grep -q "compatible with requested version" "$work/cmake-v1.log" ||
+	{ echo "find_package(labyrinth 1.0) failed for another reason:"; cat "$work/cmake-v1.log"; exit 1; }
+echo "install: pkg-config and CMake find_package builds ran"
