@@ -24,6 +24,7 @@
 #include "os/os.h"
 #include "os/printk.h"
 #include "os/stack.h"
+#include "page/gfp.h"
 #include "page/zone.h"
 #include "debug/fault.h"
 #include "debug/page_owner.h"
@@ -385,7 +386,7 @@ bool lab__should_fail_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int orde
 		return false;
 	if (gfp & LAB_GFP_NOFAIL)
 		return false;
-	if (LOAD(ignore_gfp_wait) && (gfp & LAB_GFP_DIRECT_RECLAIM))
+	if (LOAD(ignore_gfp_wait) && lab__gfp_may_sleep(gfp))
 		return false;
 	if (!should_fail_ex(fa, gfp, 1L << order))
 		return false;
@@ -400,7 +401,7 @@ bool lab__should_failslab(lab_gfp_t gfp, size_t size, bool marked)
 	struct fault_attr *fa = &slab_attr;
 	if (gfp & LAB_GFP_NOFAIL)
 		return false;
-	if (LOAD(ignore_gfp_wait) && (gfp & LAB_GFP_DIRECT_RECLAIM))
+	if (LOAD(ignore_gfp_wait) && lab__gfp_may_sleep(gfp))
 		return false;
 	if (LOAD(cache_filter) && !marked)
 		return false;

@@ -30,27 +30,6 @@
 /* How long a sleeping allocator waits for a free before it re-evaluates. */
 #define STALL_WAIT_NS (10 * 1000 * 1000)
 
-static inline bool can_sleep(lab_gfp_t gfp)
-{
-	return gfp & LAB_GFP_DIRECT_RECLAIM;
-}
-
-/* gfp_to_alloc_flags() for the slow path. */
-static unsigned int gfp_to_alloc_flags(lab_gfp_t gfp, unsigned int order)
-{
-	unsigned int af = ALLOC_WMARK_MIN;
-	if (gfp & LAB_GFP_HIGH)
-		af |= ALLOC_MIN_RESERVE;
-	if (gfp & LAB_GFP_KSWAPD_RECLAIM)
-		af |= ALLOC_KSWAPD;
-	if (!can_sleep(gfp)) {
-		af |= ALLOC_NON_BLOCK;
-		if (order > 0)
-			af |= ALLOC_HIGHATOMIC;
-	}
-	return af;
-}
-
 /*
  * get_page_from_freelist(): check the watermark and take a block, both under
  * the zone lock, so the boundary is exact.  Callers that cannot sleep never
@@ -78,7 +57,7 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 		/* The list was unusable or the refill found nothing: try the buddy lists. */
 	}
 
-	if (can_sleep(gfp))
+	if (lab__gfp_may_sleep(gfp))
 		lab__zone_lock(z);
 	else if (!lab__zone_lock_atomic(z))
 		return NULL;
@@ -115,13 +94,13 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 
 static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	unsigned int af = gfp_to_alloc_flags(gfp, order);
+	unsigned int af = lab__gfp_to_alloc_flags(gfp, order);
 	bool costly = order > LAB_COSTLY_ORDER;
 	int no_progress = 0;
 	bool drained = false;
 	struct lab_page *page = NULL;
 
-	if (can_sleep(gfp))
+	if (lab__gfp_may_sleep(gfp))
 		atomic_fetch_add(&z->nr_waiters, 1);  /* before any check: no lost wake-up */
 	for (;;) {
 		uint32_t seq = atomic_load(&z->free_seq);
@@ -130,7 +109,7 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		page = get_page_from_freelist(z, gfp, order, af);
 		if (page)
 			break;
-		if (gfp & LAB_GFP_MEMALLOC) {
+		if (lab__gfp_ignores_watermarks(gfp)) {
 			page = get_page_from_freelist(z, gfp, order, ALLOC_NO_WATERMARKS | af);
 			if (page)
 				break;
@@ -140,10 +119,10 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		if (z->pcp && !drained) {
 			drained = true;
 			lab__pcp_drain_local(z);
-			lab__pcp_drain_all(z, can_sleep(gfp));
+			lab__pcp_drain_all(z, lab__gfp_may_sleep(gfp));
 			continue;
 		}
-		if (!can_sleep(gfp))
+		if (!lab__gfp_may_sleep(gfp))
 			break;
 
 		/* Direct reclaim: run the shrinkers ourselves, then look again. */
@@ -198,7 +177,7 @@ nopage:
 		}
 		break;
 	}
-	if (can_sleep(gfp))
+	if (lab__gfp_may_sleep(gfp))
 		atomic_fetch_sub(&z->nr_waiters, 1);
 	return page;
 }
@@ -206,9 +185,9 @@ nopage:
 static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 {
 	zone_stat_inc(z, alloc_fail);
-	if (can_sleep(gfp))
+	if (lab__gfp_may_sleep(gfp))
 		zone_stat_inc(z, fail_sleeping);
-	else if (gfp & LAB_GFP_HIGH)
+	else if (lab__gfp_may_use_reserve(gfp))
 		zone_stat_inc(z, fail_atomic);
 	else
 		zone_stat_inc(z, fail_nowait);
@@ -224,11 +203,6 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
 		lab__exclusive_prep(z, page, gfp, order);
 }
-
-/* Modifiers the inline fast path honours as they are; any other bit (ZERO,
- * COMP, EXCLUSIVE, NOFAIL, unknown bits) takes the general path. */
-#define FAST_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
-		  LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
 
 /*
  * The order-0 fast path: above the low watermark, pop this CPU's list in a
@@ -270,13 +244,12 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 		errno = EINVAL;
 		return NULL;
 	}
-	if (lab_unlikely(order > LAB_MAX_ORDER || (gfp & ~LAB_GFP_ALL_BITS))) {
+	if (lab_unlikely(order > LAB_MAX_ORDER || lab__gfp_unknown_bits(gfp))) {
 		zone_stat_inc(z, alloc_einval);
 		errno = EINVAL;
 		return NULL;
 	}
-	if (lab_unlikely((gfp & LAB_GFP_NOFAIL) && !can_sleep(gfp))) {
-		/* NOFAIL needs to be able to wait; the kernel warns and fails too. */
+	if (lab_unlikely(lab__gfp_nofail_invalid(gfp))) {
 		static _Atomic int warned;
 		if (!atomic_exchange(&warned, 1))
 			lab__printk("labyrinth: NOFAIL without DIRECT_RECLAIM is invalid\n");
@@ -310,10 +283,10 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	/* might_sleep(): a caller that may sleep must not be in atomic context. */
-	if (can_sleep(gfp))
+	if (lab__gfp_may_sleep(gfp))
 		lab__might_sleep("lab_alloc_pages");
 	/* Inline fast path only while no debugging feature wants to see the page. */
-	if (lab_likely(z && order == 0 && !(gfp & ~FAST_GFP) && !z->debug && !fault_armed())) {
+	if (lab_likely(z && order == 0 && !(gfp & ~LAB_GFP_FAST_MASK) && !z->debug && !fault_armed())) {
 		struct lab_page *page = alloc_fast(z);
 		if (lab_likely(page)) {
 			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
@@ -357,7 +330,7 @@ static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int ord
  */
 void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	if (!(gfp & LAB_GFP_DIRECT_RECLAIM) && z->kswapd_started) {
+	if (!lab__gfp_may_sleep(gfp) && z->kswapd_started) {
 		atomic_store(&z->pending_warn, (uint64_t)1 << 63 | (uint64_t)gfp << 8 | order);
 		atomic_fetch_add(&z->pending_warn_count, 1);
 		lab__wakeup_kswapd(z);

@@ -11,6 +11,7 @@
  */
 #include "os/os.h"
 #include "page/badpage.h"
+#include "page/gfp.h"
 #include "page/page.h"
 #include "page/zone.h"
 
@@ -123,7 +124,7 @@ static struct lab_page *hand_out(struct lab_mempool *pool, struct lab_page *page
  */
 struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp)
 {
-	if (!pool || (gfp & ~LAB_GFP_ALL_BITS) || (gfp & LAB_GFP_NOFAIL)) {
+	if (!pool || lab__gfp_unknown_bits(gfp) || (gfp & LAB_GFP_NOFAIL)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -138,7 +139,7 @@ struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp)
 		page = pool_pop(pool);
 		if (page)
 			return hand_out(pool, page, gfp);
-		if (!(gfp & LAB_GFP_DIRECT_RECLAIM)) {
+		if (!lab__gfp_may_sleep(gfp)) {
 			errno = ENOMEM;
 			return NULL;
 		}

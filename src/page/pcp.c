@@ -31,6 +31,7 @@
 #include "os/printk.h"
 #include "os/rseq_list.h"
 #include "page/buddy.h"
+#include "page/gfp.h"
 #include "page/page.h"
 #include "page/pcp.h"
 #include "page/reclaim.h"
@@ -167,7 +168,7 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	struct lab_page *buf[LAB_PCP_MAX_BATCH];
 	uint32_t batch = z->pcp_batch[order];
 
-	if (gfp & LAB_GFP_DIRECT_RECLAIM)
+	if (lab__gfp_may_sleep(gfp))
 		lab__zone_lock(z);
 	else if (!lab__zone_lock_atomic(z))
 		return NULL;
