@@ -78,9 +78,7 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 		if ((af & ALLOC_HIGHATOMIC) && order < z->pageblock_order)
 			lab__reserve_highatomic(z, pfn);
 		z->nr_allocated += (size_t)1 << order;
-		page->order = (uint8_t)order;
-		atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
-		set_page_flags(page, PG_allocated | ((gfp & LAB_GFP_COMP) ? PG_head : 0));
+		lab__hand_out(page, gfp);
 	}
 	lab__zone_unlock(z);
 	if (page) {
@@ -225,8 +223,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
 		return NULL;
 	PCP_COUNT(rs, z, hit[0]);
-	atomic_store_explicit(&page->refcount, 1, memory_order_relaxed);
-	set_page_flags(page, PG_allocated);
+	lab__hand_out(page, 0);  /* COMP is not in LAB_GFP_FAST_MASK */
 	return page;
 #else
 	(void)z;

@@ -105,7 +105,10 @@ static struct lab_page *rmqueue_smallest(struct lab_zone *z, unsigned int order,
 			o--;
 			list_add(z, pfn + ((size_t)1 << o), o, mt);
 		}
-		return pfn_to_page(z, pfn);
+		/* The head keeps its order from here on (lab__hand_out). */
+		struct lab_page *page = pfn_to_page(z, pfn);
+		page->order = (uint8_t)order;
+		return page;
 	}
 	return NULL;
 }

@@ -30,6 +30,7 @@
 #include "os/os.h"
 #include "os/printk.h"
 #include "os/rseq_list.h"
+#include "page/alloc.h"
 #include "page/buddy.h"
 #include "page/gfp.h"
 #include "page/page.h"
@@ -149,7 +150,6 @@ static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint3
 		struct lab_page *p = lab__rmqueue(z, order, 0);
 		if (!p)
 			break;
-		p->order = (uint8_t)order;
 		set_page_flags(p, PG_pcp);
 		buf[k++] = p;
 	}
@@ -222,13 +222,6 @@ static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_
 	return_to_buddy(z, buf, n, order, false);
 }
 
-static inline void prep_pcp_page(struct lab_page *p, unsigned int order, lab_gfp_t gfp)
-{
-	p->order = (uint8_t)order;
-	atomic_store_explicit(&p->refcount, 1, memory_order_relaxed);
-	set_page_flags(p, PG_allocated | ((gfp & LAB_GFP_COMP) ? PG_head : 0));
-}
-
 /*
  * Allocate a block of order <= 3 from this CPU's list, refilling it when
  * empty.  NULL when the list cannot be used now (the caller then tries the
@@ -250,14 +243,14 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 		if (st == PCP_OK) {
 			rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) +
 				   order * sizeof(uint64_t));
-			prep_pcp_page(page, order, gfp);
+			lab__hand_out(page, gfp);
 			return page;
 		}
 		if (st != PCP_EMPTY)
 			return NULL;
 		page = refill(z, rs, NULL, order, gfp);
 		if (page)
-			prep_pcp_page(page, order, gfp);
+			lab__hand_out(page, gfp);
 		return page;
 	}
 #endif
@@ -273,7 +266,7 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 		page = refill(z, NULL, set, order, gfp);
 	}
 	if (page)
-		prep_pcp_page(page, order, gfp);
+		lab__hand_out(page, gfp);
 	set_unlock(set);
 	return page;
 }
