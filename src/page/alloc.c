@@ -17,6 +17,7 @@
 #include "page/page.h"
 #include "page/pcp.h"
 #include "page/reclaim.h"
+#include "page/watermark.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 #include "debug/fault.h"
@@ -216,8 +217,8 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	if (lab_unlikely(!rs))
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
-	size_t unusable = __atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
-	if (free_now <= unusable + atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed))
+	size_t low = atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed);
+	if (!lab__watermark_free_ok(z, 0, low, ALLOC_WMARK_LOW, free_now))
 		return NULL;
 	struct lab_page *page;
 	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))

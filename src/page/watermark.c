@@ -4,6 +4,7 @@
  * (__zone_watermark_ok) that every allocation path asks.
  */
 #include "page/gfp.h"
+#include "page/watermark.h"
 #include "page/zone.h"
 
 #include <stdatomic.h>
@@ -47,25 +48,12 @@ void lab__setup_watermarks(struct lab_zone *z)
 	atomic_store(&z->wmark[WMARK_HIGH], min + 2 * tmp);
 }
 
-/*
- * __zone_watermark_ok(): would the zone stay above mark after handing out
- * 2^order pages, given what this caller may dip into?
- */
+/* __zone_watermark_ok(): enough free pages (watermark.h), and for order > 0
+ * a free block of at least that order the caller may take. */
 bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,
 			    unsigned int alloc_flags, size_t free_pages)
 {
-	long free_left = (long)free_pages - (((long)1 << order) - 1);
-	long min = (long)mark;
-
-	/* Callers without reserve rights may not count the highatomic pageblocks. */
-	if (!(alloc_flags & ALLOC_RESERVES))
-		free_left -= (long)__atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED);
-	if (alloc_flags & ALLOC_MIN_RESERVE) {
-		min -= min / 2;                 /* __GFP_HIGH: half the reserve */
-		if (alloc_flags & ALLOC_NON_BLOCK)
-			min -= min / 4;         /* and cannot sleep: a further quarter */
-	}
-	if (free_left <= min)
+	if (!lab__watermark_free_ok(z, order, mark, alloc_flags, free_pages))
 		return false;
 	if (!order)
 		return true;

@@ -14,6 +14,7 @@
 #include "page/page.h"
 #include "page/pcp.h"
 #include "page/reclaim.h"
+#include "page/watermark.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 #include "debug/export.h"

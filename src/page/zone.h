@@ -201,11 +201,6 @@ static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, 
 		return NULL;
 	return &z->pages[off >> z->page_shift];
 }
-/* Watermarks (watermark.c): derived from the zone's size; the test of one: would the zone stay above mark after handing out 2^order
- * pages, given what this caller may dip into? */
-void lab__setup_watermarks(struct lab_zone *z);
-bool lab__zone_watermark_ok(const struct lab_zone *z, unsigned int order, size_t mark,
-			    unsigned int alloc_flags, size_t free_pages);
 int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
 
 #endif /* LAB_PAGE_ZONE_H */
