@@ -10,6 +10,7 @@
  */
 #include "base/fmt.h"
 #include "os/stack.h"
+#include "page/counters.h"
 #include "page/page.h"
 #include "page/zone.h"
 #include "debug/page_owner.h"
@@ -55,64 +56,25 @@ static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FI
 	fprintf(out, "  start_pfn:           0\n");
 }
 
-struct vm_item {
-	const char *name;
-	uint64_t value;
-};
-
-/* /proc/vmstat: the kernel's name where the meaning is the same
- * (nr_free_pages, pgalloc, pgfree, allocstall, pageoutrun). */
-static size_t vmstat_items(const struct lab_zone_stats *st, struct vm_item *it)
+/* One "name value" line; statistics without a vmstat name have none. */
+static void vm_line(FILE *out, const char *name, uint64_t value)
 {
-	static const char *const order_names[LAB_MAX_ORDER + 1] = {
-		"pgalloc_order_0", "pgalloc_order_1", "pgalloc_order_2", "pgalloc_order_3",
-		"pgalloc_order_4", "pgalloc_order_5", "pgalloc_order_6", "pgalloc_order_7",
-		"pgalloc_order_8", "pgalloc_order_9", "pgalloc_order_10",
-	};
-	size_t n = 0;
-#define ITEM(nm, v) (it[n].name = (nm), it[n].value = (uint64_t)(v), n++)
-	ITEM("nr_free_pages", st->free);
-	ITEM("nr_managed_pages", st->managed);
-	ITEM("nr_pcp_pages", st->pcp);
-	ITEM("nr_allocated_pages", st->allocated);
-	ITEM("nr_deferred_pages", st->deferred);
-	ITEM("nr_leaked_pages", st->leaked);
-	ITEM("nr_free_highatomic", st->reserved_highatomic);
-	ITEM("pgalloc", st->alloc_success);
-	for (int o = 0; o <= LAB_MAX_ORDER; o++)
-		ITEM(order_names[o], st->alloc_order[o]);
-	ITEM("pgfree", st->free_calls);
-	ITEM("pgalloc_fail", st->alloc_fail);
-	ITEM("pgalloc_fail_atomic", st->fail_atomic);
-	ITEM("pgalloc_fail_nowait", st->fail_nowait);
-	ITEM("pgalloc_fail_sleeping", st->fail_sleeping);
-	ITEM("pgalloc_fail_injected", st->fail_injected);
-	ITEM("pgalloc_einval", st->alloc_einval);
-	ITEM("pgalloc_reserve", st->reserve_use);
-	ITEM("pgalloc_highatomic", st->highatomic_use);
-	ITEM("allocstall", st->alloc_stall);
-	ITEM("direct_reclaim", st->direct_reclaim);
-	ITEM("kswapd_wake", st->kswapd_wake);
-	ITEM("pageoutrun", st->kswapd_run);
-	ITEM("shrinker_freed", st->shrinker_freed);
-	ITEM("oom_calls", st->oom_calls);
-	ITEM("zone_grow", st->grow);
-	ITEM("bad_page", st->bad_page);
-	ITEM("zone_lock_fail", st->lock_fail);
-	ITEM("page_poison_corrupt", st->poison_corrupt);
-	ITEM("pcp_hit", st->pcp_hit);
-	ITEM("pcp_refill", st->pcp_refill);
-	ITEM("pcp_drain", st->pcp_drain);
-#undef ITEM
-	return n;
+	if (name)
+		fprintf(out, "%s %llu\n", name, (unsigned long long)value);
 }
 
+/* /proc/vmstat: every statistic with a vmstat name, in the order of
+ * counters.h; the kernel's name where the meaning is the same
+ * (nr_free_pages, pgalloc, pgfree, allocstall, pageoutrun). */
 static void print_vmstat(const struct lab_zone_stats *st, FILE *out)
 {
-	struct vm_item items[64];
-	size_t n = vmstat_items(st, items);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s %llu\n", items[i].name, (unsigned long long)items[i].value);
+#define LINE(field, name) vm_line(out, name, (uint64_t)st->field);
+#define ORDERS(field, name)                                                     \
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)                                \
+		fprintf(out, "%s%d %llu\n", name, o, (unsigned long long)st->field[o]);
+	LAB_ZONE_STATS(LINE, LINE, ORDERS)
+#undef LINE
+#undef ORDERS
 }
 
 void lab_stats_print(const char *name, const struct lab_zone_stats *st,

@@ -38,39 +38,23 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
 	out->wmark_low = atomic_load(&z->wmark[WMARK_LOW]);
 	out->wmark_high = atomic_load(&z->wmark[WMARK_HIGH]);
+	/* Every event counter (counters.h), then what the per-CPU lists
+	 * counted on their own. */
+#define COPY_EVENT(field, name) out->field = LOAD(field);
+#define COPY_ORDERS(field, name) \
+	for (int o = 0; o <= LAB_MAX_ORDER; o++) \
+		out->field[o] = LOAD(field[o]);
+	LAB_ZONE_STATS(LAB_COUNTER_NONE, COPY_EVENT, COPY_ORDERS)
 	struct pcp_counters pcp;
 	lab__pcp_sum_counters(z, &pcp);
-	out->alloc_success = LOAD(alloc_success);
-	for (int o = 0; o <= LAB_MAX_ORDER; o++)
-		out->alloc_order[o] = LOAD(alloc_order[o]);
 	for (int o = 0; o < LAB_PCP_ORDERS; o++) {
 		out->alloc_order[o] += pcp.hit[o];
 		out->alloc_success += pcp.hit[o];
 		out->pcp_hit += pcp.hit[o];
 	}
-	out->free_calls = LOAD(free_calls) + pcp.free;
-	out->pcp_refill = LOAD(pcp_refill);
-	out->pcp_drain = LOAD(pcp_drain);
+	out->free_calls += pcp.free;
 	out->pcp_batch = z->pcp ? z->pcp_batch[0] : 0;
 	out->pcp_high = z->pcp ? z->pcp_high[0] : 0;
-	out->alloc_fail = LOAD(alloc_fail);
-	out->fail_atomic = LOAD(fail_atomic);
-	out->fail_nowait = LOAD(fail_nowait);
-	out->fail_sleeping = LOAD(fail_sleeping);
-	out->alloc_einval = LOAD(alloc_einval);
-	out->reserve_use = LOAD(reserve_use);
-	out->highatomic_use = LOAD(highatomic_use);
-	out->alloc_stall = LOAD(alloc_stall);
-	out->direct_reclaim = LOAD(direct_reclaim);
-	out->kswapd_wake = LOAD(kswapd_wake);
-	out->kswapd_run = LOAD(kswapd_run);
-	out->shrinker_freed = LOAD(shrinker_freed);
-	out->oom_calls = LOAD(oom_calls);
-	out->grow = LOAD(grow);
-	out->bad_page = LOAD(bad_page);
-	out->lock_fail = LOAD(lock_fail);
-	out->fail_injected = LOAD(fail_injected);
-	out->poison_corrupt = LOAD(poison_corrupt);
 	lab__exclusive_stats(z, out);
 }
 

@@ -8,6 +8,7 @@
 
 #include "labyrinth.h"
 #include "os/thread.h"
+#include "page/counters.h"
 #include "page/page.h"
 
 #include <stdatomic.h>
@@ -43,15 +44,12 @@ struct zone_lock {
 
 enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
+/* The zone's event counters (counters.h), bumped with zone_stat_inc(). */
+#define LAB_COUNTER_NONE(field, name)
+#define LAB_COUNTER_FIELD(field, name) _Atomic uint64_t field;
+#define LAB_COUNTER_ORDERS(field, name) _Atomic uint64_t field[LAB_NR_ORDERS];
 struct zone_counters {
-	_Atomic uint64_t alloc_success, alloc_order[LAB_NR_ORDERS], free_calls;
-	_Atomic uint64_t alloc_fail, fail_atomic, fail_nowait, fail_sleeping, alloc_einval;
-	_Atomic uint64_t reserve_use, highatomic_use, alloc_stall, direct_reclaim;
-	_Atomic uint64_t kswapd_wake, kswapd_run, shrinker_freed, oom_calls, grow;
-	_Atomic uint64_t bad_page, lock_fail, pcp_refill, pcp_drain;
-	/* debugging and observability */
-	_Atomic uint64_t fail_injected, poison_corrupt;
-	_Atomic uint64_t exclusive_alloc, owner_refused;  /* exclusive.c */
+	LAB_ZONE_STATS(LAB_COUNTER_NONE, LAB_COUNTER_FIELD, LAB_COUNTER_ORDERS)
 };
 
 /*

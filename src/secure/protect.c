@@ -217,6 +217,4 @@ void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out)
 	out->pkey = z->pkey;
 	out->sections = atomic_load(&z->nr_sections);
 	out->guard_pfns = atomic_load(&z->nr_guard_pfns);
-	out->exclusive_alloc = atomic_load_explicit(&z->stat.exclusive_alloc, memory_order_relaxed);
-	out->owner_refused = atomic_load_explicit(&z->stat.owner_refused, memory_order_relaxed);
 }
