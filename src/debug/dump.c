@@ -124,20 +124,6 @@ void lab_zone_print_vmstat(const struct lab_zone *z, FILE *out)
 /* ---- page owner -------------------------------------------------------- */
 
 
-static const char *const pg_names[] = {
-	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
-};
-
-static void flag_names(uint32_t flags, char *buf, size_t len)
-{
-	size_t used = 0;
-	buf[0] = '\0';
-	for (unsigned int bit = 0; bit < 8 && used < len; bit++)
-		if (flags & (1u << bit))
-			used += (size_t)lab__snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-						 pg_names[bit]);
-}
-
 static void print_stack(void *const *frames, unsigned int nr, FILE *out)
 {
 	char line[256];
@@ -155,7 +141,7 @@ static void print_owner(const struct lab_zone *z, size_t pfn, FILE *out)
 	char mode[160], flags[96];
 	uint32_t f = page_flags(p);
 	lab_gfp_name(po->gfp_mask, mode, sizeof(mode));
-	flag_names(f, flags, sizeof(flags));
+	lab__page_flags_name(f, flags, sizeof(flags));
 	fprintf(out, "Page allocated via order %u, mask %#x(%s), pid %d, tid %d (%s), ts %llu ns\n",
 		po->order, po->gfp_mask, mode, po->pid, po->tid, po->comm,
 		(unsigned long long)po->ts_nsec);

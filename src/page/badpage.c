@@ -5,7 +5,6 @@
  * is no descriptor of any zone, the pointer.  Written with lab__printk (no
  * malloc, no stdio), so safe where the allocator itself is.
  */
-#include "base/fmt.h"
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
@@ -17,29 +16,6 @@
 #include "debug/page_owner.h"
 
 #include <string.h>
-
-/* Indexed by bit; a bit without a name prints as hex. */
-static const char *const pg_names[] = {
-	"locked", "waiters", "buddy", "allocated", "head", "exclusive", "bad", "deferred",
-	"guard", "splitting", "split", "slab", NULL, "pcp",
-};
-
-/* "locked|allocated", bits without a name as hex, like %pGp. */
-static void decode_flags(uint32_t flags, char *buf, size_t len)
-{
-	size_t used = 0;
-	buf[0] = '\0';
-	for (unsigned int bit = 0; bit < 32 && used < len; bit++) {
-		if (!(flags & (1u << bit)))
-			continue;
-		if (bit < sizeof(pg_names) / sizeof(pg_names[0]) && pg_names[bit])
-			used += (size_t)lab__snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-						 pg_names[bit]);
-		else
-			used += (size_t)lab__snprintf(buf + used, len - used, "%s%#x", used ? "|" : "",
-						 1u << bit);
-	}
-}
 
 /* bad_page(): at most 60 reports, then a minute of silence; what it held
  * back is counted in the kernel's words, "BUG: Bad page state: N messages
@@ -67,7 +43,7 @@ void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t 
 		return;
 	char comm[17], flags[160];
 	lab__os_thread_name(comm, sizeof(comm));
-	decode_flags(f, flags, sizeof(flags));
+	lab__page_flags_name(f, flags, sizeof(flags));
 	lab__printk("BUG: Bad page state in process %s  pfn:%05zx\n"
 		    "page:%p zone:%s refcount:%d order:%u owner:%u\n"
 		    "flags: %#x(%s)\n"

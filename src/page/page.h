@@ -7,26 +7,39 @@
 
 #include <assert.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define LAB_NO_PFN UINT32_MAX
 
-/* Page descriptor flags (lab_page.flags). */
+/*
+ * Page descriptor flags (lab_page.flags), each once: its name (PG_<name>,
+ * and the word reports print), its bit, and what it means.
+ */
+#define LAB_PAGE_FLAGS(F)                                                                   \
+	F(locked,    0, "page lock held")                                                   \
+	F(waiters,   1, "someone sleeps on the page lock")                                  \
+	F(buddy,     2, "head of a free block on a buddy list")                             \
+	F(allocated, 3, "head of a block handed out")                                       \
+	F(head,      4, "allocated with LAB_GFP_COMP")                                      \
+	F(exclusive, 5, "allocated with LAB_GFP_EXCLUSIVE")                                 \
+	F(bad,       6, "reported bad and leaked: never reused")                            \
+	F(deferred,  7, "being freed, or waiting on the deferred stack")                    \
+	F(guard,     8, "inaccessible guard pfn between sections (secure/protect.c)")       \
+	F(splitting, 9, "head: a free is splitting the tails off (free.c)")                 \
+	F(split,    10, "tail split off a shared block, on its way to be freed")            \
+	F(slab,     11, "every page of a block the slab layer holds (src/slab/)")           \
+	F(pcp,      13, "free, on a per-CPU list")
+
 enum {
-	PG_locked    = 1u << 0, /* page lock held */
-	PG_waiters   = 1u << 1, /* someone sleeps on the page lock */
-	PG_buddy     = 1u << 2, /* head of a free block on a buddy list */
-	PG_allocated = 1u << 3, /* head of a block handed out */
-	PG_head      = 1u << 4, /* allocated with LAB_GFP_COMP */
-	PG_exclusive = 1u << 5, /* allocated with LAB_GFP_EXCLUSIVE */
-	PG_bad       = 1u << 6, /* reported bad and leaked: never reused */
-	PG_deferred  = 1u << 7, /* being freed, or waiting on the deferred stack */
-	PG_guard     = 1u << 8, /* inaccessible guard pfn between sections (exclusive.c) */
-	PG_splitting = 1u << 9, /* head: a free is splitting the tails off (alloc.c) */
-	PG_split     = 1u << 10, /* tail split off a shared block, on its way to be freed */
-	PG_slab      = 1u << 11, /* every page of a block the slab layer holds (src/slab/) */
-	PG_pcp       = 1u << 13, /* free, on a per-CPU list */
+#define LAB_PG_BIT(name, bit, what) PG_##name = 1u << (bit),
+	LAB_PAGE_FLAGS(LAB_PG_BIT)
+#undef LAB_PG_BIT
 };
+
+/* flags as "locked|allocated", bits without a name as hex, like the
+ * kernel's %pGp (page.c); returns buf. */
+const char *lab__page_flags_name(uint32_t flags, char *buf, size_t len);
 
 struct lab_zone;
 
