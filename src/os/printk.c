@@ -3,17 +3,21 @@
  * and write(2)s it to stderr, no malloc, no stdio locks, so it is safe where
  * the allocator itself is (signal handlers); and the rate limits
  * (lab__ratelimit) that count what they hold back and say so in one line
- * when the next interval opens, or at exit.
+ * when the next interval opens, or at exit.  Also the failure of an
+ * assertion (base/assert.h).
  */
 #include "base/fmt.h"
+#include "base/assert.h"
 #include "base/ratelimit.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "os/thread.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 void lab__printk(const char *fmt, ...)
 {
@@ -25,6 +29,14 @@ void lab__printk(const char *fmt, ...)
 	if (n < 0)
 		return;
 	lab__os_write_stderr(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void lab__assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+	lab__printk("BUG: labyrinth: assertion failed at %s:%d (%s): %s\n", file, line, func,
+		    expr);
+	lab__os_dump_stack();
+	abort();
 }
 
 /* ---- rate limits ------------------------------------------------------ */

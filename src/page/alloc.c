@@ -4,6 +4,7 @@
  * caller may use, reserves, direct reclaim, waiting, OOM, retry policy).
  * The free side is free.c.
  */
+#include "base/assert.h"
 #include "base/compiler.h"
 #include "base/fmt.h"
 #include "base/ratelimit.h"
@@ -223,6 +224,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 	struct lab_page *page;
 	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
 		return NULL;
+	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == 0);
 	PCP_COUNT(rs, z, hit[0]);
 	lab__hand_out(page, 0);  /* COMP is not in LAB_GFP_FAST_MASK */
 	return page;

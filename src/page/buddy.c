@@ -7,6 +7,7 @@
  * Everything here runs under the zone lock except lab__defer_free(), which
  * is lock-free so that a free never waits.
  */
+#include "base/assert.h"
 #include "page/buddy.h"
 #include "page/gfp.h"
 #include "page/page.h"
@@ -54,11 +55,26 @@ static void list_del(struct lab_zone *z, size_t pfn)
 	set_page_flags(p, 0);
 }
 
+/* A page of [pfn, pfn + 2^order) already on a free list (a block freed twice). */
+static bool block_has_free_page(const struct lab_zone *z, size_t pfn, unsigned int order)
+{
+	for (size_t i = 0; i < (size_t)1 << order; i++)
+		if (page_flags(pfn_to_page(z, pfn + i)) & PG_buddy)
+			return true;
+	return false;
+}
+
 /* __free_one_page(): merge with free buddies as far as they go. */
 void lab__buddy_free(struct lab_zone *z, size_t pfn, unsigned int order)
 {
-	unsigned int mt = z->pageblock_mt[pageblock_of(z, pfn)];
 	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
+	LAB_ASSERT(zone_lock_held_by_self(z));
+	/* A block in its place: an order or pfn read from a damaged descriptor
+	 * would link foreign memory into the free lists. */
+	LAB_CHECK(order <= LAB_MAX_ORDER && !(pfn & (((size_t)1 << order) - 1)) &&
+		  pfn + ((size_t)1 << order) <= managed);
+	LAB_ASSERT_EXPENSIVE(!block_has_free_page(z, pfn, order));
+	unsigned int mt = z->pageblock_mt[pageblock_of(z, pfn)];
 
 	set_page_flags(pfn_to_page(z, pfn), 0);  /* it may end up a tail */
 	while (order < LAB_MAX_ORDER) {
@@ -81,6 +97,7 @@ void lab__buddy_free(struct lab_zone *z, size_t pfn, unsigned int order)
 /* Free an arbitrary range as the largest aligned blocks that fit. */
 void lab__free_range(struct lab_zone *z, size_t start, size_t nr)
 {
+	LAB_ASSERT(zone_lock_held_by_self(z));
 	size_t pfn = start, end = start + nr;
 	while (pfn < end) {
 		unsigned int order = LAB_MAX_ORDER;
@@ -118,6 +135,7 @@ static struct lab_page *rmqueue_smallest(struct lab_zone *z, unsigned int order,
 struct lab_page *lab__rmqueue(struct lab_zone *z, unsigned int order, unsigned int alloc_flags)
 {
 	struct lab_page *page = NULL;
+	LAB_ASSERT(zone_lock_held_by_self(z));
 
 	if (alloc_flags & ALLOC_HIGHATOMIC)
 		page = rmqueue_smallest(z, order, MT_HIGHATOMIC);
@@ -166,6 +184,7 @@ static void move_freepages_block(struct lab_zone *z, size_t pb, unsigned int mt)
  */
 void lab__reserve_highatomic(struct lab_zone *z, size_t pfn)
 {
+	LAB_ASSERT(zone_lock_held_by_self(z));
 	size_t pb_pages = (size_t)1 << z->pageblock_order;
 	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
 	size_t max_reserved = (managed / 100 + pb_pages - 1) & ~(pb_pages - 1);
@@ -188,6 +207,7 @@ void lab__reserve_highatomic(struct lab_zone *z, size_t pfn)
  */
 bool lab__unreserve_highatomic(struct lab_zone *z, bool force)
 {
+	LAB_ASSERT(zone_lock_held_by_self(z));
 	size_t pb_pages = (size_t)1 << z->pageblock_order;
 
 	if (!z->nr_reserved_highatomic)
@@ -244,6 +264,7 @@ void lab__defer_free(struct lab_zone *z, size_t pfn, unsigned int order)
 
 void lab__drain_deferred(struct lab_zone *z)
 {
+	LAB_ASSERT(zone_lock_held_by_self(z));
 	uint64_t head = atomic_load_explicit(&z->deferred_head, memory_order_relaxed);
 	if ((uint32_t)head == 0)
 		return;
