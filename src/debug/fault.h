@@ -11,11 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Nonzero when any allocation might be failed on purpose. */
+/* Compiled in unless built with -DLAB_CONFIG_FAULT_INJECTION=0. */
+#ifndef LAB_CONFIG_FAULT_INJECTION
+#define LAB_CONFIG_FAULT_INJECTION 1
+#endif
+
+/* The hook's test: nonzero when any allocation might be failed on purpose. */
 extern _Atomic unsigned int lab__fault_armed;
 static inline bool fault_armed(void)
 {
-	return atomic_load_explicit(&lab__fault_armed, memory_order_relaxed) != 0;
+	return LAB_CONFIG_FAULT_INJECTION &&
+	       atomic_load_explicit(&lab__fault_armed, memory_order_relaxed) != 0;
 }
 bool lab__should_fail_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 

@@ -7,6 +7,7 @@
 #include "os/stack.h"
 #include "page/zone.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,17 @@ struct page_owner {
 	void *free_stack[LAB_STACK_DEPTH];
 };
 
+
+/* Compiled in unless built with -DLAB_CONFIG_PAGE_OWNER=0. */
+#ifndef LAB_CONFIG_PAGE_OWNER
+#define LAB_CONFIG_PAGE_OWNER 1
+#endif
+
+/* The hooks' test: page owner records kept in this zone. */
+static inline bool lab__page_owner_on(const struct lab_zone *z)
+{
+	return LAB_CONFIG_PAGE_OWNER && (z->debug & ZONE_DEBUG_OWNER);
+}
 
 unsigned int lab__page_owner_zone_debug(unsigned int zone_flags);
 int lab__page_owner_zone_init(struct lab_zone *z);

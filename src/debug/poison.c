@@ -193,7 +193,7 @@ static void report_corruption(struct lab_zone *z, struct lab_page *page, unsigne
 								 : "memory corruption",
 		    comm, z->name, page_to_pfn(z, page), order, start, end, PAGE_POISON,
 		    start, hex);
-	if (z->debug & ZONE_DEBUG_OWNER)
+	if (lab__page_owner_on(z))
 		lab__page_owner_dump_bad(z, page);
 }
 

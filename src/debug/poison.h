@@ -11,6 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Compiled in unless built with -DLAB_CONFIG_POISON=0. */
+#ifndef LAB_CONFIG_POISON
+#define LAB_CONFIG_POISON 1
+#endif
+
+/* The hooks' test: poisoning or sanitizer marks on in this zone. */
+static inline bool lab__poison_on(const struct lab_zone *z)
+{
+	return LAB_CONFIG_POISON && (z->debug & (ZONE_DEBUG_POISON | ZONE_DEBUG_SANITIZE));
+}
+
 unsigned int lab__poison_zone_debug(unsigned int zone_flags);
 void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int order);
 void lab__poison_alloc(struct lab_zone *z, struct lab_page *page, unsigned int order);

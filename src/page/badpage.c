@@ -50,7 +50,7 @@ void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t 
 		    "page dumped because: %s\n",
 		    comm, page_to_pfn(z, p), (const void *)p, z->name,
 		    (int)atomic_load(&p->refcount), p->order, p->owner, f, flags, reason);
-	if (z->debug & ZONE_DEBUG_OWNER)
+	if (lab__page_owner_on(z))
 		lab__page_owner_dump_bad(z, p);
 	lab__os_dump_stack();
 }

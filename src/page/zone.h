@@ -124,7 +124,7 @@ struct lab_zone {
 	struct zone_counters stat;
 
 	/* Debugging (fault.c, poison.c, page_owner.c, stats.c); set at creation. */
-	unsigned int debug;             /* ZONE_DEBUG_*: one test on the hot paths */
+	unsigned int debug;             /* ZONE_DEBUG_* (below): one test on the hot paths */
 	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
 	/* Exclusive pages (exclusive.c); written at creation and under grow_mutex. */
 	int pkey;                  /* protection key in force, -1 if none */
@@ -141,6 +141,14 @@ static inline struct lab_zone *zone_mut(const struct lab_zone *z)
 {
 	return (struct lab_zone *)(uintptr_t)z;
 }
+
+/* z->debug: what the alloc and free paths must do beyond the buddy work
+ * (debug/hooks.h). */
+enum {
+	ZONE_DEBUG_POISON   = 1u << 0, /* fill freed pages with 0xaa, check on alloc */
+	ZONE_DEBUG_OWNER    = 1u << 1, /* page owner records */
+	ZONE_DEBUG_SANITIZE = 1u << 2, /* mark free pages for ASan / Valgrind */
+};
 
 #define zone_stat_inc(z, field) \
 	atomic_fetch_add_explicit(&(z)->stat.field, 1, memory_order_relaxed)
