@@ -16,7 +16,6 @@
 #include "os/thread.h"
 #include "page/page.h"
 #include "page/zone.h"
-#include "debug/hooks.h"
 #include "debug/page_owner.h"
 
 #include <errno.h>

@@ -23,7 +23,6 @@
 #include "page/page.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
-#include "debug/hooks.h"
 #include "debug/page_owner.h"
 #include "debug/poison.h"
 

@@ -12,7 +12,6 @@
 #include "page/badpage.h"
 #include "page/page.h"
 #include "page/zone.h"
-#include "debug/hooks.h"
 #include "debug/page_owner.h"
 
 #include <string.h>
