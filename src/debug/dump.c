@@ -2,7 +2,7 @@
  * dump.c - the text dumps, written with stdio to the caller's FILE: a zone
  * in the formats of /proc/buddyinfo, /proc/zoneinfo and /proc/vmstat (from
  * a lab_zone_get_stats() snapshot or another process's export), and the
- * page owner records in the format of the kernel's page_owner file.  No
+ * page_owner records in the format of the kernel's page_owner file.  No
  * allocation or free path reaches here.
  *
  * Exports lab_zone_print_buddyinfo/zoneinfo/vmstat, lab_stats_print,
@@ -121,7 +121,7 @@ void lab_zone_print_vmstat(const struct lab_zone *z, FILE *out)
 	print_zone(z, LAB_STATS_VMSTAT, out);
 }
 
-/* ---- page owner -------------------------------------------------------- */
+/* ---- page_owner -------------------------------------------------------- */
 
 
 static void print_stack(void *const *frames, unsigned int nr, FILE *out)

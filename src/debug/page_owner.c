@@ -49,17 +49,17 @@ static void identity(int *pid, int *tid, char comm[16])
 
 /* ---- enabling --------------------------------------------------------- */
 
-/* Zones with page owner, for the report at exit. */
-static struct lab_zone *owner_zones[LAB_MAX_ZONES];
-static lab__os_mutex_t owner_zones_lock = LAB_OS_MUTEX_INIT;
+/* Zones with page_owner, for the report at exit. */
+static struct lab_zone *tracked_zones[LAB_MAX_ZONES];
+static lab__os_mutex_t tracked_zones_lock = LAB_OS_MUTEX_INIT;
 
 static void report_at_exit(void)
 {
-	lab__os_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&tracked_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
-		if (owner_zones[i])
-			lab__page_owner_leaks_to_stderr(owner_zones[i]);
-	lab__os_mutex_unlock(&owner_zones_lock);
+		if (tracked_zones[i])
+			lab__page_owner_leaks_to_stderr(tracked_zones[i]);
+	lab__os_mutex_unlock(&tracked_zones_lock);
 }
 
 __attribute__((constructor)) static void page_owner_from_environment(void)
@@ -73,7 +73,7 @@ __attribute__((constructor)) static void page_owner_from_environment(void)
 unsigned int lab__page_owner_zone_debug(unsigned int zone_flags)
 {
 	return ((zone_flags & LAB_ZONE_PAGE_OWNER) || lab__option_get(LAB_OPT_PAGE_OWNER) > 0)
-		       ? ZONE_DEBUG_OWNER : 0;
+		       ? ZONE_DEBUG_PAGE_OWNER : 0;
 }
 
 static size_t ext_bytes(const struct lab_zone *z)
@@ -89,14 +89,14 @@ int lab__page_owner_zone_init(struct lab_zone *z)
 	z->page_owner = lab__os_reserve(ext_bytes(z), z->page_size, &err);
 	if (!z->page_owner)
 		return err;
-	lab__os_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&tracked_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {
-		if (!owner_zones[i]) {
-			owner_zones[i] = z;
+		if (!tracked_zones[i]) {
+			tracked_zones[i] = z;
 			break;
 		}
 	}
-	lab__os_mutex_unlock(&owner_zones_lock);
+	lab__os_mutex_unlock(&tracked_zones_lock);
 	return 0;
 }
 
@@ -112,11 +112,11 @@ int lab__page_owner_new_range(struct lab_zone *z, size_t first, size_t nr)
 
 void lab__page_owner_zone_fini(struct lab_zone *z)
 {
-	lab__os_mutex_lock(&owner_zones_lock);
+	lab__os_mutex_lock(&tracked_zones_lock);
 	for (int i = 0; i < LAB_MAX_ZONES; i++)
-		if (owner_zones[i] == z)
-			owner_zones[i] = NULL;
-	lab__os_mutex_unlock(&owner_zones_lock);
+		if (tracked_zones[i] == z)
+			tracked_zones[i] = NULL;
+	lab__os_mutex_unlock(&tracked_zones_lock);
 	if (!z->page_owner)
 		return;
 	if (atomic_load(&z->managed))
@@ -127,7 +127,7 @@ void lab__page_owner_zone_fini(struct lab_zone *z)
 
 /* ---- recording -------------------------------------------------------- */
 
-static struct page_owner *owner_of(const struct lab_zone *z, const struct lab_page *page)
+static struct page_owner *record_of(const struct lab_zone *z, const struct lab_page *page)
 {
 	return &z->page_owner[page_to_pfn(z, page)];
 }
@@ -136,7 +136,7 @@ static struct page_owner *owner_of(const struct lab_zone *z, const struct lab_pa
 void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			   unsigned int order)
 {
-	struct page_owner *po = owner_of(z, page);
+	struct page_owner *po = record_of(z, page);
 	po->nr_entries = (uint8_t)lab__os_stack_capture(po->stack, LAB_STACK_DEPTH, 0);
 	po->gfp_mask = gfp;
 	po->order = (uint8_t)order;
@@ -147,7 +147,7 @@ void lab__page_owner_alloc(struct lab_zone *z, struct lab_page *page, lab_gfp_t 
 
 void lab__page_owner_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	struct page_owner *po = owner_of(z, page);
+	struct page_owner *po = record_of(z, page);
 	int pid;
 	char comm[16];
 	(void)order;
@@ -161,7 +161,7 @@ void lab__page_owner_dump_bad(struct lab_zone *z, const struct lab_page *page)
 {
 	if (!z->page_owner)
 		return;
-	const struct page_owner *po = owner_of(z, page);
+	const struct page_owner *po = record_of(z, page);
 	if (!po->set) {
 		lab__printk("page_owner info is not present (never set?)\n");
 		return;

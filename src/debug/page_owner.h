@@ -32,10 +32,10 @@ struct page_owner {
 #define LAB_CONFIG_PAGE_OWNER 1
 #endif
 
-/* The hooks' test: page owner records kept in this zone. */
+/* The hooks' test: page_owner records kept in this zone. */
 static inline bool lab__page_owner_on(const struct lab_zone *z)
 {
-	return LAB_CONFIG_PAGE_OWNER && (z->debug & ZONE_DEBUG_OWNER);
+	return LAB_CONFIG_PAGE_OWNER && (z->debug & ZONE_DEBUG_PAGE_OWNER);
 }
 
 unsigned int lab__page_owner_zone_debug(unsigned int zone_flags);

@@ -197,7 +197,7 @@ static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
 static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			  unsigned int order)
 {
-	lab__debug_alloc(z, page, gfp, order);  /* poison check, page owner: before zeroing */
+	lab__debug_alloc(z, page, gfp, order);  /* poison check, page_owner: before zeroing */
 	/* exclusive.c: zeroing goes through the zone's write window (protection
 	 * keys); an exclusive block also gets its owner. */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))

@@ -1,7 +1,7 @@
 /*
  * badpage.c - "BUG: Bad page state" reports, rate limited as the kernel's
  * bad_page(): the page's descriptor with its flags decoded, the reason, the
- * page owner record when there is one, and the stack.  For a pointer that
+ * page_owner record when there is one, and the stack.  For a pointer that
  * is no descriptor of any zone, the pointer.  Written with lab__printk (no
  * malloc, no stdio), so safe where the allocator itself is.
  */
@@ -31,7 +31,7 @@ static bool bad_page_may_print(void)
 
 /*
  * The kernel's bad_page(): header, dump_page() (descriptor, decoded flags,
- * reason, page owner when recorded), then dump_stack().  f is the flags the
+ * reason, page_owner when recorded), then dump_stack().  f is the flags the
  * page had when the misuse was seen.
  */
 void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t f,

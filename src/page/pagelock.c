@@ -295,7 +295,7 @@ static void lock_page_slow(struct lab_page *page)
 void lab_lock_page(struct lab_page *page)
 {
 	lab__might_sleep("lab_lock_page");
-	if (lab_unlikely(lab__page_owner_refuses(page, "lab_lock_page")))
+	if (lab_unlikely(lab__exclusive_refuses(page, "lab_lock_page")))
 		return;
 	if (lab_likely(trylock_bit(page)))
 		return;
@@ -310,7 +310,7 @@ void lab_lock_page(struct lab_page *page)
 
 bool lab_trylock_page(struct lab_page *page)
 {
-	if (lab_unlikely(lab__page_owner_refuses(page, "lab_trylock_page")))
+	if (lab_unlikely(lab__exclusive_refuses(page, "lab_trylock_page")))
 		return false;
 	return trylock_bit(page);
 }

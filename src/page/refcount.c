@@ -26,7 +26,7 @@ void lab_get_page(struct lab_page *page)
 		lab__bad_pointer(page, "lab_get_page: not a page descriptor of any zone");
 		return;
 	}
-	if (lab_unlikely(lab__page_owner_refuses(page, "lab_get_page")))
+	if (lab_unlikely(lab__exclusive_refuses(page, "lab_get_page")))
 		return;
 	int32_t old = atomic_load_explicit(&page->refcount, memory_order_relaxed);
 	do {

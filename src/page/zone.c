@@ -206,7 +206,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	if (guard)
 		set_page_flags(pfn_to_page(z, first), PG_guard);
 
-	rc = lab__debug_new_range(z, first, nr);  /* poison, page owner records */
+	rc = lab__debug_new_range(z, first, nr);  /* poison, page_owner records */
 	if (rc)
 		return rc;
 
@@ -352,7 +352,7 @@ void lab_zone_destroy(struct lab_zone *z)
 	if (leaked)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
-	lab__debug_zone_fini(z);  /* page owner leak report; sanitizer marks off */
+	lab__debug_zone_fini(z);  /* page_owner leak report; sanitizer marks off */
 	lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
 	size_t guard = lab__zone_guard_bytes(z);
 	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);

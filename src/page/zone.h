@@ -145,9 +145,9 @@ static inline struct lab_zone *zone_mut(const struct lab_zone *z)
 /* z->debug: what the alloc and free paths must do beyond the buddy work
  * (debug/hooks.h). */
 enum {
-	ZONE_DEBUG_POISON   = 1u << 0, /* fill freed pages with 0xaa, check on alloc */
-	ZONE_DEBUG_OWNER    = 1u << 1, /* page owner records */
-	ZONE_DEBUG_SANITIZE = 1u << 2, /* mark free pages for ASan / Valgrind */
+	ZONE_DEBUG_POISON     = 1u << 0, /* fill freed pages with 0xaa, check on alloc */
+	ZONE_DEBUG_PAGE_OWNER = 1u << 1, /* page_owner records (alloc tracking) */
+	ZONE_DEBUG_SANITIZE   = 1u << 2, /* mark free pages for ASan / Valgrind */
 };
 
 #define zone_stat_inc(z, field) \

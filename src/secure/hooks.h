@@ -44,7 +44,7 @@ bool lab__exclusive_may_touch(struct lab_zone *z, const struct lab_page *page, c
  * (after reporting it): the caller then does nothing (trylock returns
  * false).  Only exclusive blocks have an owner.
  */
-static inline bool lab__page_owner_refuses(const struct lab_page *page, const char *who)
+static inline bool lab__exclusive_refuses(const struct lab_page *page, const char *who)
 {
 	if (lab_likely(!(page_flags(page) & PG_exclusive)))
 		return false;
