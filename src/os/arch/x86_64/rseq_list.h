@@ -23,7 +23,9 @@
  * signature, reports RSEQ_LIST_ABORTED and the caller starts again.  The
  * stride is an immediate when the caller's is a constant.
  */
-#define RSEQ_PROLOGUE                                                   \
+/* Publish the descriptor (labels 1, 2, 4) and, from 1, find this CPU's
+ * set: rax = sets + cpu_id_start * stride. */
+#define RSEQ_START                                                      \
 	".pushsection __rseq_cs, \"aw\"\n\t"                            \
 	".balign 32\n\t"                                                \
 	"3:\n\t"                                                        \
@@ -35,7 +37,11 @@
 	"1:\n\t"                                                        \
 	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */           \
 	"imulq %[stride], %%rax\n\t"                                    \
-	"addq %[sets], %%rax\n\t"                                       \
+	"addq %[sets], %%rax\n\t"
+
+/* RSEQ_START, then leave if a drainer holds the set; rax = the list. */
+#define RSEQ_PROLOGUE                                                   \
+	RSEQ_START                                                      \
 	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */       \
 	"cmpl $0, (%%rax)\n\t"                                          \
 	"jne 2f\n\t"                                                    \
@@ -50,6 +56,22 @@
 	"movl $3, %[st]\n\t"               /* RSEQ_LIST_ABORTED */      \
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
+
+/* Copy k = edx items, r9 counting up from 0: from src to dst (operands),
+ * pre before each; then publish k and commit the count (ecx). */
+#define RSEQ_COPY_AND_COMMIT(pre, src, dst, post)                       \
+	"xorl %%r9d, %%r9d\n\t"                                         \
+	"5:\n\t"                                                        \
+	pre                                                             \
+	"movq " src ", %%r11\n\t"                                       \
+	"movq %%r11, " dst "\n\t"                                       \
+	"incl %%r9d\n\t"                                                \
+	"cmpl %%edx, %%r9d\n\t"                                         \
+	"jb 5b\n\t"                                                     \
+	post                                                            \
+	"movl %%edx, %[k]\n\t"                                          \
+	"xorl %[st], %[st]\n\t"                                         \
+	"movl %%ecx, (%%rax)\n\t"            /* commit */
 
 static inline int rseq_list_pop(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				void **out)
@@ -114,17 +136,8 @@ static inline int rseq_list_pop_many(struct lab__os_rseq *rs, void *sets, size_t
 		"testl %%edx, %%edx\n\t"
 		"jz 2f\n\t"
 		"movq 8(%%rax), %%r8\n\t"            /* slots */
-		"xorl %%r9d, %%r9d\n\t"
-		"5:\n\t"
-		"decl %%ecx\n\t"
-		"movq (%%r8,%%rcx,8), %%r11\n\t"    /* slots[count - 1 - i] */
-		"movq %%r11, (%[buf],%%r9,8)\n\t"
-		"incl %%r9d\n\t"
-		"cmpl %%edx, %%r9d\n\t"
-		"jb 5b\n\t"
-		"movl %%edx, %[k]\n\t"
-		"xorl %[st], %[st]\n\t"
-		"movl %%ecx, (%%rax)\n\t"            /* commit */
+		/* buf[i] = slots[count - 1 - i] */
+		RSEQ_COPY_AND_COMMIT("decl %%ecx\n\t", "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "")
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
 		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff),
@@ -152,17 +165,8 @@ static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_
 		"jz 2f\n\t"
 		"movq 8(%%rax), %%r8\n\t"
 		"leaq (%%r8,%%rcx,8), %%r8\n\t"      /* &slots[count] */
-		"xorl %%r9d, %%r9d\n\t"
-		"5:\n\t"
-		"movq (%[buf],%%r9,8), %%r11\n\t"
-		"movq %%r11, (%%r8,%%r9,8)\n\t"     /* slots[count + i] */
-		"incl %%r9d\n\t"
-		"cmpl %%edx, %%r9d\n\t"
-		"jb 5b\n\t"
-		"addl %%edx, %%ecx\n\t"
-		"movl %%edx, %[k]\n\t"
-		"xorl %[st], %[st]\n\t"
-		"movl %%ecx, (%%rax)\n\t"            /* commit */
+		/* slots[count + i] = buf[i]; count += k */
+		RSEQ_COPY_AND_COMMIT("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)", "addl %%edx, %%ecx\n\t")
 		RSEQ_EPILOGUE
 		: [st] "=&r"(st), [k] "+m"(k)
 		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff),
@@ -181,18 +185,7 @@ static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t s
 	int st, tries = 0;
 	do {
 		__asm__ __volatile__(
-			".pushsection __rseq_cs, \"aw\"\n\t"
-			".balign 32\n\t"
-			"3:\n\t"
-			".long 0, 0\n\t"
-			".quad 1f, 2f - 1f, 4f\n\t"
-			".popsection\n\t"
-			"leaq 3b(%%rip), %%rax\n\t"
-			"movq %%rax, 8(%[rs])\n\t"
-			"1:\n\t"
-			"movl (%[rs]), %%eax\n\t"
-			"imulq %[stride], %%rax\n\t"
-			"addq %[sets], %%rax\n\t"
+			RSEQ_START
 			"addq %[off], %%rax\n\t"
 			"movq (%%rax), %%rcx\n\t"
 			"incq %%rcx\n\t"
