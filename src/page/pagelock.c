@@ -177,6 +177,16 @@ static bool page_has_waiters(const struct wait_bucket *b, const struct lab_page 
 	return false;
 }
 
+/* Take w off the bucket; its page keeps PG_waiters only while another of
+ * its waiters is queued. */
+static void dequeue_waiter(struct wait_bucket *b, struct page_waiter *w)
+{
+	struct lab_page *page = (struct lab_page *)(uintptr_t)w->page;
+	dequeue(b, w);
+	if (!page_has_waiters(b, page))
+		atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_waiters, memory_order_relaxed);
+}
+
 /* Wake waiters already off the list, linked through next.  Once a waiter
  * sees its new state it may return and its entry vanish: read next first.
  * A late futex wake on a dead entry's address is only a spurious wake-up. */
@@ -200,10 +210,7 @@ static struct page_waiter *collect_released(struct wait_bucket *b)
 		struct lab_page *page = (struct lab_page *)(uintptr_t)w->page;
 		if (atomic_load_explicit(&page->flags, memory_order_acquire) & PG_locked)
 			continue;
-		dequeue(b, w);
-		if (!page_has_waiters(b, page))
-			atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_waiters,
-						  memory_order_relaxed);
+		dequeue_waiter(b, w);
 		w->next = woken;
 		woken = w;
 	}
@@ -255,6 +262,27 @@ static uint32_t wait_for_wake(struct page_waiter *w)
 	return s;
 }
 
+/*
+ * Under the bucket lock: queue w (at the head or the tail) and set
+ * PG_waiters, then look again with the bit set, since the holder may have
+ * unlocked before it could see it and then nobody would wake us.  A lock
+ * waiter takes the lock, an unlock waiter sees it free: true, and w is off
+ * the queue again; false: sleep.
+ */
+static bool queue_and_recheck(struct wait_bucket *b, struct page_waiter *w, bool at_head)
+{
+	struct lab_page *page = (struct lab_page *)(uintptr_t)w->page;
+	enqueue(b, w, at_head);
+	atomic_store_explicit(&w->state, WAIT_QUEUED, memory_order_relaxed);
+	uint32_t f = atomic_fetch_or_explicit(&page->flags, PG_waiters,
+					      w->exclusive ? memory_order_relaxed
+							   : memory_order_acquire);
+	bool done = w->exclusive ? trylock_bit(page) : !(f & PG_locked);
+	if (done)
+		dequeue_waiter(b, w);
+	return done;
+}
+
 /* folio_wait_bit_common() for the lock: queue, recheck, sleep, retry. */
 static void lock_page_slow(struct lab_page *page)
 {
@@ -265,20 +293,10 @@ static void lock_page_slow(struct lab_page *page)
 	for (;;) {
 		bucket_lock_sleepable(b, "lab_lock_page");
 		/* One that lost to a newcomer has waited longest: it goes first. */
-		enqueue(b, &w, lost > 0);
-		atomic_store_explicit(&w.state, WAIT_QUEUED, memory_order_relaxed);
-		atomic_fetch_or_explicit(&page->flags, PG_waiters, memory_order_relaxed);
-		/* The holder may have unlocked before it could see PG_waiters:
-		 * then nobody will wake us, so look again with the bit set. */
-		if (trylock_bit(page)) {
-			dequeue(b, &w);
-			if (!page_has_waiters(b, page))
-				atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_waiters,
-							  memory_order_relaxed);
-			bucket_unlock(b);
-			return;
-		}
+		bool locked = queue_and_recheck(b, &w, lost > 0);
 		bucket_unlock(b);
+		if (locked)
+			return;
 
 		if (wait_for_wake(&w) == WAIT_HANDED)
 			return;  /* the unlocker kept PG_locked set for us */
@@ -331,10 +349,7 @@ static void unlock_page_and_wake(struct wait_bucket *b, struct lab_page *page)
 		}
 	}
 	if (first && first->handoff) {
-		dequeue(b, first);
-		if (!page_has_waiters(b, page))
-			atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_waiters,
-						  memory_order_relaxed);
+		dequeue_waiter(b, first);
 		/* PG_locked stays set: the lock moves without a window to steal it.
 		 * The release store in wake_list orders our critical section. */
 		wake_list(first, WAIT_HANDED);
@@ -397,17 +412,8 @@ void lab_wait_on_page_locked(struct lab_page *page)
 	struct wait_bucket *b = bucket_of(page);
 	struct page_waiter w = { .page = page, .exclusive = false };
 	bucket_lock_sleepable(b, "lab_wait_on_page_locked");
-	enqueue(b, &w, false);
-	atomic_store_explicit(&w.state, WAIT_QUEUED, memory_order_relaxed);
-	uint32_t f = atomic_fetch_or_explicit(&page->flags, PG_waiters, memory_order_acquire);
-	if (!(f & PG_locked)) {
-		dequeue(b, &w);
-		if (!page_has_waiters(b, page))
-			atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_waiters,
-						  memory_order_relaxed);
-		bucket_unlock(b);
-		return;
-	}
+	bool unlocked = queue_and_recheck(b, &w, false);
 	bucket_unlock(b);
-	wait_for_wake(&w);
+	if (!unlocked)
+		wait_for_wake(&w);
 }

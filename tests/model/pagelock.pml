@@ -132,7 +132,8 @@ inline dequeue(who)
 	}
 }
 
-/* "if (!page_has_waiters(b, page)) atomic_fetch_and(~PG_waiters)" */
+/* dequeue_waiter()'s second step: "if (!page_has_waiters(b, page))
+ * atomic_fetch_and(~PG_waiters)" */
 inline clear_waiters_if_none()
 {
 	d_step { if :: qlen == 0 -> waiters = 0 :: else -> skip fi }
@@ -218,6 +219,7 @@ proctype locker(byte me)
 		handoff[me] = 0;
 slow:
 		bucket_lock(me);                        /* bucket_lock_sleepable() */
+		/* queue_and_recheck(), under the bucket lock */
 		enqueue(me, lost > 0);                  /* losers go first */
 		state[me] = QUEUED;
 		waiters = 1;                            /* atomic_fetch_or(PG_waiters) */
