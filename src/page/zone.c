@@ -96,21 +96,17 @@ static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
  */
 static void zones_lock_for_fork(void)
 {
+	struct lab_zone *z;
 	lab__os_mutex_lock(&registry_mutex);
-	for (int i = 0; i < atomic_load(&registry_used); i++) {
-		struct lab_zone *z = atomic_load(&registry[i]);
-		if (z)
-			lab__zone_lock(z);
-	}
+	lab__for_each_zone(z)
+		lab__zone_lock(z);
 }
 
 static void zones_unlock_after_fork(void)
 {
-	for (int i = 0; i < atomic_load(&registry_used); i++) {
-		struct lab_zone *z = atomic_load(&registry[i]);
-		if (z)
-			lab__zone_unlock(z);
-	}
+	struct lab_zone *z;
+	lab__for_each_zone(z)
+		lab__zone_unlock(z);
 	lab__os_mutex_unlock(&registry_mutex);
 }
 
@@ -154,11 +150,8 @@ static void registry_del(struct lab_zone *z)
 struct lab_zone *lab__zone_of_addr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	int used = atomic_load_explicit(&registry_used, memory_order_acquire);
-	for (int i = 0; i < used; i++) {
-		struct lab_zone *z = atomic_load_explicit(&registry[i], memory_order_acquire);
-		if (!z)
-			continue;
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
 		uintptr_t start = (uintptr_t)z->base;
 		if (a >= start && a < start + (atomic_load(&z->managed) << z->page_shift))
 			return z;

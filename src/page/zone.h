@@ -179,16 +179,24 @@ static inline bool zone_lock_held_by_self(const struct lab_zone *z)
 extern _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
 extern _Atomic int lab__registry_used;
 
+/* For each registered zone z: a lock-free walk, for lookups that race with
+ * creation and destruction (a slot read empty is skipped). */
+#define lab__for_each_zone(z)                                                         \
+	for (int lab__i_ = 0, lab__used_ = atomic_load_explicit(&lab__registry_used,        \
+								 memory_order_acquire);      \
+	     lab__i_ < lab__used_; lab__i_++)                                               \
+		if (!((z) = atomic_load_explicit(&lab__registry[lab__i_],                    \
+						 memory_order_acquire)))                     \
+			continue;                                                           \
+		else
+
 /* The zone whose descriptor array holds desc, or NULL: a descriptor that is
  * no descriptor of a live zone is caught here.  Inline: every free asks. */
 static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 {
 	uintptr_t d = (uintptr_t)desc;
-	int used = atomic_load_explicit(&lab__registry_used, memory_order_acquire);
-	for (int i = 0; i < used; i++) {
-		struct lab_zone *z = atomic_load_explicit(&lab__registry[i], memory_order_acquire);
-		if (!z)
-			continue;
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
 		uintptr_t start = (uintptr_t)z->pages;
 		uintptr_t end = start + atomic_load_explicit(&z->managed, memory_order_relaxed) *
 						sizeof(struct lab_page);
