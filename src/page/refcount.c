@@ -21,11 +21,10 @@ void lab_get_page(struct lab_page *page)
 {
 	if (lab_unlikely(!page))
 		return;
-	struct lab_zone *z = lab__zone_of_desc(page);
-	if (lab_unlikely(!z)) {
-		lab__bad_pointer(page, "lab_get_page: not a page descriptor of any zone");
+	struct lab_zone *z = lab__zone_of_page_checked(page, "lab_get_page: not a page descriptor "
+						       "of any zone");
+	if (lab_unlikely(!z))
 		return;
-	}
 	if (lab_unlikely(lab__exclusive_refuses(page, "lab_get_page")))
 		return;
 	int32_t old = atomic_load_explicit(&page->refcount, memory_order_relaxed);
@@ -65,11 +64,10 @@ void lab_put_page(struct lab_page *page)
 {
 	if (lab_unlikely(!page))
 		return;
-	struct lab_zone *z = lab__zone_of_desc(page);
-	if (lab_unlikely(!z)) {
-		lab__bad_pointer(page, "lab_put_page: not a page descriptor of any zone");
+	struct lab_zone *z = lab__zone_of_page_checked(page, "lab_put_page: not a page descriptor "
+						       "of any zone");
+	if (lab_unlikely(!z))
 		return;
-	}
 	if (lab__put_testzero(z, page))
 		lab__free_the_page(z, page, page_order(page));
 }
