@@ -212,9 +212,7 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 static inline struct lab_page *alloc_fast(struct lab_zone *z)
 {
 #if defined(LAB_HAVE_RSEQ_LIST)
-	if (z->pcp_mode != LAB_PCP_RSEQ)
-		return NULL;
-	struct lab__os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = pcp_fast_rseq(z);
 	if (lab_unlikely(!rs))
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);

@@ -145,9 +145,7 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 {
 #if defined(LAB_HAVE_RSEQ_LIST)
-	if (z->pcp_mode != LAB_PCP_RSEQ)
-		return false;
-	struct lab__os_rseq *rs = rseq_self();
+	struct lab__os_rseq *rs = pcp_fast_rseq(z);
 	if (lab_unlikely(!rs))
 		return false;
 	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)

@@ -97,6 +97,16 @@ static inline size_t list_offset(unsigned int order)
 	return offsetof(struct pcp_set, list) + order * sizeof(struct pcp_list);
 }
 
+/* Where the inline fast paths start: this thread's rseq area when z's
+ * lists are owned through rseq and glibc registered the thread, else NULL
+ * (the general path runs instead). */
+static inline struct lab__os_rseq *pcp_fast_rseq(const struct lab_zone *z)
+{
+	if (z->pcp_mode != LAB_PCP_RSEQ)
+		return NULL;
+	return rseq_self();
+}
+
 /* Counters of a set, bumped without atomics by whoever owns the set now
  * (lock mode: under the set's lock, which a signal handler cannot take). */
 #define PCP_STAT_INC(set, field) \
