@@ -16,14 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHILD_CHECK(cond)                                                          \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "child check failed: %s (line %d)\n", #cond, __LINE__); \
-			_exit(3);                                                  \
-		}                                                                  \
-	} while (0)
-
 static char out[1 << 16];
 
 /* ---- configuration ------------------------------------------------------- */
