@@ -13,11 +13,14 @@ void lab__bad_page(struct lab_zone *z, const struct lab_page *p, const char *rea
 void lab__bad_page_state(struct lab_zone *z, const struct lab_page *p, uint32_t flags,
 			 const char *reason);
 void lab__bad_pointer(const void *ptr, const char *reason);
-/* The zone of page, a caller's descriptor; NULL after a Bad page report by
- * pointer (reason) when it is no descriptor of any live zone. */
+/* The zone of page, a caller's descriptor; NULL for a NULL page, and NULL
+ * after a Bad page report by pointer (reason) when it is no descriptor of
+ * any live zone. */
 static inline struct lab_zone *lab__zone_of_page_checked(const struct lab_page *page,
 							 const char *reason)
 {
+	if (lab_unlikely(!page))
+		return NULL;
 	struct lab_zone *z = lab__zone_of_desc(page);
 	if (lab_unlikely(!z))
 		lab__bad_pointer(page, reason);

@@ -19,8 +19,6 @@
 
 void lab_get_page(struct lab_page *page)
 {
-	if (lab_unlikely(!page))
-		return;
 	struct lab_zone *z = lab__zone_of_page_checked(page, "lab_get_page: not a page descriptor "
 						       "of any zone");
 	if (lab_unlikely(!z))
@@ -62,8 +60,6 @@ bool lab__put_testzero(struct lab_zone *z, struct lab_page *page)
 
 void lab_put_page(struct lab_page *page)
 {
-	if (lab_unlikely(!page))
-		return;
 	struct lab_zone *z = lab__zone_of_page_checked(page, "lab_put_page: not a page descriptor "
 						       "of any zone");
 	if (lab_unlikely(!z))
