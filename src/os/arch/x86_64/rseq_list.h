@@ -57,6 +57,14 @@
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
 
+/* Operands every sequence has: its status, the thread's rseq area, the
+ * sets, their stride (an immediate when the caller's is a constant) and
+ * the list's offset in a set. */
+#define RSEQ_STATUS   [st] "=&r"(st)
+#define RSEQ_INPUTS   [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff)
+/* What the many-item sequences use besides. */
+#define RSEQ_MANY_CLOBBERS "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc"
+
 /* Copy k = edx items, r9 counting up from 0: from src to dst (operands),
  * pre before each; then publish k and commit the count (ecx). */
 #define RSEQ_COPY_AND_COMMIT(pre, src, dst, post)                       \
@@ -90,8 +98,8 @@ static inline int rseq_list_pop(struct lab__os_rseq *rs, void *sets, size_t stri
 		"xorl %[st], %[st]\n\t"
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
-		: [st] "=&r"(st), [item] "=&r"(item)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff)
+		: RSEQ_STATUS, [item] "=&r"(item)
+		: RSEQ_INPUTS
 		: "rax", "rcx", "rdx", "memory", "cc");
 	*out = item;
 	return st;
@@ -113,9 +121,8 @@ static inline int rseq_list_push(struct lab__os_rseq *rs, void *sets, size_t str
 		"xorl %[st], %[st]\n\t"
 		"movl %%ecx, (%%rax)\n\t"            /* commit */
 		RSEQ_EPILOGUE
-		: [st] "=&r"(st)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff),
-		  [item] "r"(item)
+		: RSEQ_STATUS
+		: RSEQ_INPUTS, [item] "r"(item)
 		: "rax", "rcx", "rdx", "memory", "cc");
 	return st;
 }
@@ -139,10 +146,9 @@ static inline int rseq_list_pop_many(struct lab__os_rseq *rs, void *sets, size_t
 		/* buf[i] = slots[count - 1 - i] */
 		RSEQ_COPY_AND_COMMIT("decl %%ecx\n\t", "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "")
 		RSEQ_EPILOGUE
-		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff),
-		  [buf] "r"(buf), [max] "r"(max)
-		: "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc");
+		: RSEQ_STATUS, [k] "+m"(k)
+		: RSEQ_INPUTS, [buf] "r"(buf), [max] "r"(max)
+		: RSEQ_MANY_CLOBBERS);
 	*nr = k;
 	return st;
 }
@@ -168,10 +174,9 @@ static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_
 		/* slots[count + i] = buf[i]; count += k */
 		RSEQ_COPY_AND_COMMIT("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)", "addl %%edx, %%ecx\n\t")
 		RSEQ_EPILOGUE
-		: [st] "=&r"(st), [k] "+m"(k)
-		: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff),
-		  [buf] "r"(buf), [n] "r"(n)
-		: "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc");
+		: RSEQ_STATUS, [k] "+m"(k)
+		: RSEQ_INPUTS, [buf] "r"(buf), [n] "r"(n)
+		: RSEQ_MANY_CLOBBERS);
 	*nr = k;
 	return st;
 }
@@ -192,7 +197,7 @@ static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t s
 			"xorl %[st], %[st]\n\t"
 			"movq %%rcx, (%%rax)\n\t"          /* commit */
 			RSEQ_EPILOGUE
-			: [st] "=&r"(st)
+			: RSEQ_STATUS
 			: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [off] "r"(off)
 			: "rax", "rcx", "memory", "cc");
 	} while (st == RSEQ_LIST_ABORTED && ++tries < RSEQ_MAX_RETRIES);
