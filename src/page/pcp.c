@@ -157,6 +157,41 @@ static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint3
 	return k;
 }
 
+/* Move blocks between buf and this CPU's list of order: through rseq
+ * (restarted after aborts, RSEQ_MAX_RETRIES times at most) when rs, else on
+ * the set the caller owns (lock mode).  How many moved. */
+static uint32_t push_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			  unsigned int order, struct lab_page *const *buf, uint32_t n)
+{
+	uint32_t k = 0;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (rs) {
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
+			if (rseq_push_many(rs, z->pcp, list_offset(order), buf, n, &k) != PCP_ABORTED)
+				break;
+		return k;
+	}
+#endif
+	(void)z, (void)rs;
+	return set ? list_push_many(&set->list[order], buf, n) : k;
+}
+
+static uint32_t pop_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			 unsigned int order, struct lab_page **buf, uint32_t max)
+{
+	uint32_t k = 0;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (rs) {
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
+			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf, max, &k) != PCP_ABORTED)
+				break;
+		return k;
+	}
+#endif
+	(void)z, (void)rs;
+	return set ? list_pop_many(&set->list[order], buf, max) : k;
+}
+
 /*
  * The list was empty: take a batch from the buddy lists under the zone lock,
  * keep one for the caller and push the rest (the whole batch counts as one
@@ -181,19 +216,7 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	zone_stat_inc(z, pcp_refill);
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
-	uint32_t pushed = 0;
-#if defined(LAB_HAVE_RSEQ_LIST)
-	if (rs) {
-		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_push_many(rs, z->pcp, list_offset(order), buf + 1,
-					   n - 1, &pushed) != PCP_ABORTED)
-				break;
-	} else
-#endif
-	if (set) {
-		pushed = list_push_many(&set->list[order], buf + 1, n - 1);
-	}
-	(void)rs;
+	uint32_t pushed = push_many(z, rs, set, order, buf + 1, n - 1);
 	return_to_buddy(z, buf + 1 + pushed, n - 1 - pushed, order, true);
 	lab__zone_unlock(z);
 	return buf[0];
@@ -204,19 +227,7 @@ static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_
 			unsigned int order)
 {
 	struct lab_page *buf[LAB_PCP_MAX_BATCH];
-	uint32_t n = 0;
-#if defined(LAB_HAVE_RSEQ_LIST)
-	if (rs) {
-		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf,
-					  z->pcp_batch[order], &n) != PCP_ABORTED)
-				break;
-	} else
-#endif
-	if (set) {
-		n = list_pop_many(&set->list[order], buf, z->pcp_batch[order]);
-	}
-	(void)rs;
+	uint32_t n = pop_many(z, rs, set, order, buf, z->pcp_batch[order]);
 	if (n)
 		zone_stat_inc(z, pcp_drain);
 	return_to_buddy(z, buf, n, order, false);
