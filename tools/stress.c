@@ -1649,7 +1649,7 @@ static void check_failures(const char *zone, const struct lab_zone_stats *st, ui
 
 /*
  * Allocations and frees served by the per-CPU lists are counted per set, in
- * rseq mode in a restartable sequence of their own (pcp_fast.h): exact in
+ * rseq mode in a restartable sequence of their own (src/os/arch/x86_64/rseq_list.h): exact in
  * every mode, signal handlers included.
  */
 static void check_pcp_counted(const char *what, uint64_t lib, uint64_t tool)

@@ -106,7 +106,7 @@ void lab__sanitizer_mark_allocated(void *mem, size_t len, bool defined)
  * their owner may write (protection keys) will route through here.
  */
 /* Through the zone's write window: pages with a protection key are written
- * whatever the calling thread's grants (exclusive.c). */
+ * whatever the calling thread's grants (secure/pkey.c). */
 static void poison_write(const struct lab_zone *z, void *mem, size_t len)
 {
 	uint32_t saved = lab__zone_write_begin(z);
@@ -131,7 +131,7 @@ void lab__poison_free(struct lab_zone *z, struct lab_page *page, unsigned int or
 
 void lab__poison_new_range(struct lab_zone *z, size_t first, size_t nr)
 {
-	/* A guard pfn (exclusive.c) is no memory: nothing to fill or mark. */
+	/* A guard pfn (secure/protect.c) is no memory: nothing to fill or mark. */
 	if (nr && (page_flags(pfn_to_page(z, first)) & PG_guard)) {
 		first++;
 		nr--;

@@ -198,7 +198,7 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 			  unsigned int order)
 {
 	lab__debug_alloc(z, page, gfp, order);  /* poison check, page_owner: before zeroing */
-	/* exclusive.c: zeroing goes through the zone's write window (protection
+	/* secure/owner.c: zeroing goes through the zone's write window (protection
 	 * keys); an exclusive block also gets its owner. */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
 		lab__exclusive_prep(z, page, gfp, order);

@@ -1,5 +1,5 @@
 /*
- * atomic_ctx.c - atomic context and the "sleeping function called from
+ * atomic.c - atomic context and the "sleeping function called from
  * invalid context" check, the userspace twin of the kernel's preempt count
  * and CONFIG_DEBUG_ATOMIC_SLEEP.
  *

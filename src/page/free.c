@@ -94,7 +94,7 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 
 /*
  * On its way back, whoever dropped the last reference: an exclusive block is
- * scrubbed first (exclusive.c), before poisoning, any list or another owner
+ * scrubbed first (secure/owner.c), before poisoning, any list or another owner
  * can see it; then the probe, the debugging hooks (page-owner free stack,
  * poison) and the free lists.
  */
@@ -175,7 +175,7 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
  * Split a shared plain block of order > 0 into its head page and its tail
  * sub-blocks (pfn + 2^k, order k, for k < order), which the caller then
  * frees.  Lock-free, yet never inconsistent to lab_zone_check(), which walks
- * the zone while this runs (zone.c check_tiling):
+ * the zone while this runs (check.c check_tiling):
  *   1. PG_splitting on the head: of two racing frees one wins (the other is
  *      a misuse, reported by the caller);
  *   2. each tail becomes a block of its own, PG_split with its order, while
@@ -239,7 +239,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
 		return;
 	}
-	/* exclusive.c: only the owner frees an exclusive block. */
+	/* secure/owner.c: only the owner frees an exclusive block. */
 	bool exclusive = f & PG_exclusive;
 	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
 		return;

@@ -172,7 +172,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 {
 	size_t first = atomic_load(&z->managed);
 	size_t ps = z->page_size;
-	/* exclusive.c: the section's protections; with LAB_ZONE_GUARD a later
+	/* secure/protect.c: the section's protections; with LAB_ZONE_GUARD a later
 	 * section starts with a guard pfn that is never committed. */
 	size_t guard = lab__section_guard(z, first, &nr);
 	if (nr <= guard)

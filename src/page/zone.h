@@ -1,7 +1,7 @@
 /*
  * zone.h - a zone: its struct, the zone lock, the registry that maps
  * descriptors and addresses back to zones, pfn helpers, the counters and
- * the watermarks (zone.c).
+ * the counters (zone.c; the watermarks are watermark.h).
  */
 #ifndef LAB_PAGE_ZONE_H
 #define LAB_PAGE_ZONE_H
@@ -123,10 +123,10 @@ struct lab_zone {
 
 	struct zone_counters stat;
 
-	/* Debugging (fault.c, poison.c, page_owner.c, stats.c); set at creation. */
+	/* Debugging (src/debug/); set at creation. */
 	unsigned int debug;             /* ZONE_DEBUG_* (below): one test on the hot paths */
 	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
-	/* Exclusive pages (exclusive.c); written at creation and under grow_mutex. */
+	/* Exclusive pages (src/secure/); written at creation and under grow_mutex. */
 	int pkey;                  /* protection key in force, -1 if none */
 	unsigned int prot_wanted;  /* LAB_ZONE_* protections asked for or implied */
 	_Atomic unsigned int prot_in_force;  /* held by every section so far */

@@ -1,5 +1,5 @@
 /*
- * hooks.h - what the page layer calls for exclusive memory (exclusive.c):
+ * hooks.h - what the page layer calls for exclusive memory (src/secure/):
  * the zone's protections at creation and growth, and per allocation the
  * owner check, zeroing, scrubbing and the write window.
  */
