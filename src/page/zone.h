@@ -1,7 +1,7 @@
 /*
  * zone.h - a zone: its struct, the zone lock, the registry that maps
- * descriptors and addresses back to zones, pfn helpers, the counters and
- * the counters (zone.c; the watermarks are watermark.h).
+ * descriptors and addresses back to zones, pfn helpers and the counters
+ * (zone.c; the watermarks are watermark.h).
  */
 #ifndef LAB_PAGE_ZONE_H
 #define LAB_PAGE_ZONE_H
