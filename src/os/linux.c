@@ -201,17 +201,10 @@ struct lab__os_rseq *lab__os_rseq_self(void)
 _Thread_local struct lab__os_rseq *lab__os_rseq_cache __attribute__((tls_model("initial-exec")));
 _Thread_local bool lab__os_rseq_cache_known __attribute__((tls_model("initial-exec")));
 
-static _Thread_local unsigned int lock_mode_slot __attribute__((tls_model("initial-exec")));
-static _Atomic unsigned int lock_mode_next;
-
-/* rseq_list.h: this thread's rseq area, looked up once; and for a thread
- * without rseq a slot among the per-CPU sets, given round-robin, once. */
-unsigned int lab__os_percpu_lock_slot(void)
-{
-	if (!lock_mode_slot)
-		lock_mode_slot = atomic_fetch_add(&lock_mode_next, 1) + 1;
-	return lock_mode_slot;
-}
+/* rseq_list.h: for a thread without rseq, its slot among the per-CPU sets
+ * (0: none yet), given round-robin from the counter. */
+_Thread_local unsigned int lab__os_lock_slot __attribute__((tls_model("initial-exec")));
+_Atomic unsigned int lab__os_lock_slot_next;
 
 int lab__os_membarrier_rseq_register(void)
 {

@@ -97,9 +97,18 @@ static inline struct lab__os_rseq *rseq_self(void)
 	return lab__os_rseq_cache;
 }
 
+/* A thread without rseq gets a slot round-robin, once (os/linux.c). */
+extern _Thread_local unsigned int lab__os_lock_slot __attribute__((tls_model("initial-exec")));
+extern _Atomic unsigned int lab__os_lock_slot_next;
+static inline unsigned int lab__os_percpu_lock_slot(void)
+{
+	if (lab_unlikely(!lab__os_lock_slot))
+		lab__os_lock_slot = atomic_fetch_add(&lab__os_lock_slot_next, 1) + 1;
+	return lab__os_lock_slot;
+}
+
 /* The set a lock-mode caller uses among nr: its CPU when rseq tells it, else
  * a slot given to the thread round-robin (no system call either way). */
-unsigned int lab__os_percpu_lock_slot(void);
 static inline unsigned int rseq_list_lock_index(unsigned int nr)
 {
 	struct lab__os_rseq *rs = rseq_self();
