@@ -1,7 +1,7 @@
 #!/bin/bash
 # symbols.sh - the library's link-time namespace, checked with nm.
 #
-# Usage: symbols.sh NM liblabyrinth.a liblabyrinth.so include/labyrinth.h [coverage]
+# Usage: symbols.sh NM liblabyrinth.a liblabyrinth.so INCLUDE_DIR [coverage]
 #
 # 1. Every global symbol the static archive or the shared library defines
 #    (T, D, B, R, W, V, ...) starts with lab_ (public) or lab__ (internal), so
@@ -16,14 +16,16 @@
 #    libgcov runtime that gcc links into the shared library: __gcov_* and
 #    mangle_path.
 # 2. The shared library exports (dynamic symbol table) only public API: lab_
-#    names declared in the public header, no lab__ internal.
+#    names declared in the public headers (INCLUDE_DIR/labyrinth.h and
+#    INCLUDE_DIR/labyrinth/*.h), no lab__ internal.
 # 3. Undefined symbols: the shared library leaves no lab_ symbol to others,
 #    and every lab_ symbol the archive's objects use is defined in it.
 #
 # Exit status: 0 clean, 1 with the offending symbols listed, 77 (skip) when nm
 # is missing.
 set -u
-NM=$1 A=$2 SO=$3 HDR=$4 MODE=${5:-}
+NM=$1 A=$2 SO=$3 INC=$4 MODE=${5:-}
+HDRS=("$INC/labyrinth.h" "$INC"/labyrinth/*.h)
 
 command -v "$NM" >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 status=0
@@ -58,18 +60,13 @@ exported=$("$NM" -D --defined-only "$SO" | awk 'NF >= 3 { print $3 }' | sort -u)
 not_api=$(grep -v '^lab_[a-z0-9]' <<<"$exported" | grep -Ev "$allowed_toolchain" | grep -v '^$')
 [ -z "$not_api" ] ||
 	bad "$(basename "$SO") exports symbols that are not public lab_ API:" <<<"$not_api"
-# The header and the ones it includes from labyrinth/ (labyrinth/slab.h).
-hdrs=("$HDR")
-for inc in $(sed -n 's|^#include <\(labyrinth/[^>]*\)>.*|\1|p' "$HDR"); do
-	hdrs+=("$(dirname "$HDR")/$inc")
-done
 undeclared=$(grep '^lab_[a-z0-9]' <<<"$exported" | while read -r s; do
-	grep -qw "$s" "${hdrs[@]}" || echo "$s"
+	grep -qw "$s" "${HDRS[@]}" || echo "$s"
 done)
 [ -z "$undeclared" ] ||
-	bad "$(basename "$SO") exports lab_ symbols its header does not declare:" <<<"$undeclared"
+	bad "$(basename "$SO") exports lab_ symbols its headers do not declare:" <<<"$undeclared"
 echo "$(basename "$SO"): $(wc -l <<<"$exported") exported symbols checked against" \
-	"${hdrs[*]##*/}"
+	"${#HDRS[@]} public headers"
 
 so_undef=$("$NM" -D --undefined-only "$SO" | awk '{ print $NF }' | grep '^lab_')
 [ -z "$so_undef" ] || bad "$(basename "$SO") leaves lab_ symbols undefined:" <<<"$so_undef"

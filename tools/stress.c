@@ -543,6 +543,30 @@ static void take_slot(struct worker *w, unsigned i, struct held *out)
 	w->slots[i] = w->slots[--w->nr];
 }
 
+/* Take one of the worker's blocks at random and say what it does with it;
+ * false when it holds none. */
+static bool take_random(struct worker *w, struct held *h, enum state what)
+{
+	if (!w->nr)
+		return false;
+	take_slot(w, rng_below(&w->rng, w->nr), h);
+	set_state(w->rec, what, h->order);
+	return true;
+}
+
+/* Leave a block in the exchange for whichever worker takes it next; free
+ * it instead when the exchange is full. */
+static void give_to_exchange(struct held *h)
+{
+	pthread_mutex_lock(&g.exchange_lock);
+	bool full = g.exchange_nr == EXCHANGE_SIZE;
+	if (!full)
+		g.exchange[g.exchange_nr++] = *h;
+	pthread_mutex_unlock(&g.exchange_lock);
+	if (full)
+		free_block(h);
+}
+
 static void op_free(struct worker *w);
 
 static void op_alloc(struct worker *w)
@@ -580,29 +604,17 @@ static void op_alloc(struct worker *w)
 
 static void op_free(struct worker *w)
 {
-	if (!w->nr)
-		return;
 	struct held h;
-	take_slot(w, rng_below(&w->rng, w->nr), &h);
-	set_state(w->rec, ST_FREE, h.order);
-	free_block(&h);
+	if (take_random(w, &h, ST_FREE))
+		free_block(&h);
 }
 
 /* Hand a block to whichever worker takes it next. */
 static void op_give(struct worker *w)
 {
-	if (!w->nr)
-		return;
 	struct held h;
-	take_slot(w, rng_below(&w->rng, w->nr), &h);
-	set_state(w->rec, ST_GIVE, h.order);
-	pthread_mutex_lock(&g.exchange_lock);
-	bool full = g.exchange_nr == EXCHANGE_SIZE;
-	if (!full)
-		g.exchange[g.exchange_nr++] = h;
-	pthread_mutex_unlock(&g.exchange_lock);
-	if (full)
-		free_block(&h);
+	if (take_random(w, &h, ST_GIVE))
+		give_to_exchange(&h);
 }
 
 /* Free a block another thread allocated. */
@@ -769,13 +781,7 @@ static void op_page_lock(struct worker *w)
 		lab_lock_page(h.page);   /* ours alone: never waits */
 		ADD(g.locks, 1);
 		h.flags |= H_LOCKED;
-		pthread_mutex_lock(&g.exchange_lock);
-		bool full = g.exchange_nr == EXCHANGE_SIZE;
-		if (!full)
-			g.exchange[g.exchange_nr++] = h;
-		pthread_mutex_unlock(&g.exchange_lock);
-		if (full)
-			free_block(&h);
+		give_to_exchange(&h);
 	} else {
 		/* The exchange lock keeps the block from being taken meanwhile. */
 		pthread_mutex_lock(&g.exchange_lock);
@@ -809,11 +815,9 @@ static void op_page_lock(struct worker *w)
  */
 static void op_get_put(struct worker *w)
 {
-	if (!w->nr)
-		return;
 	struct held h;
-	take_slot(w, rng_below(&w->rng, w->nr), &h);
-	set_state(w->rec, ST_GET_PUT, h.order);
+	if (!take_random(w, &h, ST_GET_PUT))
+		return;
 	lab_get_page(h.page);
 	ADD(g.gets, 1);
 	int count = lab_page_count(h.page);
@@ -1645,7 +1649,7 @@ static void check_failures(const char *zone, const struct lab_zone_stats *st, ui
 
 /*
  * Allocations and frees served by the per-CPU lists are counted per set, in
- * rseq mode in a restartable sequence of their own (pcp_fast.h): exact in
+ * rseq mode in a restartable sequence of their own (src/os/arch/x86_64/rseq_list.h): exact in
  * every mode, signal handlers included.
  */
 static void check_pcp_counted(const char *what, uint64_t lib, uint64_t tool)

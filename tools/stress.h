@@ -1,4 +1,4 @@
-/* stress.h - `labyrinth stress` (tools/stress.c), called by tools/labyrinth.c. */
+/* stress.h - `labyrinth stress` (tools/stress.c), called by tools/main.c. */
 #ifndef LAB_TOOLS_STRESS_H
 #define LAB_TOOLS_STRESS_H
 

@@ -3,7 +3,8 @@
  * memory, futex for sleeping, and the few thread facts reports need; for
  * exclusive pages memfd_secret, mlock, madvise and protection keys.
  */
-#include "os.h"
+#include "os/os.h"
+#include "os/rseq_list.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -130,6 +131,11 @@ void lab__os_thread_name(char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+const char *lab__os_strerror(int err, char *buf, size_t len)
+{
+	return strerror_r(err, buf, len);  /* the GNU one: it may return a static string */
+}
+
 void lab__os_write_stderr(const char *buf, size_t len)
 {
 	while (len) {
@@ -191,6 +197,14 @@ struct lab__os_rseq *lab__os_rseq_self(void)
 	struct lab__os_rseq *rs = (struct lab__os_rseq *)(tp + __rseq_offset);
 	return (int32_t)rs->cpu_id >= 0 ? rs : NULL;
 }
+
+_Thread_local struct lab__os_rseq *lab__os_rseq_cache __attribute__((tls_model("initial-exec")));
+_Thread_local bool lab__os_rseq_cache_known __attribute__((tls_model("initial-exec")));
+
+/* rseq_list.h: for a thread without rseq, its slot among the per-CPU sets
+ * (0: none yet), given round-robin from the counter. */
+_Thread_local unsigned int lab__os_lock_slot __attribute__((tls_model("initial-exec")));
+_Atomic unsigned int lab__os_lock_slot_next;
 
 int lab__os_membarrier_rseq_register(void)
 {
@@ -346,60 +360,9 @@ int lab__os_wipeonfork(void *addr, size_t size)
 	return advise(addr, size, MADV_WIPEONFORK);
 }
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-
-#ifndef PKEY_DISABLE_ACCESS
-#define PKEY_DISABLE_ACCESS 0x1
-#endif
-
-/* CPUID.(EAX=7,ECX=0):ECX bit 4 (OSPKE): the CPU has protection keys and
- * the kernel turned them on, so RDPKRU/WRPKRU will not fault. */
-static bool pkeys_enabled(void)
-{
-	unsigned int a, b, c, d;
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return false;
-	return c & (1u << 4);
-}
-
-int lab__os_pkey_alloc(void)
-{
-	if (!pkeys_enabled())
-		return -ENOTSUP;
-	long key = syscall(SYS_pkey_alloc, 0, PKEY_DISABLE_ACCESS);
-	if (key < 0)
-		return errno == ENOSYS || errno == EINVAL ? -ENOTSUP : -errno;
-	return (int)key;
-}
-
-void lab__os_pkey_free(int key)
-{
-	syscall(SYS_pkey_free, key);
-}
-
-int lab__os_pkey_protect(void *addr, size_t size, int key)
-{
-	return syscall(SYS_pkey_mprotect, addr, size, PROT_READ | PROT_WRITE, key) ? -errno : 0;
-}
-
-uint32_t lab__os_pkru_read(void)
-{
-	uint32_t eax, edx;
-	__asm__ __volatile__(".byte 0x0f, 0x01, 0xee"  /* rdpkru */
-			     : "=a"(eax), "=d"(edx) : "c"(0));
-	(void)edx;
-	return eax;
-}
-
-void lab__os_pkru_write(uint32_t pkru)
-{
-	/* The memory clobber keeps the compiler from moving accesses across it. */
-	__asm__ __volatile__(".byte 0x0f, 0x01, 0xef"  /* wrpkru */
-			     : : "a"(pkru), "c"(0), "d"(0) : "memory");
-}
-#else
-/* Protection keys are used on x86-64 only; elsewhere zones report none. */
+#if !defined(__x86_64__)
+/* Protection keys are used on x86-64 only (os/arch/x86_64/pkey.c);
+ * elsewhere zones report none. */
 int lab__os_pkey_alloc(void)
 {
 	return -ENOTSUP;

@@ -2,7 +2,11 @@
  * os.h - the one contract between Labyrinth and the operating system.
  *
  * Everything above this layer is plain data structures; every mmap, madvise,
- * futex or thread call goes through here (src/os/linux.c).  Functions return
+ * futex, clock or process call goes through here (src/os/linux.c), as do
+ * threads (thread.h), stacks (stack.h), the environment (env.h) and the
+ * report writer (printk.h); architecture code is under src/os/arch/.
+ * tests/layers.sh and tests/undefined.sh check that nothing else calls
+ * them.  Functions return
  * 0 or a negative errno unless they say otherwise, and never print.  Every
  * name carries the library's internal prefix, lab__os_, so that the static
  * archive defines no symbol a program could already have (tests/symbols.sh).
@@ -41,6 +45,8 @@ uint64_t lab__os_now_ns(void);
 int lab__os_gettid(void);
 /* The calling thread's name (comm) into buf. */
 void lab__os_thread_name(char *buf, size_t len);
+/* The message of errno err into buf (strerror_r); returns buf. */
+const char *lab__os_strerror(int err, char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
 void lab__os_write_stderr(const char *buf, size_t len);
 
@@ -71,7 +77,7 @@ struct lab__os_rseq *lab__os_rseq_self(void);
 int lab__os_membarrier_rseq_register(void);
 int lab__os_membarrier_rseq_cpu(int cpu);
 
-/* ---- shared-memory files for the statistics export (stats.c) ---- */
+/* ---- shared-memory files for the statistics export (debug/export.c) ---- */
 /* Create (replacing any stale one) /dev/shm/<name> of size bytes, mode 0600,
  * mapped shared read-write.  Returns NULL and sets *err on failure. */
 void *lab__os_shm_create(const char *name, size_t size, int *err);
@@ -88,7 +94,7 @@ void lab__os_unmap(const void *addr, size_t size);
 /* Does process pid exist?  (kill(pid, 0); EPERM counts as existing.) */
 bool lab__os_process_alive(int pid);
 
-/* ---- exclusive pages (src/exclusive.c) -------------------------------- */
+/* ---- exclusive pages (src/secure/) ---------------------------------------- */
 
 /* lab__os_reserve() with guard bytes of inaccessible address space kept on each
  * side; give it back with lab__os_release(start - guard, size + 2 * guard). */

@@ -1,7 +1,7 @@
 /*
  * cache.c - caches: creation (slab geometry, metadata from the default zone,
  * the per-CPU arrays' sizes, the shrinker), destruction, the list of every
- * cache, statistics, /proc/slabinfo, and shrinking.
+ * cache, statistics and shrinking.
  *
  * A cache's metadata is one block of pages of the default zone (never of a
  * zone with a protection key, so every thread may read it): the structure,
@@ -9,20 +9,27 @@
  * cache, whose objects are the headers of slabs of large objects, keeps its
  * own headers on its slabs.
  *
- * Exports lab_kmem_cache_create/destroy/name/shrink/get_stats, lab_slabinfo,
- * and lab__slab_create / lab__slab_header_cache to the other files.
+ * Exports lab_kmem_cache_create/destroy/name/shrink/get_stats, and
+ * lab__slab_create, lab__slab_header_cache and lab__slab_for_each_cache to
+ * the other files.
  */
-#include "slab.h"
+#include "base/fmt.h"
+#include "os/cpu.h"
+#include "os/printk.h"
+#include "os/stack.h"
+#include "os/thread.h"
+#include "page/pcp.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct lab_kmem_cache *lab__slab_header_cache;
 
 /* Every cache, for slabinfo and shrinking; creation and destruction may sleep. */
-static pthread_mutex_t caches_mutex = PTHREAD_MUTEX_INITIALIZER;
+static lab__os_mutex_t caches_mutex = LAB_OS_MUTEX_INIT;
 static struct lab_kmem_cache *caches;
 
 /* Objects a slab should hold at least, where an order up to 3 allows it. */
@@ -193,22 +200,22 @@ static unsigned int order_of(size_t bytes, size_t page_size)
 
 static void cache_list_add(struct lab_kmem_cache *c)
 {
-	pthread_mutex_lock(&caches_mutex);
+	lab__os_mutex_lock(&caches_mutex);
 	c->next_cache = caches;
 	caches = c;
-	pthread_mutex_unlock(&caches_mutex);
+	lab__os_mutex_unlock(&caches_mutex);
 }
 
 static void cache_list_del(struct lab_kmem_cache *c)
 {
-	pthread_mutex_lock(&caches_mutex);
+	lab__os_mutex_lock(&caches_mutex);
 	for (struct lab_kmem_cache **it = &caches; *it; it = &(*it)->next_cache) {
 		if (*it == c) {
 			*it = c->next_cache;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&caches_mutex);
+	lab__os_mutex_unlock(&caches_mutex);
 }
 
 struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name, size_t size,
@@ -235,7 +242,7 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	struct lab_kmem_cache tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	struct lab_kmem_cache *c = &tmp;
-	snprintf(c->name, sizeof(c->name), "%s", name);
+	lab__snprintf(c->name, sizeof(c->name), "%s", name);
 	c->zone = zone;
 	c->zone_base = (uintptr_t)zone->base;
 	c->zone_pages = zone->pages;
@@ -301,7 +308,7 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	c->meta_page = mp;
 	c->meta_order = morder;
 	lab__slab_cpu_setup(c, (char *)c + SLAB_META_HEAD);  /* cache_of_cpu() undoes it */
-	lab__stack_warm();  /* reports and U capture stacks later, maybe in atomic context */
+	lab__os_stack_warm();  /* reports and U capture stacks later, maybe in atomic context */
 	shrinker_init(c);
 	if (lab_register_shrinker(zone, &c->shrinker) == 0)
 		c->shrinker_registered = true;
@@ -335,7 +342,7 @@ static _Atomic uintptr_t header_maker;
 bool lab__slab_header_init(void)
 {
 	int st = atomic_load_explicit(&header_state, memory_order_acquire);
-	if (likely(st == 2))
+	if (lab_likely(st == 2))
 		return true;
 	int idle = 0;
 	if (atomic_compare_exchange_strong(&header_state, &idle, 1)) {
@@ -450,27 +457,14 @@ void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_c
 	out->detached_slabs = LOAD(detached_slabs);
 }
 
-void lab_slabinfo(FILE *out)
+/* fn for every cache, newest first, under the list's mutex (a cache is not
+ * destroyed meanwhile).  May sleep. */
+void lab__slab_for_each_cache(void (*fn)(struct lab_kmem_cache *c, void *arg), void *arg)
 {
-	if (!out)
-		return;
-	fprintf(out, "slabinfo - version: 2.1\n"
-		"# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-		" : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs>"
-		" <num_slabs> <sharedavail>\n");
-	pthread_mutex_lock(&caches_mutex);
-	for (struct lab_kmem_cache *c = caches; c; c = c->next_cache) {
-		struct lab_kmem_cache_stats st;
-		lab_kmem_cache_get_stats(c, &st);
-		size_t active_slabs = st.slabs - __atomic_load_n(&c->nr_list[SLAB_EMPTY],
-								  __ATOMIC_RELAXED);
-		fprintf(out, "%-17s %6zu %6zu %6zu %4u %4u : tunables %4u %4u %4u : slabdata "
-			"%6zu %6zu %6u\n", c->name, st.active_objs, st.total_objs, c->size,
-			c->nr_objects, 1u << c->order, c->high, c->batch, 0u, active_slabs,
-			st.slabs, 0u);
-	}
-	pthread_mutex_unlock(&caches_mutex);
-	fflush(out);
+	lab__os_mutex_lock(&caches_mutex);
+	for (struct lab_kmem_cache *c = caches; c; c = c->next_cache)
+		fn(c, arg);
+	lab__os_mutex_unlock(&caches_mutex);
 }
 
 /* ---- shrinking ---------------------------------------------------------- */
@@ -493,11 +487,11 @@ int lab_kmem_cache_shrink(struct lab_kmem_cache *c)
 	if (c)
 		return (int)shrink_one(c);
 	size_t pages = 0;
-	pthread_mutex_lock(&caches_mutex);
+	lab__os_mutex_lock(&caches_mutex);
 	for (struct lab_kmem_cache *it = caches; it; it = it->next_cache)
 		if (it->kmalloc)
 			pages += shrink_one(it);
-	pthread_mutex_unlock(&caches_mutex);
+	lab__os_mutex_unlock(&caches_mutex);
 	return pages > INT32_MAX ? INT32_MAX : (int)pages;
 }
 

@@ -18,9 +18,15 @@
  * Exports lab__slab_debug_* , lab__slab_report*, lab__slab_mark_free/used,
  * lab__slab_fail, lab__slab_track_size (slab.h).
  */
-#include "slab.h"
+#include "base/fmt.h"
+#include "os/env.h"
+#include "os/printk.h"
+#include "os/stack.h"
+#include "os/thread.h"
+#include "debug/poison.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,12 +150,12 @@ static void forget_tid(void)
 
 __attribute__((constructor)) static void debug_init(void)
 {
-	pthread_atfork(NULL, NULL, forget_tid);
+	lab__os_atfork(NULL, NULL, forget_tid);
 }
 
 static int my_tid(void)
 {
-	if (unlikely(!cached_tid))
+	if (lab_unlikely(!cached_tid))
 		cached_tid = lab__os_gettid();
 	return cached_tid;
 }
@@ -165,7 +171,7 @@ SLAB_NO_ASAN static void set_track(const struct lab_kmem_cache *c, void *obj, in
 	struct slab_track *t = track_of(c, obj, which);
 	void *frames[LAB_STACK_DEPTH];
 	/* Skip the library's own frames: this, the debug hook, the path. */
-	unsigned int n = lab__stack_capture(frames, LAB_STACK_DEPTH, 2);
+	unsigned int n = lab__os_stack_capture(frames, LAB_STACK_DEPTH, 2);
 	for (unsigned int i = 0; i < n; i++)
 		t->frames[i] = frames[i];
 	t->nr = (uint8_t)n;
@@ -189,7 +195,7 @@ SLAB_NO_ASAN static void print_track(const struct lab_kmem_cache *c, const void 
 	uint64_t now = lab__os_now_ns();
 	lab__printk("INFO: %s age=%llu ns cpu=%u pid=%d:\n", verb,
 		    (unsigned long long)(now > t->when ? now - t->when : 0), t->cpu, t->tid);
-	lab__stack_print(frames, n, NULL);
+	lab__os_stack_print(frames, n);
 }
 
 /* ---- reports ------------------------------------------------------------- */
@@ -272,7 +278,7 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 		lab__printk("INFO: Pointer %p\n", obj);
 	}
 	lab__printk("CPU: %u PID: %d Comm: %s\n", my_cpu(), my_tid(), comm);
-	lab__dump_stack();
+	lab__os_dump_stack();
 	lab__printk("FIX %s: %s\n", c->name, fix);
 }
 
@@ -297,7 +303,7 @@ void lab__slab_report_pointer(const char *who, const void *ptr, const char *what
 		    "BUG %s: Invalid pointer %p: %s\n"
 		    "-----------------------------------------------------------------------------\n"
 		    "CPU: %u PID: %d Comm: %s\n", who, ptr, what, my_cpu(), my_tid(), comm);
-	lab__dump_stack();
+	lab__os_dump_stack();
 	lab__printk("FIX %s: Nothing freed\n", who);
 }
 
@@ -333,7 +339,7 @@ SLAB_NO_ASAN static bool check_redzones(struct lab_kmem_cache *c, struct slab *s
 	if (!left && rat == right_len)
 		return true;
 	char what[128];
-	snprintf(what, sizeof(what), "%s overwritten at byte %zd of the object%s",
+	lab__snprintf(what, sizeof(what), "%s overwritten at byte %zd of the object%s",
 		 left ? "Left Redzone" : "Right Redzone",
 		 left ? (ssize_t)at - (ssize_t)c->red_left : (ssize_t)(c->object_size + rat),
 		 byte == RED_ACTIVE ? " (written out of bounds)" : " (while free)");
@@ -354,7 +360,7 @@ SLAB_NO_ASAN static bool check_poison(struct lab_kmem_cache *c, struct slab *s, 
 	    *((volatile unsigned char *)obj + c->object_size - 1) == POISON_END)
 		return true;
 	char what[128];
-	snprintf(what, sizeof(what), "Poison overwritten at byte %zu (written after free)", at);
+	lab__snprintf(what, sizeof(what), "Poison overwritten at byte %zu (written after free)", at);
 	report_open(c, obj, s, what, "Object never reused");
 	return false;
 }
@@ -375,7 +381,7 @@ SLAB_NO_ASAN static void trace(const struct lab_kmem_cache *c, const struct slab
 {
 	lab__printk("TRACE %s %s %p inuse=%u fp=%p\n", c->name, what, obj,
 		    s ? s->inuse : 0, s ? s->freelist : NULL);
-	lab__dump_stack();
+	lab__os_dump_stack();
 }
 
 /* F: the slab around obj looks like one of c's. */
@@ -517,7 +523,7 @@ void lab__slab_report_leaks(struct lab_kmem_cache *c)
 		lab__printk("INFO: ... and %zu more\n", w.n - 16);
 	lab__printk("INFO: %zu objects remaining; the cache is kept so that they stay valid\n",
 		    w.n);
-	lab__dump_stack();
+	lab__os_dump_stack();
 	lab__printk("FIX %s: Cache not destroyed (leaked)\n", c->name);
 }
 
@@ -561,8 +567,10 @@ static void bad_spec(const char *spec, const char *why, char what)
 {
 	if (atomic_exchange(&bad_spec_reported, true))
 		return;
-	lab__printk("labyrinth: LABYRINTH_SLAB_DEBUG: bad value '%s': %s '%c' (flags: F Z P U T A, "
-		    "'-' for none); that part is ignored\n", spec, why, what);
+	char err[160];
+	lab__snprintf(err, sizeof(err), "bad value '%s': %s '%c' (flags: F Z P U T A, '-' for none)",
+		      spec, why, what);
+	lab__option_report(LAB_OPT_SLAB_DEBUG, err);
 }
 
 /*
@@ -575,7 +583,7 @@ static void bad_spec(const char *spec, const char *why, char what)
 unsigned int lab__slab_debug_flags(const char *name, unsigned int flags)
 {
 	(void)flags;
-	const char *spec = lab__env_get("LABYRINTH_SLAB_DEBUG");
+	const char *spec = lab__option_string(LAB_OPT_SLAB_DEBUG);
 	if (!spec)
 		return 0;
 	if (!strcmp(spec, "1") || !strcmp(spec, "all"))

@@ -14,7 +14,11 @@
  * lab_kfree_sensitive, lab_ksize, lab_default_zone,
  * lab_default_exclusive_zone, and lab__slab_meta_zone.
  */
-#include "slab.h"
+#include "base/fmt.h"
+#include "os/env.h"
+#include "os/printk.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,7 +37,7 @@ struct once {
 static bool run_once(struct once *o, bool (*fn)(void))
 {
 	int st = atomic_load_explicit(&o->state, memory_order_acquire);
-	if (likely(st == 2))
+	if (lab_likely(st == 2))
 		return true;
 	int idle = 0;
 	if (atomic_compare_exchange_strong(&o->state, &idle, 1)) {
@@ -132,7 +136,7 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 		size_t n = strcspn(p, ",");
 		const char *eq = memchr(p, '=', n);
 		if (!n) {
-			snprintf(err, errlen, "empty item");
+			lab__snprintf(err, errlen, "empty item");
 			return -EINVAL;
 		}
 		if (eq) {
@@ -148,12 +152,12 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 			else if (word_is(p, klen, "max_pages"))
 				dst = &t.max_pages, in_pages = true;
 			if (!dst) {
-				snprintf(err, errlen, "unknown key '%.*s' (known: size, max, pages, "
+				lab__snprintf(err, errlen, "unknown key '%.*s' (known: size, max, pages, "
 					 "max_pages)", (int)klen, p);
 				return -EINVAL;
 			}
 			if (!parse_size(eq + 1, vlen, in_pages, ps, dst)) {
-				snprintf(err, errlen, "bad value '%.*s' for '%.*s': expected %s",
+				lab__snprintf(err, errlen, "bad value '%.*s' for '%.*s': expected %s",
 					 (int)vlen, eq + 1, (int)klen, p,
 					 in_pages ? "a number of pages" : "a size such as 64M");
 				return -EINVAL;
@@ -166,14 +170,14 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 				if (word_is(p, n, zone_words[i].name))
 					break;
 			if (i == sizeof(zone_words) / sizeof(zone_words[0])) {
-				snprintf(err, errlen, "unknown word '%.*s' (flags: locked, nodump, "
+				lab__snprintf(err, errlen, "unknown word '%.*s' (flags: locked, nodump, "
 					 "wipeonfork, dontfork, secret, guard,%s strict, no_kswapd, "
 					 "no_pcp, poison, page_owner, grow, nogrow)", (int)n, p,
 					 allow_pkey ? " pkey," : "");
 				return -EINVAL;
 			}
 			if (zone_words[i].flag == LAB_ZONE_PKEY && !allow_pkey) {
-				snprintf(err, errlen, "'pkey' is not for this zone: every thread reads "
+				lab__snprintf(err, errlen, "'pkey' is not for this zone: every thread reads "
 					 "the slab metadata it holds");
 				return -EINVAL;
 			}
@@ -191,13 +195,13 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 
 /* A default zone: the spec over the defaults, a bad spec reported naming the
  * variable (then the defaults). */
-static struct lab_zone *make_zone(const char *name, const char *var, struct zone_spec d,
+static struct lab_zone *make_zone(const char *name, enum lab__option_id var, struct zone_spec d,
 				  bool allow_pkey)
 {
-	const char *spec = lab__env_get(var);
+	const char *spec = lab__option_string(var);
 	char err[192];
 	if (spec && parse_zone_spec(spec, &d, allow_pkey, err, sizeof(err)))
-		lab__env_report(var, err, "using the defaults");
+		lab__option_report(var, err);
 	struct lab_zone_config cfg = {
 		.name = name, .pages = d.pages, .flags = d.flags,
 		.max_pages = (d.flags & LAB_ZONE_GROW) ? d.max_pages : 0,
@@ -228,7 +232,7 @@ static bool make_default_zone(void)
 	 * callers need it, up to the machine's memory. */
 	size_t start = (4u << 20) / lab_page_size();
 	struct zone_spec d = { start, machine_pages(start), LAB_ZONE_GROW };
-	struct lab_zone *z = make_zone("default", "LABYRINTH_ZONE", d, false);
+	struct lab_zone *z = make_zone("default", LAB_OPT_ZONE, d, false);
 	if (z) {
 		dz_pages = z->pages;
 		dz_managed = &z->managed;
@@ -244,7 +248,7 @@ static bool make_exclusive_zone(void)
 	/* 1 MiB of secret memory to start, up to 64 MiB (it is locked memory). */
 	size_t ps = lab_page_size();
 	struct zone_spec d = { (1u << 20) / ps, (64u << 20) / ps, LAB_ZONE_SECRET | LAB_ZONE_GROW };
-	struct lab_zone *z = make_zone("exclusive", "LABYRINTH_EXCLUSIVE_ZONE", d, true);
+	struct lab_zone *z = make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true);
 	atomic_store_explicit(&exclusive_zone, z, memory_order_release);
 	return z != NULL;
 }
@@ -252,7 +256,7 @@ static bool make_exclusive_zone(void)
 struct lab_zone *lab_default_zone(void)
 {
 	struct lab_zone *z = atomic_load_explicit(&default_zone, memory_order_acquire);
-	if (likely(z))
+	if (lab_likely(z))
 		return z;
 	run_once(&default_once, make_default_zone);
 	return atomic_load_explicit(&default_zone, memory_order_acquire);
@@ -261,7 +265,7 @@ struct lab_zone *lab_default_zone(void)
 struct lab_zone *lab_default_exclusive_zone(void)
 {
 	struct lab_zone *z = atomic_load_explicit(&exclusive_zone, memory_order_acquire);
-	if (likely(z))
+	if (lab_likely(z))
 		return z;
 	run_once(&exclusive_once, make_exclusive_zone);
 	return atomic_load_explicit(&exclusive_zone, memory_order_acquire);
@@ -339,7 +343,7 @@ static struct lab_kmem_cache *class_cache(unsigned int i, int excl)
 {
 	struct lab_kmem_cache *c = atomic_load_explicit(&kmalloc_caches[excl][i],
 							memory_order_acquire);
-	if (likely(c))
+	if (lab_likely(c))
 		return c;
 	run_once(&kmalloc_once[excl], excl ? make_exclusive_classes : make_plain_classes);
 	return atomic_load_explicit(&kmalloc_caches[excl][i], memory_order_acquire);
@@ -425,16 +429,16 @@ static __attribute__((noinline)) void *kmalloc_general(size_t size, lab_gfp_t gf
 
 void *lab_kmalloc(size_t size, lab_gfp_t gfp)
 {
-	if (likely(size - 1 < LAB_KMALLOC_MAX_CACHE_SIZE)) {
+	if (lab_likely(size - 1 < LAB_KMALLOC_MAX_CACHE_SIZE)) {
 		int excl = !!(gfp & LAB_GFP_EXCLUSIVE);
 		struct slab_cpu *cpu = atomic_load_explicit(&kmalloc_arrays[excl][size_class(size)],
 							    memory_order_relaxed);
-		if (likely(cpu)) {
+		if (lab_likely(cpu)) {
 			struct lab_kmem_cache *c = cache_of_cpu(cpu);
 			/* An exclusive class is what EXCLUSIVE asks for: not a
 			 * bit for the fast path to refuse. */
 			void *obj = slab_alloc_fast_on(c, cpu, gfp & ~LAB_GFP_EXCLUSIVE);
-			if (likely(obj))
+			if (lab_likely(obj))
 				return obj;
 			if (excl)
 				return lab__slab_alloc(c, gfp);  /* its own fast path */
@@ -498,9 +502,9 @@ static __attribute__((noinline)) void kfree_general(void *obj)
 {
 	struct lab_kmem_cache *c;
 	struct lab_page *page;
-	if (unlikely(!classify("lab_kfree", obj, &c, &page)))
+	if (lab_unlikely(!classify("lab_kfree", obj, &c, &page)))
 		return;
-	if (unlikely(!c)) {
+	if (lab_unlikely(!c)) {
 		kfree_large(page, obj);
 		return;
 	}
@@ -513,20 +517,20 @@ static __attribute__((noinline)) void kfree_general(void *obj)
 void lab_kfree(const void *cobj)
 {
 	void *obj = (void *)(uintptr_t)cobj;
-	if (unlikely(LAB_ZERO_OR_NULL_PTR(obj)))
+	if (lab_unlikely(LAB_ZERO_OR_NULL_PTR(obj)))
 		return;
 	struct lab_page *page = NULL;
 	uintptr_t base = __atomic_load_n(&dz_base, __ATOMIC_ACQUIRE);
 	uintptr_t off = (uintptr_t)obj - base;
-	if (likely(base) && off < atomic_load_explicit(dz_managed, memory_order_relaxed) << dz_shift)
+	if (lab_likely(base) && off < atomic_load_explicit(dz_managed, memory_order_relaxed) << dz_shift)
 		page = dz_pages + (off >> dz_shift);
-	if (unlikely(!page)) {
+	if (lab_unlikely(!page)) {
 		struct lab_zone *z = atomic_load_explicit(&exclusive_zone, memory_order_relaxed);
 		page = z ? lab__zone_addr_to_page(z, obj) : NULL;
 	}
-	if (likely(page) && likely(page_flags(page) & PG_slab)) {
+	if (lab_likely(page) && lab_likely(page_flags(page) & PG_slab)) {
 		struct slab_cpu *cpu = page->private;
-		if (likely(cpu && !is_large(cpu))) {
+		if (lab_likely(cpu && !is_large(cpu))) {
 			slab_free_fast(cache_of_cpu(cpu), cpu, obj);
 			return;
 		}

@@ -21,7 +21,11 @@
  * Exports lab_kmem_cache_alloc/free/alloc_bulk/free_bulk and, to the other
  * files, lab__slab_alloc/free/cpu_setup/flush_all/cpu_cached/cpu_counts.
  */
-#include "slab.h"
+#include "base/fmt.h"
+#include "os/printk.h"
+#include "page/pcp.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
 #include <errno.h>
 #include <string.h>
@@ -45,7 +49,7 @@ static inline void stat_add(_Atomic uint64_t *ctr, uint64_t n)
 static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 {
 	*cpu = -1;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -82,7 +86,7 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 {
 	uint32_t n = 0;
 	*cpu = -1;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -113,7 +117,7 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, unsigned int n)
 {
 	uint32_t k = 0;
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -135,7 +139,7 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 	return k;
 }
 
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 /* Move a batch from this CPU's array back to the slabs (rseq mode: lock
  * mode drains under the set's lock, in array_push). */
 static void drain_batch(struct lab_kmem_cache *c)
@@ -156,7 +160,7 @@ static void drain_batch(struct lab_kmem_cache *c)
 enum { PUSHED, UNUSABLE, DUPLICATE };
 static int array_push(struct lab_kmem_cache *c, void *obj)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	if (c->cpu_mode == LAB_PCP_RSEQ) {
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
@@ -247,7 +251,7 @@ static void *alloc_nofail(struct lab_kmem_cache *c, lab_gfp_t gfp)
 
 static int check_gfp(const struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
-	if (unlikely(!c || (gfp & ~LAB_GFP_ALL_BITS)))
+	if (lab_unlikely(!c || (gfp & ~LAB_GFP_ALL_BITS)))
 		return -EINVAL;
 	if ((gfp & LAB_GFP_NOFAIL) && !(gfp & LAB_GFP_DIRECT_RECLAIM))
 		return -EINVAL;  /* NOFAIL needs to wait: the kernel refuses it too */
@@ -277,7 +281,7 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
 	if (gfp & LAB_GFP_DIRECT_RECLAIM)
 		lab__might_sleep("lab_kmem_cache_alloc");
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	/* The fast path of an exclusive cache, out of line: pop, then zero. */
 	if (c && c->fast == SLAB_FAST_EXCLUSIVE && !((gfp & ~LAB_GFP_EXCLUSIVE) & ~SLAB_FAST_GFP) &&
 	    !failslab_armed()) {
@@ -288,11 +292,11 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 	}
 #endif
 	int rc = check_gfp(c, gfp);
-	if (unlikely(rc)) {
+	if (lab_unlikely(rc)) {
 		errno = -rc;
 		return NULL;
 	}
-	if (unlikely(failslab_armed()) && lab__slab_fail(c, gfp)) {
+	if (lab_unlikely(failslab_armed()) && lab__slab_fail(c, gfp)) {
 		stat_add(&c->stat.alloc_fail, 1);
 		stat_add(&c->stat.fail_injected, 1);
 		errno = ENOMEM;
@@ -303,7 +307,7 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 		void *obj = array_pop(c, &cpu);
 		if (!obj)
 			obj = refill(c, gfp, cpu);
-		if (unlikely(!obj)) {
+		if (lab_unlikely(!obj)) {
 			if (!(gfp & LAB_GFP_NOFAIL)) {
 				stat_add(&c->stat.alloc_fail, 1);
 				errno = ENOMEM;
@@ -312,7 +316,7 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 			obj = alloc_nofail(c, gfp);
 		}
 		/* Debugging checks the object; a damaged one is kept out for good. */
-		if (unlikely(c->debug) && !lab__slab_debug_alloc(c, obj))
+		if (lab_unlikely(c->debug) && !lab__slab_debug_alloc(c, obj))
 			continue;
 		return prep_object(c, obj, gfp);
 	}
@@ -320,9 +324,9 @@ void *lab__slab_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 
 void *lab_kmem_cache_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 {
-	if (likely(c)) {
+	if (lab_likely(c)) {
 		void *obj = slab_alloc_fast(c, gfp);
-		if (likely(obj))
+		if (lab_likely(obj))
 			return obj;
 	}
 	return lab__slab_alloc(c, gfp);
@@ -331,7 +335,7 @@ void *lab_kmem_cache_alloc(struct lab_kmem_cache *c, lab_gfp_t gfp)
 size_t lab_kmem_cache_alloc_bulk(struct lab_kmem_cache *c, lab_gfp_t gfp, size_t nr, void **objs)
 {
 	int rc = check_gfp(c, gfp);
-	if (unlikely(rc || !objs)) {
+	if (lab_unlikely(rc || !objs)) {
 		errno = rc ? -rc : EINVAL;
 		return 0;
 	}
@@ -376,7 +380,7 @@ static void bad_free(struct lab_kmem_cache *c, void *obj, struct slab *s)
 	struct lab_kmem_cache *other = lab__slab_cache_of(obj);
 	if (other && other != c) {
 		char what[96];
-		snprintf(what, sizeof(what), "Wrong slab cache: object is from %s", other->name);
+		lab__snprintf(what, sizeof(what), "Wrong slab cache: object is from %s", other->name);
 		lab__slab_report(c, obj, NULL, what, "Object not freed (never reused)");
 		return;
 	}
@@ -387,11 +391,11 @@ static void bad_free(struct lab_kmem_cache *c, void *obj, struct slab *s)
 
 void lab__slab_free_exclusive(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	struct lab__os_rseq *rs = rseq_known();
 	if (rs && cpu == c->cpu && slab_index(c, obj) >= 0) {
 		zero_object(obj, c->zero_bytes);
-		__asm__ __volatile__("" : : "r"(obj) : "memory");  /* not elided */
+		lab_barrier_data(obj);  /* the zeroing is not elided */
 		int st = rseq_clist_push_unique(rs, cpu, SLAB_LIST_OFF, obj);
 		if (st == RSEQ_LIST_OK)
 			return;
@@ -408,7 +412,7 @@ void lab__slab_free_exclusive(struct lab_kmem_cache *c, struct slab_cpu *cpu, vo
 void lab__slab_free(struct lab_kmem_cache *c, void *obj)
 {
 	struct slab *s = lab__slab_of(c, obj);
-	if (unlikely(!s || slab_index(c, obj) < 0)) {
+	if (lab_unlikely(!s || slab_index(c, obj) < 0)) {
 		bad_free(c, obj, s);
 		return;
 	}
@@ -442,18 +446,18 @@ void lab__slab_double_free(struct lab_kmem_cache *c, void *obj)
 
 void lab_kmem_cache_free(struct lab_kmem_cache *c, void *obj)
 {
-	if (unlikely(!obj))
+	if (lab_unlikely(!obj))
 		return;
-	if (unlikely(!c)) {
+	if (lab_unlikely(!c)) {
 		lab__slab_report_pointer("lab_kmem_cache_free", obj, "NULL cache");
 		return;
 	}
 	struct slab_cpu *mine = c->cpu;
-	if (likely(slab_lookup(c, obj) == mine)) {
+	if (lab_likely(slab_lookup(c, obj) == mine)) {
 		/* Push on c's arrays, known before the lookup: equal, but the
 		 * compiler must not take the looked-up copy, whose load the
 		 * push would then wait for. */
-		__asm__("" : "+r"(mine));
+		lab_opaque(mine);
 		slab_free_fast(c, mine, obj);
 		return;
 	}

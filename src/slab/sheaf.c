@@ -8,7 +8,8 @@
  * Exports lab_kmem_cache_prefill_sheaf, _alloc_from_sheaf, _return_sheaf,
  * _sheaf_size.
  */
-#include "slab.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
 #include <errno.h>
 #include <string.h>

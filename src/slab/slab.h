@@ -2,28 +2,43 @@
  * slab.h - the slab layer's internals: caches, slabs, per-CPU object arrays,
  * shared by the files of src/slab/ (see docs/SLAB.md for the design):
  *
- *   cache.c   creation, destruction, the cache list, statistics, slabinfo,
- *             shrinking and the shrinker
- *   slabs.c   slab pages, their free lists and lists, the cache lock and the
- *             lock-free deferred stacks
- *   percpu.c  per-CPU object arrays, the allocation and free paths, bulk
- *   kmalloc.c size classes, the default zones, kmalloc/kfree/krealloc/ksize
- *   debug.c   red zones, poisoning, user tracking, tracing, failslab hook,
- *             the "BUG <cache>:" reports, LABYRINTH_SLAB_DEBUG
- *   sheaf.c   sheaves
+ *   cache.c    creation, destruction, the cache list, statistics,
+ *              shrinking and the shrinker
+ *   slabs.c    slab pages, their free lists and lists, the cache lock and
+ *              the lock-free deferred stacks
+ *   percpu.c   per-CPU object arrays, the allocation and free paths, bulk
+ *   kmalloc.c  size classes, the default zones, kmalloc/kfree/krealloc/ksize
+ *   debug.c    red zones, poisoning, user tracking, tracing, failslab hook,
+ *              the "BUG <cache>:" reports, LABYRINTH_SLAB_DEBUG
+ *   sheaf.c    sheaves
+ *   slabinfo.c lab_slabinfo(), the layer's one FILE* function
  *
- * Cross-file functions carry the lab__slab_ prefix.  From the page layer the
- * slab layer uses the public API plus: the descriptor's private word and
- * PG_slab, lab__zone_addr_to_page(), the zone's write window and wipe
- * (exclusive.c), the sanitizer marks (poison.c), lab__should_failslab()
- * (fault.c), the per-CPU sequences (rseq_list.h), and the reporting helpers.
+ * Cross-file functions carry the lab__slab_ prefix.  Below it the slab layer
+ * uses base (compiler.h, fmt.h), os (os.h, rseq_list.h: the per-CPU
+ * sequences, printk.h, stack.h, thread.h, env.h, cpu.h) and page (the public
+ * API, plus the descriptor's private words and PG_slab in page/page.h,
+ * lab__zone_addr_to_page() in page/zone.h, gfp.h, atomic.h, pcp.h's modes),
+ * and the hook headers of debug (poison.h: the sanitizer marks; fault.h:
+ * failslab) and secure (hooks.h: the zone's write window and wipe).
  */
 #ifndef LAB_SLAB_INTERNAL_H
 #define LAB_SLAB_INTERNAL_H
 
-#include "../rseq_list.h"
+#include "base/compiler.h"
+#include "os/os.h"
+#include "os/rseq_list.h"
+#include "page/atomic.h"
+#include "page/gfp.h"
+#include "page/page.h"
+#include "page/zone.h"
+#include "debug/fault.h"
 
+#include <labyrinth/slab.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ---- a slab ------------------------------------------------------------ */
@@ -229,6 +244,8 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 					unsigned int internal);
 /* Make the header cache if it is not made yet; false (errno) if it cannot be. */
 bool lab__slab_header_init(void);
+/* fn for every cache, under the cache list's mutex.  May sleep. */
+void lab__slab_for_each_cache(void (*fn)(struct lab_kmem_cache *c, void *arg), void *arg);
 
 /* kmalloc.c: the zone cache metadata lives in (made on first use); the
  * cache whose slab obj's address lies in, in any zone (NULL: none). */
@@ -311,9 +328,9 @@ SLAB_NO_ASAN static inline void slab_set_link(const struct lab_kmem_cache *c, vo
  * (zeroing and scrubbing inline, no write window needed). */
 enum { SLAB_FAST_PLAIN = 1, SLAB_FAST_EXCLUSIVE = 2 };
 
-/* gfp bits the fast path honours as they are; any other takes the general path. */
-#define SLAB_FAST_GFP (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY | LAB_GFP_RETRY_MAYFAIL | \
-		       LAB_GFP_MEMALLOC | LAB_GFP_DIRECT_RECLAIM | LAB_GFP_KSWAPD_RECLAIM)
+/* gfp bits the fast path honours as they are (the page fast path's, from
+ * page/gfp.h); any other takes the general path. */
+#define SLAB_FAST_GFP LAB_GFP_FAST_MASK
 
 static inline bool failslab_armed(void)
 {
@@ -324,7 +341,7 @@ static inline bool failslab_armed(void)
  * to the general path, which looks it up (rseq_self()). */
 static inline struct lab__os_rseq *rseq_known(void)
 {
-	return lab__my_rseq;
+	return lab__os_rseq_cache;
 }
 
 /* Zero an exclusive object: small ones with word stores (objects are
@@ -345,14 +362,14 @@ static inline void *zero_object(void *obj, uint32_t bytes)
 static inline void *slab_alloc_fast_on(struct lab_kmem_cache *c, struct slab_cpu *cpu,
 					lab_gfp_t gfp)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	/* With the might_sleep check on, a caller that may sleep goes the
 	 * general way, which makes it: no call here, so no stack frame. */
-	if (likely(c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed() &&
-		   !((gfp & LAB_GFP_DIRECT_RECLAIM) && lab__sleep_check))) {
+	if (lab_likely(c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed() &&
+		   !(lab__gfp_may_sleep(gfp) && lab__sleep_check))) {
 		struct lab__os_rseq *rs = rseq_known();
 		void *obj;
-		if (likely(rs) && likely(rseq_clist_pop(rs, cpu, SLAB_LIST_OFF, &obj) ==
+		if (lab_likely(rs) && lab_likely(rseq_clist_pop(rs, cpu, SLAB_LIST_OFF, &obj) ==
 					 RSEQ_LIST_OK))
 			return obj;
 	}
@@ -374,11 +391,11 @@ static inline void *slab_alloc_fast(struct lab_kmem_cache *c, lab_gfp_t gfp)
 static inline struct slab_cpu *slab_lookup(const struct lab_kmem_cache *c, const void *obj)
 {
 	uintptr_t off = (uintptr_t)obj - c->zone_base;
-	if (unlikely(off >= atomic_load_explicit(c->zone_managed, memory_order_relaxed)
+	if (lab_unlikely(off >= atomic_load_explicit(c->zone_managed, memory_order_relaxed)
 				<< c->page_shift))
 		return NULL;
 	struct lab_page *page = c->zone_pages + (off >> c->page_shift);
-	if (unlikely(!(page_flags(page) & PG_slab)))
+	if (lab_unlikely(!(page_flags(page) & PG_slab)))
 		return NULL;
 	return page->private;
 }
@@ -393,15 +410,15 @@ static inline struct slab_cpu *slab_lookup(const struct lab_kmem_cache *c, const
  */
 static inline void slab_free_fast(struct lab_kmem_cache *c, struct slab_cpu *cpu, void *obj)
 {
-#if defined(LAB_PCP_HAVE_RSEQ)
+#if defined(LAB_HAVE_RSEQ_LIST)
 	/* Every other case is a call in tail position: no stack frame here. */
 	if (c->fast == SLAB_FAST_EXCLUSIVE)
 		return lab__slab_free_exclusive(c, cpu, obj);
-	if (likely(c->fast == SLAB_FAST_PLAIN && slab_index(c, obj) >= 0)) {
+	if (lab_likely(c->fast == SLAB_FAST_PLAIN && slab_index(c, obj) >= 0)) {
 		struct lab__os_rseq *rs = rseq_known();
-		if (likely(rs)) {
+		if (lab_likely(rs)) {
 			int st = rseq_clist_push_unique(rs, cpu, SLAB_LIST_OFF, obj);
-			if (likely(st == RSEQ_LIST_OK))
+			if (lab_likely(st == RSEQ_LIST_OK))
 				return;
 			if (st == RSEQ_LIST_DUP)
 				return lab__slab_double_free(c, obj);

@@ -17,7 +17,11 @@
  * Exports lab__slab_lock/unlock/take/put/drain_deferred/release_empty/
  * release_all/of/leak (slab.h).
  */
-#include "slab.h"
+#include "os/cpu.h"
+#include "os/printk.h"
+#include "debug/poison.h"
+#include "secure/hooks.h"
+#include "slab/slab.h"
 
 #include <errno.h>
 #include <string.h>
@@ -45,7 +49,7 @@ bool lab__slab_lock(struct lab_kmem_cache *c, bool may_sleep)
 		if (!may_sleep && spins >= ATOMIC_SPIN_LIMIT)
 			return false;
 		if (!may_sleep || spins < 64)
-			lab__cpu_relax();
+			lab__os_cpu_relax();
 		else
 			lab__os_yield();
 	}
@@ -67,7 +71,7 @@ void lab__slab_unlock(struct lab_kmem_cache *c)
 static void *link_get(const struct lab_kmem_cache *c, void *obj)
 {
 	void *v;
-	if (unlikely(c->sanitize)) {
+	if (lab_unlikely(c->sanitize)) {
 		lab__sanitizer_mark_allocated((char *)obj + c->fp_offset, sizeof(void *), true);
 		v = slab_get_link(c, obj);
 		lab__sanitizer_mark_free((char *)obj + c->fp_offset, sizeof(void *));
@@ -78,7 +82,7 @@ static void *link_get(const struct lab_kmem_cache *c, void *obj)
 
 static void link_set(const struct lab_kmem_cache *c, void *obj, void *next)
 {
-	if (unlikely(c->sanitize)) {
+	if (lab_unlikely(c->sanitize)) {
 		lab__sanitizer_mark_allocated((char *)obj + c->fp_offset, sizeof(void *), true);
 		slab_set_link(c, obj, next);
 		lab__sanitizer_mark_free((char *)obj + c->fp_offset, sizeof(void *));
@@ -262,7 +266,7 @@ static void *slab_pop(struct lab_kmem_cache *c, struct slab *s)
 	void *obj = s->freelist;
 	if (obj) {
 		void *next = link_get(c, obj);
-		if (unlikely((c->debug & SLAB_DEBUG_CHECKS) && !link_ok(c, s, next))) {
+		if (lab_unlikely((c->debug & SLAB_DEBUG_CHECKS) && !link_ok(c, s, next))) {
 			/* The chain is broken after obj: what it held is lost for good. */
 			size_t lost = (size_t)s->fresh - s->inuse - 1;
 			lab__slab_report(c, obj, s, "Freepointer corrupt",
@@ -319,13 +323,13 @@ static void count_remote(struct lab_kmem_cache *c, const struct slab *s, int cpu
 static bool slab_push(struct lab_kmem_cache *c, void *obj, int cpu)
 {
 	struct slab *s = lab__slab_of(c, obj);
-	if (unlikely(!s || slab_index(c, obj) < 0 || !s->inuse)) {
+	if (lab_unlikely(!s || slab_index(c, obj) < 0 || !s->inuse)) {
 		lab__slab_report(c, obj, s, "Invalid object on the way back to its slab",
 				 "Object not freed (never reused)");
 		atomic_fetch_add(&c->stat.errors, 1);
 		return false;
 	}
-	if (unlikely(s->list == SLAB_DETACHED)) {
+	if (lab_unlikely(s->list == SLAB_DETACHED)) {
 		/* Cannot happen by the stacks' order; stay safe if it does. */
 		lab__slab_drain_deferred(c);
 		if (s->list == SLAB_DETACHED) {

@@ -20,7 +20,8 @@ rel() { case $1 in /*) echo "$dest$1" ;; *) echo "$root/$1" ;; esac; }
 
 meson install -C "$build" --destdir "$dest" --no-rebuild >"$work/install.log" 2>&1 ||
 	{ cat "$work/install.log"; exit 1; }
-for f in "$(rel "$includedir")/labyrinth.h" "$(rel "$libdir")/liblabyrinth.a" \
+for f in "$(rel "$includedir")/labyrinth.h" "$(rel "$includedir")/labyrinth/page.h" \
+	"$(rel "$libdir")/liblabyrinth.a" \
 	"$(rel "$libdir")/liblabyrinth.so" "$(rel "$libdir")/pkgconfig/labyrinth.pc" \
 	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfig.cmake" \
 	"$(rel "$libdir")/cmake/labyrinth/labyrinthConfigVersion.cmake" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pagelock.sh MODEL WORKDIR - model-check src/pagelock.pml, the page lock
+# pagelock.sh MODEL WORKDIR - model-check tests/model/pagelock.pml, the page lock
 # protocol, with spin: safety (mutual exclusion, the steal bound, no lost
 # wake-up or deadlock) and liveness (no starvation under weak fairness), and
 # two mutations the checks must catch, so a vacuous model cannot pass.

@@ -68,10 +68,10 @@ static unsigned char peek(const void *addr)
 
 /* glibc 2.35+: the size of the rseq area it registered, 0 when it did not. */
 extern const unsigned int __rseq_size __attribute__((weak));
-/* The atomic-sleep check's switch (atomic_ctx.c; the child links the
+/* The atomic-sleep check's switch (page/atomic.c; the child links the
  * static library). */
 extern bool lab__sleep_check;
-/* The Bad page rate limit's interval (report.c), which tests may end. */
+/* The Bad page rate limit's interval (page/badpage.c), which tests may end. */
 extern _Atomic uint64_t lab__bad_page_interval_ns;
 
 static void flood(bool reopen)

@@ -187,3 +187,32 @@ void hold_export_lock(void)
 	cr_assert_eq(flock(fd, LOCK_EX), 0, "flock: %s", strerror(errno));
 	/* fd stays open: the lock goes with the process. */
 }
+
+pid_t start_exporter(const char *mode, int *to_child)
+{
+	int in[2], out[2];
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(out), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		close(in[1]);
+		close(out[0]);
+		setenv("LABYRINTH_EXPORT", "1", 1);
+		execl(test_path("CHILD"), "debug_child", mode, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	char buf[64] = "";
+	ssize_t n = read(out[0], buf, sizeof(buf) - 1);
+	close(out[0]);
+	cr_assert_gt(n, 0, "the exporter said nothing");
+	buf[n] = '\0';
+	cr_assert_eq(atoi(buf + 6), pid, "%s", buf);
+	*to_child = in[1];
+	return pid;
+}

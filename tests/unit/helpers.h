@@ -8,6 +8,9 @@
 
 #include <criterion/criterion.h>
 #include <labyrinth.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 struct lab_zone *make_zone(size_t pages, size_t min, size_t low, size_t high, unsigned int flags);
 void assert_zone_ok(const struct lab_zone *z);
@@ -50,6 +53,20 @@ int fail_syscall(long nr, int err);
  * must not run beside them (meson runs test programs in parallel): each
  * takes this lock, held until its process ends. */
 void hold_export_lock(void);
+
+/* Start `debug_child MODE` with LABYRINTH_EXPORT=1 ("export", "export-pcp":
+ * see debug_child.c); returns its pid once it has said it exports, and in
+ * *to_child the pipe that ends it when closed. */
+pid_t start_exporter(const char *mode, int *to_child);
+
+/* In a forked child a failed cr_assert cannot report: exit with a code. */
+#define CHILD_CHECK(cond)                                                          \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "child check failed: %s (line %d)\n", #cond, __LINE__); \
+			_exit(3);                                                  \
+		}                                                                  \
+	} while (0)
 
 /* True under Valgrind, which emulates the CPU and the system calls: tests of
  * what the real kernel path does (seccomp, page faults, rseq) skip there. */

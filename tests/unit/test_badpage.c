@@ -5,7 +5,8 @@
  * rate limit with its suppressed-count line; and lab_zone_check() naming
  * each broken invariant. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/badpage.h"
+#include "page/zone.h"
 
 #include <stdio.h>
 #include <string.h>

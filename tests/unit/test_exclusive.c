@@ -193,7 +193,7 @@ static void assert_exit_zero(int status, const char *out)
 }
 
 /* Inside a child: report a failed check on stderr and exit non-zero. */
-#define CHILD_CHECK(cond, ...)                                                   \
+#define CHILD_CHECK_MSG(cond, ...)                                               \
 	do {                                                                     \
 		if (!(cond)) {                                                   \
 			fprintf(stderr, "CHECK FAILED line %d: %s: ", __LINE__, #cond); \
@@ -490,12 +490,12 @@ static int child_reader_without_grant(void *arg)
 	struct lab_zone_config cfg = { .name = "pkey", .pages = 64 };
 	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	t.z = lab_zone_create(&cfg);
-	CHILD_CHECK(t.z, "create: %s", strerror(errno));
+	CHILD_CHECK_MSG(t.z, "create: %s", strerror(errno));
 	pthread_t th;
 	pthread_barrier_init(&t.go, NULL, 2);
-	CHILD_CHECK(pthread_create(&th, NULL, pk_reader, &t) == 0, "pthread_create");
+	CHILD_CHECK_MSG(pthread_create(&th, NULL, pk_reader, &t) == 0, "pthread_create");
 	struct lab_page *p = lab_alloc_page(t.z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
-	CHILD_CHECK(p, "alloc");
+	CHILD_CHECK_MSG(p, "alloc");
 	lab_zone_grant(t.z);
 	char *a = lab_page_address(p);
 	a[0] = 'k';  /* granted: the main thread may */
@@ -624,28 +624,28 @@ static void pkey_fallback_checks(int want_errno)
 	struct lab_zone_config cfg = { .name = "nokey", .pages = 64 };
 	cfg.flags = LAB_ZONE_PKEY | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
-	CHILD_CHECK(!lab_zone_create(&cfg) && errno == want_errno, "STRICT: errno %d, want %d",
+	CHILD_CHECK_MSG(!lab_zone_create(&cfg) && errno == want_errno, "STRICT: errno %d, want %d",
 		    errno, want_errno);
 	cfg.flags &= ~LAB_ZONE_STRICT;
 	struct lab_zone *z = lab_zone_create(&cfg);
-	CHILD_CHECK(z, "create: %s", strerror(errno));
+	CHILD_CHECK_MSG(z, "create: %s", strerror(errno));
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.pkey == -1 && !(st.prot_in_force & LAB_ZONE_PKEY) &&
+	CHILD_CHECK_MSG(st.pkey == -1 && !(st.prot_in_force & LAB_ZONE_PKEY) &&
 		    (st.prot_fallback & LAB_ZONE_PKEY) &&
 		    st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)] == want_errno,
 		    "pkey %d in force %#x fallback %#x errno %d", st.pkey, st.prot_in_force,
 		    st.prot_fallback, st.prot_errno[__builtin_ctz(LAB_ZONE_PKEY)]);
-	CHILD_CHECK(lab_zone_grant(z) == 0 && lab_zone_revoke(z) == 0, "grant");
+	CHILD_CHECK_MSG(lab_zone_grant(z) == 0 && lab_zone_revoke(z) == 0, "grant");
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
-	CHILD_CHECK(p, "alloc");
+	CHILD_CHECK_MSG(p, "alloc");
 	/* What the fallback means: a thread without a grant touches the page. */
 	pthread_t th;
 	pthread_create(&th, NULL, touch_without_grant, lab_page_address(p));
 	pthread_join(th, NULL);
 	lab_zone_describe(z, stderr);
 	lab_free_page(p);
-	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+	CHILD_CHECK_MSG(lab_zone_check(z) == 0, "check");
 	lab_zone_destroy(z);
 }
 
@@ -656,10 +656,10 @@ static void child_without_keys(void *arg)
 {
 	(void)arg;
 	if (machine_has_pkeys())
-		CHILD_CHECK(fail_syscall(SYS_pkey_alloc, EINVAL) == 0, "seccomp: %s",
+		CHILD_CHECK_MSG(fail_syscall(SYS_pkey_alloc, EINVAL) == 0, "seccomp: %s",
 			    strerror(errno));
 	errno = 0;
-	CHILD_CHECK(syscall(SYS_pkey_alloc, 0, 0) < 0 && errno == EINVAL,
+	CHILD_CHECK_MSG(syscall(SYS_pkey_alloc, 0, 0) < 0 && errno == EINVAL,
 		    "raw pkey_alloc: errno %d", errno);
 	fprintf(stderr, "keys taken away by seccomp: %s\n", machine_has_pkeys() ? "yes" : "no");
 	pkey_fallback_checks(ENOTSUP);
@@ -681,7 +681,7 @@ static void child_pkeys_exhausted(void *arg)
 	(void)arg;
 	while (syscall(SYS_pkey_alloc, 0, 0) >= 0)
 		;
-	CHILD_CHECK(errno == ENOSPC, "pkey_alloc: %s", strerror(errno));
+	CHILD_CHECK_MSG(errno == ENOSPC, "pkey_alloc: %s", strerror(errno));
 	pkey_fallback_checks(ENOSPC);
 }
 
@@ -829,13 +829,13 @@ static void lower_memlock(rlim_t bytes)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
-	CHILD_CHECK(syscall(SYS_capget, &hdr, data) == 0, "capget: %s", strerror(errno));
+	CHILD_CHECK_MSG(syscall(SYS_capget, &hdr, data) == 0, "capget: %s", strerror(errno));
 	data[0].effective &= ~(1u << CAP_IPC_LOCK);
 	data[0].permitted &= ~(1u << CAP_IPC_LOCK);
 	data[0].inheritable &= ~(1u << CAP_IPC_LOCK);
-	CHILD_CHECK(syscall(SYS_capset, &hdr, data) == 0, "capset: %s", strerror(errno));
+	CHILD_CHECK_MSG(syscall(SYS_capset, &hdr, data) == 0, "capset: %s", strerror(errno));
 	struct rlimit rl = { bytes, bytes };
-	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
+	CHILD_CHECK_MSG(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit: %s", strerror(errno));
 }
 
 static int bit(unsigned int flag)
@@ -850,34 +850,34 @@ static void secret_fallback_child(void *arg)
 	struct lab_zone_config cfg = { .name = "fallback", .pages = 256,
 				       .flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD };
 	errno = 0;
-	CHILD_CHECK(!lab_zone_create(&cfg), "STRICT secret zone created beyond the memlock limit");
+	CHILD_CHECK_MSG(!lab_zone_create(&cfg), "STRICT secret zone created beyond the memlock limit");
 	int strict_errno = errno;
-	CHILD_CHECK(strict_errno == EAGAIN || strict_errno == ENOSYS || strict_errno == EPERM ||
+	CHILD_CHECK_MSG(strict_errno == EAGAIN || strict_errno == ENOSYS || strict_errno == EPERM ||
 		    strict_errno == ENOMEM, "errno %d", strict_errno);
 
 	cfg.flags &= ~LAB_ZONE_STRICT;
 	struct lab_zone *z = lab_zone_create(&cfg);
-	CHILD_CHECK(z, "fallback zone: %s", strerror(errno));
+	CHILD_CHECK_MSG(z, "fallback zone: %s", strerror(errno));
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.prot_fallback & LAB_ZONE_SECRET, "fallback %#x", st.prot_fallback);
-	CHILD_CHECK(st.prot_errno[bit(LAB_ZONE_SECRET)] == strict_errno, "errno %d vs %d",
+	CHILD_CHECK_MSG(st.prot_fallback & LAB_ZONE_SECRET, "fallback %#x", st.prot_fallback);
+	CHILD_CHECK_MSG(st.prot_errno[bit(LAB_ZONE_SECRET)] == strict_errno, "errno %d vs %d",
 		    st.prot_errno[bit(LAB_ZONE_SECRET)], strict_errno);
 	/* mlock of the anonymous substitute fails under the same limit. */
-	CHILD_CHECK((st.prot_fallback & LAB_ZONE_LOCKED) &&
+	CHILD_CHECK_MSG((st.prot_fallback & LAB_ZONE_LOCKED) &&
 		    st.prot_errno[bit(LAB_ZONE_LOCKED)] == ENOMEM, "fallback %#x", st.prot_fallback);
-	CHILD_CHECK(st.prot_in_force == (LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
+	CHILD_CHECK_MSG(st.prot_in_force == (LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
 		    "in force %#x", st.prot_in_force);
 	/* What the kernel says about the substitute: anonymous, private, not
 	 * dumped, not inherited, not locked. */
 	struct vma v;
-	CHILD_CHECK(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
+	CHILD_CHECK_MSG(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
 		    "unmapped");
-	CHILD_CHECK(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
-	CHILD_CHECK(has_vmflag(&v, "dd") && has_vmflag(&v, "dc") && !has_vmflag(&v, "lo"),
+	CHILD_CHECK_MSG(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
+	CHILD_CHECK_MSG(has_vmflag(&v, "dd") && has_vmflag(&v, "dc") && !has_vmflag(&v, "lo"),
 		    "VmFlags %s", v.flags);
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
-	CHILD_CHECK(p, "alloc");
+	CHILD_CHECK_MSG(p, "alloc");
 	lab_free_page(p);
 	lab_zone_describe(z, stderr);
 	lab_zone_destroy(z);
@@ -885,12 +885,12 @@ static void secret_fallback_child(void *arg)
 	/* LOCKED on its own: the same story for mlock. */
 	cfg.flags = LAB_ZONE_LOCKED | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
-	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOMEM, "STRICT LOCKED: errno %d", errno);
+	CHILD_CHECK_MSG(!lab_zone_create(&cfg) && errno == ENOMEM, "STRICT LOCKED: errno %d", errno);
 	cfg.flags &= ~LAB_ZONE_STRICT;
 	z = lab_zone_create(&cfg);
-	CHILD_CHECK(z, "LOCKED fallback zone");
+	CHILD_CHECK_MSG(z, "LOCKED fallback zone");
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.prot_fallback == LAB_ZONE_LOCKED && st.prot_in_force == 0,
+	CHILD_CHECK_MSG(st.prot_fallback == LAB_ZONE_LOCKED && st.prot_in_force == 0,
 		    "fallback %#x in force %#x", st.prot_fallback, st.prot_in_force);
 	lab_zone_destroy(z);
 }
@@ -916,44 +916,44 @@ Test(exclusive, secret_and_mlock_fallbacks_report_themselves_and_strict_fails)
 static void child_without_memfd_secret(void *arg)
 {
 	(void)arg;
-	CHILD_CHECK(fail_syscall(SYS_memfd_secret, ENOSYS) == 0, "seccomp: %s", strerror(errno));
-	CHILD_CHECK(syscall(SYS_memfd_secret, 0) < 0 && errno == ENOSYS,
+	CHILD_CHECK_MSG(fail_syscall(SYS_memfd_secret, ENOSYS) == 0, "seccomp: %s", strerror(errno));
+	CHILD_CHECK_MSG(syscall(SYS_memfd_secret, 0) < 0 && errno == ENOSYS,
 		    "memfd_secret still there");
 	struct lab_zone_config cfg = { .name = "nosecret", .pages = 256 };
 	cfg.flags = LAB_ZONE_SECRET | LAB_ZONE_STRICT | LAB_ZONE_NO_KSWAPD;
 	errno = 0;
-	CHILD_CHECK(!lab_zone_create(&cfg) && errno == ENOSYS, "STRICT: errno %d", errno);
+	CHILD_CHECK_MSG(!lab_zone_create(&cfg) && errno == ENOSYS, "STRICT: errno %d", errno);
 	cfg.flags &= ~LAB_ZONE_STRICT;
 	struct lab_zone *z = lab_zone_create(&cfg);
-	CHILD_CHECK(z, "fallback zone: %s", strerror(errno));
+	CHILD_CHECK_MSG(z, "fallback zone: %s", strerror(errno));
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.prot_fallback == LAB_ZONE_SECRET &&
+	CHILD_CHECK_MSG(st.prot_fallback == LAB_ZONE_SECRET &&
 		    st.prot_errno[bit(LAB_ZONE_SECRET)] == ENOSYS, "fallback %#x errno %d",
 		    st.prot_fallback, st.prot_errno[bit(LAB_ZONE_SECRET)]);
-	CHILD_CHECK(st.prot_in_force == (LAB_ZONE_LOCKED | LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
+	CHILD_CHECK_MSG(st.prot_in_force == (LAB_ZONE_LOCKED | LAB_ZONE_NODUMP | LAB_ZONE_DONTFORK),
 		    "in force %#x", st.prot_in_force);
 	/* The substitute as the kernel shows it: anonymous, private, locked, not
 	 * dumped, not inherited. */
 	struct vma v;
-	CHILD_CHECK(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
+	CHILD_CHECK_MSG(read_vmas((uintptr_t)zone_base(z), (uintptr_t)zone_base(z) + 1, &v, 1) == 1,
 		    "unmapped");
-	CHILD_CHECK(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
-	CHILD_CHECK(has_vmflag(&v, "lo") && has_vmflag(&v, "dd") && has_vmflag(&v, "dc"),
+	CHILD_CHECK_MSG(!strstr(v.name, "secretmem") && v.perms[3] == 'p', "%s %s", v.name, v.perms);
+	CHILD_CHECK_MSG(has_vmflag(&v, "lo") && has_vmflag(&v, "dd") && has_vmflag(&v, "dc"),
 		    "VmFlags %s", v.flags);
 	/* What it does not give: the kernel reads it through /proc/self/mem. */
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
-	CHILD_CHECK(p, "alloc");
+	CHILD_CHECK_MSG(p, "alloc");
 	memset(lab_page_address(p), 0x5a, 64);
 	char buf[64];
 	ssize_t mem_rc, vm_rc;
 	int mem_err, vm_err;
 	read_via_kernel(lab_page_address(p), sizeof(buf), &mem_rc, &mem_err, &vm_rc, &vm_err, buf);
-	CHILD_CHECK(mem_rc == (ssize_t)sizeof(buf) && all_bytes(buf, sizeof(buf), 0x5a),
+	CHILD_CHECK_MSG(mem_rc == (ssize_t)sizeof(buf) && all_bytes(buf, sizeof(buf), 0x5a),
 		    "/proc/self/mem: %zd", mem_rc);
 	lab_free_page(p);
 	lab_zone_describe(z, stderr);
-	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+	CHILD_CHECK_MSG(lab_zone_check(z) == 0, "check");
 	lab_zone_destroy(z);
 }
 
@@ -1012,15 +1012,15 @@ static void non_owner_free_child(void *arg)
 	size_t allocated = st.allocated;
 	struct other_thread t = { .page = p, .do_free = true };
 	in_other_thread(&t);
-	CHILD_CHECK(t.self != me, "threads share an owner id");
+	CHILD_CHECK_MSG(t.self != me, "threads share an owner id");
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.allocated == allocated && st.owner_refused == 1 && st.leaked == 0,
+	CHILD_CHECK_MSG(st.allocated == allocated && st.owner_refused == 1 && st.leaked == 0,
 		    "allocated %zu refused %llu", st.allocated, (unsigned long long)st.owner_refused);
-	CHILD_CHECK(lab_page_owner(p) == me, "owner changed");
+	CHILD_CHECK_MSG(lab_page_owner(p) == me, "owner changed");
 	lab_free_page(p);  /* the owner's free works: the page was kept */
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.allocated == allocated - 1 && st.bad_page == 1, "owner free failed");
-	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+	CHILD_CHECK_MSG(st.allocated == allocated - 1 && st.bad_page == 1, "owner free failed");
+	CHILD_CHECK_MSG(lab_zone_check(z) == 0, "check");
 }
 
 Test(exclusive, non_owner_free_is_refused_with_a_report_and_page_kept)
@@ -1060,25 +1060,25 @@ static void transfer_child(void *arg)
 	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE);
 	struct lab_page *plain = lab_alloc_page(z, LAB_GFP_ATOMIC);
 	lab_owner_t me = lab_owner_self(), stranger = lab_owner_new();
-	CHILD_CHECK(lab_page_transfer(plain, stranger) == -EINVAL, "non-exclusive page");
-	CHILD_CHECK(lab_page_transfer(p, LAB_OWNER_NONE) == -EINVAL, "owner none");
+	CHILD_CHECK_MSG(lab_page_transfer(plain, stranger) == -EINVAL, "non-exclusive page");
+	CHILD_CHECK_MSG(lab_page_transfer(p, LAB_OWNER_NONE) == -EINVAL, "owner none");
 	/* To a token: the allocating thread loses the page. */
-	CHILD_CHECK(lab_page_transfer(p, stranger) == 0, "transfer");
-	CHILD_CHECK(lab_page_owner(p) == stranger, "owner %u", lab_page_owner(p));
+	CHILD_CHECK_MSG(lab_page_transfer(p, stranger) == 0, "transfer");
+	CHILD_CHECK_MSG(lab_page_owner(p) == stranger, "owner %u", lab_page_owner(p));
 	lab_free_page(p);  /* refused: reported */
-	CHILD_CHECK(lab_page_transfer(p, me) == -EPERM, "a non-owner took it back");
-	CHILD_CHECK(lab_page_owner(p) == stranger, "owner changed by a refused transfer");
+	CHILD_CHECK_MSG(lab_page_transfer(p, me) == -EPERM, "a non-owner took it back");
+	CHILD_CHECK_MSG(lab_page_owner(p) == stranger, "owner changed by a refused transfer");
 	/* The token holder hands it to this thread, which frees it. */
 	lab_set_owner_token(stranger);
-	CHILD_CHECK(lab_page_transfer(p, me) == 0, "transfer back");
+	CHILD_CHECK_MSG(lab_page_transfer(p, me) == 0, "transfer back");
 	lab_set_owner_token(LAB_OWNER_NONE);
 	lab_free_page(p);
 	lab_free_page(plain);
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
-	CHILD_CHECK(st.allocated == 0 && st.owner_refused == 2, "allocated %zu refused %llu",
+	CHILD_CHECK_MSG(st.allocated == 0 && st.owner_refused == 2, "allocated %zu refused %llu",
 		    st.allocated, (unsigned long long)st.owner_refused);
-	CHILD_CHECK(lab_zone_check(z) == 0, "check");
+	CHILD_CHECK_MSG(lab_zone_check(z) == 0, "check");
 }
 
 Test(exclusive, transfer_hands_ownership_on_and_only_the_owner_may)

@@ -4,7 +4,8 @@
  * and trylock/unlock from signal handlers, including the handler that
  * interrupts its own thread inside the wait table. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/pagelock.h"
+#include "page/zone.h"
 
 #include <pthread.h>
 #include <semaphore.h>

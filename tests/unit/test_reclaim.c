@@ -3,7 +3,7 @@
  * waiting for frees, the retry policy (NORETRY, RETRY_MAYFAIL, costly
  * orders), the OOM handler, and zone growth. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/reclaim.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * misuse of the free path (double free, wrong order, freed while locked,
  * overflow, underflow) is reported with the block leaked, not reused. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/zone.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -12,15 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* In a forked child a failed cr_assert cannot report: exit with a code. */
-#define CHILD_CHECK(cond)                                                          \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "child check failed: %s (line %d)\n", #cond, __LINE__); \
-			_exit(3);                                                  \
-		}                                                                  \
-	} while (0)
-
 static char out[1 << 16];
 
 static void assert_child_ok(int status)

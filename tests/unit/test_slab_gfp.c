@@ -6,7 +6,7 @@
  * fail-nth) and fail_page_alloc fail what they should and nothing else. */
 #include "helpers.h"
 
-#include "internal.h"  /* lab__sleep_check: the might_sleep switch */
+#include "page/atomic.h"  /* lab__sleep_check: the might_sleep switch */
 
 #include <errno.h>
 #include <pthread.h>

@@ -28,14 +28,6 @@
 
 static char out[65536];
 
-#define CHILD_CHECK(cond)                                                           \
-	do {                                                                        \
-		if (!(cond)) {                                                      \
-			fprintf(stderr, "CHECK FAILED line %d: %s\n", __LINE__, #cond); \
-			_exit(3);                                                   \
-		}                                                                   \
-	} while (0)
-
 static void assert_child_said(int status, const char *needle)
 {
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed: status %#x\n%s",

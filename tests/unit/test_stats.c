@@ -328,41 +328,11 @@ Test(stats, an_export_is_read_into_a_snapshot_of_the_callers_stats_size)
 	lab_zone_destroy(a);
 }
 
-/* Start debug_child export with LABYRINTH_EXPORT=1; returns its pid. */
-static pid_t start_exporter(int *to_child)
-{
-	int in[2], out[2];
-	cr_assert_eq(pipe(in), 0);
-	cr_assert_eq(pipe(out), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		close(in[1]);
-		close(out[0]);
-		setenv("LABYRINTH_EXPORT", "1", 1);
-		execl(test_path("CHILD"), "debug_child", "export", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	char buf[64] = "";
-	ssize_t n = read(out[0], buf, sizeof(buf) - 1);
-	close(out[0]);
-	cr_assert_gt(n, 0, "the exporter said nothing");
-	buf[n] = '\0';
-	cr_assert_eq(atoi(buf + 6), pid, "%s", buf);
-	*to_child = in[1];
-	return pid;
-}
-
 Test(stats, labyrinth_stat_and_top_read_another_process)
 {
 	hold_export_lock();
 	int to_child;
-	pid_t pid = start_exporter(&to_child);
+	pid_t pid = start_exporter("export", &to_child);
 	static char out[65536];
 	char cmd[1024];
 
@@ -406,7 +376,7 @@ Test(stats, labyrinth_stat_and_top_read_another_process)
 static pid_t killed_exporter(char *path, size_t len)
 {
 	int to_child;
-	pid_t pid = start_exporter(&to_child);
+	pid_t pid = start_exporter("export", &to_child);
 	kill(pid, SIGKILL);
 	int status;
 	waitpid(pid, &status, 0);
@@ -424,7 +394,7 @@ Test(stats, a_new_export_removes_the_files_of_killed_processes)
 	char dead[64], live[64];
 	killed_exporter(dead, sizeof(dead));
 	int to_child;
-	pid_t alive = start_exporter(&to_child);
+	pid_t alive = start_exporter("export", &to_child);
 	snprintf(live, sizeof(live), "/dev/shm/labyrinth.%d", (int)alive);
 	cr_assert_eq(lab_stats_export_enable(10000), 0);
 	struct stat sb;

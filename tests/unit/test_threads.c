@@ -2,7 +2,7 @@
  * blocks, racing frees of one block, and a signal handler that allocates and
  * frees while its own thread holds the zone lock. */
 #include "helpers.h"
-#include "internal.h"
+#include "page/zone.h"
 
 #include <pthread.h>
 #include <signal.h>

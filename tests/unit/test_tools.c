@@ -70,37 +70,6 @@ Test(tools, demo_shows_pages_that_add_up_and_all_freed_at_the_end)
 	cr_assert(strstr(out, "invariants: all hold"), "%s", out);
 }
 
-/* Start `debug_child export-pcp` with LABYRINTH_EXPORT=1: a zone of 1024
- * pages, 10 allocated, 30 freed onto a per-CPU list.  Returns its pid. */
-static pid_t start_exporter(int *to_child)
-{
-	int in[2], out[2];
-	cr_assert_eq(pipe(in), 0);
-	cr_assert_eq(pipe(out), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(in[0], STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		close(in[1]);
-		close(out[0]);
-		setenv("LABYRINTH_EXPORT", "1", 1);
-		execl(test_path("CHILD"), "debug_child", "export-pcp", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	char buf[64] = "";
-	ssize_t n = read(out[0], buf, sizeof(buf) - 1);
-	close(out[0]);
-	cr_assert_gt(n, 0, "the exporter said nothing");
-	buf[n] = '\0';
-	cr_assert_eq(atoi(buf + 6), pid, "%s", buf);
-	*to_child = in[1];
-	return pid;
-}
-
 static void stop_exporter(pid_t pid, int to_child)
 {
 	int status;
@@ -123,7 +92,8 @@ Test(tools, stat_and_top_show_per_cpu_pages_apart_and_the_pages_add_up)
 {
 	hold_export_lock();  /* the exporter's start sweeps stale export files */
 	int to_child;
-	pid_t pid = start_exporter(&to_child);
+	/* 1024 pages, 10 allocated, 30 on a per-CPU list */
+	pid_t pid = start_exporter("export-pcp", &to_child);
 	static char out[65536];
 	char cmd[1024];
 

@@ -4,7 +4,10 @@
  * and the zone lock's contract with its own thread: a free never waits for
  * it (deferred), an atomic allocation fails, a sleeping one is a bug. */
 #include "helpers.h"
-#include "internal.h"
+#include "base/assert.h"
+#include "page/alloc.h"
+#include "page/buddy.h"
+#include "page/zone.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,14 +15,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define CHILD_CHECK(cond)                                                          \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "child check failed: %s (line %d)\n", #cond, __LINE__); \
-			_exit(3);                                                  \
-		}                                                                  \
-	} while (0)
 
 static char out[1 << 16];
 
@@ -330,6 +325,47 @@ Test(zone, sleeping_call_under_its_own_lock_is_reported_and_aborts)
 	int status = run_in_child(recursive_child, NULL, out, sizeof(out));
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x:\n%s", status, out);
 	cr_assert(strstr(out, "BUG: labyrinth: zone rec: lock taken recursively"), "%s", out);
+}
+
+/* ---- assertion tiers -------------------------------------------------------- */
+
+/* The buddy lists without the zone lock: what buddy.c's comment claims is
+ * asserted in debug builds. */
+static void unlocked_buddy_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab__buddy_free(z, lab_page_to_pfn(p), 0);
+	_exit(0);
+}
+
+Test(zone, buddy_lists_without_the_zone_lock_are_a_bug_in_debug_builds)
+{
+	if (LAB_ASSERT_LEVEL < 1)
+		cr_skip_test("LAB_ASSERT is compiled out of release builds");
+	int status = run_in_child(unlocked_buddy_child, NULL, out, sizeof(out));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x:\n%s", status, out);
+	cr_assert(strstr(out, "BUG: labyrinth: assertion failed at ") &&
+		  strstr(out, "(lab__buddy_free): zone_lock_held_by_self(z)"), "%s", out);
+}
+
+/* A block outside the zone never reaches the free lists, in any build. */
+static void foreign_block_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 0, 0, 0, LAB_ZONE_NO_KSWAPD | LAB_ZONE_NO_PCP);
+	lab__zone_lock(z);
+	lab__buddy_free(z, 64, 0);   /* one past the last pfn */
+	_exit(0);
+}
+
+Test(zone, a_block_outside_the_zone_is_refused_in_every_build)
+{
+	int status = run_in_child(foreign_block_child, NULL, out, sizeof(out));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x:\n%s", status, out);
+	cr_assert(strstr(out, "BUG: labyrinth: assertion failed at ") &&
+		  strstr(out, "(lab__buddy_free): order <= LAB_MAX_ORDER"), "%s", out);
 }
 
 /* ---- translation across a grown zone ---------------------------------------- */

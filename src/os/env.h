@@ -1,0 +1,21 @@
+/*
+ * env.h - the LABYRINTH_* variables, read from the environment (env.c)
+ * into the option table of base/option.h.
+ */
+#ifndef LAB_OS_ENV_H
+#define LAB_OS_ENV_H
+
+#include "base/option.h"
+
+/* The option's value (option.h says what each means): read and parsed on
+ * first use, then kept; the default when unset, empty or bad (a bad value is
+ * reported once, on stderr).  Never allocates. */
+int lab__option_get(enum lab__option_id id);
+/* A string option's value as the environment has it, NULL when unset or
+ * empty (its user parses it). */
+const char *lab__option_string(enum lab__option_id id);
+/* "labyrinth: NAME: what; KEEPS" on stderr: a string option's user found
+ * its value bad. */
+void lab__option_report(enum lab__option_id id, const char *what);
+
+#endif /* LAB_OS_ENV_H */

@@ -1,0 +1,94 @@
+/*
+ * thread.c - the threads and process events of the OS contract (thread.h)
+ * on POSIX threads.  Thin on purpose: the point is that nothing above
+ * src/os calls pthreads, fork handlers or exit handlers itself.
+ */
+#include "os/thread.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void lab__os_mutex_init(lab__os_mutex_t *m)
+{
+	pthread_mutex_init(&m->m, NULL);
+}
+
+void lab__os_mutex_destroy(lab__os_mutex_t *m)
+{
+	pthread_mutex_destroy(&m->m);
+}
+
+void lab__os_mutex_lock(lab__os_mutex_t *m)
+{
+	pthread_mutex_lock(&m->m);
+}
+
+void lab__os_mutex_unlock(lab__os_mutex_t *m)
+{
+	pthread_mutex_unlock(&m->m);
+}
+
+void lab__os_rwlock_init(lab__os_rwlock_t *l)
+{
+	pthread_rwlock_init(&l->l, NULL);
+}
+
+void lab__os_rwlock_destroy(lab__os_rwlock_t *l)
+{
+	pthread_rwlock_destroy(&l->l);
+}
+
+void lab__os_rwlock_rdlock(lab__os_rwlock_t *l)
+{
+	pthread_rwlock_rdlock(&l->l);
+}
+
+void lab__os_rwlock_wrlock(lab__os_rwlock_t *l)
+{
+	pthread_rwlock_wrlock(&l->l);
+}
+
+void lab__os_rwlock_unlock(lab__os_rwlock_t *l)
+{
+	pthread_rwlock_unlock(&l->l);
+}
+
+void lab__os_once(lab__os_once_t *once, void (*fn)(void))
+{
+	pthread_once(&once->o, fn);
+}
+
+int lab__os_thread_create(lab__os_thread_t *t, void *(*fn)(void *), void *arg, const char *name)
+{
+	int rc = pthread_create(&t->t, NULL, fn, arg);
+	if (rc)
+		return -rc;
+	char comm[16];
+	size_t n = strnlen(name, sizeof(comm) - 1);
+	memcpy(comm, name, n);
+	comm[n] = '\0';
+	pthread_setname_np(t->t, comm);
+	return 0;
+}
+
+void lab__os_thread_join(lab__os_thread_t t)
+{
+	pthread_join(t.t, NULL);
+}
+
+void lab__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	pthread_atfork(prepare, parent, child);
+}
+
+void lab__os_atexit(void (*fn)(void))
+{
+	atexit(fn);
+}
+
+int lab__os_getpid(void)
+{
+	return (int)getpid();
+}

@@ -1,0 +1,351 @@
+/*
+ * alloc.c - the GFP contract: lab_alloc_pages() with the kernel's fast path
+ * (LOW watermark), slow path (wake kswapd, MIN watermark reduced by what the
+ * caller may use, reserves, direct reclaim, waiting, OOM, retry policy).
+ * The free side is free.c.
+ */
+#include "base/assert.h"
+#include "base/compiler.h"
+#include "base/fmt.h"
+#include "base/ratelimit.h"
+#include "os/os.h"
+#include "os/printk.h"
+#include "os/rseq_list.h"
+#include "page/alloc.h"
+#include "page/atomic.h"
+#include "page/buddy.h"
+#include "page/gfp.h"
+#include "page/page.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/watermark.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/fault.h"
+#include "debug/hooks.h"
+#include "debug/trace.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MAX_RECLAIM_RETRIES 16
+/* How long a sleeping allocator waits for a free before it re-evaluates. */
+#define STALL_WAIT_NS (10 * 1000 * 1000)
+
+/*
+ * get_page_from_freelist(): check the watermark and take a block, both under
+ * the zone lock, so the boundary is exact.  Callers that cannot sleep never
+ * wait for the lock behind their own thread (a signal handler) or for long.
+ */
+static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp,
+					       unsigned int order, unsigned int af)
+{
+	/* Orders 0..3 come from this CPU's list when the zone passes the mark,
+	 * checked without the lock on the last published free count. */
+	if (z->pcp && order < LAB_PCP_ORDERS) {
+		size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
+		if (!(af & ALLOC_NO_WATERMARKS)) {
+			size_t mark = atomic_load_explicit(&z->wmark[af & ALLOC_WMARK_MASK],
+							   memory_order_relaxed);
+			if (!lab__zone_watermark_ok(z, order, mark, af, free_now))
+				return NULL;
+		}
+		struct lab_page *page = lab__pcp_alloc(z, gfp, order);
+		if (page) {
+			if (free_now <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
+				zone_stat_inc(z, reserve_use);
+			return page;
+		}
+		/* The list was unusable or the refill found nothing: try the buddy lists. */
+	}
+
+	if (lab__gfp_may_sleep(gfp))
+		lab__zone_lock(z);
+	else if (!lab__zone_lock_atomic(z))
+		return NULL;
+	lab__drain_deferred(z);
+
+	size_t free_before = z->nr_free;
+	if (!(af & ALLOC_NO_WATERMARKS)) {
+		size_t mark = atomic_load_explicit(&z->wmark[af & ALLOC_WMARK_MASK],
+						   memory_order_relaxed);
+		if (!lab__zone_watermark_ok(z, order, mark, af, free_before)) {
+			lab__zone_unlock(z);
+			return NULL;
+		}
+	}
+	struct lab_page *page = lab__rmqueue(z, order, af);
+	if (page) {
+		size_t pfn = page_to_pfn(z, page);
+		if ((af & ALLOC_HIGHATOMIC) && order < z->pageblock_order)
+			lab__reserve_highatomic(z, pfn);
+		z->nr_allocated += (size_t)1 << order;
+		lab__hand_out(page, gfp);
+	}
+	lab__zone_unlock(z);
+	if (page) {
+		zone_stat_inc(z, alloc_success);
+		zone_stat_inc(z, alloc_order[order]);
+		if (free_before <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
+			zone_stat_inc(z, reserve_use);
+	}
+	return page;
+}
+
+static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	unsigned int af = lab__gfp_to_alloc_flags(gfp, order);
+	bool costly = order > LAB_COSTLY_ORDER;
+	int no_progress = 0;
+	bool drained = false;
+	struct lab_page *page = NULL;
+
+	if (lab__gfp_may_sleep(gfp))
+		atomic_fetch_add(&z->nr_waiters, 1);  /* before any check: no lost wake-up */
+	for (;;) {
+		uint32_t seq = atomic_load(&z->free_seq);
+		if (af & ALLOC_KSWAPD)
+			lab__wakeup_kswapd(z);
+		page = get_page_from_freelist(z, gfp, order, af);
+		if (page)
+			break;
+		if (lab__gfp_ignores_watermarks(gfp)) {
+			page = get_page_from_freelist(z, gfp, order, ALLOC_NO_WATERMARKS | af);
+			if (page)
+				break;
+		}
+		/* Before failing, pages parked on per-CPU lists go back: this CPU's
+		 * first, then every CPU's (see lab__pcp_drain_all for atomic callers). */
+		if (z->pcp && !drained) {
+			drained = true;
+			lab__pcp_drain_local(z);
+			lab__pcp_drain_all(z, lab__gfp_may_sleep(gfp));
+			continue;
+		}
+		if (!lab__gfp_may_sleep(gfp))
+			break;
+
+		/* Direct reclaim: run the shrinkers ourselves, then look again. */
+		unsigned long reclaimed = lab__direct_reclaim(z, gfp, order);
+		page = get_page_from_freelist(z, gfp, order, af);
+		if (page)
+			break;
+		if ((z->flags & LAB_ZONE_GROW) && lab__zone_grow(z, order)) {
+			no_progress = 0;
+			continue;
+		}
+		if (gfp & LAB_GFP_NORETRY)
+			goto nopage;
+		if (costly && !(gfp & LAB_GFP_RETRY_MAYFAIL))
+			goto nopage;
+
+		/* Nothing came back: sleep until a free, then retry.  A wake-up only
+		 * says "look again": frees elsewhere that never satisfy this request
+		 * must not keep it looping.  Like should_reclaim_retry(), only our own
+		 * reclaim's progress restarts the count, and never for costly orders. */
+		zone_stat_inc(z, alloc_stall);
+		lab__wait_for_free(z, seq, STALL_WAIT_NS);
+		/* Each round may drain the lists again, as each of the kernel's
+		 * direct-reclaim attempts may: a page freed meanwhile onto another
+		 * CPU's list (or, without rseq, another thread's) wakes nobody and
+		 * would otherwise strand there while we wait. */
+		drained = false;
+		if (reclaimed && !costly) {
+			no_progress = 0;
+			continue;
+		}
+		if (++no_progress <= MAX_RECLAIM_RETRIES)
+			continue;
+
+		/* Out of rounds: the highatomic reserve goes first, then OOM. */
+		lab__zone_lock(z);
+		bool released = lab__unreserve_highatomic(z, true);
+		lab__zone_unlock(z);
+		if (released) {
+			no_progress = 0;
+			continue;
+		}
+		if (!(gfp & LAB_GFP_RETRY_MAYFAIL) && lab__out_of_memory(z, gfp, order)) {
+			no_progress = 0;
+			continue;
+		}
+nopage:
+		if (gfp & LAB_GFP_NOFAIL) {
+			/* NOFAIL: keep waiting for memory; never return NULL. */
+			no_progress = 0;
+			continue;
+		}
+		break;
+	}
+	if (lab__gfp_may_sleep(gfp))
+		atomic_fetch_sub(&z->nr_waiters, 1);
+	return page;
+}
+
+static void count_failure(struct lab_zone *z, lab_gfp_t gfp)
+{
+	zone_stat_inc(z, alloc_fail);
+	if (lab__gfp_may_sleep(gfp))
+		zone_stat_inc(z, fail_sleeping);
+	else if (lab__gfp_may_use_reserve(gfp))
+		zone_stat_inc(z, fail_atomic);
+	else
+		zone_stat_inc(z, fail_nowait);
+}
+
+/* prep_new_page(): make a block ready for its new owner, outside the lock. */
+static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			  unsigned int order)
+{
+	lab__debug_alloc(z, page, gfp, order);  /* poison check, page_owner: before zeroing */
+	/* secure/owner.c: zeroing goes through the zone's write window (protection
+	 * keys); an exclusive block also gets its owner. */
+	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
+		lab__exclusive_prep(z, page, gfp, order);
+}
+
+/*
+ * The order-0 fast path: above the low watermark, pop this CPU's list in a
+ * restartable sequence and hand the page out.  No lock, no atomic
+ * instruction, no system call.  NULL means "take the general path".
+ */
+static inline struct lab_page *alloc_fast(struct lab_zone *z)
+{
+#if defined(LAB_HAVE_RSEQ_LIST)
+	struct lab__os_rseq *rs = pcp_fast_rseq(z);
+	if (lab_unlikely(!rs))
+		return NULL;
+	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
+	size_t low = atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed);
+	if (!lab__watermark_free_ok(z, 0, low, ALLOC_WMARK_LOW, free_now))
+		return NULL;
+	struct lab_page *page;
+	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
+		return NULL;
+	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == 0);
+	PCP_COUNT(rs, z, hit[0]);
+	lab__hand_out(page, 0);  /* COMP is not in LAB_GFP_FAST_MASK */
+	return page;
+#else
+	(void)z;
+	return NULL;
+#endif
+}
+
+/* Everything but the inline fast path; kept out of line so the fast path
+ * needs no stack frame. */
+static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab_zone *z,
+								      lab_gfp_t gfp,
+								      unsigned int order)
+{
+	if (lab_unlikely(!z)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (lab_unlikely(order > LAB_MAX_ORDER || lab__gfp_unknown_bits(gfp))) {
+		zone_stat_inc(z, alloc_einval);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (lab_unlikely(lab__gfp_nofail_invalid(gfp))) {
+		static _Atomic int warned;
+		if (!atomic_exchange(&warned, 1))
+			lab__printk("labyrinth: NOFAIL without DIRECT_RECLAIM is invalid\n");
+		zone_stat_inc(z, alloc_einval);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* fail_page_alloc: one predictable branch while nothing is armed. */
+	if (lab_unlikely(fault_armed()) && lab__should_fail_alloc(z, gfp, order)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	/* Fast path: the LOW watermark, no reserves. */
+	struct lab_page *page = get_page_from_freelist(z, gfp, order, ALLOC_WMARK_LOW);
+	if (lab_unlikely(!page))
+		page = alloc_slowpath(z, gfp, order);
+	if (lab_unlikely(!page)) {
+		count_failure(z, gfp);
+		lab_trace(mm_page_alloc_fail, z->name, order, gfp, 0);
+		if (!(gfp & LAB_GFP_NOWARN))
+			lab__warn_alloc(z, gfp, order);
+		errno = ENOMEM;
+		return NULL;
+	}
+	prep_new_page(z, page, gfp, order);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
+	return page;
+}
+
+struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	/* might_sleep(): a caller that may sleep must not be in atomic context. */
+	if (lab__gfp_may_sleep(gfp))
+		lab__might_sleep("lab_alloc_pages");
+	/* Inline fast path only while no debugging feature wants to see the page. */
+	if (lab_likely(z && order == 0 && !(gfp & ~LAB_GFP_FAST_MASK) && !z->debug && !fault_armed())) {
+		struct lab_page *page = alloc_fast(z);
+		if (lab_likely(page)) {
+			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
+			return page;
+		}
+	}
+	return alloc_pages_general(z, gfp, order);
+}
+
+void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	struct lab_page *page = lab_alloc_pages(z, gfp, order);
+	return page ? lab_page_address(page) : NULL;
+}
+
+/* ---- failure reports --------------------------------------------------- */
+
+/* warn_alloc(): DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10. */
+static void print_warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order,
+			     const char *who, unsigned long repeats)
+{
+	static struct lab__ratelimit limit =
+		LAB_RATELIMIT_INIT("labyrinth: page allocation failure");
+	if (!lab__ratelimit(&limit, 10, 5ull * 1000 * 1000 * 1000))
+		return;
+	char mode[160], again[48] = "";
+	lab_gfp_name(gfp, mode, sizeof(mode));
+	if (repeats > 1)
+		lab__snprintf(again, sizeof(again), " (%lu such failures)", repeats);
+	lab__printk("labyrinth: %s: page allocation failure: order:%u, mode:%#x(%s), zone:%s free:%zu "
+		    "min:%zu low:%zu high:%zu%s\n",
+		    who, order, gfp, mode, z->name,
+		    atomic_load(&z->nr_free_snapshot), atomic_load(&z->wmark[WMARK_MIN]),
+		    atomic_load(&z->wmark[WMARK_LOW]), atomic_load(&z->wmark[WMARK_HIGH]), again);
+}
+
+/*
+ * A caller that cannot sleep must not write(2) either (a full pipe blocks):
+ * it leaves the report for kswapd, with one futex wake, and kswapd prints it.
+ * Zones without kswapd print at once.
+ */
+void lab__warn_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	if (!lab__gfp_may_sleep(gfp) && z->kswapd_started) {
+		atomic_store(&z->pending_warn, (uint64_t)1 << 63 | (uint64_t)gfp << 8 | order);
+		atomic_fetch_add(&z->pending_warn_count, 1);
+		lab__wakeup_kswapd(z);
+		return;
+	}
+	char comm[17];
+	lab__os_thread_name(comm, sizeof(comm));
+	print_warn_alloc(z, gfp, order, comm, 1);
+}
+
+/* Print what atomic callers left behind; kswapd calls it. */
+void lab__flush_warnings(struct lab_zone *z)
+{
+	uint64_t w = atomic_exchange(&z->pending_warn, 0);
+	if (!w)
+		return;
+	unsigned long n = atomic_exchange(&z->pending_warn_count, 0);
+	print_warn_alloc(z, (lab_gfp_t)((w >> 8) & 0xffffff), (unsigned int)(w & 0xff),
+			 "atomic context", n);
+}

@@ -1,0 +1,311 @@
+/*
+ * free.c - lab_free_pages(), a reference put as __free_pages() is: the inline
+ * order-0 fast path onto this CPU's list, the general path with its misuse
+ * checks, the claim that makes exactly one of two racing frees win, the
+ * split of a shared plain block, and the leak of a misused block.
+ */
+#include "base/compiler.h"
+#include "os/rseq_list.h"
+#include "page/alloc.h"
+#include "page/badpage.h"
+#include "page/buddy.h"
+#include "page/page.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/refcount.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/hooks.h"
+#include "debug/trace.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Why a descriptor that heads no allocated block was freed. */
+static const char *bad_free_reason(uint32_t flags)
+{
+	if (flags & (PG_buddy | PG_deferred | PG_pcp))
+		return "double free: the block is already free";
+	if (flags & PG_bad)
+		return "free of a page already reported bad";
+	if (flags & PG_guard)
+		return "free of a guard page";
+	return "not the first page of an allocated block (double free of a split block?)";
+}
+
+/*
+ * Claim an allocated block: of two racing claimers exactly one sees
+ * PG_allocated.  Its head flags become `mark`, or `mark_locked` if the page
+ * lock is held; the page-lock bits stay, as a locker may be queued on them.
+ * Returns the mark applied, 0 when the block was not allocated; *old gets
+ * the flags seen.
+ */
+static uint32_t claim_block(struct lab_page *page, uint32_t mark, uint32_t mark_locked,
+			    uint32_t *old)
+{
+	/* PG_splitting stays too: the free splitting the block still owns it. */
+	uint32_t keep = PG_locked | PG_waiters | PG_splitting, f = page_flags(page), m;
+	do {
+		if (lab_unlikely(!(f & PG_allocated))) {
+			*old = f;
+			return 0;
+		}
+		m = (f & PG_locked) ? mark_locked : mark;
+	} while (!atomic_compare_exchange_weak(&page->flags, &f, (f & keep) | m));
+	*old = f;
+	return m;
+}
+
+/* Report a misuse; if the block is still allocated, leak it: it stays
+ * counted as allocated and is never reused.  The report shows the flags the
+ * page had, plus "bad". */
+void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason)
+{
+	uint32_t old;
+	if (claim_block(page, PG_bad, PG_bad, &old)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << page_order(page));
+		old |= PG_bad;
+	}
+	lab__bad_page_state(z, page, old, reason);
+}
+
+/*
+ * free_pages_prepare(): the last reference is gone; claim the block and
+ * check it may be freed.  PG_deferred marks it "being freed" until it
+ * reaches a free list.  Returns false when it may not: the misuse is
+ * reported and, if the block was really allocated, it is leaked.
+ */
+static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	uint32_t old;
+	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
+	if (lab_unlikely(!mark)) {
+		lab__bad_page_state(z, page, old, bad_free_reason(old));
+		return false;
+	}
+	if (lab_unlikely(mark == PG_bad)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
+		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * On its way back, whoever dropped the last reference: an exclusive block is
+ * scrubbed first (secure/owner.c), before poisoning, any list or another owner
+ * can see it; then the probe, the debugging hooks (page-owner free stack,
+ * poison) and the free lists.
+ */
+static void release_block(struct lab_zone *z, struct lab_page *page, unsigned int order,
+			  bool exclusive)
+{
+	if (exclusive)
+		lab__exclusive_scrub(z, page, order);
+	lab_trace(mm_page_free, page, order, z->name);
+	lab__debug_free(z, page, order);
+	lab__free_block(z, page, order);
+}
+
+void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
+	if (free_pages_prepare(z, page, order))
+		release_block(z, page, order, exclusive);
+}
+
+/* Give a claimed block back to this CPU's list or the buddy lists; never
+ * sleeps, never waits for the lock behind its own thread (the free is then
+ * deferred). */
+void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order))
+		return;
+	size_t pfn = page_to_pfn(z, page);
+	zone_stat_inc(z, free_calls);
+	if (!lab__zone_lock_atomic(z)) {
+		lab__defer_free(z, pfn, order);
+	} else {
+		lab__drain_deferred(z);
+		lab__buddy_free(z, pfn, order);
+		z->nr_allocated -= (size_t)1 << order;
+		lab__zone_unlock(z);
+	}
+	lab__wake_waiters(z);
+}
+
+/*
+ * The order-0 fast path of a free: the only reference of a plain allocated
+ * page (refcount 1, no lock, not exclusive) is dropped by claiming the page
+ * with the free's one atomic instruction, then the page is pushed on this
+ * CPU's list in a restartable sequence.  False means "take the general
+ * path" (the page is then untouched).
+ */
+static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
+{
+#if defined(LAB_HAVE_RSEQ_LIST)
+	struct lab__os_rseq *rs = pcp_fast_rseq(z);
+	if (lab_unlikely(!rs))
+		return false;
+	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
+		return false;
+	uint32_t expect = PG_allocated;
+	if (lab_unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
+							      memory_order_relaxed,
+							      memory_order_relaxed)))
+		return false;
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	if (lab_likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
+		PCP_COUNT(rs, z, free);
+		return true;
+	}
+	/* Full or being drained: finish as a general free of a claimed page. */
+	set_page_flags(page, PG_deferred);
+	lab__free_block(z, page, 0);
+	return true;
+#else
+	(void)z;
+	(void)page;
+	return false;
+#endif
+}
+
+/*
+ * Split a shared plain block of order > 0 into its head page and its tail
+ * sub-blocks (pfn + 2^k, order k, for k < order), which the caller then
+ * frees.  Lock-free, yet never inconsistent to lab_zone_check(), which walks
+ * the zone while this runs (check.c check_tiling):
+ *   1. PG_splitting on the head: of two racing frees one wins (the other is
+ *      a misuse, reported by the caller);
+ *   2. each tail becomes a block of its own, PG_split with its order, while
+ *      the head still spans it (the checker accepts PG_split inside a head
+ *      marked PG_splitting, and nothing else);
+ *   3. the head shrinks to order 0 (release: the tails' marks come first);
+ *   4. PG_splitting goes; only then may the tails move on (to a per-CPU
+ *      list, the deferred stack or the buddy lists).
+ * The checker reads the head's order again after its interior: any later
+ * state of a tail implies step 3, which it then sees, and it walks the
+ * block again.  False when the block cannot be split by this caller.
+ */
+static bool split_block(struct lab_page *page, unsigned int order)
+{
+	uint32_t f = page_flags(page);
+	do {
+		if (!(f & PG_allocated) || (f & PG_splitting))
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&page->flags, &f, f | PG_splitting,
+							memory_order_acquire,
+							memory_order_relaxed));
+	if (page_order(page) != order) {  /* split already, by a free that won earlier */
+		atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting,
+					  memory_order_release);
+		return false;
+	}
+	for (unsigned int k = 0; k < order; k++) {
+		struct lab_page *tail = page + ((size_t)1 << k);
+		__atomic_store_n(&tail->order, (uint8_t)k, __ATOMIC_RELAXED);
+		atomic_store_explicit(&tail->flags, PG_split, memory_order_release);
+	}
+	__atomic_store_n(&page->order, 0, __ATOMIC_RELEASE);
+	atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_splitting, memory_order_acq_rel);
+	/* The tails' next states are published after all of the above. */
+	atomic_thread_fence(memory_order_release);
+	return true;
+}
+
+/*
+ * __free_pages(): a put.  The last reference frees the block.  Otherwise a
+ * compound (LAB_GFP_COMP) block waits whole for the last lab_put_page(),
+ * and a plain one gives its tail sub-blocks back now and leaves the head
+ * page, an order-0 block from here on, to the last put.
+ */
+static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
+							  struct lab_page *page,
+							  unsigned int order)
+{
+	if (lab_unlikely(!z)) {
+		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
+		return;
+	}
+	uint32_t f = page_flags(page);
+	if (lab_unlikely(!(f & PG_allocated))) {
+		lab__bad_page_state(z, page, f, bad_free_reason(f));
+		return;
+	}
+	/* A slab's page goes back through its cache, never directly: report it
+	 * and leave it to the cache (its objects stay valid). */
+	if (lab_unlikely(f & PG_slab)) {
+		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
+		return;
+	}
+	/* secure/owner.c: only the owner frees an exclusive block. */
+	bool exclusive = f & PG_exclusive;
+	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
+		return;
+	if (lab_unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
+		lab__leak_block(z, page, order > LAB_MAX_ORDER
+			? "freed with an order above LAB_MAX_ORDER"
+			: "freed with a different order than allocated");
+		return;
+	}
+	bool compound = f & PG_head;
+	/* Split the head off (order 0) before our put can make another holder's
+	 * put the last; of two racing frees of one block only one gets past.
+	 * With a single reference there is no other holder to race with (a
+	 * get needs a reference), and the block keeps its shape throughout, as
+	 * a concurrent lab_zone_check() or a fork() child expects. */
+	int32_t count = atomic_load_explicit(&page->refcount, memory_order_relaxed);
+	if (lab_unlikely(count <= 0)) {
+		lab__put_testzero(z, page);  /* reports the put without a reference */
+		return;
+	}
+	bool split = !compound && order && count > 1;
+	if (split && !split_block(page, order)) {
+		/* Another free split it, or is splitting it now: leaking the head
+		 * would pull it from under that free, so only report. */
+		lab__bad_page_state(z, page, page_flags(page),
+				    "freed with a different order than allocated");
+		return;
+	}
+	if (lab_likely(!split)) {
+		if (lab__put_testzero(z, page))
+			lab__free_the_page(z, page, order);
+		return;
+	}
+	if (lab__put_testzero(z, page))
+		lab__free_the_page(z, page, 0);
+	/* The tails are ours alone now, whoever drops the head's last reference
+	 * (a put that found none left was a racing free, already reported). */
+	size_t pfn = page_to_pfn(z, page);
+	while (order-- > 0)
+		release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
+}
+
+void lab_free_pages(struct lab_page *page, unsigned int order)
+{
+	if (lab_unlikely(!page))
+		return;
+	struct lab_zone *z = lab__zone_of_desc(page);
+	if (lab_likely(z && order == 0 && !z->debug && free_fast(z, page))) {
+		lab_trace(mm_page_free, page, 0, z->name);
+		return;
+	}
+	free_pages_general(z, page, order);
+}
+
+void lab_free_pages_addr(void *addr, unsigned int order)
+{
+	if (!addr)
+		return;
+	struct lab_page *page = lab_virt_to_page(addr);
+	if (!page) {
+		lab__bad_pointer(addr, "lab_free_pages_addr: address in no zone");
+		return;
+	}
+	if ((uintptr_t)addr & (page->zone->page_size - 1)) {
+		lab__bad_page(page->zone, page, "lab_free_pages_addr: address not page aligned");
+		return;
+	}
+	lab_free_pages(page, order);
+}

@@ -1,0 +1,583 @@
+/*
+ * pcp.c - per-CPU page lists for orders 0..3: the atomic fast path.
+ *
+ * Each CPU has one set of lists (one per order), each a LIFO array of
+ * descriptors, refilled from and drained to the buddy lists in batches under
+ * the zone lock, as the kernel's per_cpu_pages are (batch/high scheme).
+ *
+ * Two ways to own a CPU's set, chosen once per process (docs/PCP.md):
+ *
+ *  - rseq (x86-64, glibc registered rseq): a push or pop is a restartable
+ *    sequence that reads the CPU number, checks the set is not being drained,
+ *    and ends in a single commit store of the count.  Preemption, migration
+ *    or a signal before the commit restarts it, so a signal handler may use
+ *    the same list it interrupted; no atomic instruction, no lock, no system
+ *    call.  Draining another CPU's set takes the set's lock word (which the
+ *    sequences check) and then membarrier(PRIVATE_EXPEDITED_RSEQ) on that CPU
+ *    to abort a sequence that checked before the lock was visible: a system
+ *    call, so only callers that may sleep (and kswapd) drain other CPUs.
+ *
+ *  - lock (every other case): the same lists behind a per-set lock word taken
+ *    with a try-lock; a caller that finds it taken (another thread on that
+ *    CPU, or the code its signal handler interrupted) goes to the buddy lists
+ *    instead, as the kernel's pcp_spin_trylock() callers do.
+ *
+ * Invariant: a descriptor on a list has PG_pcp and the list's order; every
+ * page outside the buddy lists is on a list, handed out, or deferred.
+ */
+#include "base/compiler.h"
+#include "os/env.h"
+#include "os/os.h"
+#include "os/printk.h"
+#include "os/rseq_list.h"
+#include "page/alloc.h"
+#include "page/buddy.h"
+#include "page/gfp.h"
+#include "page/page.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---- mode ------------------------------------------------------------- */
+
+static _Atomic int pcp_mode = -1;
+static int choose_mode(void)
+{
+	/* LABYRINTH_PCP forces a mode. */
+	int forced = lab__option_get(LAB_OPT_PCP);
+	if (forced >= 0)
+		return forced == 0 ? LAB_PCP_LOCK : LAB_PCP_OFF;
+	int mode = LAB_PCP_LOCK;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (lab__os_rseq_registered() && lab__os_membarrier_rseq_register() == 0)
+		mode = LAB_PCP_RSEQ;
+#endif
+	return mode;
+}
+
+int lab__pcp_mode(void)
+{
+	int mode = atomic_load_explicit(&pcp_mode, memory_order_acquire);
+	if (lab_unlikely(mode < 0)) {
+		int expect = -1;
+		mode = choose_mode();
+		if (!atomic_compare_exchange_strong(&pcp_mode, &expect, mode))
+			mode = expect;
+	}
+	return mode;
+}
+
+const char *lab_pcp_mode_name(void)
+{
+	static const char *const names[] = { "off", "rseq", "lock" };
+	return names[lab__pcp_mode()];
+}
+
+/* ---- plain list operations (lock mode, and drainers owning a set) ------- */
+
+/* The count is read without the set's lock (lab__pcp_pages, for stats). */
+static inline void set_count(struct pcp_list *l, uint32_t count)
+{
+	__atomic_store_n(&l->count, count, __ATOMIC_RELAXED);
+}
+
+static uint32_t list_pop_many(struct pcp_list *l, struct lab_page **buf, uint32_t max)
+{
+	uint32_t k = 0, count = l->count;
+	while (k < max && count)
+		buf[k++] = l->slots[--count];
+	set_count(l, count);
+	return k;
+}
+
+static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, uint32_t n)
+{
+	uint32_t k = 0, count = l->count;
+	while (k < n && count < l->high)
+		l->slots[count++] = buf[k++];
+	set_count(l, count);
+	return k;
+}
+
+/* The set a lock-mode caller uses: its CPU when rseq tells it, else a slot
+ * given to the thread round-robin (no system call either way). */
+static struct pcp_set *lock_mode_set(const struct lab_zone *z)
+{
+	return set_at(z, rseq_list_lock_index((unsigned int)z->nr_pcp));
+}
+
+static bool set_trylock(struct pcp_set *set)
+{
+	return rseq_set_trylock(&set->lock);
+}
+
+static void set_unlock(struct pcp_set *set)
+{
+	rseq_set_unlock(&set->lock);
+}
+
+/* ---- moving blocks between the lists and the buddy allocator ----------- */
+
+/* Give blocks back to the buddy lists; defer them if the lock is out of reach. */
+static void return_to_buddy(struct lab_zone *z, struct lab_page *const *buf, uint32_t n,
+			    unsigned int order, bool locked)
+{
+	if (!n)
+		return;
+	if (!locked && !lab__zone_lock_atomic(z)) {
+		for (uint32_t i = 0; i < n; i++)
+			lab__defer_free(z, page_to_pfn(z, buf[i]), order);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		lab__buddy_free(z, page_to_pfn(z, buf[i]), order);
+		z->nr_allocated -= (size_t)1 << order;
+	}
+	if (!locked)
+		lab__zone_unlock(z);
+	lab__wake_waiters(z);
+}
+
+/* Take up to n blocks of order from the buddy lists, as PG_pcp pages. */
+static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint32_t n,
+				unsigned int order)
+{
+	uint32_t k = 0;
+	while (k < n) {
+		struct lab_page *p = lab__rmqueue(z, order, 0);
+		if (!p)
+			break;
+		set_page_flags(p, PG_pcp);
+		buf[k++] = p;
+	}
+	z->nr_allocated += (size_t)k << order;
+	return k;
+}
+
+/* Move blocks between buf and this CPU's list of order: through rseq
+ * (restarted after aborts, RSEQ_MAX_RETRIES times at most) when rs, else on
+ * the set the caller owns (lock mode).  How many moved. */
+static uint32_t push_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			  unsigned int order, struct lab_page *const *buf, uint32_t n)
+{
+	uint32_t k = 0;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (rs) {
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
+			if (rseq_push_many(rs, z->pcp, list_offset(order), buf, n, &k) != PCP_ABORTED)
+				break;
+		return k;
+	}
+#endif
+	(void)z, (void)rs;
+	return set ? list_push_many(&set->list[order], buf, n) : k;
+}
+
+static uint32_t pop_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			 unsigned int order, struct lab_page **buf, uint32_t max)
+{
+	uint32_t k = 0;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (rs) {
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
+			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf, max, &k) != PCP_ABORTED)
+				break;
+		return k;
+	}
+#endif
+	(void)z, (void)rs;
+	return set ? list_pop_many(&set->list[order], buf, max) : k;
+}
+
+/*
+ * The list was empty: take a batch from the buddy lists under the zone lock,
+ * keep one for the caller and push the rest (the whole batch counts as one
+ * refill).  Whatever does not fit goes back.
+ */
+static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			       unsigned int order, lab_gfp_t gfp)
+{
+	struct lab_page *buf[LAB_PCP_MAX_BATCH];
+	uint32_t batch = z->pcp_batch[order];
+
+	if (lab__gfp_may_sleep(gfp))
+		lab__zone_lock(z);
+	else if (!lab__zone_lock_atomic(z))
+		return NULL;
+	lab__drain_deferred(z);
+	uint32_t n = take_from_buddy(z, buf, batch, order);
+	if (!n) {
+		lab__zone_unlock(z);
+		return NULL;
+	}
+	zone_stat_inc(z, pcp_refill);
+	zone_stat_inc(z, alloc_success);
+	zone_stat_inc(z, alloc_order[order]);
+	uint32_t pushed = push_many(z, rs, set, order, buf + 1, n - 1);
+	return_to_buddy(z, buf + 1 + pushed, n - 1 - pushed, order, true);
+	lab__zone_unlock(z);
+	return buf[0];
+}
+
+/* The list was full: move a batch of its oldest-pushed-last blocks out. */
+static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			unsigned int order)
+{
+	struct lab_page *buf[LAB_PCP_MAX_BATCH];
+	uint32_t n = pop_many(z, rs, set, order, buf, z->pcp_batch[order]);
+	if (n)
+		zone_stat_inc(z, pcp_drain);
+	return_to_buddy(z, buf, n, order, false);
+}
+
+/*
+ * Allocate a block of order <= 3 from this CPU's list, refilling it when
+ * empty.  NULL when the list cannot be used now (the caller then tries the
+ * buddy lists directly) or the zone has nothing to refill with.
+ */
+struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	struct lab_page *page = NULL;
+	struct pcp_set *set = NULL;
+
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (z->pcp_mode == LAB_PCP_RSEQ) {
+		struct lab__os_rseq *rs = rseq_self();
+		if (!rs)
+			return NULL;
+		int st = PCP_ABORTED;
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES && st == PCP_ABORTED; tries++)
+			st = rseq_pop(rs, z->pcp, list_offset(order), &page);
+		if (st == PCP_OK) {
+			rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) +
+				   order * sizeof(uint64_t));
+			lab__hand_out(page, gfp);
+			return page;
+		}
+		if (st != PCP_EMPTY)
+			return NULL;
+		page = refill(z, rs, NULL, order, gfp);
+		if (page)
+			lab__hand_out(page, gfp);
+		return page;
+	}
+#endif
+	set = lock_mode_set(z);
+	if (!set_trylock(set))
+		return NULL;
+	struct pcp_list *l = &set->list[order];
+	if (l->count) {
+		set_count(l, l->count - 1);
+		page = l->slots[l->count];
+		PCP_STAT_INC(set, hit[order]);
+	} else {
+		page = refill(z, NULL, set, order, gfp);
+	}
+	if (page)
+		lab__hand_out(page, gfp);
+	set_unlock(set);
+	return page;
+}
+
+/* Put a claimed block of order <= 3 on this CPU's list, draining a batch
+ * first when it is full.  False when the list cannot be used now. */
+bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	/* A tail sub-block (a plain block freed while its head is still held)
+	 * carries no order of its own yet. */
+	__atomic_store_n(&page->order, (uint8_t)order, __ATOMIC_RELAXED);
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (z->pcp_mode == LAB_PCP_RSEQ) {
+		struct lab__os_rseq *rs = rseq_self();
+		if (!rs)
+			goto no;
+		/* Marked before the push: once pushed it may be popped at once. */
+		set_page_flags(page, PG_pcp);
+		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
+			int st = rseq_push(rs, z->pcp, list_offset(order), page);
+			if (st == PCP_OK) {
+				PCP_COUNT(rs, z, free);
+				return true;
+			}
+			if (st == PCP_LOCKED)
+				break;
+			if (st == PCP_EMPTY)  /* no room */
+				drain_batch(z, rs, NULL, order);
+		}
+		goto no;
+	}
+#endif
+	struct pcp_set *set = lock_mode_set(z);
+	if (!set_trylock(set))
+		goto no;
+	/* Marked only with the set held: lab_zone_check(), owning every set,
+	 * never sees a PG_pcp page that is on no list. */
+	set_page_flags(page, PG_pcp);
+	struct pcp_list *l = &set->list[order];
+	if (l->count >= l->high)
+		drain_batch(z, NULL, set, order);
+	l->slots[l->count] = page;
+	set_count(l, l->count + 1);
+	PCP_STAT_INC(set, free);
+	set_unlock(set);
+	return true;
+no:
+	set_page_flags(page, PG_deferred);
+	return false;
+}
+
+/* ---- draining whole sets ---------------------------------------------- */
+
+/* Empty every list of a set the caller owns. */
+static void drain_set_owned(struct lab_zone *z, struct pcp_set *set, bool zone_locked)
+{
+	struct lab_page *buf[LAB_PCP_MAX_BATCH];
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+		uint32_t n;
+		while ((n = list_pop_many(&set->list[o], buf, LAB_PCP_MAX_BATCH))) {
+			zone_stat_inc(z, pcp_drain);
+			return_to_buddy(z, buf, n, o, zone_locked);
+		}
+	}
+}
+
+/* Take a set away from its CPU: its lock, then (rseq) abort any sequence
+ * that started before the lock was visible.  Only for callers that may sleep. */
+static void own_set(struct lab_zone *z, unsigned int cpu)
+{
+	struct pcp_set *set = set_at(z, cpu);
+	while (!set_trylock(set))
+		lab__os_yield();
+	if (z->pcp_mode == LAB_PCP_RSEQ)
+		lab__os_membarrier_rseq_cpu((int)cpu);
+}
+
+/* drain_local_pages(): empty this CPU's lists; fine in atomic context. */
+bool lab__pcp_drain_local(struct lab_zone *z)
+{
+	bool drained = false;
+	if (!z->pcp)
+		return false;
+#if defined(LAB_HAVE_RSEQ_LIST)
+	if (z->pcp_mode == LAB_PCP_RSEQ) {
+		struct lab_page *buf[LAB_PCP_MAX_BATCH];
+		struct lab__os_rseq *rs = rseq_self();
+		if (!rs)
+			return false;
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
+				uint32_t n = 0;
+				int st = rseq_pop_many(rs, z->pcp, list_offset(o), buf,
+						       LAB_PCP_MAX_BATCH, &n);
+				if (st == PCP_OK) {
+					zone_stat_inc(z, pcp_drain);
+					return_to_buddy(z, buf, n, o, false);
+					drained = true;
+				} else if (st != PCP_ABORTED) {
+					break;
+				}
+			}
+		}
+		return drained;
+	}
+#endif
+	struct pcp_set *set = lock_mode_set(z);
+	if (!set_trylock(set))
+		return false;
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+		drained |= set->list[o].count != 0;
+	drain_set_owned(z, set, false);
+	set_unlock(set);
+	return drained;
+}
+
+/*
+ * drain_all_pages(): empty every CPU's lists.  A caller that may sleep owns
+ * each set in turn; an atomic caller can only try-lock sets in lock mode, and
+ * in rseq mode asks kswapd (a futex wake) to do it.
+ */
+void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
+{
+	if (!z->pcp)
+		return;
+	if (!may_sleep && z->pcp_mode == LAB_PCP_RSEQ) {
+		atomic_store(&z->pcp_drain_request, 1);
+		lab__wakeup_kswapd(z);
+		return;
+	}
+	for (unsigned int i = 0; i < (unsigned int)z->nr_pcp; i++) {
+		struct pcp_set *set = set_at(z, i);
+		if (may_sleep)
+			own_set(z, i);
+		else if (!set_trylock(set))
+			continue;
+		drain_set_owned(z, set, false);
+		set_unlock(set);
+	}
+}
+
+void lab_drain_all_pages(struct lab_zone *z)
+{
+	if (z)
+		lab__pcp_drain_all(z, true);
+}
+
+/* Own every set (for the checker and stats); release with pcp_release_all. */
+void lab__pcp_own_all(struct lab_zone *z)
+{
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		own_set(z, i);
+}
+
+void lab__pcp_release_all(struct lab_zone *z)
+{
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		set_unlock(set_at(z, i));
+}
+
+/* Check the lists of owned sets: each slot a PG_pcp block of the list's order.
+ * Returns the number of problems; *pages gets the pages listed. */
+int lab__pcp_check(const struct lab_zone *z, size_t *pages)
+{
+	int errors = 0;
+	*pages = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++) {
+		const struct pcp_set *set = set_at(z, i);
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			const struct pcp_list *l = &set->list[o];
+			if (l->count > l->high) {
+				lab__printk("labyrinth: zone %s: invariant broken: pcp_count cpu %u order %u: "
+					    "%u > high %u\n", z->name, i, o, l->count, l->high);
+				errors++;
+				continue;
+			}
+			for (uint32_t k = 0; k < l->count; k++) {
+				const struct lab_page *p = l->slots[k];
+				size_t pfn = (size_t)(p - z->pages);
+				if (pfn >= atomic_load(&z->managed) || !(page_flags(p) & PG_pcp) ||
+				    p->order != o || (pfn & ((1u << o) - 1))) {
+					lab__printk("labyrinth: zone %s: invariant broken: pcp_membership cpu %u "
+						    "order %u slot %u: pfn %zu flags %#x order %u\n", z->name,
+						    i, o, k, pfn, page_flags(p), p->order);
+					errors++;
+				}
+				*pages += (size_t)1 << o;
+			}
+		}
+	}
+	return errors;
+}
+
+/* Pages on all lists, read without owning them (a snapshot). */
+size_t lab__pcp_pages(const struct lab_zone *z)
+{
+	size_t pages = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+			pages += (size_t)__atomic_load_n(&set_at(z, i)->list[o].count,
+							 __ATOMIC_RELAXED) << o;
+	return pages;
+}
+
+void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++) {
+		const struct pcp_counters *c = &set_at(z, i)->stat;
+		sum->free += __atomic_load_n(&c->free, __ATOMIC_RELAXED);
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+			sum->hit[o] += __atomic_load_n(&c->hit[o], __ATOMIC_RELAXED);
+	}
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static uint32_t rounddown_pow2(uint32_t x)
+{
+	uint32_t r = 1;
+	while (r * 2 <= x)
+		r *= 2;
+	return r;
+}
+
+/* zone_batchsize(): about a quarter of a MiB per 1 GiB of zone, at most
+ * 1 MiB / 4, rounded to 2^n - 1 to avoid cache-colour aliasing; 63 for a
+ * zone of 1 GiB or more with 4 KiB pages. */
+static uint32_t zone_batchsize(size_t managed, size_t page_size)
+{
+	size_t batch = managed >> 10;
+	size_t cap = (1024 * 1024) / page_size;
+	if (batch > cap)
+		batch = cap;
+	batch /= 4;
+	if (batch < 1)
+		batch = 1;
+	batch = rounddown_pow2((uint32_t)(batch + batch / 2)) - 1;
+	return batch < 1 ? 1 : (uint32_t)batch;
+}
+
+int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
+{
+	z->pcp_mode = (z->flags & LAB_ZONE_NO_PCP) ? LAB_PCP_OFF : lab__pcp_mode();
+	if (z->pcp_mode == LAB_PCP_OFF)
+		return 0;
+	size_t managed = atomic_load(&z->managed);
+	int ncpu = lab__os_nr_cpus();
+	uint32_t batch = cfg->pcp_batch ? (uint32_t)cfg->pcp_batch
+					: zone_batchsize(managed, z->page_size);
+	if (batch > LAB_PCP_MAX_BATCH)
+		batch = LAB_PCP_MAX_BATCH;
+	/* zone_highsize(): the low watermark split among CPUs, at least 4 batches,
+	 * and no more than 1/8 of the zone per CPU. */
+	size_t high = cfg->pcp_high;
+	if (!high) {
+		size_t cap = managed / 8 / (size_t)ncpu;
+		high = atomic_load(&z->wmark[WMARK_LOW]) / (size_t)ncpu;
+		if (high > cap)
+			high = cap;
+		if (high < 4 * (size_t)batch)
+			high = 4 * (size_t)batch;
+	}
+	if (high > UINT32_MAX / 2)
+		high = UINT32_MAX / 2;
+
+	size_t slots_per_set = 0;
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+		uint32_t b = o ? (batch >> o > 2 ? batch >> o : 2) : batch;
+		uint32_t h = (uint32_t)(high >> o);
+		if (h < 2 * b)
+			h = 2 * b;
+		z->pcp_batch[o] = b;
+		z->pcp_high[o] = h;
+		slots_per_set += h;
+	}
+	z->nr_pcp = ncpu;
+	z->pcp_stride = PCP_SET_STRIDE;
+	z->pcp_bytes = (size_t)ncpu * (z->pcp_stride + slots_per_set * sizeof(struct lab_page *));
+	z->pcp_bytes = (z->pcp_bytes + z->page_size - 1) & ~(z->page_size - 1);
+	int err = 0;
+	z->pcp = lab__os_map_populated(z->pcp_bytes, &err);
+	if (!z->pcp)
+		return err;
+	struct lab_page **slots = (struct lab_page **)((char *)z->pcp + (size_t)ncpu * z->pcp_stride);
+	for (int i = 0; i < ncpu; i++) {
+		struct pcp_set *set = set_at(z, (unsigned int)i);
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			set->list[o].high = z->pcp_high[o];
+			set->list[o].batch = z->pcp_batch[o];
+			set->list[o].slots = slots;
+			slots += z->pcp_high[o];
+		}
+	}
+	return 0;
+}
+
+void lab__pcp_destroy(struct lab_zone *z)
+{
+	if (z->pcp)
+		lab__os_unmap(z->pcp, z->pcp_bytes);
+	z->pcp = NULL;
+}

@@ -1,0 +1,262 @@
+/*
+ * reclaim.c - getting memory back: the per-zone background reclaimer
+ * ("kswapd"), shrinkers run at decreasing priority as do_shrink_slab() runs
+ * them, direct reclaim by sleeping allocators, waiting for frees on a futex,
+ * the OOM handler and zone growth.
+ */
+#include "base/fmt.h"
+#include "os/os.h"
+#include "os/thread.h"
+#include "page/alloc.h"
+#include "page/buddy.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/zone.h"
+#include "debug/trace.h"
+
+#include <errno.h>
+
+#define DEF_PRIORITY 12
+#define SHRINK_BATCH 128
+/* Grow a LAB_ZONE_GROW zone by at least one max-order block at a time. */
+#define GROW_MIN_PAGES ((size_t)1 << LAB_MAX_ORDER)
+
+/* ---- shrinkers -------------------------------------------------------- */
+
+int lab_register_shrinker(struct lab_zone *z, struct lab_shrinker *s)
+{
+	if (!z || !s || !s->count_objects || !s->scan_objects || s->seeks < 0 || s->batch < 0)
+		return -EINVAL;
+	lab__os_rwlock_wrlock(&z->shrinker_lock);
+	for (struct lab_shrinker *it = z->shrinkers; it; it = it->lab_next) {
+		if (it == s) {
+			lab__os_rwlock_unlock(&z->shrinker_lock);
+			return -EINVAL;
+		}
+	}
+	s->lab_nr_deferred = 0;
+	s->lab_next = z->shrinkers;
+	z->shrinkers = s;
+	lab__os_rwlock_unlock(&z->shrinker_lock);
+	return 0;
+}
+
+void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
+{
+	if (!z || !s)
+		return;
+	lab__os_rwlock_wrlock(&z->shrinker_lock);
+	for (struct lab_shrinker **it = &z->shrinkers; *it; it = &(*it)->lab_next) {
+		if (*it == s) {
+			*it = s->lab_next;
+			break;
+		}
+	}
+	lab__os_rwlock_unlock(&z->shrinker_lock);
+}
+
+/* do_shrink_slab(): scan (freeable >> priority) * 4 / seeks objects plus the
+ * deferred work, in batches, carrying what was not done to the next call. */
+static unsigned long do_shrink(struct lab_shrinker *s, lab_gfp_t gfp, int priority)
+{
+	struct lab_shrink_control sc = { .gfp_mask = gfp };
+	unsigned long freeable = s->count_objects(s, &sc);
+	if (freeable == 0 || freeable == LAB_SHRINK_EMPTY)
+		return 0;
+	long batch = s->batch ? s->batch : SHRINK_BATCH;
+	long nr = __atomic_exchange_n(&s->lab_nr_deferred, 0, __ATOMIC_RELAXED);
+	long delta = s->seeks ? (long)(freeable >> priority) * 4 / s->seeks : (long)freeable / 2;
+	long total_scan = (nr >> priority) + delta;
+	if (total_scan > 2 * (long)freeable)
+		total_scan = 2 * (long)freeable;
+
+	unsigned long freed = 0;
+	long scanned = 0;
+	while (total_scan >= batch || total_scan >= (long)freeable) {
+		long nr_to_scan = total_scan < batch ? total_scan : batch;
+		sc.nr_to_scan = (unsigned long)nr_to_scan;
+		sc.nr_scanned = (unsigned long)nr_to_scan;
+		unsigned long ret = s->scan_objects(s, &sc);
+		if (ret == LAB_SHRINK_STOP)
+			break;
+		freed += ret;
+		total_scan -= (long)sc.nr_scanned;
+		scanned += (long)sc.nr_scanned;
+		if (!sc.nr_scanned)
+			break;
+	}
+	long next = nr + delta - scanned;
+	if (next < 0)
+		next = 0;
+	if (next > 2 * (long)freeable)
+		next = 2 * (long)freeable;
+	__atomic_fetch_add(&s->lab_nr_deferred, next, __ATOMIC_RELAXED);
+	return freed;
+}
+
+/* Shrinker callbacks never run concurrently with each other. */
+unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority)
+{
+	unsigned long freed = 0;
+	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__os_rwlock_rdlock(&z->shrinker_lock);
+	for (struct lab_shrinker *s = z->shrinkers; s; s = s->lab_next)
+		freed += do_shrink(s, gfp, priority);
+	lab__os_rwlock_unlock(&z->shrinker_lock);
+	lab__os_mutex_unlock(&z->reclaim_mutex);
+	zone_stat_add(z, shrinker_freed, freed);
+	return freed;
+}
+
+static size_t free_pages_now(struct lab_zone *z)
+{
+	return atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
+}
+
+/* Shrink at decreasing priority until the zone is above target or priority 0. */
+static unsigned long shrink_until(struct lab_zone *z, lab_gfp_t gfp, size_t target)
+{
+	unsigned long freed = 0;
+	for (int prio = DEF_PRIORITY; prio >= 0 && free_pages_now(z) <= target; prio--)
+		freed += lab__shrink_slab(z, gfp, prio);
+	return freed;
+}
+
+unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	zone_stat_inc(z, direct_reclaim);
+	lab_trace(mm_vmscan_direct_reclaim_begin, z->name, order, gfp);
+	size_t target = atomic_load(&z->wmark[WMARK_MIN]) + ((size_t)1 << order);
+	unsigned long freed = shrink_until(z, gfp, target);
+	lab_trace(mm_vmscan_direct_reclaim_end, z->name, freed);
+	return freed;
+}
+
+/* ---- waiting for frees ------------------------------------------------ */
+
+bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns)
+{
+	int rc = lab__os_futex_wait(&z->free_seq, seq, timeout_ns);
+	return rc == 0 || rc == -EAGAIN;
+}
+
+void lab__wake_waiters(struct lab_zone *z)
+{
+	if (atomic_load(&z->nr_waiters) == 0)
+		return;
+	atomic_fetch_add(&z->free_seq, 1);
+	lab__os_futex_wake(&z->free_seq, INT32_MAX);
+}
+
+/* ---- kswapd ----------------------------------------------------------- */
+
+/* Wake the reclaimer: one futex wake per sleep of kswapd, never blocking. */
+void lab__wakeup_kswapd(struct lab_zone *z)
+{
+	if (!z->kswapd_started)
+		return;
+	if (atomic_load_explicit(&z->kswapd_pending, memory_order_relaxed) ||
+	    atomic_exchange(&z->kswapd_pending, 1))
+		return;
+	zone_stat_inc(z, kswapd_wake);
+	lab_trace(mm_vmscan_wakeup_kswapd, z->name);
+	atomic_fetch_add(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
+}
+
+static void *kswapd_main(void *arg)
+{
+	struct lab_zone *z = arg;
+	for (;;) {
+		uint32_t seq = atomic_load(&z->kswapd_seq);
+		if (atomic_load(&z->kswapd_stop))
+			break;
+		/* Take the request before the work: one that arrives during the
+		 * round sets the flag again and gets a round of its own. */
+		if (!atomic_exchange(&z->kswapd_pending, 0)) {
+			lab__os_futex_wait(&z->kswapd_seq, seq, -1);
+			continue;
+		}
+		zone_stat_inc(z, kswapd_run);
+		lab_trace(mm_vmscan_kswapd_wake, z->name);
+		lab__flush_warnings(z);
+		/* An atomic caller could not drain other CPUs' lists itself. */
+		if (atomic_exchange(&z->pcp_drain_request, 0))
+			lab__pcp_drain_all(z, true);
+		/* Frees deferred by signal handlers land on the lists first. */
+		lab__zone_lock(z);
+		lab__drain_deferred(z);
+		lab__zone_unlock(z);
+		unsigned long freed = shrink_until(z, LAB_GFP_KERNEL,
+						   atomic_load(&z->wmark[WMARK_HIGH]));
+		lab_trace(mm_vmscan_kswapd_sleep, z->name, freed);
+		if (freed)
+			lab__wake_waiters(z);
+	}
+	return NULL;
+}
+
+int lab__kswapd_start(struct lab_zone *z)
+{
+	char name[16];
+	lab__snprintf(name, sizeof(name), "kswapd-%.8s", z->name);
+	int rc = lab__os_thread_create(&z->kswapd, kswapd_main, z, name);
+	if (rc)
+		return rc;
+	z->kswapd_started = true;
+	return 0;
+}
+
+void lab__kswapd_stop(struct lab_zone *z)
+{
+	if (!z->kswapd_started)
+		return;
+	atomic_store(&z->kswapd_stop, true);
+	atomic_fetch_add(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
+	lab__os_thread_join(z->kswapd);
+	z->kswapd_started = false;
+	lab__flush_warnings(z);
+}
+
+/* ---- OOM and growth --------------------------------------------------- */
+
+/* out_of_memory(): call the handler, if any, outside the mutex that guards
+ * it (it may free, or even allocate).  True when it released memory. */
+bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab_oom_handler_t fn = z->oom_handler;
+	void *arg = z->oom_arg;
+	lab__os_mutex_unlock(&z->reclaim_mutex);
+	if (!fn)
+		return false;
+	zone_stat_inc(z, oom_calls);
+	return fn(z, gfp, order, arg) != 0;
+}
+
+void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
+{
+	if (!z)
+		return;
+	lab__os_mutex_lock(&z->reclaim_mutex);
+	z->oom_handler = fn;
+	z->oom_arg = arg;
+	lab__os_mutex_unlock(&z->reclaim_mutex);
+}
+
+bool lab__zone_grow(struct lab_zone *z, unsigned int order)
+{
+	bool grew = false;
+	lab__os_mutex_lock(&z->grow_mutex);
+	size_t managed = atomic_load(&z->managed);
+	size_t want = GROW_MIN_PAGES > ((size_t)1 << order) ? GROW_MIN_PAGES : (size_t)1 << order;
+	if (want > z->max_pages - managed)
+		want = z->max_pages - managed;
+	if (want && lab__zone_add_pages(z, want) == 0) {
+		zone_stat_inc(z, grow);
+		grew = true;
+	}
+	lab__os_mutex_unlock(&z->grow_mutex);
+	return grew;
+}

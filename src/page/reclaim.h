@@ -1,0 +1,23 @@
+/*
+ * reclaim.h - getting memory back (reclaim.c): kswapd, shrinkers, direct
+ * reclaim, waiting for frees, the OOM handler and zone growth.
+ */
+#ifndef LAB_PAGE_RECLAIM_H
+#define LAB_PAGE_RECLAIM_H
+
+#include "page/zone.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void lab__wakeup_kswapd(struct lab_zone *z);
+int lab__kswapd_start(struct lab_zone *z);
+void lab__kswapd_stop(struct lab_zone *z);
+unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority);
+unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
+void lab__wake_waiters(struct lab_zone *z);
+bool lab__zone_grow(struct lab_zone *z, unsigned int order);
+bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+
+#endif /* LAB_PAGE_RECLAIM_H */

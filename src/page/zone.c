@@ -1,0 +1,400 @@
+/*
+ * zone.c - zones: creation, growth and destruction of their memory, the
+ * registry that maps addresses and descriptors back to zones, the zone lock,
+ * and the page <-> address conversions.  Watermarks are in watermark.c,
+ * statistics in stats.c, the invariant checker in check.c.
+ */
+#include "base/compiler.h"
+#include "base/fmt.h"
+#include "os/cpu.h"
+#include "os/os.h"
+#include "os/printk.h"
+#include "os/thread.h"
+#include "page/buddy.h"
+#include "page/page.h"
+#include "page/pcp.h"
+#include "page/reclaim.h"
+#include "page/watermark.h"
+#include "page/zone.h"
+#include "secure/hooks.h"
+#include "debug/export.h"
+#include "debug/hooks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the zone lock ---------------------------------------------------- */
+
+static _Thread_local char self_token_byte __attribute__((tls_model("initial-exec")));
+
+uintptr_t lab__self_token(void)
+{
+	return (uintptr_t)&self_token_byte;
+}
+
+/* An atomic caller spins at most this many times on a holder in another
+ * thread (a descheduled holder), then fails rather than wait. */
+#define ATOMIC_SPIN_LIMIT (1u << 14)
+
+void lab__zone_lock(struct lab_zone *z)
+{
+	uintptr_t me = lab__self_token();
+	for (unsigned int spins = 0;; spins++) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		if (lab_unlikely(seen == me)) {
+			lab__printk("BUG: labyrinth: zone %s: lock taken recursively "
+				    "(a sleeping call from a signal handler?)\n", z->name);
+			abort();
+		}
+		if (spins < 64)
+			lab__os_cpu_relax();
+		else
+			lab__os_yield();
+	}
+}
+
+bool lab__zone_lock_atomic(struct lab_zone *z)
+{
+	uintptr_t me = lab__self_token();
+	for (unsigned int spins = 0; spins < ATOMIC_SPIN_LIMIT; spins++) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
+			break;
+		lab__os_cpu_relax();
+	}
+	zone_stat_inc(z, lock_fail);
+	return false;
+}
+
+void lab__zone_unlock(struct lab_zone *z)
+{
+	atomic_store_explicit(&z->nr_free_snapshot, z->nr_free, memory_order_relaxed);
+	atomic_store_explicit(&z->lock.owner, 0, memory_order_release);
+}
+
+/* ---- the registry ----------------------------------------------------- */
+
+_Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
+_Atomic int lab__registry_used;  /* slots at and above it are empty */
+#define registry lab__registry
+#define registry_used lab__registry_used
+static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
+
+/*
+ * fork(): a child is born with one thread and every lock as it was.  Hold
+ * every zone lock across fork() so that no zone is copied in the middle of
+ * a list operation, with its lock owned by a thread the child does not have.
+ */
+static void zones_lock_for_fork(void)
+{
+	struct lab_zone *z;
+	lab__os_mutex_lock(&registry_mutex);
+	lab__for_each_zone(z)
+		lab__zone_lock(z);
+}
+
+static void zones_unlock_after_fork(void)
+{
+	struct lab_zone *z;
+	lab__for_each_zone(z)
+		lab__zone_unlock(z);
+	lab__os_mutex_unlock(&registry_mutex);
+}
+
+static void register_fork_handlers(void)
+{
+	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
+}
+
+static int registry_add(struct lab_zone *z)
+{
+	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
+	lab__os_once(&fork_handlers, register_fork_handlers);
+	int rc = -ENFILE;
+	lab__os_mutex_lock(&registry_mutex);
+	for (int i = 0; i < LAB_MAX_ZONES; i++) {
+		if (!atomic_load(&registry[i])) {
+			atomic_store(&registry[i], z);
+			if (i >= atomic_load(&registry_used))
+				atomic_store(&registry_used, i + 1);
+			rc = 0;
+			break;
+		}
+	}
+	lab__os_mutex_unlock(&registry_mutex);
+	return rc;
+}
+
+static void registry_del(struct lab_zone *z)
+{
+	lab__os_mutex_lock(&registry_mutex);
+	for (int i = 0; i < LAB_MAX_ZONES; i++)
+		if (atomic_load(&registry[i]) == z)
+			atomic_store(&registry[i], NULL);
+	int used = atomic_load(&registry_used);
+	while (used && !atomic_load(&registry[used - 1]))
+		used--;
+	atomic_store(&registry_used, used);
+	lab__os_mutex_unlock(&registry_mutex);
+}
+
+struct lab_zone *lab__zone_of_addr(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
+		uintptr_t start = (uintptr_t)z->base;
+		if (a >= start && a < start + (atomic_load(&z->managed) << z->page_shift))
+			return z;
+	}
+	return NULL;
+}
+
+/* ---- creation and growth ---------------------------------------------- */
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) / to * to;
+}
+
+/* Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
+ * them to the buddy allocator.  Callers serialise (creation or grow_mutex). */
+int lab__zone_add_pages(struct lab_zone *z, size_t nr)
+{
+	size_t first = atomic_load(&z->managed);
+	size_t ps = z->page_size;
+	/* secure/protect.c: the section's protections; with LAB_ZONE_GUARD a later
+	 * section starts with a guard pfn that is never committed. */
+	size_t guard = lab__section_guard(z, first, &nr);
+	if (nr <= guard)
+		return -ENOMEM;
+	char *mem = z->base + ((first + guard) << z->page_shift);
+	int rc = lab__exclusive_map_section(z, mem, (nr - guard) * ps);
+	if (rc)
+		return rc;
+
+	/* Descriptors share OS pages with their neighbours: commit whole pages. */
+	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
+	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
+	rc = lab__os_commit((void *)d0, d1 - d0);
+	if (!rc)
+		rc = lab__os_prefault((void *)d0, d1 - d0);
+	if (rc)
+		return rc;
+	for (size_t pfn = first; pfn < first + nr; pfn++) {
+		struct lab_page *p = pfn_to_page(z, pfn);
+		memset(p, 0, sizeof(*p));
+		p->next = p->prev = LAB_NO_PFN;
+		p->zone = z;
+	}
+	if (guard)
+		set_page_flags(pfn_to_page(z, first), PG_guard);
+
+	rc = lab__debug_new_range(z, first, nr);  /* poison, page_owner records */
+	if (rc)
+		return rc;
+
+	lab__zone_lock(z);
+	atomic_store(&z->managed, first + nr);
+	z->nr_allocated += nr;   /* free_range takes them back out */
+	lab__free_range(z, first + guard, nr - guard);
+	z->nr_allocated -= nr - guard;  /* a guard pfn stays allocated for good */
+	atomic_fetch_add(&z->nr_guard_pfns, guard);
+	lab__zone_unlock(z);
+	lab__setup_watermarks(z);
+	return 0;
+}
+
+static unsigned int ilog2(size_t x)
+{
+	unsigned int r = 0;
+	while (x >>= 1)
+		r++;
+	return r;
+}
+
+static int check_config(const struct lab_zone_config *cfg)
+{
+	if (!cfg || !cfg->pages || cfg->pages >= LAB_NO_PFN)
+		return -EINVAL;
+	if (cfg->flags & ~LAB_ZONE_ALL_FLAGS)
+		return -EINVAL;
+	if ((cfg->flags & LAB_ZONE_GROW) && cfg->max_pages &&
+	    (cfg->max_pages < cfg->pages || cfg->max_pages >= LAB_NO_PFN))
+		return -EINVAL;
+	if (!(cfg->flags & LAB_ZONE_GROW) && cfg->max_pages && cfg->max_pages != cfg->pages)
+		return -EINVAL;
+	if (cfg->wmark_min || cfg->wmark_low || cfg->wmark_high) {
+		if (cfg->wmark_min > cfg->wmark_low || cfg->wmark_low > cfg->wmark_high ||
+		    cfg->wmark_high >= cfg->pages)
+			return -EINVAL;
+	}
+	if (cfg->watermark_scale_factor > 3000)  /* the kernel's sysctl limit */
+		return -EINVAL;
+	return lab__exclusive_check_config(cfg->flags);
+}
+
+struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
+{
+	int rc = check_config(cfg);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	size_t max_pages = cfg->pages;
+	if (cfg->flags & LAB_ZONE_GROW)
+		max_pages = cfg->max_pages ? cfg->max_pages : 4 * cfg->pages;
+	if (max_pages >= LAB_NO_PFN)
+		max_pages = LAB_NO_PFN - 1;
+	/* A pageblock is at most 512 pages (the kernel's) and at most 1/64 of the zone. */
+	unsigned int lg = ilog2(cfg->pages);
+	unsigned int pageblock_order = lg > 6 + 9 ? 9 : lg > 6 ? lg - 6 : 0;
+
+	/* The zone and its pageblock types, zeroed, in pages of their own from
+	 * the OS (no malloc in the library). */
+	size_t nblocks = (max_pages >> pageblock_order) + 1;
+	size_t self_bytes = round_up(sizeof(struct lab_zone) + nblocks, lab__os_page_size());
+	int err = 0;
+	struct lab_zone *z = lab__os_map_populated(self_bytes, &err);
+	if (!z) {
+		errno = -err;
+		return NULL;
+	}
+	z->self_bytes = self_bytes;
+	z->pageblock_mt = (uint8_t *)(z + 1);
+	lab__snprintf(z->name, sizeof(z->name), "%s", cfg->name ? cfg->name : "Normal");
+	z->flags = cfg->flags;
+	z->page_size = lab__os_page_size();
+	z->page_shift = ilog2(z->page_size);
+	z->max_pages = max_pages;
+	z->watermark_scale_factor = cfg->watermark_scale_factor ? cfg->watermark_scale_factor : 10;
+	z->pageblock_order = pageblock_order;
+	for (int o = 0; o <= LAB_MAX_ORDER; o++)
+		z->area[o].head[MT_NORMAL] = z->area[o].head[MT_HIGHATOMIC] = LAB_NO_PFN;
+	lab__os_rwlock_init(&z->shrinker_lock);
+	lab__os_mutex_init(&z->reclaim_mutex);
+	lab__os_mutex_init(&z->grow_mutex);
+
+	err = lab__exclusive_zone_init(z);  /* secure/protect.c: protection key */
+	size_t guard = lab__zone_guard_bytes(z);
+	if (!err)
+		z->base = lab__os_reserve_guarded(z->max_pages * z->page_size,
+						  z->page_size << LAB_MAX_ORDER, guard, &err);
+	if (z->base)
+		z->pages = lab__os_reserve(round_up(z->max_pages * sizeof(struct lab_page),
+						    z->page_size), z->page_size, &err);
+	if (!err && z->pages)
+		err = lab__debug_zone_init(z, cfg->flags);
+	if (!err && z->pages)
+		err = lab__zone_add_pages(z, cfg->pages);
+	if (!err && cfg->wmark_high) {
+		z->wmark_fixed = true;
+		atomic_store(&z->wmark[WMARK_MIN], cfg->wmark_min);
+		atomic_store(&z->wmark[WMARK_LOW], cfg->wmark_low);
+		atomic_store(&z->wmark[WMARK_HIGH], cfg->wmark_high);
+	}
+	if (!err)
+		err = lab__pcp_init(z, cfg);
+	if (!err)
+		err = registry_add(z);
+	if (!err && !(cfg->flags & LAB_ZONE_NO_KSWAPD)) {
+		err = lab__kswapd_start(z);
+		if (err)
+			registry_del(z);
+	}
+	if (!err)
+		lab__stats_zone_add(z);
+	if (err) {
+		lab__pcp_destroy(z);
+		lab__debug_zone_fini(z);
+		if (z->pages)
+			lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
+							   z->page_size));
+		if (z->base)
+			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+		lab__exclusive_zone_fini(z);
+		lab__os_unmap(z, z->self_bytes);
+		errno = -err;
+		return NULL;
+	}
+	return z;
+}
+
+void lab_zone_destroy(struct lab_zone *z)
+{
+	if (!z)
+		return;
+	lab__kswapd_stop(z);
+	registry_del(z);
+	lab__stats_zone_del(z);
+	lab__pcp_drain_all(z, true);
+	lab__pcp_destroy(z);
+	lab__zone_lock(z);
+	lab__drain_deferred(z);
+	size_t leaked = z->nr_allocated - atomic_load(&z->nr_guard_pfns);
+	lab__zone_unlock(z);
+	if (leaked)
+		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
+			    z->name, leaked);
+	lab__debug_zone_fini(z);  /* page_owner leak report; sanitizer marks off */
+	lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
+	size_t guard = lab__zone_guard_bytes(z);
+	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
+	lab__exclusive_zone_fini(z);
+	lab__os_rwlock_destroy(&z->shrinker_lock);
+	lab__os_mutex_destroy(&z->reclaim_mutex);
+	lab__os_mutex_destroy(&z->grow_mutex);
+	lab__os_unmap(z, z->self_bytes);
+}
+
+const char *lab_zone_name(const struct lab_zone *z)
+{
+	return z ? z->name : NULL;
+}
+
+/* ---- pages and addresses --------------------------------------------- */
+
+size_t lab_page_size(void)
+{
+	return lab__os_page_size();
+}
+
+void *lab_page_address(const struct lab_page *page)
+{
+	const struct lab_zone *z = page->zone;
+	return z->base + (page_to_pfn(z, page) << z->page_shift);
+}
+
+struct lab_page *lab_virt_to_page(const void *addr)
+{
+	struct lab_zone *z = lab__zone_of_addr(addr);
+	if (!z)
+		return NULL;
+	return pfn_to_page(z, ((uintptr_t)addr - (uintptr_t)z->base) >> z->page_shift);
+}
+
+size_t lab_page_to_pfn(const struct lab_page *page)
+{
+	return page_to_pfn(page->zone, page);
+}
+
+struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
+{
+	if (!z || pfn >= atomic_load(&z->managed))
+		return NULL;
+	return pfn_to_page(z, pfn);
+}
+
+struct lab_zone *lab_page_zone(const struct lab_page *page)
+{
+	return page->zone;
+}

@@ -1,0 +1,220 @@
+/*
+ * zone.h - a zone: its struct, the zone lock, the registry that maps
+ * descriptors and addresses back to zones, pfn helpers and the counters
+ * (zone.c; the watermarks are watermark.h).
+ */
+#ifndef LAB_PAGE_ZONE_H
+#define LAB_PAGE_ZONE_H
+
+#include "labyrinth.h"
+#include "os/thread.h"
+#include "page/counters.h"
+#include "page/page.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LAB_NR_ORDERS (LAB_MAX_ORDER + 1)
+#define LAB_MAX_ZONES 64
+
+/* Per-CPU lists (pcp.c): orders 0..LAB_COSTLY_ORDER. */
+#define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
+#define LAB_PCP_MAX_BATCH 256
+struct pcp_set;
+struct page_owner;
+
+/* Free lists per order are split by pageblock type, like the kernel's. */
+enum { MT_NORMAL = 0, MT_HIGHATOMIC = 1, MT_NR = 2 };
+
+struct free_area {
+	uint32_t head[MT_NR];
+	size_t nr_free[MT_NR];  /* blocks */
+};
+
+/*
+ * The zone lock.  Its word holds the owner's thread token, so a signal
+ * handler that interrupted the owner sees that its own thread holds it and
+ * backs off instead of deadlocking.  Critical sections are O(LAB_MAX_ORDER).
+ */
+struct zone_lock {
+	_Atomic uintptr_t owner;
+};
+
+enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+/* The zone's event counters (counters.h), bumped with zone_stat_inc(). */
+#define LAB_COUNTER_NONE(field, name)
+#define LAB_COUNTER_FIELD(field, name) _Atomic uint64_t field;
+#define LAB_COUNTER_ORDERS(field, name) _Atomic uint64_t field[LAB_NR_ORDERS];
+struct zone_counters {
+	LAB_ZONE_STATS(LAB_COUNTER_NONE, LAB_COUNTER_FIELD, LAB_COUNTER_ORDERS)
+};
+
+/*
+ * A zone.  Invariants, under the lock:
+ *     nr_free + nr_allocated == managed
+ *     nr_free == sum over orders and types of (area[o].nr_free[mt] << o)
+ * Pages leaked by a Bad page report, or deferred, count as allocated.
+ */
+struct lab_zone {
+	char name[32];
+	size_t self_bytes;         /* the mapping of the struct and pageblock_mt */
+	unsigned int flags;
+	struct zone_lock lock;
+
+	char *base;                /* memory of pfn 0; aligned to the max order */
+	struct lab_page *pages;    /* descriptors, reserved for max_pages */
+	_Atomic size_t managed;    /* pages committed and handed to the buddy */
+	size_t max_pages;          /* address space reserved */
+	size_t page_size;
+	unsigned int page_shift;
+
+	/* Buddy state, under the lock. */
+	struct free_area area[LAB_NR_ORDERS];
+	size_t nr_free;            /* pages on buddy lists */
+	size_t nr_allocated;       /* pages handed out, leaked and deferred included */
+	_Atomic size_t nr_leaked;  /* pages leaked by Bad page reports */
+	unsigned int pageblock_order;
+	uint8_t *pageblock_mt;     /* migratetype per pageblock (after the struct) */
+	size_t nr_reserved_highatomic;
+
+	/* Watermarks; read without the lock. */
+	_Atomic size_t wmark[NR_WMARK];
+	bool wmark_fixed;
+	unsigned int watermark_scale_factor;
+	_Atomic size_t nr_free_snapshot; /* nr_free, readable without the lock */
+
+	/* Frees that found the lock taken; drained by the next holder. */
+	_Atomic uint64_t deferred_head; /* pfn + 1 of the top, 0 = empty */
+	_Atomic size_t nr_deferred;     /* pages */
+
+	/* Sleeping allocators wait on free_seq; frees bump it when waiters exist. */
+	_Atomic uint32_t free_seq;
+	_Atomic int nr_waiters;
+
+	/* Background reclaimer. */
+	lab__os_thread_t kswapd;
+	bool kswapd_started;
+	_Atomic uint32_t kswapd_seq;
+	_Atomic int kswapd_pending;
+	_Atomic bool kswapd_stop;
+	_Atomic uint64_t pending_warn;       /* a failure report left by an atomic caller */
+	_Atomic unsigned long pending_warn_count;
+
+	/* Shrinkers and the OOM handler. */
+	lab__os_rwlock_t shrinker_lock;
+	struct lab_shrinker *shrinkers;
+	lab__os_mutex_t reclaim_mutex;  /* serialises shrink rounds */
+	lab_oom_handler_t oom_handler;
+	void *oom_arg;
+
+	/* Growth (LAB_ZONE_GROW), by sleeping callers only. */
+	lab__os_mutex_t grow_mutex;
+
+	/* Per-CPU lists: nr_pcp sets of pcp_stride bytes (pcp.c). */
+	struct pcp_set *pcp;
+	int nr_pcp;
+	int pcp_mode;
+	size_t pcp_stride, pcp_bytes;
+	uint32_t pcp_batch[LAB_PCP_ORDERS], pcp_high[LAB_PCP_ORDERS];
+	_Atomic uint32_t pcp_drain_request;
+
+	struct zone_counters stat;
+
+	/* Debugging (src/debug/); set at creation. */
+	unsigned int debug;             /* ZONE_DEBUG_* (below): one test on the hot paths */
+	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
+	/* Exclusive pages (src/secure/); written at creation and under grow_mutex. */
+	int pkey;                  /* protection key in force, -1 if none */
+	unsigned int prot_wanted;  /* LAB_ZONE_* protections asked for or implied */
+	_Atomic unsigned int prot_in_force;  /* held by every section so far */
+	_Atomic unsigned int prot_fallback;  /* missing on some section */
+	int prot_errno[16];        /* first errno per fallback bit */
+	_Atomic size_t nr_sections;
+	_Atomic size_t nr_guard_pfns;
+};
+
+/* Readers of a const zone still take its lock. */
+static inline struct lab_zone *zone_mut(const struct lab_zone *z)
+{
+	return (struct lab_zone *)(uintptr_t)z;
+}
+
+/* z->debug: what the alloc and free paths must do beyond the buddy work
+ * (debug/hooks.h). */
+enum {
+	ZONE_DEBUG_POISON     = 1u << 0, /* fill freed pages with 0xaa, check on alloc */
+	ZONE_DEBUG_PAGE_OWNER = 1u << 1, /* page_owner records (alloc tracking) */
+	ZONE_DEBUG_SANITIZE   = 1u << 2, /* mark free pages for ASan / Valgrind */
+};
+
+#define zone_stat_inc(z, field) \
+	atomic_fetch_add_explicit(&(z)->stat.field, 1, memory_order_relaxed)
+#define zone_stat_add(z, field, n) \
+	atomic_fetch_add_explicit(&(z)->stat.field, (n), memory_order_relaxed)
+
+static inline size_t page_to_pfn(const struct lab_zone *z, const struct lab_page *p)
+{
+	return (size_t)(p - z->pages);
+}
+static inline struct lab_page *pfn_to_page(const struct lab_zone *z, size_t pfn)
+{
+	return &z->pages[pfn];
+}
+/* Thread token: an address unique to each live thread, found without a syscall. */
+uintptr_t lab__self_token(void);
+
+/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
+void lab__zone_lock(struct lab_zone *z);
+bool lab__zone_lock_atomic(struct lab_zone *z);
+void lab__zone_unlock(struct lab_zone *z);
+static inline bool zone_lock_held_by_self(const struct lab_zone *z)
+{
+	return atomic_load_explicit(&z->lock.owner, memory_order_relaxed) == lab__self_token();
+}
+
+/* zone.c */
+extern _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
+extern _Atomic int lab__registry_used;
+
+/* For each registered zone z: a lock-free walk, for lookups that race with
+ * creation and destruction (a slot read empty is skipped). */
+#define lab__for_each_zone(z)                                                         \
+	for (int lab__i_ = 0, lab__used_ = atomic_load_explicit(&lab__registry_used,        \
+								 memory_order_acquire);      \
+	     lab__i_ < lab__used_; lab__i_++)                                               \
+		if (!((z) = atomic_load_explicit(&lab__registry[lab__i_],                    \
+						 memory_order_acquire)))                     \
+			continue;                                                           \
+		else
+
+/* The zone whose descriptor array holds desc, or NULL: a descriptor that is
+ * no descriptor of a live zone is caught here.  Inline: every free asks. */
+static inline struct lab_zone *lab__zone_of_desc(const void *desc)
+{
+	uintptr_t d = (uintptr_t)desc;
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
+		uintptr_t start = (uintptr_t)z->pages;
+		uintptr_t end = start + atomic_load_explicit(&z->managed, memory_order_relaxed) *
+						sizeof(struct lab_page);
+		if (d >= start && d < end)
+			return (d - start) % sizeof(struct lab_page) ? NULL : z;
+	}
+	return NULL;
+}
+struct lab_zone *lab__zone_of_addr(const void *addr);
+/* The descriptor of the page holding addr if addr lies in z's memory, else
+ * NULL: lab_virt_to_page() for a caller that knows the zone (no registry walk). */
+static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, const void *addr)
+{
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
+	if (off >= atomic_load_explicit(&z->managed, memory_order_relaxed) << z->page_shift)
+		return NULL;
+	return &z->pages[off >> z->page_shift];
+}
+int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
+
+#endif /* LAB_PAGE_ZONE_H */
