@@ -1,7 +1,6 @@
 /*
  * labyrinth/slab.h - object caches and kmalloc on top of Labyrinth's zones,
  * under the same GFP contract as pages: the kernel's kmem_cache and kmalloc.
- * Included by <labyrinth.h>; include that.
  *
  * A cache hands out objects of one size from slabs (blocks of pages of its
  * zone).  Each CPU keeps an array of free objects, refilled from and drained
@@ -18,13 +17,16 @@
  * interrupted the same thread inside the library; they fail only when the
  * zone cannot give a page under the caller's watermark (see docs/SLAB.md).
  * The first use of the default zone (lab_default_zone(), the first
- * lab_kmalloc()) creates it and may sleep: make it early if a signal handler
- * may be first.
+ * lab_kmalloc()) creates it and its kmalloc caches and may sleep: make it
+ * early if a signal handler may be first.
+ * Self-contained; <labyrinth.h> includes every group.
  */
 #ifndef LABYRINTH_SLAB_H
 #define LABYRINTH_SLAB_H
 
-#include <labyrinth.h>
+#include <labyrinth/types.h>
+#include <labyrinth/gfp.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -217,14 +219,18 @@ LAB_API size_t lab_ksize(const void *obj);
  * The zone lab_kmalloc() and caches created with a NULL zone use, made on
  * first use: growable, its size and flags from LABYRINTH_ZONE (for example
  * "size=64M,max=8G,locked"; docs/SLAB.md), a bad value reported naming the
- * variable (then the defaults).  NULL (errno) if it cannot be made.  The first
- * call may sleep; later ones are async-signal-safe, O(1).
+ * variable (then the defaults).  NULL (errno) if it cannot be made.  It comes
+ * with its kmalloc caches: once it returns the zone, lab_kmalloc() without
+ * LAB_GFP_EXCLUSIVE never creates a cache, so a first lab_kmalloc(GFP_ATOMIC)
+ * neither sleeps nor makes a system call.  The first call may sleep; later
+ * ones are async-signal-safe, O(1).
  */
 LAB_API struct lab_zone *lab_default_zone(void);
 /* The zone of exclusive objects (LAB_GFP_EXCLUSIVE kmalloc, LAB_SLAB_EXCLUSIVE
  * caches with a NULL zone): memfd_secret where the kernel has it, with the
  * zone's reported fallback otherwise; LABYRINTH_EXCLUSIVE_ZONE sets it as
- * LABYRINTH_ZONE does.  As lab_default_zone(). */
+ * LABYRINTH_ZONE does.  As lab_default_zone(), with the exclusive kmalloc
+ * caches. */
 LAB_API struct lab_zone *lab_default_exclusive_zone(void);
 
 #ifdef __cplusplus

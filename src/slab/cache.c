@@ -336,31 +336,23 @@ const char *lab_kmem_cache_name(const struct lab_kmem_cache *c)
 
 /* ---- the header cache -------------------------------------------------- */
 
-static _Atomic int header_state;  /* 0 none, 1 being made, 2 made */
-static _Atomic uintptr_t header_maker;
+static struct lab__slab_once header_once;
+
+/* On the metadata zone, named explicitly: the header cache may be made
+ * while the default zone is (its kmalloc classes of large objects). */
+static bool make_header_cache(void)
+{
+	struct lab_zone *meta = lab__slab_meta_zone();
+	if (meta)
+		lab__slab_header_cache = lab__slab_create(meta, "slab_header", SLAB_HEADER_SIZE,
+							  SLAB_CPU_STRIDE, 0, NULL,
+							  SLAB_INTERNAL_ON_SLAB);
+	return lab__slab_header_cache != NULL;
+}
 
 bool lab__slab_header_init(void)
 {
-	int st = atomic_load_explicit(&header_state, memory_order_acquire);
-	if (lab_likely(st == 2))
-		return true;
-	int idle = 0;
-	if (atomic_compare_exchange_strong(&header_state, &idle, 1)) {
-		atomic_store(&header_maker, lab__self_token());
-		lab__slab_header_cache = lab__slab_create(NULL, "slab_header", SLAB_HEADER_SIZE,
-							  SLAB_CPU_STRIDE, 0, NULL,
-							  SLAB_INTERNAL_ON_SLAB);
-		atomic_store_explicit(&header_state, lab__slab_header_cache ? 2 : 0,
-				      memory_order_release);
-		return lab__slab_header_cache != NULL;
-	}
-	if (atomic_load(&header_maker) == lab__self_token()) {
-		errno = EAGAIN;  /* a signal handler inside the first creation */
-		return false;
-	}
-	while ((st = atomic_load_explicit(&header_state, memory_order_acquire)) == 1)
-		lab__os_yield();
-	return st == 2;
+	return lab__slab_run_once(&header_once, make_header_cache);
 }
 
 /* ---- destruction ------------------------------------------------------- */

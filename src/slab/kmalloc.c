@@ -26,15 +26,7 @@
 
 /* ---- doing something once, from any thread or signal handler ---------- */
 
-/* 0 idle, 1 running, 2 done.  A caller that finds its own thread running the
- * work (a signal handler that interrupted it) gets false (EAGAIN) instead of
- * waiting for itself; others wait; a failure leaves it idle for a retry. */
-struct once {
-	_Atomic int state;
-	_Atomic uintptr_t who;
-};
-
-static bool run_once(struct once *o, bool (*fn)(void))
+bool lab__slab_run_once(struct lab__slab_once *o, bool (*fn)(void))
 {
 	int st = atomic_load_explicit(&o->state, memory_order_acquire);
 	if (lab_likely(st == 2))
@@ -218,13 +210,30 @@ static size_t machine_pages(size_t at_least)
 }
 
 static _Atomic(struct lab_zone *) default_zone, exclusive_zone;
+/* The default zone from its creation on, before it is published: the zone
+ * of every cache's metadata, the kmalloc classes' included. */
+static _Atomic(struct lab_zone *) meta_zone;
 /* The default zone's geometry, copied once it exists (lab_kfree's first look):
  * base 0 until then matches no object. */
 static uintptr_t dz_base;
 static struct lab_page *dz_pages;
 static const _Atomic size_t *dz_managed;
 static unsigned int dz_shift;
-static struct once default_once, exclusive_once;
+static struct lab__slab_once default_once, exclusive_once;
+
+static bool make_classes(int excl, struct lab_zone *zone);
+
+/* A default zone's kmalloc classes are made before the zone is published, so
+ * that whoever sees the zone finds them: a first lab_kmalloc(GFP_ATOMIC)
+ * after lab_default_zone() creates no cache (and so never sleeps).  A class
+ * that could not be made is made on first use, by a caller that may. */
+static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl)
+{
+	if (z)
+		make_classes(excl, z);
+	atomic_store_explicit(slot, z, memory_order_release);
+	return z != NULL;
+}
 
 static bool make_default_zone(void)
 {
@@ -238,9 +247,9 @@ static bool make_default_zone(void)
 		dz_managed = &z->managed;
 		dz_shift = z->page_shift;
 		__atomic_store_n(&dz_base, (uintptr_t)z->base, __ATOMIC_RELEASE);
+		atomic_store_explicit(&meta_zone, z, memory_order_release);
 	}
-	atomic_store_explicit(&default_zone, z, memory_order_release);
-	return z != NULL;
+	return publish_zone(&default_zone, z, 0);
 }
 
 static bool make_exclusive_zone(void)
@@ -248,32 +257,34 @@ static bool make_exclusive_zone(void)
 	/* 1 MiB of secret memory to start, up to 64 MiB (it is locked memory). */
 	size_t ps = lab_page_size();
 	struct zone_spec d = { (1u << 20) / ps, (64u << 20) / ps, LAB_ZONE_SECRET | LAB_ZONE_GROW };
-	struct lab_zone *z = make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true);
-	atomic_store_explicit(&exclusive_zone, z, memory_order_release);
-	return z != NULL;
+	return publish_zone(&exclusive_zone,
+			    make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true), 1);
+}
+
+static struct lab_zone *zone_once(_Atomic(struct lab_zone *) *slot, struct lab__slab_once *o,
+				  bool (*make)(void))
+{
+	struct lab_zone *z = atomic_load_explicit(slot, memory_order_acquire);
+	if (lab_likely(z))
+		return z;
+	lab__slab_run_once(o, make);
+	return atomic_load_explicit(slot, memory_order_acquire);
 }
 
 struct lab_zone *lab_default_zone(void)
 {
-	struct lab_zone *z = atomic_load_explicit(&default_zone, memory_order_acquire);
-	if (lab_likely(z))
-		return z;
-	run_once(&default_once, make_default_zone);
-	return atomic_load_explicit(&default_zone, memory_order_acquire);
+	return zone_once(&default_zone, &default_once, make_default_zone);
 }
 
 struct lab_zone *lab_default_exclusive_zone(void)
 {
-	struct lab_zone *z = atomic_load_explicit(&exclusive_zone, memory_order_acquire);
-	if (lab_likely(z))
-		return z;
-	run_once(&exclusive_once, make_exclusive_zone);
-	return atomic_load_explicit(&exclusive_zone, memory_order_acquire);
+	return zone_once(&exclusive_zone, &exclusive_once, make_exclusive_zone);
 }
 
 struct lab_zone *lab__slab_meta_zone(void)
 {
-	return lab_default_zone();
+	struct lab_zone *z = atomic_load_explicit(&meta_zone, memory_order_acquire);
+	return z ? z : lab_default_zone();
 }
 
 /* ---- size classes ------------------------------------------------------ */
@@ -307,9 +318,9 @@ static _Atomic(struct lab_kmem_cache *) kmalloc_caches[2][NR_CLASSES];
 /* Their per-CPU arrays (c->cpu), so that lab_kmalloc's pop does not wait for
  * the load of the cache's fields. */
 static _Atomic(struct slab_cpu *) kmalloc_arrays[2][NR_CLASSES];
-static struct once kmalloc_once[2];
+static struct lab__slab_once kmalloc_once[2];
 
-static bool make_classes(int excl)
+static bool make_classes(int excl, struct lab_zone *zone)
 {
 	for (unsigned int i = 0; i < NR_CLASSES; i++) {
 		if (atomic_load(&kmalloc_caches[excl][i]))
@@ -318,7 +329,7 @@ static bool make_classes(int excl)
 		size_t align = size & -size;  /* power-of-two classes: natural alignment */
 		if (align > lab_page_size())
 			align = lab_page_size();
-		struct lab_kmem_cache *c = lab__slab_create(NULL, class_name[excl][i], size, align,
+		struct lab_kmem_cache *c = lab__slab_create(zone, class_name[excl][i], size, align,
 							    excl ? LAB_SLAB_EXCLUSIVE : 0, NULL,
 							    SLAB_INTERNAL_KMALLOC);
 		if (!c)
@@ -331,12 +342,14 @@ static bool make_classes(int excl)
 
 static bool make_plain_classes(void)
 {
-	return make_classes(0);
+	struct lab_zone *z = lab_default_zone();
+	return z && make_classes(0, z);
 }
 
 static bool make_exclusive_classes(void)
 {
-	return make_classes(1);
+	struct lab_zone *z = lab_default_exclusive_zone();
+	return z && make_classes(1, z);
 }
 
 static struct lab_kmem_cache *class_cache(unsigned int i, int excl)
@@ -345,7 +358,7 @@ static struct lab_kmem_cache *class_cache(unsigned int i, int excl)
 							memory_order_acquire);
 	if (lab_likely(c))
 		return c;
-	run_once(&kmalloc_once[excl], excl ? make_exclusive_classes : make_plain_classes);
+	lab__slab_run_once(&kmalloc_once[excl], excl ? make_exclusive_classes : make_plain_classes);
 	return atomic_load_explicit(&kmalloc_caches[excl][i], memory_order_acquire);
 }
 

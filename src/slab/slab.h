@@ -247,6 +247,16 @@ bool lab__slab_header_init(void);
 /* fn for every cache, under the cache list's mutex.  May sleep. */
 void lab__slab_for_each_cache(void (*fn)(struct lab_kmem_cache *c, void *arg), void *arg);
 
+/* kmalloc.c: run fn once per process, from any thread or signal handler.
+ * state: 0 idle, 1 running, 2 done.  A caller that finds its own thread
+ * running it (a signal handler that interrupted it) gets false (EAGAIN)
+ * instead of waiting for itself; others wait; a failure leaves it idle for
+ * a retry.  True once fn has succeeded. */
+struct lab__slab_once {
+	_Atomic int state;
+	_Atomic uintptr_t who;
+};
+bool lab__slab_run_once(struct lab__slab_once *o, bool (*fn)(void));
 /* kmalloc.c: the zone cache metadata lives in (made on first use); the
  * cache whose slab obj's address lies in, in any zone (NULL: none). */
 struct lab_zone *lab__slab_meta_zone(void);

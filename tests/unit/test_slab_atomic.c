@@ -12,6 +12,8 @@
  * allocated on one CPU and freed on another is a remote free. */
 #include "helpers.h"
 
+#include "page/atomic.h"  /* lab__sleep_check: the might_sleep switch */
+
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
@@ -476,4 +478,62 @@ Test(slab_atomic, threads_freeing_each_others_objects_lose_nothing, .timeout = 1
 	cr_assert_eq(zone_free_all(z), 8192);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
+}
+
+/* ---- the default zone comes with its kmalloc caches ------------------ */
+
+/* Every size class and a large block, plain then exclusive. */
+static const size_t class_sizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096,
+				      8192, 3 * 4096 };
+static _Atomic uint32_t first_done;
+static int first_result;
+
+static void *first_kmalloc_main(void *arg)
+{
+	(void)arg;
+	if (install_futex_wake_only_filter())
+		syscall(SYS_exit, 2);
+	lab_atomic_enter();  /* with the might_sleep check on: a cache creation aborts */
+	for (int excl = 0; excl < 2 && !first_result; excl++) {
+		for (size_t i = 0; i < sizeof(class_sizes) / sizeof(class_sizes[0]); i++) {
+			lab_gfp_t gfp = LAB_GFP_ATOMIC | (excl ? LAB_GFP_EXCLUSIVE : 0);
+			char *p = lab_kmalloc(class_sizes[i], gfp);
+			if (!p) {
+				first_result = 10 + (int)i;
+				break;
+			}
+			p[0] = p[class_sizes[i] - 1] = 1;
+			lab_kfree(p);
+		}
+	}
+	lab_atomic_exit();
+	atomic_store(&first_done, 1);
+	syscall(SYS_futex, &first_done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	syscall(SYS_exit, 0);
+	return NULL;
+}
+
+static void first_kmalloc_child(void *arg)
+{
+	(void)arg;
+	/* The zones, nothing else: no lab_kmalloc before the sandbox. */
+	if (!lab_default_zone() || !lab_default_exclusive_zone())
+		_exit(2);
+	lab__sleep_check = true;
+	pthread_t t;
+	if (pthread_create(&t, NULL, first_kmalloc_main, NULL))
+		_exit(4);
+	while (!atomic_load(&first_done))
+		syscall(SYS_futex, &first_done, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	_exit(first_result);
+}
+
+Test(slab_atomic, the_first_atomic_kmalloc_after_the_default_zone_creates_no_cache,
+     .timeout = 60)
+{
+	static char out[4096];
+	int status = run_in_child(first_kmalloc_child, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status), "killed by signal %d (a system call, or a might_sleep "
+		  "report)\n%s", WIFSIGNALED(status) ? WTERMSIG(status) : 0, out);
+	cr_assert_eq(WEXITSTATUS(status), 0, "child exit %d\n%s", WEXITSTATUS(status), out);
 }
