@@ -115,7 +115,9 @@ LAB_API size_t lab_kmem_cache_alloc_bulk(struct lab_kmem_cache *cache, lab_gfp_t
 LAB_API void lab_kmem_cache_free_bulk(struct lab_kmem_cache *cache, size_t nr, void **objs);
 /*
  * Give the cache's free objects back to its slabs (every CPU's array) and its
- * empty slabs back to the zone.  NULL: every kmalloc cache.  Returns the
+ * empty slabs back to the zone.  NULL: every kmalloc cache, then the
+ * library's own cache of slab headers (slabs of large objects keep their
+ * header there), so that nothing of the kmalloc caches stays.  Returns the
  * number of pages given back, or -EINVAL.  May sleep; O(CPUs x array + slabs).
  */
 LAB_API int lab_kmem_cache_shrink(struct lab_kmem_cache *cache);

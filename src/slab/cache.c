@@ -473,6 +473,8 @@ static size_t shrink_one(struct lab_kmem_cache *c)
 	return before > after ? before - after : 0;
 }
 
+/* NULL: every kmalloc class, then the header cache, into which the classes'
+ * empty off-slab slabs have just given their headers back. */
 int lab_kmem_cache_shrink(struct lab_kmem_cache *c)
 {
 	lab__might_sleep("lab_kmem_cache_shrink");
@@ -484,6 +486,8 @@ int lab_kmem_cache_shrink(struct lab_kmem_cache *c)
 		if (it->kmalloc)
 			pages += shrink_one(it);
 	lab__os_mutex_unlock(&caches_mutex);
+	if (lab__slab_header_cache)
+		pages += shrink_one(lab__slab_header_cache);
 	return pages > INT32_MAX ? INT32_MAX : (int)pages;
 }
 

@@ -7,6 +7,8 @@
  * default zone and LABYRINTH_ZONE. */
 #include "helpers.h"
 
+#include "slab/slab.h"  /* the header cache */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -362,6 +364,36 @@ Test(slab, shrink_gives_every_empty_slab_back)
 	cr_assert_eq(zone_free_all(z), 2048);
 	cr_assert_eq(lab_kmem_cache_shrink(c), 0, "nothing more to give");
 	cr_assert_eq(lab_kmem_cache_shrink(NULL) >= 0, 1);
+	lab_kmem_cache_destroy(c);
+	lab_zone_destroy(z);
+}
+
+/* White-box: the header cache is the library's own (slab/slab.h). */
+Test(slab, shrink_null_gives_back_the_slab_headers_too)
+{
+	struct lab_zone *z = quiet_zone(2048);
+	/* Page-sized objects keep their slab's header off the slab. */
+	struct lab_kmem_cache *c = lab_kmem_cache_create(z, "t-offslab", 4096, 4096, 0, NULL);
+	cr_assert_not_null(c);
+	cr_assert(c->off_slab, "a page-sized object's slab keeps its header elsewhere");
+	static void *o[300];
+	for (int i = 0; i < 300; i++)
+		cr_assert_not_null(o[i] = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL));
+	struct lab_kmem_cache_stats hs = cstats(lab__slab_header_cache);
+	cr_assert_geq(hs.active_objs, cstats(c).slabs, "one header per slab");
+	for (int i = 0; i < 300; i++)
+		lab_kmem_cache_free(c, o[i]);
+	cr_assert_gt(lab_kmem_cache_shrink(c), 0);
+	cr_assert_eq(cstats(c).slabs, 0);
+	hs = cstats(lab__slab_header_cache);
+	cr_assert_eq(hs.active_objs, 0, "every header went back to the header cache");
+	cr_assert_gt(hs.pages, 0, "which keeps its own slabs until it is shrunk");
+	size_t meta_free = zone_free_all(lab_default_zone());
+	cr_assert_geq(lab_kmem_cache_shrink(NULL), (int)hs.pages);
+	hs = cstats(lab__slab_header_cache);
+	cr_assert_eq(hs.pages, 0, "the header cache gave its pages back");
+	cr_assert_eq(hs.slabs, 0);
+	cr_assert_gt(zone_free_all(lab_default_zone()), meta_free, "to the default zone");
 	lab_kmem_cache_destroy(c);
 	lab_zone_destroy(z);
 }
