@@ -16,7 +16,6 @@
 #include "base/fmt.h"
 #include "os/cpu.h"
 #include "os/printk.h"
-#include "os/stack.h"
 #include "os/thread.h"
 #include "page/pcp.h"
 #include "secure/hooks.h"
@@ -308,7 +307,6 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	c->meta_page = mp;
 	c->meta_order = morder;
 	lab__slab_cpu_setup(c, (char *)c + SLAB_META_HEAD);  /* cache_of_cpu() undoes it */
-	lab__os_stack_warm();  /* reports and U capture stacks later, maybe in atomic context */
 	shrinker_init(c);
 	if (lab_register_shrinker(zone, &c->shrinker) == 0)
 		c->shrinker_registered = true;

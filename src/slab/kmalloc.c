@@ -198,7 +198,7 @@ static struct lab_zone *make_zone(const char *name, enum lab__option_id var, str
 		.name = name, .pages = d.pages, .flags = d.flags,
 		.max_pages = (d.flags & LAB_ZONE_GROW) ? d.max_pages : 0,
 	};
-	return lab_zone_create(&cfg);
+	return lab__zone_create(&cfg);  /* started once published */
 }
 
 static size_t machine_pages(size_t at_least)
@@ -223,16 +223,33 @@ static struct lab__slab_once default_once, exclusive_once;
 
 static bool make_classes(int excl, struct lab_zone *zone);
 
-/* A default zone's kmalloc classes are made before the zone is published, so
+/*
+ * A default zone's kmalloc classes are made before the zone is published, so
  * that whoever sees the zone finds them: a first lab_kmalloc(GFP_ATOMIC)
  * after lab_default_zone() creates no cache (and so never sleeps).  A class
- * that could not be made is made on first use, by a caller that may. */
+ * that could not be made is made on first use, by a caller that may.
+ *
+ * Up to the publication nothing calls malloc; what may (kswapd's thread, the
+ * unwinder's first load) starts after it, so that a malloc built on this
+ * zone, called from there, finds the zone made rather than a creation in
+ * progress (which would refuse it: EAGAIN).  Without kswapd (a thread that
+ * could not be made) the zone still works, reclaimed by its callers only.
+ */
 static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl)
 {
 	if (z)
 		make_classes(excl, z);
 	atomic_store_explicit(slot, z, memory_order_release);
-	return z != NULL;
+	if (!z)
+		return false;
+	int err = lab__zone_start(z);
+	if (err) {
+		char why[64];
+		lab__printk("labyrinth: zone %s: no kswapd thread (%s); sleeping callers "
+			    "reclaim themselves\n", lab_zone_name(z),
+			    lab__os_strerror(-err, why, sizeof(why)));
+	}
+	return true;
 }
 
 static bool make_default_zone(void)
