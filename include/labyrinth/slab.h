@@ -58,7 +58,20 @@ struct lab_slab_sheaf;
 #define LAB_SLAB_TRACE               0x0080u
 /* Debugging "A": failslab may fail this cache when its cache_filter is on. */
 #define LAB_SLAB_FAILSLAB            0x0100u
-#define LAB_SLAB_ALL_FLAGS           0x01ffu
+/*
+ * The kernel's SLAB_TYPESAFE_BY_RCU: a freed object may be handed out again
+ * at once, but only as an object of this cache, and the memory of a slab
+ * goes back to the zone only after a grace period (lab_slab_set_grace_period
+ * below): a reader that found an object under its own read-side protection
+ * may still read it after a free, and must check that it is the object it
+ * wanted.  The free pointer lives outside the object, which is never
+ * poisoned (P is left out) nor marked unaddressable for ASan while its slab
+ * lives.  Needs a grace period function registered before the cache is
+ * made; not with LAB_SLAB_EXCLUSIVE (whose scrub on free would change what a
+ * reader sees).
+ */
+#define LAB_SLAB_TYPESAFE_BY_RCU     0x0200u
+#define LAB_SLAB_ALL_FLAGS           0x03ffu
 
 /* ---------------------------------------------------------------------- */
 /* Caches.                                                                 */
@@ -74,7 +87,8 @@ struct lab_slab_sheaf;
  * (this structure, its per-CPU arrays, off-slab slab headers) lives in the
  * default zone.  Returns NULL with errno EINVAL (size 0 or too large, a bad
  * align, unknown flags, a NULL name, a constructor with LAB_SLAB_EXCLUSIVE,
- * whose zeroing would undo it) or ENOMEM.  May sleep.
+ * whose zeroing would undo it, LAB_SLAB_TYPESAFE_BY_RCU with EXCLUSIVE or
+ * without a grace period function) or ENOMEM.  May sleep.
  */
 LAB_API struct lab_kmem_cache *lab_kmem_cache_create(struct lab_zone *zone, const char *name,
 						     size_t size, size_t align, unsigned int flags,
@@ -88,6 +102,26 @@ LAB_API struct lab_kmem_cache *lab_kmem_cache_create(struct lab_zone *zone, cons
  */
 LAB_API void lab_kmem_cache_destroy(struct lab_kmem_cache *cache);
 LAB_API const char *lab_kmem_cache_name(const struct lab_kmem_cache *cache);
+
+/*
+ * What LAB_SLAB_TYPESAFE_BY_RCU caches wait on before a slab's pages go back
+ * to the zone: the caller's grace period.  defer(head, fn) must call
+ * fn(head) once every reader that may have seen the slab's objects is done,
+ * as the kernel's call_rcu(); fn frees the pages (it never sleeps and is
+ * async-signal-safe, so defer may run it from any context).  The head is
+ * kept per slab, in its header; it has the layout of the kernel's struct
+ * rcu_head (callback_head: next, then func), so that a layer with its own
+ * call_rcu() may take it as its own.  A cache takes the function registered
+ * when it is made (NULL: no cache with the flag can be made); lab_kmem_cache_
+ * destroy() of such a cache does not wait for its callbacks: the last of
+ * them gives the cache's own memory back.  Thread-safe; O(1).
+ */
+struct lab_rcu_head {
+	struct lab_rcu_head *next;
+	void (*func)(struct lab_rcu_head *head);
+};
+LAB_API void lab_slab_set_grace_period(void (*defer)(struct lab_rcu_head *head,
+						     void (*fn)(struct lab_rcu_head *head)));
 
 /*
  * An object, or NULL with errno ENOMEM (the zone could not give a slab under

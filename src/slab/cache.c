@@ -27,6 +27,10 @@
 
 struct lab_kmem_cache *lab__slab_header_cache;
 
+/* lab_slab_set_grace_period(): what TYPESAFE_BY_RCU caches made from now on
+ * wait on. */
+static _Atomic(void (*)(struct lab_rcu_head *, void (*)(struct lab_rcu_head *))) grace_period;
+
 /* Every cache, for slabinfo and shrinking; creation and destruction may sleep. */
 static lab__os_mutex_t caches_mutex = LAB_OS_MUTEX_INIT;
 static struct lab_kmem_cache *caches;
@@ -53,8 +57,9 @@ static bool is_pow2(size_t x)
 /*
  * The slot layout: [red_left][object][right red zone][fp][state][tracks],
  * each part only when needed.  The free pointer overlays the object unless
- * the object's contents must survive (constructor) or be checked (any
- * debugging): then it has a word of its own after the object.
+ * the object's contents must survive (constructor, TYPESAFE_BY_RCU: readers
+ * may still look) or be checked (any debugging): then it has a word of its
+ * own after the object.
  */
 static void slot_layout(struct lab_kmem_cache *c)
 {
@@ -63,7 +68,7 @@ static void slot_layout(struct lab_kmem_cache *c)
 	if (c->debug & SLAB_DEBUG_REDZONE)
 		end += sizeof(void *);
 	c->inuse_end = end;
-	if (c->ctor || c->debug) {
+	if (c->ctor || c->debug || c->rcu) {
 		c->fp_offset = end;
 		end += sizeof(void *);
 	} else {
@@ -224,9 +229,14 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	size_t page_size = lab_page_size();
 	/* An exclusive cache zeroes objects on hand-out: that would undo a
 	 * constructor, so the two do not go together. */
+	/* A TYPESAFE_BY_RCU cache takes the grace period registered now. */
+	void (*rcu_defer)(struct lab_rcu_head *, void (*)(struct lab_rcu_head *)) =
+		atomic_load_explicit(&grace_period, memory_order_acquire);
+	bool rcu = flags & LAB_SLAB_TYPESAFE_BY_RCU;
 	if (!name || !size || (flags & ~LAB_SLAB_ALL_FLAGS) ||
 	    (align && (!is_pow2(align) || align > page_size)) ||
-	    size > (page_size << LAB_MAX_ORDER) || ((flags & LAB_SLAB_EXCLUSIVE) && ctor)) {
+	    size > (page_size << LAB_MAX_ORDER) || ((flags & LAB_SLAB_EXCLUSIVE) && ctor) ||
+	    (rcu && ((flags & LAB_SLAB_EXCLUSIVE) || !rcu_defer))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -253,12 +263,18 @@ struct lab_kmem_cache *lab__slab_create(struct lab_zone *zone, const char *name,
 	c->exclusive = c->flags & LAB_SLAB_EXCLUSIVE;
 	c->failslab = c->flags & LAB_SLAB_FAILSLAB;
 	c->kmalloc = internal & SLAB_INTERNAL_KMALLOC;
-	c->sanitize = zone->debug & ZONE_DEBUG_SANITIZE;
+	c->rcu = rcu;
+	c->rcu_defer = rcu_defer;
+	c->rcu_refs = 1;
+	/* Readers may still read a TYPESAFE_BY_RCU cache's free objects: not
+	 * for ASan to call that a use after free (the page layer marks the
+	 * slab's pages once they are back). */
+	c->sanitize = (zone->debug & ZONE_DEBUG_SANITIZE) && !rcu;
 	if (c->flags & LAB_SLAB_CONSISTENCY_CHECKS)
 		c->debug |= SLAB_DEBUG_CHECKS;
 	if (c->flags & LAB_SLAB_RED_ZONE)
 		c->debug |= SLAB_DEBUG_REDZONE;
-	if ((c->flags & LAB_SLAB_POISON) && !ctor)
+	if ((c->flags & LAB_SLAB_POISON) && !ctor && !rcu)  /* what readers see stays */
 		c->debug |= SLAB_DEBUG_POISON;
 	if (c->flags & LAB_SLAB_STORE_USER)
 		c->debug |= SLAB_DEBUG_USER;
@@ -386,9 +402,23 @@ void lab_kmem_cache_destroy(struct lab_kmem_cache *c)
 	lab__slab_release_all(c);
 	lab__slab_unlock(c);
 	cache_list_del(c);
-	struct lab_page *mp = c->meta_page;
-	unsigned int morder = c->meta_order;
-	lab_free_pages(mp, morder);
+	if (c->rcu) {
+		lab__slab_rcu_put(c);  /* the slabs waiting hold the rest */
+		return;
+	}
+	lab_free_pages(c->meta_page, c->meta_order);
+}
+
+void lab__slab_rcu_put(struct lab_kmem_cache *c)
+{
+	if (atomic_fetch_sub_explicit(&c->rcu_refs, 1, memory_order_acq_rel) == 1)
+		lab_free_pages(c->meta_page, c->meta_order);
+}
+
+void lab_slab_set_grace_period(void (*defer)(struct lab_rcu_head *head,
+					     void (*fn)(struct lab_rcu_head *head)))
+{
+	atomic_store_explicit(&grace_period, defer, memory_order_release);
 }
 
 /* ---- statistics ------------------------------------------------------- */

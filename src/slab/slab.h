@@ -66,7 +66,15 @@ struct slab {
 	struct lab_kmem_cache *cache;
 	char *objects;              /* slot 0 */
 	void *freelist;             /* free slots' objects, linked at the cache's fp_offset */
-	struct slab *next, *prev;   /* the cache's list (next: the deferred stack when detached) */
+	union {
+		/* The cache's list (next: the deferred stack when detached). */
+		struct {
+			struct slab *next, *prev;
+		};
+		/* TYPESAFE_BY_RCU: on its way back to the zone, after a grace
+		 * period (on no list then). */
+		struct lab_rcu_head rcu;
+	};
 	struct lab_page *page;      /* head descriptor */
 	uint32_t magic;
 	uint16_t nr_objects;
@@ -147,7 +155,12 @@ struct lab_kmem_cache {
 	bool failslab;              /* LAB_SLAB_FAILSLAB */
 	_Atomic bool dead;          /* destroyed with objects left */
 	bool kmalloc;               /* a kmalloc size class */
+	bool rcu;                   /* TYPESAFE_BY_RCU: slabs go back after a grace period */
 	void (*ctor)(void *obj);
+	/* TYPESAFE_BY_RCU: the grace period, and 1 (the cache) + the slabs
+	 * waiting for it; whoever drops the last gives the metadata back. */
+	void (*rcu_defer)(struct lab_rcu_head *head, void (*fn)(struct lab_rcu_head *head));
+	_Atomic uint32_t rcu_refs;
 
 	/* Geometry.  A slot is [red_left][object][right red zone][fp][state][tracks]. */
 	size_t object_size;         /* bytes asked for */
@@ -215,6 +228,9 @@ void lab__slab_put(struct lab_kmem_cache *c, void *const *objs, unsigned int n, 
 void lab__slab_drain_deferred(struct lab_kmem_cache *c);
 size_t lab__slab_release_empty(struct lab_kmem_cache *c, size_t keep, size_t max_pages);
 void lab__slab_release_all(struct lab_kmem_cache *c);
+/* Drop a reference to a TYPESAFE_BY_RCU cache's metadata (cache.c): the last
+ * one (destroyed, no slab waiting) gives it back.  Never sleeps. */
+void lab__slab_rcu_put(struct lab_kmem_cache *c);
 /* The slab of c that obj's address lies in, NULL if none. */
 struct slab *lab__slab_of(const struct lab_kmem_cache *c, const void *obj);
 /* Under the lock: fn for every object of every slab that is not free in it. */

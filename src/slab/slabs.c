@@ -213,14 +213,12 @@ static struct slab *new_slab(struct lab_kmem_cache *c, lab_gfp_t gfp)
 	return s;
 }
 
-/* Give a slab on no list back to the zone (its objects all free).  Never
- * sleeps: lab_free_pages and the header cache's free are async-signal-safe. */
-static void free_slab(struct lab_kmem_cache *c, struct slab *s)
+/* The pages of a slab that no longer is one back to the zone. */
+static void give_back(struct lab_kmem_cache *c, struct slab *s)
 {
 	struct lab_page *page = s->page;
 	char *base = lab_page_address(page);
 	size_t bytes = c->slab_bytes;
-	clear_pages_slab(c, page);
 	/* The page layer writes its poison over the block: the tools must let it. */
 	if (c->sanitize)
 		lab__sanitizer_mark_allocated(base, bytes, true);
@@ -235,6 +233,36 @@ static void free_slab(struct lab_kmem_cache *c, struct slab *s)
 		lab__zone_write_end(c->zone, saved);
 	}
 	lab_free_pages(page, c->order);
+}
+
+/* A TYPESAFE_BY_RCU slab's grace period is over: no reader can still look. */
+static void rcu_give_back(struct lab_rcu_head *head)
+{
+	struct slab *s = (struct slab *)(void *)((char *)head - offsetof(struct slab, rcu));
+	struct lab_kmem_cache *c = s->cache;
+	give_back(c, s);
+	lab__slab_rcu_put(c);
+}
+
+/*
+ * Give a slab on no list back to the zone (its objects all free).  Never
+ * sleeps: lab_free_pages and the header cache's free are async-signal-safe.
+ * It stops being a slab at once (its pages lose PG_slab: a free of one of its
+ * objects is refused from now on); a TYPESAFE_BY_RCU slab's memory stays as
+ * it is until the caller's grace period is over, its header with it.
+ */
+static void free_slab(struct lab_kmem_cache *c, struct slab *s)
+{
+	clear_pages_slab(c, s->page);
+	if (!c->rcu) {
+		give_back(c, s);
+		return;
+	}
+	atomic_fetch_add_explicit(&c->rcu_refs, 1, memory_order_relaxed);
+	uint32_t saved = lab__zone_write_begin(c->zone);
+	s->magic = 0;  /* no lookup finds it */
+	lab__zone_write_end(c->zone, saved);
+	c->rcu_defer(&s->rcu, rcu_give_back);
 }
 
 /* Put a new slab on the cache's lists (under the lock). */
