@@ -183,6 +183,10 @@ struct lab_kmem_cache_stats {
 	 * interrupted its holder, or a long-held lock) and went around it */
 	uint64_t deferred_frees; /* objects freed onto the lock-free stack */
 	uint64_t detached_slabs; /* slabs made and used without the lock */
+	/* what /proc/slabinfo shows besides */
+	uint32_t cpu_limit;    /* objects each CPU's array holds at most */
+	uint32_t cpu_batch;    /* objects moved per refill or drain */
+	size_t empty_slabs;    /* slabs with no object in use (kept for reuse) */
 };
 /* A snapshot; takes the cache lock briefly.  May sleep (spins). */
 LAB_API void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cache,
@@ -190,6 +194,34 @@ LAB_API void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cache,
 /* Every cache, in the format of /proc/slabinfo (version 2.1; "tunables"
  * shows the per-CPU array's capacity and batch).  Uses stdio; may sleep. */
 LAB_API void lab_slabinfo(FILE *out);
+
+/*
+ * The caches of another process, from its live export (lab_stats_export_
+ * enable() or LABYRINTH_EXPORT=1; `labyrinth stat` and `labyrinth top` show
+ * them): the caches' section of /dev/shm/labyrinth.<pid>, refreshed with the
+ * zones, newest cache first.  As lab_stats_read_export() (<labyrinth/
+ * stats.h>): 0, -ENOENT (no export), -ESRCH (process gone), -EPROTO
+ * (another format version of the section, or an export without it: a
+ * Labyrinth before the slab layer), -EINVAL; stats_size is sizeof(struct
+ * lab_kmem_cache_stats) as the caller was built (the macro passes it), so
+ * that an exporter built with more or fewer (appended) fields reads all the
+ * same, the missing ones zero.  Thread-safe; O(caches).
+ */
+#define LAB_EXPORT_MAX_CACHES 256
+struct lab_slab_snapshot {
+	int pid;
+	uint64_t taken_ns;      /* CLOCK_MONOTONIC of the copy */
+	unsigned int nr_caches;
+	struct {
+		char name[32];
+		struct lab_kmem_cache_stats st;
+	} caches[LAB_EXPORT_MAX_CACHES];
+};
+LAB_API int lab_slab_read_export2(int pid, struct lab_slab_snapshot *out, size_t stats_size);
+#define lab_slab_read_export(pid, out) \
+	lab_slab_read_export2((pid), (out), sizeof((out)->caches[0].st))
+/* A snapshot's caches in the format of lab_slabinfo().  Uses stdio. */
+LAB_API void lab_slabinfo_print(const struct lab_slab_snapshot *snap, FILE *out);
 
 /* ---------------------------------------------------------------------- */
 /* Sheaves: a reserve filled before a section that must not fail.          */

@@ -11,13 +11,14 @@
  *
  * Exports lab_kmem_cache_create/destroy/name/shrink/get_stats, and
  * lab__slab_create, lab__slab_header_cache and lab__slab_for_each_cache to
- * the other files.
+ * the other files; lists the caches for the live export (debug/export.h).
  */
 #include "base/fmt.h"
 #include "os/cpu.h"
 #include "os/printk.h"
 #include "os/thread.h"
 #include "page/pcp.h"
+#include "debug/export.h"
 #include "secure/hooks.h"
 #include "slab/slab.h"
 
@@ -436,16 +437,19 @@ void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_c
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return;
-	size_t slabs, pages, nr_free;
+	size_t slabs, pages, nr_free, empty;
 	if (lab__slab_lock(c, true)) {
 		slabs = c->nr_slabs;
 		pages = c->nr_pages;
 		nr_free = c->nr_free;
+		empty = c->nr_list[SLAB_EMPTY];
 		lab__slab_unlock(c);
 	} else {  /* from a signal handler inside the lock: a racy look */
 		slabs = __atomic_load_n(&c->nr_slabs, __ATOMIC_RELAXED);
 		pages = __atomic_load_n(&c->nr_pages, __ATOMIC_RELAXED);
 		nr_free = __atomic_load_n(&c->nr_free, __ATOMIC_RELAXED);
+		empty = __atomic_load_n(&c->nr_list[SLAB_EMPTY], __ATOMIC_RELAXED);
+		empty = empty < slabs ? empty : slabs;
 	}
 	size_t cached = lab__slab_cpu_cached(c);
 	size_t deferred = atomic_load(&c->nr_deferred);
@@ -475,6 +479,39 @@ void lab_kmem_cache_get_stats(const struct lab_kmem_cache *cc, struct lab_kmem_c
 	out->leaked = atomic_load(&c->nr_leaked);
 	out->deferred_frees = LOAD(deferred_frees);
 	out->detached_slabs = LOAD(detached_slabs);
+	out->cpu_limit = c->high;
+	out->cpu_batch = c->batch;
+	out->empty_slabs = empty;
+}
+
+/* ---- the live export ----------------------------------------------------- */
+
+struct export_fill {
+	struct lab__export_cache *out;
+	unsigned int max, n;
+};
+
+static void export_one(struct lab_kmem_cache *c, void *arg)
+{
+	struct export_fill *f = arg;
+	if (f->n == f->max)
+		return;
+	lab__snprintf(f->out[f->n].name, sizeof(f->out[f->n].name), "%s", c->name);
+	lab_kmem_cache_get_stats(c, &f->out[f->n].st);
+	f->n++;
+}
+
+/* debug/export.c's lister: every cache, newest first. */
+static unsigned int export_caches(struct lab__export_cache *out, unsigned int max)
+{
+	struct export_fill f = { out, max, 0 };
+	lab__slab_for_each_cache(export_one, &f);
+	return f.n;
+}
+
+__attribute__((constructor)) static void export_init(void)
+{
+	lab__export_set_caches(export_caches);
 }
 
 /* fn for every cache, newest first, under the list's mutex (a cache is not

@@ -12,6 +12,8 @@
  *                              wait for stdin to close
  *   debug_child export-pcp     the same with a zone whose per-CPU lists hold
  *                              pages
+ *   debug_child export-slab    the same with a cache "dc-objs" of 1000 objects
+ *                              in use and 50 kmalloc-64 objects
  *   debug_child pcp-probe      say whether glibc registered rseq and which
  *                              per-CPU list mode the library chose, then use
  *                              the lists and print their counters
@@ -186,6 +188,30 @@ int main(int argc, char **argv)
 		for (int i = 30; i < 40; i++)
 			lab_free_page(p[i]);
 		lab_zone_destroy(z);
+		return 0;
+	}
+	if (!strcmp(cmd, "export-slab")) {
+		static void *o[1000], *k[50];
+		struct lab_kmem_cache *c = lab_kmem_cache_create(NULL, "dc-objs", 100, 0, 0, NULL);
+		if (!c)
+			return 1;
+		for (int i = 0; i < 1000; i++)
+			if (!(o[i] = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL)))
+				return 1;
+		for (int i = 0; i < 50; i++)
+			if (!(k[i] = lab_kmalloc(64, LAB_GFP_KERNEL)))
+				return 1;
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		for (int i = 0; i < 1000; i++)
+			lab_kmem_cache_free(c, o[i]);
+		for (int i = 0; i < 50; i++)
+			lab_kfree(k[i]);
+		lab_kmem_cache_destroy(c);
 		return 0;
 	}
 	if (!strcmp(cmd, "export")) {
