@@ -13,7 +13,9 @@
  * for good and counts in the cache's `leaked`.
  *
  * All of it runs where the caller runs, signal handlers and atomic context
- * included: no lock, no allocation, reports through lab__printk (one write).
+ * included: no lock, no allocation.  Each report is formatted by base/fmt and
+ * written whole, with one write(2) (lab__report_begin/_end), so that reports
+ * of threads at the same time never interleave.
  *
  * Exports lab__slab_debug_* , lab__slab_report*, lab__slab_mark_free/used,
  * lab__slab_fail, lab__slab_track_size (slab.h).
@@ -244,6 +246,7 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 {
 	if (!may_report())
 		return;
+	int begun = lab__report_begin();
 	char comm[17];
 	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("=============================================================================\n"
@@ -280,6 +283,7 @@ static void report_open(const struct lab_kmem_cache *c, const void *obj, const s
 	lab__printk("CPU: %u PID: %d Comm: %s\n", my_cpu(), my_tid(), comm);
 	lab__os_dump_stack();
 	lab__printk("FIX %s: %s\n", c->name, fix);
+	lab__report_end(begun);
 }
 
 void lab__slab_report(const struct lab_kmem_cache *c, const void *obj, const struct slab *s,
@@ -297,6 +301,7 @@ void lab__slab_report_pointer(const char *who, const void *ptr, const char *what
 {
 	if (!may_report())
 		return;
+	int begun = lab__report_begin();
 	char comm[17];
 	lab__os_thread_name(comm, sizeof(comm));
 	lab__printk("=============================================================================\n"
@@ -305,6 +310,7 @@ void lab__slab_report_pointer(const char *who, const void *ptr, const char *what
 		    "CPU: %u PID: %d Comm: %s\n", who, ptr, what, my_cpu(), my_tid(), comm);
 	lab__os_dump_stack();
 	lab__printk("FIX %s: Nothing freed\n", who);
+	lab__report_end(begun);
 }
 
 /* ---- the checks ----------------------------------------------------------- */
@@ -379,9 +385,11 @@ void lab__slab_debug_new_object(struct lab_kmem_cache *c, void *obj)
 SLAB_NO_ASAN static void trace(const struct lab_kmem_cache *c, const struct slab *s,
 			       const void *obj, const char *what)
 {
+	int begun = lab__report_begin();
 	lab__printk("TRACE %s %s %p inuse=%u fp=%p\n", c->name, what, obj,
 		    s ? s->inuse : 0, s ? s->freelist : NULL);
 	lab__os_dump_stack();
+	lab__report_end(begun);
 }
 
 /* F: the slab around obj looks like one of c's. */
@@ -513,6 +521,7 @@ void lab__slab_report_leaks(struct lab_kmem_cache *c)
 	char comm[17];
 	lab__os_thread_name(comm, sizeof(comm));
 	atomic_fetch_add_explicit(&c->stat.errors, 1, memory_order_relaxed);
+	int begun = lab__report_begin();
 	lab__printk("=============================================================================\n"
 		    "BUG %s (Not tainted): Objects remaining in %s on lab_kmem_cache_destroy()\n"
 		    "-----------------------------------------------------------------------------\n\n",
@@ -525,6 +534,7 @@ void lab__slab_report_leaks(struct lab_kmem_cache *c)
 		    w.n);
 	lab__os_dump_stack();
 	lab__printk("FIX %s: Cache not destroyed (leaked)\n", c->name);
+	lab__report_end(begun);
 }
 
 /* ---- failslab ------------------------------------------------------------ */
