@@ -365,23 +365,21 @@ static int map_export(int pid, const struct export_file **out, size_t *size)
 	return 0;
 }
 
-/* nr entries of name + src_size bytes of stats into entries of dst_size:
- * what both have, zeros past what the exporter knows. */
-static void copy_entries(char *dst, size_t dst_size, const char *src, size_t src_size,
-			 unsigned int nr)
+/* nr (at most max) entries of name + src_size bytes of stats into entries
+ * of dst_size: what both have, zeros past what the exporter knows, names
+ * ended.  Returns how many. */
+static unsigned int copy_entries(char *dst, size_t dst_size, const char *src, size_t src_size,
+				 unsigned int nr, unsigned int max)
 {
 	size_t copy = src_size < dst_size ? src_size : dst_size;
+	nr = nr < max ? nr : max;
 	for (unsigned int i = 0; i < nr; i++) {
 		char *d = dst + i * (NAME_BYTES + dst_size);
 		memcpy(d, src + i * (NAME_BYTES + src_size), NAME_BYTES + copy);
 		memset(d + NAME_BYTES + copy, 0, dst_size - copy);
+		d[NAME_BYTES - 1] = '\0';
 	}
-}
-
-static void terminate_names(char *dst, size_t dst_size, unsigned int nr)
-{
-	for (unsigned int i = 0; i < nr; i++)
-		dst[i * (NAME_BYTES + dst_size) + NAME_BYTES - 1] = '\0';
+	return nr;
 }
 
 /* Seqlock read: copy(f, arg) again while the writer was in the middle of a
@@ -413,10 +411,9 @@ static void copy_zones(const struct export_file *f, void *arg)
 	r->out->pid = f->pid;
 	r->out->interval_ms = f->interval_ms;
 	r->out->taken_ns = f->taken_ns;
-	unsigned int nr = f->nr_zones;
-	r->out->nr_zones = nr = nr > LAB_EXPORT_MAX_ZONES ? LAB_EXPORT_MAX_ZONES : nr;
-	copy_entries((char *)r->out + SNAP_ZONES, r->stats_size, (const char *)f + FILE_ZONES,
-		     f->stats_size, nr);
+	r->out->nr_zones = copy_entries((char *)r->out + SNAP_ZONES, r->stats_size,
+					(const char *)f + FILE_ZONES, f->stats_size, f->nr_zones,
+					LAB_EXPORT_MAX_ZONES);
 }
 
 int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
@@ -430,8 +427,6 @@ int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats
 		return rc;
 	struct zones_read r = { out, stats_size };
 	rc = seq_read(f, copy_zones, &r);
-	if (!rc)
-		terminate_names((char *)out + SNAP_ZONES, stats_size, out->nr_zones);
 	lab__os_unmap(f, size);
 	return rc;
 }
@@ -454,10 +449,9 @@ static void copy_caches(const struct export_file *f, void *arg)
 	struct caches_read *r = arg;
 	r->out->pid = f->pid;
 	r->out->taken_ns = f->taken_ns;
-	unsigned int nr = r->c->nr_caches;
-	r->out->nr_caches = nr = nr > LAB_EXPORT_MAX_CACHES ? LAB_EXPORT_MAX_CACHES : nr;
-	copy_entries((char *)r->out + SNAP_CACHES, r->stats_size,
-		     (const char *)r->c + CACHES_ENTRIES, r->c->cache_stats_size, nr);
+	r->out->nr_caches = copy_entries((char *)r->out + SNAP_CACHES, r->stats_size,
+					 (const char *)r->c + CACHES_ENTRIES, r->c->cache_stats_size,
+					 r->c->nr_caches, LAB_EXPORT_MAX_CACHES);
 }
 
 int lab_slab_read_export2(int pid, struct lab_slab_snapshot *out, size_t stats_size)
@@ -479,8 +473,6 @@ int lab_slab_read_export2(int pid, struct lab_slab_snapshot *out, size_t stats_s
 	} else {
 		struct caches_read r = { c, out, stats_size };
 		rc = seq_read(f, copy_caches, &r);
-		if (!rc)
-			terminate_names((char *)out + SNAP_CACHES, stats_size, out->nr_caches);
 	}
 	lab__os_unmap(f, size);
 	return rc;

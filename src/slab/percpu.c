@@ -28,6 +28,7 @@
 #include "slab/slab.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #define SLAB_MAX_BATCH 256
@@ -40,6 +41,18 @@ static inline struct slab_cpu *cpu_set(const struct lab_kmem_cache *c, unsigned 
 static inline void stat_add(_Atomic uint64_t *ctr, uint64_t n)
 {
 	atomic_fetch_add_explicit(ctr, n, memory_order_relaxed);
+}
+
+/* Lock mode: this thread's set of c, locked (rseq_set_unlock when done), its
+ * index in *i; NULL when c is not in lock mode (*i untouched) or the set is
+ * taken. */
+static struct slab_cpu *lock_set(struct lab_kmem_cache *c, unsigned int *i)
+{
+	if (c->cpu_mode != LAB_PCP_LOCK)
+		return NULL;
+	*i = rseq_list_lock_index(c->nr_cpu);
+	struct slab_cpu *set = cpu_set(c, *i);
+	return rseq_set_trylock(&set->lock) ? set : NULL;
 }
 
 /* ---- one array ---------------------------------------------------------- */
@@ -66,12 +79,11 @@ static void *array_pop(struct lab_kmem_cache *c, int *cpu)
 		return NULL;
 	}
 #endif
-	if (c->cpu_mode != LAB_PCP_LOCK)
-		return NULL;
-	unsigned int i = rseq_list_lock_index(c->nr_cpu);
-	struct slab_cpu *set = cpu_set(c, i);
-	*cpu = (int)i;
-	if (!rseq_set_trylock(&set->lock))
+	unsigned int i = UINT_MAX;
+	struct slab_cpu *set = lock_set(c, &i);
+	if (i != UINT_MAX)
+		*cpu = (int)i;
+	if (!set)
 		return NULL;
 	void *obj = NULL;
 	rseq_clist_pop_owned(&set->list, &obj);
@@ -99,11 +111,9 @@ static unsigned int array_pop_many(struct lab_kmem_cache *c, void **buf, unsigne
 		return n;
 	}
 #endif
-	if (c->cpu_mode != LAB_PCP_LOCK)
-		return 0;
-	unsigned int i = rseq_list_lock_index(c->nr_cpu);
-	struct slab_cpu *set = cpu_set(c, i);
-	if (!rseq_set_trylock(&set->lock))
+	unsigned int i;
+	struct slab_cpu *set = lock_set(c, &i);
+	if (!set)
 		return 0;
 	n = rseq_clist_pop_many_owned(&set->list, buf, max);
 	if (counted)  /* as pops: count the same again, into the pops bits */
@@ -129,10 +139,9 @@ static unsigned int array_push_many(struct lab_kmem_cache *c, void *const *buf, 
 		return k;
 	}
 #endif
-	if (c->cpu_mode != LAB_PCP_LOCK)
-		return 0;
-	struct slab_cpu *set = cpu_set(c, rseq_list_lock_index(c->nr_cpu));
-	if (!rseq_set_trylock(&set->lock))
+	unsigned int i;
+	struct slab_cpu *set = lock_set(c, &i);
+	if (!set)
 		return 0;
 	k = rseq_clist_push_many_owned(&set->list, buf, n);
 	rseq_set_unlock(&set->lock);
@@ -177,11 +186,9 @@ static int array_push(struct lab_kmem_cache *c, void *obj)
 		return UNUSABLE;
 	}
 #endif
-	if (c->cpu_mode != LAB_PCP_LOCK)
-		return UNUSABLE;
-	unsigned int i = rseq_list_lock_index(c->nr_cpu);
-	struct slab_cpu *set = cpu_set(c, i);
-	if (!rseq_set_trylock(&set->lock))
+	unsigned int i;
+	struct slab_cpu *set = lock_set(c, &i);
+	if (!set)
 		return UNUSABLE;
 	uint32_t count = RSEQ_CLIST_COUNT(set->list.word);
 	if (count && set->list.slots[count - 1] == obj) {
