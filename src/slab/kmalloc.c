@@ -110,13 +110,14 @@ static const struct {
 	{ "secret", LAB_ZONE_SECRET }, { "guard", LAB_ZONE_GUARD }, { "pkey", LAB_ZONE_PKEY },
 	{ "strict", LAB_ZONE_STRICT }, { "no_kswapd", LAB_ZONE_NO_KSWAPD },
 	{ "no_pcp", LAB_ZONE_NO_PCP }, { "poison", LAB_ZONE_POISON },
-	{ "page_owner", LAB_ZONE_PAGE_OWNER }, { "grow", LAB_ZONE_GROW },
+	{ "page_owner", LAB_ZONE_PAGE_OWNER }, { "grow", LAB_ZONE_GROW }, { "lazy", LAB_ZONE_LAZY },
 };
 
 /*
  * "size=64M,max=8G,locked,nogrow": comma-separated; size= and max= in bytes
  * (K/M/G/T), pages= and max_pages= in pages; flags as words (nogrow takes
- * growth away).  Whole or nothing: on error *z is untouched and err says
+ * growth away, nolazy pre-faulting back: for a default zone its maker made
+ * lazy).  Whole or nothing: on error *z is untouched and err says
  * what was wrong.
  */
 static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pkey, char *err,
@@ -156,6 +157,8 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 			}
 		} else if (word_is(p, n, "nogrow")) {
 			t.flags &= ~LAB_ZONE_GROW;
+		} else if (word_is(p, n, "nolazy")) {
+			t.flags &= ~LAB_ZONE_LAZY;
 		} else {
 			size_t i;
 			for (i = 0; i < sizeof(zone_words) / sizeof(zone_words[0]); i++)
@@ -164,7 +167,7 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 			if (i == sizeof(zone_words) / sizeof(zone_words[0])) {
 				lab__snprintf(err, errlen, "unknown word '%.*s' (flags: locked, nodump, "
 					 "wipeonfork, dontfork, secret, guard,%s strict, no_kswapd, "
-					 "no_pcp, poison, page_owner, grow, nogrow)", (int)n, p,
+					 "no_pcp, poison, page_owner, grow, nogrow, lazy, nolazy)", (int)n, p,
 					 allow_pkey ? " pkey," : "");
 				return -EINVAL;
 			}
