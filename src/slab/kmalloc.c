@@ -12,7 +12,8 @@
  *
  * Exports lab_kmalloc, lab_kzalloc, lab_krealloc, lab_kfree,
  * lab_kfree_sensitive, lab_ksize, lab_default_zone,
- * lab_default_exclusive_zone, and lab__slab_meta_zone.
+ * lab_default_exclusive_zone, and for the layers above lab__slab_meta_zone,
+ * lab__slab_default_zone_setup and lab__slab_kmalloc_cache.
  */
 #include "base/fmt.h"
 #include "os/env.h"
@@ -238,13 +239,16 @@ static bool make_classes(int excl, struct lab_zone *zone);
  * progress (which would refuse it: EAGAIN).  Without kswapd (a thread that
  * could not be made) the zone still works, reclaimed by its callers only.
  */
-static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl)
+static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl,
+			 bool start)
 {
 	if (z)
 		make_classes(excl, z);
 	atomic_store_explicit(slot, z, memory_order_release);
 	if (!z)
 		return false;
+	if (!start)
+		return true;
 	int err = lab__zone_start(z);
 	if (err) {
 		char why[64];
@@ -255,13 +259,31 @@ static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, i
 	return true;
 }
 
+/* The default zone's variable and defaults when the layer above sets them
+ * (lab__slab_default_zone_setup), and whether it starts the zone itself. */
+static enum lab__option_id default_var = LAB_OPT_ZONE;
+static struct zone_spec default_spec;
+static bool default_spec_set, default_start_later;
+
+void lab__slab_default_zone_setup(enum lab__option_id var, size_t pages, size_t max_pages,
+				  unsigned int flags, bool start_later)
+{
+	default_var = var;
+	default_spec = (struct zone_spec){ pages, max_pages ? max_pages : machine_pages(pages),
+					   flags };
+	default_spec_set = true;
+	default_start_later = start_later;
+}
+
 static bool make_default_zone(void)
 {
 	/* 4 MiB to start, growing in steps of a max-order block as sleeping
 	 * callers need it, up to the machine's memory. */
 	size_t start = (4u << 20) / lab_page_size();
 	struct zone_spec d = { start, machine_pages(start), LAB_ZONE_GROW };
-	struct lab_zone *z = make_zone("default", LAB_OPT_ZONE, d, false);
+	if (default_spec_set)
+		d = default_spec;
+	struct lab_zone *z = make_zone("default", default_var, d, false);
 	if (z) {
 		dz_pages = z->pages;
 		dz_managed = &z->managed;
@@ -269,7 +291,7 @@ static bool make_default_zone(void)
 		__atomic_store_n(&dz_base, (uintptr_t)z->base, __ATOMIC_RELEASE);
 		atomic_store_explicit(&meta_zone, z, memory_order_release);
 	}
-	return publish_zone(&default_zone, z, 0);
+	return publish_zone(&default_zone, z, 0, !default_start_later);
 }
 
 static bool make_exclusive_zone(void)
@@ -278,7 +300,7 @@ static bool make_exclusive_zone(void)
 	size_t ps = lab_page_size();
 	struct zone_spec d = { (1u << 20) / ps, (64u << 20) / ps, LAB_ZONE_SECRET | LAB_ZONE_GROW };
 	return publish_zone(&exclusive_zone,
-			    make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true), 1);
+			    make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true), 1, true);
 }
 
 static struct lab_zone *zone_once(_Atomic(struct lab_zone *) *slot, struct lab__slab_once *o,
@@ -370,6 +392,14 @@ static bool make_exclusive_classes(void)
 {
 	struct lab_zone *z = lab_default_exclusive_zone();
 	return z && make_classes(1, z);
+}
+
+struct lab_kmem_cache *lab__slab_kmalloc_cache(size_t size)
+{
+	for (unsigned int i = 0; i < NR_CLASSES; i++)
+		if (class_size[i] == size)
+			return atomic_load_explicit(&kmalloc_caches[0][i], memory_order_acquire);
+	return NULL;
 }
 
 static struct lab_kmem_cache *class_cache(unsigned int i, int excl)
