@@ -2,7 +2,8 @@
 # undefined.sh - what each object of the library may call outside itself:
 # its undefined symbols (nm -u) against an allow-list.
 #
-# Usage: undefined.sh NM liblabyrinth.a
+# Usage: undefined.sh NM ARCHIVE...  (liblabyrinth.a, and the malloc layer's
+# objects: liblabyrinth-malloc-objs.a)
 #
 # Every object may use the library's own symbols (lab_*, lab__*), the string
 # and memory functions below, errno, abort() and what the toolchain inserts
@@ -16,7 +17,8 @@
 # Exit status: 0 clean, 1 with each object's unexpected symbols, 77 (skip)
 # when nm is missing.
 set -u
-NM=$1 A=$2
+NM=$1
+shift
 
 command -v "$NM" >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 
@@ -53,6 +55,7 @@ member=
 while IFS= read -r line; do
 	if [[ "$line" == *.o: ]]; then
 		member=${line%:}
+		member=${member##*/}  # a thin archive names its members by path
 		checked=$((checked + 1))
 		case "$member" in
 		src_base_* | src_os_* | src_page_* | src_secure_* | src_debug_* | src_slab_* | \
@@ -68,8 +71,8 @@ while IFS= read -r line; do
 		echo "FAIL: $member uses $sym"
 		status=1
 	fi
-done < <("$NM" -u "$A" 2>/dev/null)
+done < <(for A in "$@"; do "$NM" -u "$A" 2>/dev/null; done)
 
-[ "$checked" -gt 0 ] || { echo "FAIL: nm listed no objects in $A"; exit 1; }
+[ "$checked" -gt 0 ] || { echo "FAIL: nm listed no objects in $*"; exit 1; }
 [ $status = 0 ] && echo "undefined: $checked objects call only what their layer may"
 exit $status
