@@ -51,7 +51,9 @@ int fail_syscall(long nr, int err);
 /* Tests that start an export sweep /dev/shm of stale export files (those of
  * dead processes), so a test that leaves one behind on purpose and checks it
  * must not run beside them (meson runs test programs in parallel): each
- * takes this lock, held until its process ends. */
+ * takes this lock, held until its process ends (a POSIX record lock: its
+ * forked children do not hold it; an orphaned test dies with its runner).
+ * A test that waits for it 120 s fails, naming the holder. */
 void hold_export_lock(void);
 
 /* Start `debug_child MODE` with LABYRINTH_EXPORT=1 ("export", "export-pcp":
