@@ -275,6 +275,36 @@ int lab__os_membarrier_rseq_cpu(int cpu)
 	return r == 0 ? 0 : -errno;
 }
 
+/*
+ * The kernel reads a restartable sequence's descriptor (section __rseq_cs)
+ * and the signature before its abort handler (__rseq_failure) from user
+ * memory when it aborts one.  Code that never aborted has never touched
+ * those pages: the first abort (a preemption, a migration, a signal) would
+ * take a page fault inside an atomic allocation.  Read every page of both
+ * sections once, so that they are mapped before any sequence runs.  The
+ * bounds are the linker's, weak: no section, nothing to do.
+ */
+extern const char __start___rseq_cs[] __attribute__((weak, visibility("hidden")));
+extern const char __stop___rseq_cs[] __attribute__((weak, visibility("hidden")));
+extern const char __start___rseq_failure[] __attribute__((weak, visibility("hidden")));
+extern const char __stop___rseq_failure[] __attribute__((weak, visibility("hidden")));
+
+static void touch_pages(const char *start, const char *stop)
+{
+	if (!start || !stop || stop <= start)
+		return;
+	uintptr_t ps = lab__os_page_size();
+	for (uintptr_t p = (uintptr_t)start; p < (uintptr_t)stop; p = (p & ~(ps - 1)) + ps)
+		(void)*(const volatile char *)p;
+	(void)*(const volatile char *)(stop - 1);
+}
+
+void lab__os_rseq_prefault(void)
+{
+	touch_pages(__start___rseq_cs, __stop___rseq_cs);
+	touch_pages(__start___rseq_failure, __stop___rseq_failure);
+}
+
 void *lab__os_shm_create(const char *name, size_t size, int *err)
 {
 	shm_unlink(name);  /* a stale file of an earlier process with our pid */

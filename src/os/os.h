@@ -91,6 +91,12 @@ struct lab__os_rseq *lab__os_rseq_self(void);
  * aborts any rseq critical section running there.  May block briefly. */
 int lab__os_membarrier_rseq_register(void);
 int lab__os_membarrier_rseq_cpu(int cpu);
+/* Map the pages the kernel reads when it aborts a restartable sequence
+ * (descriptors, abort signatures), so that no abort takes a page fault.
+ * Per process: call where the sequences will run (zone creation) and again
+ * in a fork child, whose file-backed mappings start unpopulated.  Cheap
+ * (a few page reads), idempotent, async-signal-safe. */
+void lab__os_rseq_prefault(void);
 
 /* The definition of the function name that the dynamic linker finds after
  * the object calling this one (dlsym(RTLD_NEXT)): in a preloaded library,

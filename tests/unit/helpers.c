@@ -179,6 +179,13 @@ int fail_syscall(long nr, int err)
 	return 0;
 }
 
+__attribute__((noinline)) void warm_stack(size_t bytes)
+{
+	char *buf = __builtin_alloca(bytes);
+	for (size_t i = bytes; i >= 1024; i -= 1024)  /* downwards, as a stack grows */
+		((volatile char *)buf)[i - 1024] = 0;
+}
+
 /* How long a test waits for another to release the lock before it fails,
  * naming the holder (a meson test times out at 300 s). */
 #define EXPORT_LOCK_WAIT_S 120
