@@ -1,0 +1,100 @@
+/*
+ * linux/gfp.h - the page allocator: alloc_pages, __get_free_pages,
+ * __free_pages, free_pages and their one-page and zeroed forms, over
+ * lab_alloc_pages() and lab_free_pages() on the kernel zone
+ * (lab_kernel_zone()).
+ *
+ * __free_pages() is the kernel's: a put of the caller's reference.  If
+ * others still hold references (get_page), a compound (__GFP_COMP) block
+ * stays whole until the last put_page(); a plain block gives its tail pages
+ * back at once and leaves the first page to the last put_page().
+ * Allocations sleep only with __GFP_DIRECT_RECLAIM; frees never sleep.
+ * init_on_alloc=1 or init_on_free=1 (LABYRINTH_KERNEL_CMDLINE) hands out
+ * zeroed pages, as the kernel does.
+ */
+#ifndef LAB_KERNEL_LINUX_GFP_H
+#define LAB_KERNEL_LINUX_GFP_H
+
+#include <lab_kernel.h>
+#include <linux/gfp_types.h>
+#include <linux/mm_types.h>
+#include <linux/mmzone.h>
+#include <linux/stringify.h>
+#include <asm/page.h>
+
+#define NUMA_NO_NODE	(-1)
+
+static inline bool gfpflags_allow_blocking(const gfp_t gfp_flags)
+{
+	return !!(gfp_flags & __GFP_DIRECT_RECLAIM);
+}
+static inline bool gfp_has_io_fs(gfp_t gfp)
+{
+	return (gfp & (__GFP_IO | __GFP_FS)) == (__GFP_IO | __GFP_FS);
+}
+static inline bool gfp_compaction_allowed(gfp_t gfp_mask)
+{
+	return !!(gfp_mask & __GFP_IO);
+}
+static inline gfp_t current_gfp_context(gfp_t flags)
+{
+	return flags;
+}
+/* might_alloc(): a sleeping allocation is a sleep (might_sleep). */
+#define might_alloc(gfp_mask) \
+	do { if (gfpflags_allow_blocking(gfp_mask)) lab_might_sleep_at(FILE_LINE); } while (0)
+
+/* The gfp Labyrinth gets: the same bits, with ZERO where init_on_alloc or
+ * init_on_free wants the page initialised (freed pages hold the poison). */
+static inline lab_gfp_t lab_kernel_page_gfp(gfp_t gfp)
+{
+	if (lab_kernel_init_on_alloc || lab_kernel_init_on_free)
+		gfp |= __GFP_ZERO;
+	return gfp;
+}
+
+static inline struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	return lab_kernel_kpage(lab_alloc_pages(lab_kernel_zone(), lab_kernel_page_gfp(gfp), order));
+}
+#define alloc_pages_noprof(gfp, order)	alloc_pages(gfp, order)
+#define alloc_page(gfp)			alloc_pages(gfp, 0)
+/* One node here: every node is this zone's. */
+#define alloc_pages_node(nid, gfp, order) ((void)(nid), alloc_pages(gfp, order))
+#define __alloc_pages_node(nid, gfp, order) alloc_pages_node(nid, gfp, order)
+
+static inline unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
+{
+	return (unsigned long)lab_get_free_pages(lab_kernel_zone(), lab_kernel_page_gfp(gfp), order);
+}
+#define __get_free_page(gfp)	__get_free_pages(gfp, 0)
+#define get_zeroed_page(gfp)	__get_free_pages((gfp) | __GFP_ZERO, 0)
+
+static inline void __free_pages(struct page *page, unsigned int order)
+{
+	lab_free_pages(lab_kernel_page(page), order);
+}
+#define __free_page(page)	__free_pages(page, 0)
+
+static inline void free_pages(unsigned long addr, unsigned int order)
+{
+	if (addr != 0)
+		lab_free_pages_addr((void *)addr, order);
+}
+#define free_page(addr)		free_pages(addr, 0)
+
+/*
+ * alloc_pages_exact(): size bytes of contiguous, page-aligned memory.  The
+ * kernel splits the block and frees the pages past size at once; here the
+ * block stays whole (up to twice size) until free_pages_exact().
+ */
+static inline void *alloc_pages_exact(size_t size, gfp_t gfp)
+{
+	return (void *)__get_free_pages(gfp & ~__GFP_COMP, get_order(size));
+}
+static inline void free_pages_exact(void *virt, size_t size)
+{
+	free_pages((unsigned long)virt, get_order(size));
+}
+
+#endif /* LAB_KERNEL_LINUX_GFP_H */

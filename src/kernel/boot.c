@@ -1,0 +1,112 @@
+/*
+ * boot.c - what a kernel sets up before any module runs: the boot
+ * parameters (LABYRINTH_KERNEL_CMDLINE, read when the library loads) and the
+ * zone kernel-style allocations come from (made on first use).
+ *
+ * Exports lab_kernel_init_on_alloc, lab_kernel_init_on_free,
+ * lab_kernel_loglevel, lab__kernel_panic_on_warn, lab_kernel_zone_ptr and
+ * lab_kernel_zone_slow().
+ */
+#include "kernel.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool lab_kernel_init_on_alloc;
+bool lab_kernel_init_on_free;
+int lab_kernel_loglevel = 7;	/* CONSOLE_LOGLEVEL_DEFAULT: all but debug */
+bool lab__kernel_panic_on_warn;
+
+/* The kernel zone: its first 64 MiB pre-faulted, room to grow to 1 GiB. */
+#define KERNEL_ZONE_PAGES	16384
+#define KERNEL_ZONE_MAX_PAGES	262144
+
+struct lab_zone *lab_kernel_zone_ptr;
+static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
+
+static void zone_create(void)
+{
+	/*
+	 * init_on_free: freed pages are wiped where the allocator frees them
+	 * (the last put of a shared block included), by the zone's poisoning;
+	 * allocations then zero them (linux/gfp.h), so a page reads as zero
+	 * when handed out, as with the kernel's init_on_free.
+	 */
+	struct lab_zone_config cfg = {
+		.name = "Normal",
+		.pages = KERNEL_ZONE_PAGES,
+		.max_pages = KERNEL_ZONE_MAX_PAGES,
+		.flags = LAB_ZONE_GROW | (lab_kernel_init_on_free ? LAB_ZONE_POISON : 0),
+	};
+	struct lab_zone *z = lab_zone_create(&cfg);
+	if (!z) {
+		fprintf(stderr, "Kernel panic - not syncing: labyrinth-kernel: cannot create the "
+			"zone of %d pages: %s\n", KERNEL_ZONE_PAGES, strerror(errno));
+		abort();
+	}
+	__atomic_store_n(&lab_kernel_zone_ptr, z, __ATOMIC_RELEASE);
+}
+
+struct lab_zone *lab_kernel_zone_slow(void)
+{
+	pthread_once(&zone_once, zone_create);
+	return lab_kernel_zone_ptr;
+}
+
+/* One "key=value" word of the command line; unknown keys are not ours. */
+static void boot_param(const char *key, const char *val)
+{
+	bool *flag = NULL;
+	if (!strcmp(key, "init_on_alloc"))
+		flag = &lab_kernel_init_on_alloc;
+	else if (!strcmp(key, "init_on_free"))
+		flag = &lab_kernel_init_on_free;
+	else if (!strcmp(key, "panic_on_warn"))
+		flag = &lab__kernel_panic_on_warn;
+	if (flag) {
+		if (!val || lab_kernel_kstrtobool(val, flag))
+			fprintf(stderr, "labyrinth-kernel: LABYRINTH_KERNEL_CMDLINE: %s: bad value "
+				"'%s' (expected 0 or 1); left %s\n", key, val ? val : "",
+				*flag ? "on" : "off");
+		return;
+	}
+	if (!strcmp(key, "loglevel")) {
+		long long level;
+		if (!val || lab_kernel_kstrtoll(val, 10, &level) || level < 0 || level > 15)
+			fprintf(stderr, "labyrinth-kernel: LABYRINTH_KERNEL_CMDLINE: loglevel: bad "
+				"value '%s' (expected 0..15); left %d\n", val ? val : "",
+				lab_kernel_loglevel);
+		else
+			lab_kernel_loglevel = (int)level;
+	}
+}
+
+__attribute__((constructor)) static void boot(void)
+{
+	if (lab_page_size() != LAB_KERNEL_PAGE_SIZE) {
+		fprintf(stderr, "Kernel panic - not syncing: labyrinth-kernel: the kernel headers "
+			"have PAGE_SIZE %d, this system %zu\n", LAB_KERNEL_PAGE_SIZE,
+			lab_page_size());
+		abort();
+	}
+	const char *cmdline = getenv("LABYRINTH_KERNEL_CMDLINE");
+	if (!cmdline)
+		return;
+	char buf[1024];
+	if (strlen(cmdline) >= sizeof(buf)) {
+		fprintf(stderr, "labyrinth-kernel: LABYRINTH_KERNEL_CMDLINE: longer than %zu "
+			"characters; ignored\n", sizeof(buf) - 1);
+		return;
+	}
+	strcpy(buf, cmdline);
+	char *save = NULL;
+	for (char *word = strtok_r(buf, " \t\n", &save); word; word = strtok_r(NULL, " \t\n", &save)) {
+		char *eq = strchr(word, '=');
+		if (eq)
+			*eq++ = '\0';
+		boot_param(word, eq);
+	}
+}

@@ -1,0 +1,20 @@
+/*
+ * kernel.h - internal to liblabyrinth-kernel (src/kernel/): what its files
+ * share beyond the public lab_kernel.h.
+ */
+#ifndef LAB_SRC_KERNEL_KERNEL_H
+#define LAB_SRC_KERNEL_KERNEL_H
+
+#include "lab_kernel.h"
+
+/* PAGE_SIZE of asm/page.h, checked against the system's when loading. */
+#define LAB_KERNEL_PAGE_SIZE 4096
+
+extern bool lab__kernel_panic_on_warn;
+
+/* printk.c: print a message of the given level (0..7) without a prefix. */
+void lab__kernel_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* printk.c: the kernel's "Call Trace:" lines for the caller's stack. */
+void lab__kernel_print_trace(void);
+
+#endif /* LAB_SRC_KERNEL_KERNEL_H */
