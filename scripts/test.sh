@@ -190,10 +190,12 @@ stage_valgrind() {
 	# 'lock' and 'norseq' suites would repeat the 'unit' one.
 	# Suite 'native' checks the real kernel path (seccomp, faults,
 	# memfd_secret, pkeys) and runs many threads and forks: tests/meson.build.
+	# Suite 'kernel' compiles modules at test time (a compiler under memcheck).
 	# Suites 'norseq', 'tools', 'docs' and 'install' exercise the build
 	# and its command, not memory: they run in the asan and release stages.
 	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--no-suite norseq --no-suite tools --no-suite docs --no-suite install \
+		--no-suite kernel \
 		--timeout-multiplier 4 --wrapper \
 		"valgrind --suppressions=$PWD/tests/valgrind.supp --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
@@ -205,8 +207,9 @@ stage_valgrind() {
 	fi
 	echo "valgrind: $(ls build/valgrind-logs | wc -l) processes, no errors, no definite leaks"
 	pass
-	# The native suite still counts for coverage: run it in this build without Valgrind.
-	meson_tests build/coverage --suite native || rc=1
+	# The native and kernel suites still count for coverage: run them in this
+	# build without Valgrind.
+	meson_tests build/coverage --suite native --suite kernel || rc=1
 	return $rc
 }
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# run.sh CASE - one test of the 'kernel' suite (tests/kernel/meson.build):
+# kernel source compiled with `labyrinth ktest` against this build's
+# labyrinth-kernel (pkg-config, uninstalled) and run.
+#
+# Unmodified kernel files come from Debian's linux-source-6.12 package
+# (scripts/deps.sh installs it): the files listed in KERNEL_FILES are
+# unpacked from /usr/src/linux-source-6.12.tar.xz once per build directory
+# (under a lock; tests run in parallel).  Without the package the cases
+# that need it exit 77 (a counted skip).
+#
+# Environment (from meson): LAB_TEST_TOOL (the labyrinth command),
+# LAB_BUILD_ROOT, LAB_SOURCE_ROOT, CC, KTEST_CFLAGS and KTEST_LDFLAGS (the
+# build's sanitizer or coverage flags, so that modules link with its
+# libraries).
+set -uo pipefail
+
+case=$1
+tool=$LAB_TEST_TOOL
+build=$LAB_BUILD_ROOT
+src=$LAB_SOURCE_ROOT
+tarball=${LAB_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+ksrc=$build/kernel-src
+work=$build/tests/kernel/work
+mkdir -p "$work"
+export PKG_CONFIG_PATH=$build/meson-uninstalled
+export CFLAGS="${KTEST_CFLAGS:-} -Werror"
+export LDFLAGS="${KTEST_LDFLAGS:-}"
+export TMPDIR=$work
+
+# The kernel files the cases use, relative to the top of the kernel tree.
+KERNEL_FILES=(
+	lib/test_free_pages.c
+)
+
+kernel_source() {
+	if [ ! -r "$tarball" ]; then
+		echo "SKIP: $tarball is missing (apt-get install linux-source-6.12)"
+		exit 77
+	fi
+	local want stamp=$ksrc/.unpacked
+	want="$(stat -c '%s %Y' "$tarball") ${KERNEL_FILES[*]}"
+	exec 9>"$build/kernel-src.lock"
+	flock 9
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		rm -rf "$ksrc"
+		mkdir -p "$ksrc"
+		if ! tar -xJf "$tarball" -C "$ksrc" --strip-components=1 \
+			"${KERNEL_FILES[@]/#/linux-source-6.12/}"; then
+			echo "FAIL: cannot unpack ${KERNEL_FILES[*]} from $tarball"
+			exit 1
+		fi
+		echo "$want" >"$stamp"
+	fi
+	flock -u 9
+}
+
+# ktest LOG [ktest arguments...]: run, keep the output in LOG and show it.
+ktest() {
+	local log=$work/$1
+	shift
+	"$tool" ktest "$@" >"$log" 2>&1
+	local rc=$?
+	cat "$log"
+	return $rc
+}
+
+# expect LOG TEXT: the output has this line (fixed string).
+expect() {
+	if ! grep -qF -- "$2" "$work/$1"; then
+		echo "FAIL: expected in the output: $2"
+		return 1
+	fi
+}
+
+# expect_rc WHAT GOT WANTED
+expect_rc() {
+	if [ "$2" -ne "$3" ]; then
+		echo "FAIL: $1: exit status $2, expected $3"
+		return 1
+	fi
+}
+
+case $case in
+headers)
+	# Each linux/ header alone, and the native header leaving those names free.
+	bash "$src/tests/kernel/headers.sh" "$src/include/labyrinth-kernel"
+	;;
+free_pages)
+	# lib/test_free_pages.c: a million get_page / free_pages / put_page rounds on
+	# order-3 blocks, plain and compound; __free_pages must be a put, exactly
+	# as the kernel's, or pages leak (or are freed twice).
+	kernel_source
+	ktest free_pages.log "$ksrc/lib/test_free_pages.c"
+	rc=$?
+	expect_rc test_free_pages $rc 0 &&
+		expect free_pages.log "test_free_pages: Test completed" &&
+		expect free_pages.log "0 pages leaked, 0 bad pages, 0 warnings: PASS"
+	;;
+atomic_under_lock)
+	CFLAGS="$CFLAGS -Wextra" ktest atomic_under_lock.log "$src/tests/kernel/atomic_under_lock.c"
+	rc=$?
+	expect_rc atomic_under_lock $rc 0 &&
+		expect atomic_under_lock.log "GFP_ATOMIC" &&
+		expect atomic_under_lock.log "PASS"
+	;;
+might_sleep)
+	# The same module with sleep_under_lock=1: the GFP_KERNEL allocation under
+	# the spinlock is stopped with the kernel's report, and the program aborts.
+	CFLAGS="$CFLAGS -Wextra" ktest might_sleep.log "$src/tests/kernel/atomic_under_lock.c" \
+		sleep_under_lock=1
+	rc=$?
+	expect_rc "atomic_under_lock sleep_under_lock=1" $rc 134 &&
+		expect might_sleep.log \
+			"BUG: sleeping function called from invalid context at $src/tests/kernel/atomic_under_lock.c:" &&
+		expect might_sleep.log "in_atomic(): 1" &&
+		expect might_sleep.log "died of signal 6"
+	;;
+leak)
+	# The runner's verdicts: a page leaked, and an init that failed.
+	CFLAGS="$CFLAGS -Wextra" ktest leak.log "$src/tests/kernel/leak_page.c"
+	rc=$?
+	expect_rc leak_page $rc 1 &&
+		expect leak.log "ktest: leak_page: 4 pages were not freed" &&
+		expect leak.log "4 pages leaked, 0 bad pages, 0 warnings: FAIL" || exit 1
+	CFLAGS="$CFLAGS -Wextra" ktest leak-fail.log "$src/tests/kernel/leak_page.c" fail=1
+	rc=$?
+	expect_rc "leak_page fail=1" $rc 1 &&
+		expect leak-fail.log "init leak_page_init returned -19" &&
+		expect leak-fail.log "0 pages leaked"
+	;;
+*)
+	echo "run.sh: unknown case '$case'"
+	exit 2
+	;;
+esac
