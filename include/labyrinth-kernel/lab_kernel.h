@@ -19,9 +19,10 @@ extern "C" {
 
 /*
  * The zone every kernel-style allocation (alloc_pages, kmalloc, vmalloc,
- * kmem_cache) comes from, made on first use: 16384 pages (64 MiB) that
- * sleeping callers may grow to 262144 (1 GiB), poisoned on free with
- * init_on_free=1.  Making it may sleep (mmap): the first call should not be
+ * kmem_cache) comes from, made on first use: the slab layer's default zone
+ * (lab_default_zone(), sized by LABYRINTH_ZONE); in a build without the slab
+ * layer, 16384 pages (64 MiB) that sleeping callers may grow to 262144
+ * (1 GiB).  Making it may sleep (mmap): the first call should not be
  * in atomic context (the module runner makes it before any module code
  * runs).  Aborts if the zone cannot be made, as a kernel that cannot set up
  * its memory panics.  O(1) after the first call.
@@ -102,6 +103,94 @@ LAB_API void lab_kernel_add_param(const char *name, void *arg, const char *type)
 LAB_API int lab_kernel_kstrtoull(const char *s, unsigned int base, unsigned long long *res);
 LAB_API int lab_kernel_kstrtoll(const char *s, unsigned int base, long long *res);
 LAB_API int lab_kernel_kstrtobool(const char *s, bool *res);
+
+/*
+ * Caches (linux/slab.h): the kernel's struct kmem_cache is a Labyrinth cache
+ * on the kernel zone and what the kernel's flags ask of it.  flags are
+ * SLAB_* (Labyrinth's LAB_SLAB_* bits and LAB_KERNEL_SLAB_TYPESAFE_BY_RCU),
+ * gfp the kernel's (Labyrinth's).  Create and destroy may sleep; alloc sleeps
+ * only with LAB_GFP_DIRECT_RECLAIM; frees never sleep.
+ */
+struct lab_kmem_cache;
+struct kmem_cache;
+/* Less common arguments of kmem_cache_create(); zeroed fields are unused. */
+struct kmem_cache_args {
+	unsigned int align;
+	unsigned int useroffset;	/* usercopy hardening: no meaning here */
+	unsigned int usersize;
+	unsigned int freeptr_offset;	/* the slab layer keeps its links outside objects */
+	bool use_freeptr_offset;
+	void (*ctor)(void *);
+};
+#define LAB_KERNEL_SLAB_TYPESAFE_BY_RCU 0x80000000u
+LAB_API struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int size,
+							 const struct kmem_cache_args *args,
+							 unsigned int flags);
+LAB_API void lab_kernel_kmem_cache_destroy(struct kmem_cache *s);
+LAB_API int lab_kernel_kmem_cache_shrink(struct kmem_cache *s);
+LAB_API void *lab_kernel_kmem_cache_alloc(struct kmem_cache *s, lab_gfp_t gfp);
+LAB_API void lab_kernel_kmem_cache_free(struct kmem_cache *s, void *obj);
+LAB_API int lab_kernel_kmem_cache_alloc_bulk(struct kmem_cache *s, lab_gfp_t gfp, size_t nr,
+					     void **objs);
+LAB_API void lab_kernel_kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **objs);
+LAB_API const char *lab_kernel_kmem_cache_name(const struct kmem_cache *s);
+/* The Labyrinth cache under s (for lab_kmem_cache_get_stats and friends). */
+LAB_API struct lab_kmem_cache *lab_kernel_kmem_cache_native(const struct kmem_cache *s);
+
+/*
+ * Mempools (linux/mempool.h), the kernel's algorithm: an allocation first
+ * tries the pool's allocator without sleeping, then the reserve, then (if
+ * gfp allows) the allocator with reclaim, and then waits for an element to
+ * be freed (5 s at a time), so a sleeping allocation never fails.  A free
+ * refills the reserve first and wakes a waiter (a futex wake, only when one
+ * sleeps).  The reserve is under a lab_spinlock_t: alloc and free never
+ * sleep without __GFP_DIRECT_RECLAIM, but a signal handler must not use a
+ * pool whose lock the thread it interrupted holds (the spinlock's BUG).
+ */
+typedef void *(mempool_alloc_t)(lab_gfp_t gfp_mask, void *pool_data);
+typedef void (mempool_free_t)(void *element, void *pool_data);
+typedef struct mempool_s {
+	lab_spinlock_t lock;
+	int min_nr;			/* elements the reserve keeps */
+	int curr_nr;			/* elements in it now */
+	void **elements;
+	void *pool_data;
+	mempool_alloc_t *alloc;
+	mempool_free_t *free;
+	unsigned int lab_wait;		/* futex word: changes when an element comes back */
+	unsigned int lab_waiters;	/* allocations asleep on it */
+} mempool_t;
+LAB_API int lab_kernel_mempool_init(mempool_t *pool, int min_nr, mempool_alloc_t *alloc_fn,
+				    mempool_free_t *free_fn, void *pool_data, lab_gfp_t gfp);
+LAB_API mempool_t *lab_kernel_mempool_create(int min_nr, mempool_alloc_t *alloc_fn,
+					     mempool_free_t *free_fn, void *pool_data,
+					     lab_gfp_t gfp);
+LAB_API void lab_kernel_mempool_exit(mempool_t *pool);
+LAB_API void lab_kernel_mempool_destroy(mempool_t *pool);
+LAB_API int lab_kernel_mempool_resize(mempool_t *pool, int new_min_nr);
+LAB_API void *lab_kernel_mempool_alloc(mempool_t *pool, lab_gfp_t gfp);
+LAB_API void *lab_kernel_mempool_alloc_preallocated(mempool_t *pool);
+LAB_API void lab_kernel_mempool_free(void *element, mempool_t *pool);
+
+/*
+ * RCU (linux/rcupdate.h) over liburcu-bp: read-side sections are atomic
+ * context; callbacks run after a grace period, in atomic context, on
+ * liburcu's call_rcu thread.  head is the kernel's struct callback_head
+ * (rcu_head).  synchronize_rcu and rcu_barrier sleep; the others never do.
+ */
+struct callback_head;
+LAB_API void lab_kernel_rcu_read_lock(void);
+LAB_API void lab_kernel_rcu_read_unlock(void);
+LAB_API bool lab_kernel_rcu_read_lock_held(void);
+LAB_API void lab_kernel_synchronize_rcu(void);
+LAB_API void lab_kernel_call_rcu(struct callback_head *head,
+				 void (*func)(struct callback_head *head));
+/* kfree(obj) after a grace period; head is inside obj. */
+LAB_API void lab_kernel_kfree_rcu(struct callback_head *head, const void *obj);
+/* synchronize_rcu(), then kfree(obj) (NULL: nothing).  May sleep. */
+LAB_API void lab_kernel_kfree_rcu_mightsleep(const void *obj);
+/* Wait until every callback queued so far has run. */
+LAB_API void lab_kernel_rcu_barrier(void);
 
 /*
  * The module runner (`labyrinth ktest`, or link liblabyrinth-ktest.a for its

@@ -20,31 +20,35 @@ bool lab_kernel_init_on_free;
 int lab_kernel_loglevel = 7;	/* CONSOLE_LOGLEVEL_DEFAULT: all but debug */
 bool lab__kernel_panic_on_warn;
 
-/* The kernel zone: its first 64 MiB pre-faulted, room to grow to 1 GiB. */
+/* Without the slab layer, the kernel zone: 64 MiB pre-faulted, room to grow
+ * to 1 GiB. */
 #define KERNEL_ZONE_PAGES	16384
 #define KERNEL_ZONE_MAX_PAGES	262144
 
 struct lab_zone *lab_kernel_zone_ptr;
 static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
 
+/*
+ * The kernel zone: with the slab layer, its default zone, so that pages,
+ * kmalloc and caches share one zone, as in the kernel (its size and flags
+ * from LABYRINTH_ZONE); without it, a zone of our own.
+ */
 static void zone_create(void)
 {
-	/*
-	 * init_on_free: freed pages are wiped where the allocator frees them
-	 * (the last put of a shared block included), by the zone's poisoning;
-	 * allocations then zero them (linux/gfp.h), so a page reads as zero
-	 * when handed out, as with the kernel's init_on_free.
-	 */
+#if LAB_KERNEL_HAVE_SLAB
+	struct lab_zone *z = lab_default_zone();
+#else
 	struct lab_zone_config cfg = {
 		.name = "Normal",
 		.pages = KERNEL_ZONE_PAGES,
 		.max_pages = KERNEL_ZONE_MAX_PAGES,
-		.flags = LAB_ZONE_GROW | (lab_kernel_init_on_free ? LAB_ZONE_POISON : 0),
+		.flags = LAB_ZONE_GROW,
 	};
 	struct lab_zone *z = lab_zone_create(&cfg);
+#endif
 	if (!z) {
 		fprintf(stderr, "Kernel panic - not syncing: labyrinth-kernel: cannot create the "
-			"zone of %d pages: %s\n", KERNEL_ZONE_PAGES, strerror(errno));
+			"kernel zone: %s\n", strerror(errno));
 		abort();
 	}
 	__atomic_store_n(&lab_kernel_zone_ptr, z, __ATOMIC_RELEASE);

@@ -6,6 +6,9 @@
 #define LAB_SRC_KERNEL_KERNEL_H
 
 #include "lab_kernel.h"
+#if LAB_KERNEL_HAVE_SLAB
+#include <labyrinth/slab.h>
+#endif
 
 /* PAGE_SIZE of asm/page.h, checked against the system's when loading. */
 #define LAB_KERNEL_PAGE_SIZE 4096
@@ -16,5 +19,16 @@ extern bool lab__kernel_panic_on_warn;
 void lab__kernel_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* printk.c: the kernel's "Call Trace:" lines for the caller's stack. */
 void lab__kernel_print_trace(void);
+
+/* slab.c: print the caches still alive; returns how many. */
+#include <stdio.h>
+size_t lab__kernel_caches_report(FILE *out);
+
+/* rcu.c: call lab__kernel_slab_free_deferred(head) after an RCU grace
+ * period; head: LAB__KERNEL_RCU_WORDS words the caller keeps until then. */
+#define LAB__KERNEL_RCU_WORDS 2
+void lab__kernel_defer_rcu(void *head);
+/* slab.c: the deferred free of an object of a SLAB_TYPESAFE_BY_RCU cache. */
+void lab__kernel_slab_free_deferred(void *head);
 
 #endif /* LAB_SRC_KERNEL_KERNEL_H */

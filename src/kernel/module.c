@@ -189,6 +189,17 @@ int lab_ktest_main(int argc, char **argv)
 		for (size_t i = nr_exitcalls; i-- > 0;)
 			exitcalls[i].fn();
 
+	size_t caches_left = 0;
+#if LAB_KERNEL_HAVE_SLAB
+	/* Callbacks queued by the module (kfree_rcu) run before the count; the
+	 * slab layer's free objects and empty slabs go back to the zone. */
+	lab_kernel_rcu_barrier();
+	caches_left = lab__kernel_caches_report(stderr);
+	lab_kmem_cache_shrink(NULL);
+#endif
+	/* The walk of every invariant also settles frees that were deferred
+	 * while another thread (kswapd) held the zone lock. */
+	int broken = lab_zone_check(z);
 	lab_zone_get_stats(z, &after);
 	size_t leaked = after.allocated > before.allocated ? after.allocated - before.allocated : 0;
 	uint64_t bad = after.bad_page - before.bad_page;
@@ -205,7 +216,10 @@ int lab_ktest_main(int argc, char **argv)
 	}
 	if (bad)
 		fprintf(stderr, "ktest: %s: %llu Bad page reports\n", mod, (unsigned long long)bad);
-	bool pass = !failed && !leaked && !bad && !warned;
+	if (broken)
+		fprintf(stderr, "ktest: %s: the zone is broken: %d invariants do not hold\n", mod,
+			broken);
+	bool pass = !failed && !leaked && !bad && !warned && !caches_left && !broken;
 	fprintf(stderr, "ktest: %s: init returned %d, %zu pages leaked, %llu bad pages, %lu "
 		"warnings: %s\n", mod, ret, leaked, (unsigned long long)bad, warned,
 		pass ? "PASS" : "FAIL");

@@ -10,7 +10,8 @@
  * back at once and leaves the first page to the last put_page().
  * Allocations sleep only with __GFP_DIRECT_RECLAIM; frees never sleep.
  * init_on_alloc=1 or init_on_free=1 (LABYRINTH_KERNEL_CMDLINE) hands out
- * zeroed pages, as the kernel does.
+ * zeroed pages, as the kernel does; init_on_free=1 also wipes pages freed
+ * (see lab_kernel_wipe() for the cases it cannot).
  */
 #ifndef LAB_KERNEL_LINUX_GFP_H
 #define LAB_KERNEL_LINUX_GFP_H
@@ -21,6 +22,7 @@
 #include <linux/mmzone.h>
 #include <linux/stringify.h>
 #include <asm/page.h>
+#include <string.h>
 
 #define NUMA_NO_NODE	(-1)
 
@@ -45,7 +47,7 @@ static inline gfp_t current_gfp_context(gfp_t flags)
 	do { if (gfpflags_allow_blocking(gfp_mask)) lab_might_sleep_at(FILE_LINE); } while (0)
 
 /* The gfp Labyrinth gets: the same bits, with ZERO where init_on_alloc or
- * init_on_free wants the page initialised (freed pages hold the poison). */
+ * init_on_free wants the page initialised. */
 static inline lab_gfp_t lab_kernel_page_gfp(gfp_t gfp)
 {
 	if (lab_kernel_init_on_alloc || lab_kernel_init_on_free)
@@ -53,33 +55,57 @@ static inline lab_gfp_t lab_kernel_page_gfp(gfp_t gfp)
 	return gfp;
 }
 
-static inline struct page *alloc_pages(gfp_t gfp, unsigned int order)
+static inline struct page *alloc_pages_noprof(gfp_t gfp, unsigned int order)
 {
 	return lab_kernel_kpage(lab_alloc_pages(lab_kernel_zone(), lab_kernel_page_gfp(gfp), order));
 }
-#define alloc_pages_noprof(gfp, order)	alloc_pages(gfp, order)
+/* Macros, as in the kernel, so that a sleeping allocation in atomic context
+ * is reported at the caller's file:line. */
+#define alloc_pages(gfp, order) \
+	({ gfp_t __lab_gfp = (gfp); might_alloc(__lab_gfp); alloc_pages_noprof(__lab_gfp, order); })
 #define alloc_page(gfp)			alloc_pages(gfp, 0)
 /* One node here: every node is this zone's. */
 #define alloc_pages_node(nid, gfp, order) ((void)(nid), alloc_pages(gfp, order))
 #define __alloc_pages_node(nid, gfp, order) alloc_pages_node(nid, gfp, order)
 
-static inline unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
+static inline unsigned long get_free_pages_noprof(gfp_t gfp, unsigned int order)
 {
 	return (unsigned long)lab_get_free_pages(lab_kernel_zone(), lab_kernel_page_gfp(gfp), order);
 }
+#define __get_free_pages(gfp, order) \
+	({ gfp_t __lab_gfp = (gfp); might_alloc(__lab_gfp); get_free_pages_noprof(__lab_gfp, order); })
 #define __get_free_page(gfp)	__get_free_pages(gfp, 0)
 #define get_zeroed_page(gfp)	__get_free_pages((gfp) | __GFP_ZERO, 0)
 
+/*
+ * init_on_free: the block is wiped before it goes back, when this free drops
+ * the last reference (a count of 1 cannot change under its only holder).
+ * A block others still hold is wiped by the put that frees it (put_page),
+ * but only its first page when that put frees a compound block of order > 0
+ * (the order is not known there), and not at all when two holders put at
+ * once; allocations are zeroed under init_on_free too, so what is handed
+ * out reads as zero either way.
+ */
+static inline void lab_kernel_wipe(struct page *page, unsigned int order)
+{
+	if (lab_kernel_init_on_free && page && lab_page_count(lab_kernel_page(page)) == 1)
+		memset(lab_page_address(lab_kernel_page(page)), 0, PAGE_SIZE << order);
+}
+
 static inline void __free_pages(struct page *page, unsigned int order)
 {
+	lab_kernel_wipe(page, order);
 	lab_free_pages(lab_kernel_page(page), order);
 }
 #define __free_page(page)	__free_pages(page, 0)
 
 static inline void free_pages(unsigned long addr, unsigned int order)
 {
-	if (addr != 0)
-		lab_free_pages_addr((void *)addr, order);
+	if (addr == 0)
+		return;
+	if (lab_kernel_init_on_free && !(addr & (PAGE_SIZE - 1)))
+		lab_kernel_wipe(lab_kernel_kpage(lab_virt_to_page((void *)addr)), order);
+	lab_free_pages_addr((void *)addr, order);
 }
 #define free_page(addr)		free_pages(addr, 0)
 

@@ -20,6 +20,7 @@
 #include <linux/build_bug.h>
 #include <linux/limits.h>
 #include <linux/err.h>
+#include <linux/export.h>
 #include <linux/errno.h>
 #include <linux/bits.h>
 #include <linux/log2.h>

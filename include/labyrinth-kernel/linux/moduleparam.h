@@ -27,13 +27,18 @@
 #define param_check_ulong(name, p)	__lab_param_check(name, p, unsigned long)
 #define param_check_ullong(name, p)	__lab_param_check(name, p, unsigned long long)
 
-#define module_param_named(name, value, type, perm) \
-	param_check_##type(name, &(value)) \
+/* type is pasted and stringified at the first level: bool is a macro of
+ * <stdbool.h> (the kernel's is a typedef) and must not be expanded first. */
+#define __lab_module_param(name, value, check, type_name) \
+	check(name, &(value)) \
 	static __attribute__((constructor)) void __lab_param_##name(void) \
 	{ \
-		lab_kernel_add_param(#name, &(value), #type); \
+		lab_kernel_add_param(#name, &(value), type_name); \
 	}
-#define module_param(name, type, perm)		module_param_named(name, name, type, perm)
+#define module_param_named(name, value, type, perm) \
+	__lab_module_param(name, value, param_check_##type, #type)
+#define module_param(name, type, perm) \
+	__lab_module_param(name, name, param_check_##type, #type)
 #define module_param_unsafe(name, type, perm)	module_param(name, type, perm)
 #define MODULE_PARM_DESC(parm, desc) \
 	static const char __UNIQUE_ID(modinfo)[] __used __section(".modinfo") = \

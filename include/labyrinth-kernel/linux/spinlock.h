@@ -17,6 +17,7 @@
 #include <linux/irqflags.h>
 #include <linux/preempt.h>
 #include <linux/bug.h>
+#include <linux/lockdep.h>
 
 static inline void raw_spin_lock_init(raw_spinlock_t *lock)
 {
@@ -47,7 +48,6 @@ static inline int raw_spin_is_locked(raw_spinlock_t *lock)
 #define spin_is_locked(lock)		raw_spin_is_locked(&(lock)->rlock)
 #define spin_lock_nested(lock, sub)	spin_lock(lock)
 #define assert_spin_locked(lock)	BUG_ON(!spin_is_locked(lock))
-#define lockdep_assert_held(lock)	do { (void)(lock); } while (0)
 
 #define spin_lock_bh(lock)		do { local_bh_disable(); spin_lock(lock); } while (0)
 #define spin_unlock_bh(lock)		do { spin_unlock(lock); local_bh_enable(); } while (0)

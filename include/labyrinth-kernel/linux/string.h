@@ -104,4 +104,11 @@ static inline void *memset_p(void **p, void *v, size_t n)
 	memset((char *)(obj) + offsetofend(__typeof__(*(obj)), member), v, \
 	       sizeof(*(obj)) - offsetofend(__typeof__(*(obj)), member))
 
+/* lib/memcat_p.c (kernel source, not provided here): two NULL-terminated
+ * pointer arrays joined into a new kmalloc'd one. */
+void **__memcat_p(void **a, void **b);
+#define memcat_p(a, b) ({ \
+	_Static_assert(__same_type(*(a), *(b)), "type mismatch in memcat_p()"); \
+	(__typeof__(*(a)) *)__memcat_p((void **)(a), (void **)(b)); })
+
 #endif /* LAB_KERNEL_LINUX_STRING_H */

@@ -1,0 +1,242 @@
+/*
+ * slab.c - the kernel's struct kmem_cache over a Labyrinth cache
+ * (<labyrinth/slab.h>) on the kernel zone, with what the kernel's flags
+ * and boot parameters ask of it:
+ *   - init_on_alloc / init_on_free, decided per cache as the kernel's
+ *     slab_want_init_on_alloc/free() decide (not for caches with a
+ *     constructor, SLAB_TYPESAFE_BY_RCU or SLAB_POISON);
+ *   - SLAB_TYPESAFE_BY_RCU: a freed object reaches the slab layer only after
+ *     an RCU grace period, through a head kept past the object, so neither
+ *     the object nor its slab's pages are reused under a reader;
+ *   - __GFP_ZERO on a cache with a constructor: the kernel's WARN, then the
+ *     object zeroed (the slab layer refuses the flag there).
+ * Every live cache is on a list the module runner reads for its leak check.
+ *
+ * Exports lab_kernel_kmem_cache_* and lab__kernel_slab_free_deferred,
+ * lab__kernel_caches_report.  Allocations and frees never sleep unless gfp
+ * has LAB_GFP_DIRECT_RECLAIM, make no system call of their own and are as
+ * async-signal-safe as the slab layer's; create and destroy may sleep.
+ */
+#include "kernel.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+struct kmem_cache {
+	struct lab_kmem_cache *cache;
+	unsigned int flags;		/* SLAB_* as asked */
+	void (*ctor)(void *obj);
+	unsigned int object_size;
+	unsigned int rcu_offset;	/* TYPESAFE_BY_RCU: the struct deferred, past the object */
+	bool zero_on_alloc;		/* slab_want_init_on_alloc() without __GFP_ZERO */
+	bool wipe_on_free;		/* slab_want_init_on_free() */
+	bool destroyed;			/* destroyed with objects in use (kept, as the kernel) */
+	struct kmem_cache *next;	/* caches, under caches_lock */
+	char name[32];
+};
+
+/* Kept past each object of a SLAB_TYPESAFE_BY_RCU cache while its free waits
+ * for a grace period; liburcu's head first. */
+struct deferred {
+	void *urcu[LAB__KERNEL_RCU_WORDS];
+	struct kmem_cache *s;
+};
+
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kmem_cache *caches;
+
+/* Kernel-only bits (never given to the slab layer). */
+#define KERNEL_ONLY_FLAGS LAB_KERNEL_SLAB_TYPESAFE_BY_RCU
+
+struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int size,
+						const struct kmem_cache_args *args,
+						unsigned int flags)
+{
+	lab_might_sleep_at("kmem_cache_create");
+	size_t align = args ? args->align : 0;
+	void (*ctor)(void *) = args ? args->ctor : NULL;
+	/* The kernel's calculate_alignment(): at least ARCH_SLAB_MINALIGN (8);
+	 * the slab layer wants a power of two. */
+	if (align < 8)
+		align = 8;
+	if (align & (align - 1))
+		align = (size_t)1 << (64 - __builtin_clzl(align));
+	struct kmem_cache *s = lab_kzalloc(sizeof(*s), LAB_GFP_KERNEL);
+	if (!s)
+		return NULL;
+	s->flags = flags;
+	s->ctor = ctor;
+	s->object_size = size;
+	size_t slot = size;
+	bool rcu = flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU;
+	if (rcu) {
+		s->rcu_offset = (size + 7u) & ~7u;
+		slot = s->rcu_offset + sizeof(struct deferred);
+	}
+	bool special = ctor || rcu || (flags & LAB_SLAB_POISON);
+	s->zero_on_alloc = (lab_kernel_init_on_alloc || lab_kernel_init_on_free) && !special;
+	s->wipe_on_free = lab_kernel_init_on_free && !special;
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "(null)");
+	s->cache = lab_kmem_cache_create(lab_kernel_zone(), name, slot, align,
+					 flags & ~KERNEL_ONLY_FLAGS, ctor);
+	if (!s->cache) {
+		int err = errno;
+		lab__kernel_log(3, "kmem_cache_create(%s) failed with error %d\n", s->name, -err);
+		lab_kfree(s);
+		errno = err;
+		return NULL;
+	}
+	pthread_mutex_lock(&caches_lock);
+	s->next = caches;
+	caches = s;
+	pthread_mutex_unlock(&caches_lock);
+	return s;
+}
+
+void lab_kernel_kmem_cache_destroy(struct kmem_cache *s)
+{
+	if (!s)
+		return;
+	lab_might_sleep_at("kmem_cache_destroy");
+	/* As the kernel: objects freed before the destroy may still be waiting
+	 * for their grace period. */
+	if (s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU)
+		lab_kernel_rcu_barrier();
+	struct lab_kmem_cache_stats st;
+	lab_kmem_cache_get_stats(s->cache, &st);
+	/* With objects left the slab layer reports them and keeps the cache (its
+	 * objects stay valid); so does this one, on its list, for the runner. */
+	lab_kmem_cache_destroy(s->cache);
+	if (st.active_objs) {
+		s->destroyed = true;
+		return;
+	}
+	pthread_mutex_lock(&caches_lock);
+	for (struct kmem_cache **pp = &caches; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&caches_lock);
+	lab_kfree(s);
+}
+
+int lab_kernel_kmem_cache_shrink(struct kmem_cache *s)
+{
+	int pages = lab_kmem_cache_shrink(s ? s->cache : NULL);
+	return pages < 0 ? pages : 0;
+}
+
+const char *lab_kernel_kmem_cache_name(const struct kmem_cache *s)
+{
+	return s ? s->name : NULL;
+}
+
+struct lab_kmem_cache *lab_kernel_kmem_cache_native(const struct kmem_cache *s)
+{
+	return s ? s->cache : NULL;
+}
+
+static void ctor_zero_warning(const struct kmem_cache *s)
+{
+	static bool warned;
+	if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+		lab_kernel_warn(__FILE__, __LINE__, "kmem_cache_alloc",
+				"__GFP_ZERO on cache %s, which has a constructor\n", s->name);
+}
+
+/* The gfp for the slab layer; *zero: clear the object here instead. */
+static lab_gfp_t cache_gfp(const struct kmem_cache *s, lab_gfp_t gfp, bool *zero)
+{
+	*zero = false;
+	if (s->ctor && (gfp & LAB_GFP_ZERO)) {
+		ctor_zero_warning(s);
+		*zero = true;
+		return gfp & ~LAB_GFP_ZERO;
+	}
+	if (s->zero_on_alloc)
+		gfp |= LAB_GFP_ZERO;
+	return gfp;
+}
+
+void *lab_kernel_kmem_cache_alloc(struct kmem_cache *s, lab_gfp_t gfp)
+{
+	bool zero;
+	gfp = cache_gfp(s, gfp, &zero);
+	void *obj = lab_kmem_cache_alloc(s->cache, gfp);
+	if (obj && zero)
+		memset(obj, 0, s->object_size);
+	return obj;
+}
+
+int lab_kernel_kmem_cache_alloc_bulk(struct kmem_cache *s, lab_gfp_t gfp, size_t nr, void **objs)
+{
+	bool zero;
+	gfp = cache_gfp(s, gfp, &zero);
+	size_t got = lab_kmem_cache_alloc_bulk(s->cache, gfp, nr, objs);
+	for (size_t i = 0; zero && i < got; i++)
+		memset(objs[i], 0, s->object_size);
+	return (int)got;
+}
+
+void lab__kernel_slab_free_deferred(void *head)
+{
+	struct deferred *d = head;
+	lab_kmem_cache_free(d->s->cache, (char *)head - d->s->rcu_offset);
+}
+
+void lab_kernel_kmem_cache_free(struct kmem_cache *s, void *obj)
+{
+	if (!obj)
+		return;
+	if (!s) {
+		lab_kfree(obj);
+		return;
+	}
+	if (s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU) {
+		struct deferred *d = (struct deferred *)((char *)obj + s->rcu_offset);
+		d->s = s;
+		lab__kernel_defer_rcu(d);
+		return;
+	}
+	if (s->wipe_on_free)
+		memset(obj, 0, s->object_size);
+	lab_kmem_cache_free(s->cache, obj);
+}
+
+void lab_kernel_kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **objs)
+{
+	if (!s) {
+		for (size_t i = 0; i < nr; i++)
+			lab_kfree(objs[i]);
+		return;
+	}
+	if ((s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU) || s->wipe_on_free) {
+		for (size_t i = 0; i < nr; i++)
+			lab_kernel_kmem_cache_free(s, objs[i]);
+		return;
+	}
+	lab_kmem_cache_free_bulk(s->cache, nr, objs);
+}
+
+/* The runner: each cache still alive, with its objects in use; returns how
+ * many caches were not destroyed. */
+size_t lab__kernel_caches_report(FILE *out)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&caches_lock);
+	for (struct kmem_cache *s = caches; s; s = s->next) {
+		struct lab_kmem_cache_stats st;
+		lab_kmem_cache_get_stats(s->cache, &st);
+		fprintf(out, "ktest: kmem_cache %s %s (%zu objects in use)\n", s->name,
+			s->destroyed ? "was destroyed with objects in use" : "was not destroyed",
+			st.active_objs);
+		n++;
+	}
+	pthread_mutex_unlock(&caches_lock);
+	return n;
+}
