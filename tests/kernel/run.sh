@@ -116,6 +116,13 @@ might_sleep)
 		expect might_sleep.log "in_atomic(): 1" &&
 		expect might_sleep.log "died of signal 6"
 	;;
+page_ops)
+	CFLAGS="$CFLAGS -Wextra" ktest page_ops.log "$src/tests/kernel/page_ops.c"
+	rc=$?
+	expect_rc page_ops $rc 0 &&
+		expect page_ops.log "page operations checked" &&
+		expect page_ops.log "0 warnings: PASS"
+	;;
 leak)
 	# The runner's verdicts: a page leaked, and an init that failed.
 	CFLAGS="$CFLAGS -Wextra" ktest leak.log "$src/tests/kernel/leak_page.c"
