@@ -90,10 +90,13 @@ LAB_API void lab_kernel_irq_restore(unsigned long flags);
 LAB_API bool lab_kernel_irqs_disabled(void);
 
 /* Initcalls (module_init, *_initcall) and exitcalls (module_exit), run by
- * the module runner: inits by level, then in registration order; exits in
- * the reverse order.  Called from constructors; not thread-safe. */
-LAB_API void lab_kernel_add_initcall(int (*fn)(void), int level, const char *name);
-LAB_API void lab_kernel_add_exitcall(void (*fn)(void), const char *name);
+ * the module runner: inits by level, then in registration (link) order;
+ * exits file by file in the reverse order of their files' inits, as modules
+ * unload in the reverse order of loading.  file is the caller's __FILE__.
+ * Called from constructors; not thread-safe. */
+LAB_API void lab_kernel_add_initcall(int (*fn)(void), int level, const char *name,
+				     const char *file);
+LAB_API void lab_kernel_add_exitcall(void (*fn)(void), const char *name, const char *file);
 /* module_param(): name, the variable, and its type's name ("int", "bool",
  * "charp" ...).  Set by the runner from NAME=VALUE arguments. */
 LAB_API void lab_kernel_add_param(const char *name, void *arg, const char *type);

@@ -23,12 +23,15 @@ static struct initcall {
 	int (*fn)(void);
 	int level;
 	const char *name;
+	const char *file;
 } initcalls[MAX_CALLS];
 static size_t nr_initcalls;
 
 static struct exitcall {
 	void (*fn)(void);
 	const char *name;
+	const char *file;
+	bool done;
 } exitcalls[MAX_CALLS];
 static size_t nr_exitcalls;
 
@@ -47,18 +50,39 @@ static void table_full(const char *what, const char *name)
 	abort();
 }
 
-void lab_kernel_add_initcall(int (*fn)(void), int level, const char *name)
+void lab_kernel_add_initcall(int (*fn)(void), int level, const char *name, const char *file)
 {
 	if (nr_initcalls == MAX_CALLS)
 		table_full("initcalls", name);
-	initcalls[nr_initcalls++] = (struct initcall){ fn, level, name };
+	initcalls[nr_initcalls++] = (struct initcall){ fn, level, name, file };
 }
 
-void lab_kernel_add_exitcall(void (*fn)(void), const char *name)
+void lab_kernel_add_exitcall(void (*fn)(void), const char *name, const char *file)
 {
 	if (nr_exitcalls == MAX_CALLS)
 		table_full("exitcalls", name);
-	exitcalls[nr_exitcalls++] = (struct exitcall){ fn, name };
+	exitcalls[nr_exitcalls++] = (struct exitcall){ fn, name, file, false };
+}
+
+/* Exits of the files whose inits ran, the last loaded first; then the rest
+ * (files with an exit and no init), in reverse registration order. */
+static void run_exitcalls(const size_t *ran, size_t nr_ran)
+{
+	for (size_t r = nr_ran; r-- > 0;) {
+		const char *file = initcalls[ran[r]].file;
+		for (size_t i = nr_exitcalls; i-- > 0;) {
+			if (!exitcalls[i].done && !strcmp(exitcalls[i].file, file)) {
+				exitcalls[i].done = true;
+				exitcalls[i].fn();
+			}
+		}
+	}
+	for (size_t i = nr_exitcalls; i-- > 0;) {
+		if (!exitcalls[i].done) {
+			exitcalls[i].done = true;
+			exitcalls[i].fn();
+		}
+	}
 }
 
 void lab_kernel_add_param(const char *name, void *arg, const char *type)
@@ -176,18 +200,19 @@ int lab_ktest_main(int argc, char **argv)
 	 * failure stops, and a module whose init failed is not exited. */
 	int ret = 0;
 	const char *failed = NULL;
+	size_t ran[MAX_CALLS], nr_ran = 0;
 	for (int level = 0; level <= 7 && !failed; level++) {
 		for (size_t i = 0; i < nr_initcalls && !failed; i++) {
 			if (initcalls[i].level != level)
 				continue;
 			ret = initcalls[i].fn();
+			ran[nr_ran++] = i;
 			if (ret)
 				failed = initcalls[i].name;
 		}
 	}
 	if (!failed)
-		for (size_t i = nr_exitcalls; i-- > 0;)
-			exitcalls[i].fn();
+		run_exitcalls(ran, nr_ran);
 
 	size_t caches_left = 0;
 #if LAB_KERNEL_HAVE_SLAB

@@ -31,6 +31,13 @@ export TMPDIR=$work
 # The kernel files the cases use, relative to the top of the kernel tree.
 KERNEL_FILES=(
 	lib/test_free_pages.c
+	lib/test_meminit.c
+	lib/test_memcat_p.c
+	lib/memcat_p.c
+	lib/btree.c
+	include/linux/btree.h
+	include/linux/btree-type.h
+	include/linux/btree-128.h
 )
 
 kernel_source() {
@@ -53,6 +60,14 @@ kernel_source() {
 		echo "$want" >"$stamp"
 	fi
 	flock -u 9
+}
+
+# Objects, mempools and RCU need the slab layer in the tree.
+need_slab() {
+	if [ ! -f "$src/include/labyrinth/slab.h" ]; then
+		echo "SKIP: no slab layer in this tree (include/labyrinth/slab.h)"
+		exit 77
+	fi
 }
 
 # ktest LOG [ktest arguments...]: run, keep the output in LOG and show it.
@@ -122,6 +137,52 @@ page_ops)
 	expect_rc page_ops $rc 0 &&
 		expect page_ops.log "page operations checked" &&
 		expect page_ops.log "0 warnings: PASS"
+	;;
+meminit)
+	# lib/test_meminit.c: pages, kmalloc, vmalloc and caches (constructors,
+	# SLAB_TYPESAFE_BY_RCU, bulk, __GFP_ZERO, GFP_ATOMIC inside rcu_read_lock)
+	# read as zero when handed out; with init_on_alloc=1, then init_on_free=1.
+	need_slab
+	kernel_source
+	for param in init_on_alloc=1 init_on_free=1; do
+		LABYRINTH_KERNEL_CMDLINE=$param ktest "meminit-$param.log" "$ksrc/lib/test_meminit.c"
+		rc=$?
+		expect_rc "test_meminit $param" $rc 0 &&
+			expect "meminit-$param.log" "test_meminit: all" &&
+			expect "meminit-$param.log" "tests passed!" &&
+			expect "meminit-$param.log" "0 warnings: PASS" || exit 1
+	done
+	;;
+memcat_p)
+	# lib/test_memcat_p.c with lib/memcat_p.c: kcalloc, kmalloc, kmalloc_array.
+	need_slab
+	kernel_source
+	ktest memcat_p.log "$ksrc/lib/test_memcat_p.c" "$ksrc/lib/memcat_p.c"
+	rc=$?
+	expect_rc test_memcat_p $rc 0 &&
+		expect memcat_p.log "test_memcat_p: test passed" &&
+		expect memcat_p.log "0 warnings: PASS"
+	;;
+btree)
+	# lib/btree.c, unchanged, driven by btree_user.c: nodes from a mempool over
+	# a kmem_cache, GFP_ATOMIC under a spinlock, then GFP_KERNEL.
+	need_slab
+	kernel_source
+	CFLAGS="$CFLAGS -Wextra" ktest btree.log -I "$ksrc/include" "$ksrc/lib/btree.c" \
+		"$src/tests/kernel/btree_user.c"
+	rc=$?
+	expect_rc btree $rc 0 &&
+		expect btree.log "inserted with GFP_ATOMIC under the lock" &&
+		expect btree.log "keys removed under the lock, the rest found" &&
+		expect btree.log "0 warnings: PASS"
+	;;
+slab_ops)
+	need_slab
+	CFLAGS="$CFLAGS -Wextra" ktest slab_ops.log "$src/tests/kernel/slab_ops.c"
+	rc=$?
+	expect_rc slab_ops $rc 0 &&
+		expect slab_ops.log "object operations checked" &&
+		expect slab_ops.log "0 warnings: PASS"
 	;;
 leak)
 	# The runner's verdicts: a page leaked, and an init that failed.

@@ -30,7 +30,7 @@ typedef void (*exitcall_t)(void);
 #define __lab_define_initcall(fn, level) \
 	static __attribute__((constructor)) void __PASTE(__lab_initcall_, fn)(void) \
 	{ \
-		lab_kernel_add_initcall(fn, level, #fn); \
+		lab_kernel_add_initcall(fn, level, #fn, __FILE__); \
 	}
 #define early_initcall(fn)		__lab_define_initcall(fn, 0)
 #define pure_initcall(fn)		__lab_define_initcall(fn, 0)
@@ -50,7 +50,7 @@ typedef void (*exitcall_t)(void);
 #define module_exit(fn) \
 	static __attribute__((constructor)) void __PASTE(__lab_exitcall_, fn)(void) \
 	{ \
-		lab_kernel_add_exitcall(fn, #fn); \
+		lab_kernel_add_exitcall(fn, #fn, __FILE__); \
 	}
 #endif
 

@@ -21,6 +21,15 @@
 #define clamp(val, lo, hi)	min((__typeof__(val))max(val, lo), hi)
 #define clamp_t(type, val, lo, hi) min_t(type, max_t(type, val, lo), hi)
 #define clamp_val(val, lo, hi)	clamp_t(__typeof__(val), val, lo, hi)
+/* For constant expressions (array sizes, initialisers): operands twice. */
+#ifndef MIN
+#define MIN(a, b)		((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b)		((a) > (b) ? (a) : (b))
+#endif
+#define MIN_T(type, a, b)	MIN((type)(a), (type)(b))
+#define MAX_T(type, a, b)	MAX((type)(a), (type)(b))
 #define in_range(val, start, len) ((val) >= (start) && (val) - (start) < (len))
 
 #endif /* LAB_KERNEL_LINUX_MINMAX_H */
