@@ -184,6 +184,77 @@ slab_ops)
 		expect slab_ops.log "object operations checked" &&
 		expect slab_ops.log "0 warnings: PASS"
 	;;
+runtime)
+	# Parameters of every type, kstrto*, printk formats and levels, hex
+	# dumps, interrupt state; then WARN, panic_on_warn, BUG and bad input.
+	prog=$work/runtime_ops
+	LABYRINTH_KERNEL_CMDLINE="loglevel=8" CFLAGS="$CFLAGS -Wextra" ktest runtime.log -o "$prog" \
+		"$src/tests/kernel/runtime_ops.c" b=1 ib=1 s=text by=255 sh=-32768 us=65535 i=-7 \
+		u=4294967295 hx=0x10 l=-9 ul=18446744073709551615 ull=18446744073709551615
+	rc=$?
+	expect_rc runtime_ops $rc 0 || exit 1
+	for line in \
+		"runtime_ops: params: b=1 ib=0 s=text by=255 sh=-32768 us=65535 i=-7 u=4294967295 hx=0x10 l=-9 ul=18446744073709551615 ull=18446744073709551615" \
+		"runtime_ops: ints: -1 2 -3 -4 -5 -6 7 8 9 10 -11 12 13" \
+		"runtime_ops: hex: ff 0xff 00000abc DEF 10|   42|42   |   7|abc|q|%" \
+		"runtime_ops: pointers: 0000000000001000 0000000000002000 0000000000003000" \
+		"runtime_ops: errors: -ENOMEM -EINVAL -4000" \
+		"runtime_ops: phys: 0x0000000000001234" \
+		"runtime_ops: hex bytes: de ad be ef 01|de:ad:be|de-ad|deadbeef" \
+		"runtime_ops: symbol: lab_kernel_printk" \
+		"runtime_ops: double: 2.50" \
+		"runtime_ops: vaf: [answer=42]" \
+		"runtime_ops: to be continued and continued" \
+		"debug level line" \
+		"dump: 00000000: 4c 61 62 79 72 69 6e 74 68 20 68 65 78 20 64 75  Labyrinth hex du" \
+		"dump: 00000020: 67 21 00                                         g!." \
+		"dump4: 7962614c 746e6972 65682068 75642078" \
+		"Call Trace:" \
+		"runtime_ops: runtime checked" \
+		"0 warnings: PASS"; do
+		expect runtime.log "$line" || exit 1
+	done
+	[ "$(grep -c 'printed once' "$work/runtime.log")" -eq 1 ] &&
+		[ "$(grep -c 'ratelimited line' "$work/runtime.log")" -eq 10 ] &&
+		! grep -q "pr_debug is compiled out" "$work/runtime.log" ||
+		{ echo "FAIL: once, ratelimited or pr_debug lines"; exit 1; }
+	# The default console level leaves KERN_DEBUG out.
+	"$prog" >"$work/runtime-quiet.log" 2>&1
+	! grep -q "debug level line" "$work/runtime-quiet.log" &&
+		expect runtime-quiet.log "default level line" || exit 1
+	"$prog" warn=1 >"$work/runtime-warn.log" 2>&1
+	expect_rc "runtime_ops warn=1" $? 1 &&
+		expect runtime-warn.log "------------[ cut here ]------------" &&
+		expect runtime-warn.log "asked for a warning: 42" &&
+		expect runtime-warn.log "WARNING: CPU:" &&
+		expect runtime-warn.log "runtime_ops.c:" &&
+		expect runtime-warn.log "1 warnings: FAIL" || exit 1
+	LABYRINTH_KERNEL_CMDLINE="panic_on_warn=1" "$prog" warn=1 >"$work/runtime-panic.log" 2>&1
+	expect_rc "runtime_ops warn=1 panic_on_warn=1" $? 134 &&
+		expect runtime-panic.log "Kernel panic - not syncing: kernel: panic_on_warn set" || exit 1
+	"$prog" bug=1 >"$work/runtime-bug.log" 2>&1
+	expect_rc "runtime_ops bug=1" $? 134 &&
+		expect runtime-bug.log "kernel BUG at $src/tests/kernel/runtime_ops.c:" || exit 1
+	"$prog" i=abc >"$work/runtime-badparam.log" 2>&1
+	expect_rc "runtime_ops i=abc" $? 2 &&
+		expect runtime-badparam.log "\`abc' invalid for parameter \`i'" || exit 1
+	"$prog" by=256 nosuch=1 >"$work/runtime-badparam2.log" 2>&1
+	expect_rc "runtime_ops by=256" $? 2 &&
+		expect runtime-badparam2.log "\`256' invalid for parameter \`by'" || exit 1
+	"$prog" nosuch=1 >"$work/runtime-unknown.log" 2>&1
+	expect_rc "runtime_ops nosuch=1" $? 2 &&
+		expect runtime-unknown.log "Unknown parameter \`nosuch'" || exit 1
+	"$prog" --help >"$work/runtime-help.log" 2>&1
+	expect_rc "runtime_ops --help" $? 0 &&
+		expect runtime-help.log "ullong" || exit 1
+	LABYRINTH_KERNEL_CMDLINE="init_on_alloc=maybe loglevel=99 quiet init_on_free" "$prog" \
+		>"$work/runtime-cmdline.log" 2>&1
+	expect_rc "runtime_ops with a bad command line" $? 0 &&
+		expect runtime-cmdline.log "LABYRINTH_KERNEL_CMDLINE: init_on_alloc: bad value 'maybe'" &&
+		expect runtime-cmdline.log "LABYRINTH_KERNEL_CMDLINE: loglevel: bad value '99'" &&
+		expect runtime-cmdline.log "LABYRINTH_KERNEL_CMDLINE: init_on_free: bad value ''" &&
+		expect runtime-cmdline.log "heap alloc:off, heap free:off"
+	;;
 leak)
 	# The runner's verdicts: a page leaked, and an init that failed.
 	CFLAGS="$CFLAGS -Wextra" ktest leak.log "$src/tests/kernel/leak_page.c"

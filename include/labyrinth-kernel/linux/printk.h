@@ -33,6 +33,12 @@
 #define LOGLEVEL_INFO		6
 #define LOGLEVEL_DEBUG		7
 
+/* %pV: a format and its arguments, printed in place. */
+struct va_format {
+	const char *fmt;
+	va_list *va;
+};
+
 #define printk(fmt, ...)	lab_kernel_printk(fmt, ##__VA_ARGS__)
 #define vprintk(fmt, args)	lab_kernel_vprintk(fmt, args)
 #define _printk(fmt, ...)	lab_kernel_printk(fmt, ##__VA_ARGS__)
