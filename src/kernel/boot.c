@@ -37,6 +37,11 @@ static void zone_create(void)
 {
 #if LAB_KERNEL_HAVE_SLAB
 	struct lab_zone *z = lab_default_zone();
+	/* The kmalloc caches, now, as the kernel's create_kmalloc_caches() at
+	 * boot: the slab layer makes them on the first kmalloc, which may sleep,
+	 * and a module's first kmalloc may be GFP_ATOMIC under a spinlock. */
+	if (z)
+		lab_kfree(lab_kmalloc(8, LAB_GFP_KERNEL));
 #else
 	struct lab_zone_config cfg = {
 		.name = "Normal",

@@ -23,6 +23,17 @@ void lab__kernel_print_trace(void);
 /* slab.c: print the caches still alive; returns how many. */
 #include <stdio.h>
 size_t lab__kernel_caches_report(FILE *out);
+/* slab.c: pages in slabs, and objects in use per cache name. */
+#define LAB__KERNEL_CENSUS_MAX 256
+struct lab__kernel_census {
+	size_t slab_pages;
+	size_t nr;
+	struct {
+		char name[64];
+		size_t active;
+	} caches[LAB__KERNEL_CENSUS_MAX];
+};
+void lab__kernel_slab_census(struct lab__kernel_census *out);
 
 /* rcu.c: call lab__kernel_slab_free_deferred(head) after an RCU grace
  * period; head: LAB__KERNEL_RCU_WORDS words the caller keeps until then. */

@@ -175,6 +175,28 @@ static int set_params(const char *mod, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The zone's statistics and the slab layer's census, taken with the
+ * kmalloc caches shrunk (free objects and empty slabs back to the zone) and
+ * after lab_zone_check(), whose walk also settles frees that were deferred
+ * while another thread (kswapd) held the zone lock.  Returns the number of
+ * broken zone invariants.
+ */
+static int census(struct lab_zone *z, struct lab_zone_stats *st, struct lab__kernel_census *slabs)
+{
+#if LAB_KERNEL_HAVE_SLAB
+	lab_kmem_cache_shrink(NULL);
+#endif
+	int broken = lab_zone_check(z);
+	lab_zone_get_stats(z, st);
+#if LAB_KERNEL_HAVE_SLAB
+	lab__kernel_slab_census(slabs);
+#else
+	memset(slabs, 0, sizeof(*slabs));
+#endif
+	return broken;
+}
+
 int lab_ktest_main(int argc, char **argv)
 {
 	const char *mod = argc > 0 ? strrchr(argv[0], '/') : NULL;
@@ -191,7 +213,8 @@ int lab_ktest_main(int argc, char **argv)
 
 	struct lab_zone *z = lab_kernel_zone();
 	struct lab_zone_stats before, after;
-	lab_zone_get_stats(z, &before);
+	static struct lab__kernel_census slabs_before, slabs_after;
+	census(z, &before, &slabs_before);
 	lab__kernel_log(6, "mem auto-init: heap alloc:%s, heap free:%s\n",
 			lab_kernel_init_on_alloc ? "on" : "off",
 			lab_kernel_init_on_free ? "on" : "off");
@@ -216,25 +239,40 @@ int lab_ktest_main(int argc, char **argv)
 
 	size_t caches_left = 0;
 #if LAB_KERNEL_HAVE_SLAB
-	/* Callbacks queued by the module (kfree_rcu) run before the count; the
-	 * slab layer's free objects and empty slabs go back to the zone. */
+	/* Callbacks queued by the module (kfree_rcu) run before the count. */
 	lab_kernel_rcu_barrier();
 	caches_left = lab__kernel_caches_report(stderr);
-	lab_kmem_cache_shrink(NULL);
 #endif
-	/* The walk of every invariant also settles frees that were deferred
-	 * while another thread (kswapd) held the zone lock. */
-	int broken = lab_zone_check(z);
-	lab_zone_get_stats(z, &after);
-	size_t leaked = after.allocated > before.allocated ? after.allocated - before.allocated : 0;
+	int broken = census(z, &after, &slabs_after);
+	/* Pages outside slabs (pages, large kmalloc blocks), and objects in use
+	 * per cache: what the module took and did not give back. */
+	size_t outside_before = before.allocated - slabs_before.slab_pages;
+	size_t outside_after = after.allocated - slabs_after.slab_pages;
+	size_t leaked = outside_after > outside_before ? outside_after - outside_before : 0;
+	size_t objects = 0;
+	for (size_t i = 0; i < slabs_after.nr; i++) {
+		/* The slab layer's own: the headers of slabs still in use. */
+		if (!strcmp(slabs_after.caches[i].name, "slab_header"))
+			continue;
+		size_t was = 0;
+		for (size_t j = 0; j < slabs_before.nr; j++)
+			if (!strcmp(slabs_before.caches[j].name, slabs_after.caches[i].name))
+				was = slabs_before.caches[j].active;
+		if (slabs_after.caches[i].active > was) {
+			fprintf(stderr, "ktest: %s: %zu objects of cache %s were not freed\n", mod,
+				slabs_after.caches[i].active - was, slabs_after.caches[i].name);
+			objects += slabs_after.caches[i].active - was;
+		}
+	}
 	uint64_t bad = after.bad_page - before.bad_page;
 	unsigned long warned = lab_kernel_warnings();
 
 	if (failed)
 		fprintf(stderr, "ktest: %s: init %s returned %d (%s)\n", mod, failed, ret,
 			ret < 0 ? strerror(-ret) : "not an error code");
-	if (leaked) {
+	if (leaked)
 		fprintf(stderr, "ktest: %s: %zu pages were not freed\n", mod, leaked);
+	if (leaked || objects) {
 		if (!lab_page_owner_report_leaks(z, stderr))
 			fprintf(stderr, "ktest: run with LABYRINTH_PAGE_OWNER=1 to see who "
 				"allocated them\n");
@@ -244,9 +282,9 @@ int lab_ktest_main(int argc, char **argv)
 	if (broken)
 		fprintf(stderr, "ktest: %s: the zone is broken: %d invariants do not hold\n", mod,
 			broken);
-	bool pass = !failed && !leaked && !bad && !warned && !caches_left && !broken;
-	fprintf(stderr, "ktest: %s: init returned %d, %zu pages leaked, %llu bad pages, %lu "
-		"warnings: %s\n", mod, ret, leaked, (unsigned long long)bad, warned,
-		pass ? "PASS" : "FAIL");
+	bool pass = !failed && !leaked && !objects && !bad && !warned && !caches_left && !broken;
+	fprintf(stderr, "ktest: %s: init returned %d, %zu pages leaked, %zu objects leaked, %llu "
+		"bad pages, %lu warnings: %s\n", mod, ret, leaked, objects,
+		(unsigned long long)bad, warned, pass ? "PASS" : "FAIL");
 	return pass ? 0 : 1;
 }

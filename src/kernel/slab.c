@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct kmem_cache {
@@ -31,6 +32,7 @@ struct kmem_cache {
 	void (*ctor)(void *obj);
 	unsigned int object_size;
 	unsigned int rcu_offset;	/* TYPESAFE_BY_RCU: the struct deferred, past the object */
+	bool native_ctor;		/* the slab layer has a constructor (ours or the kernel's) */
 	bool zero_on_alloc;		/* slab_want_init_on_alloc() without __GFP_ZERO */
 	bool wipe_on_free;		/* slab_want_init_on_free() */
 	bool destroyed;			/* destroyed with objects in use (kept, as the kernel) */
@@ -50,6 +52,13 @@ static struct kmem_cache *caches;
 
 /* Kernel-only bits (never given to the slab layer). */
 #define KERNEL_ONLY_FLAGS LAB_KERNEL_SLAB_TYPESAFE_BY_RCU
+
+/* The constructor of SLAB_TYPESAFE_BY_RCU caches without one: nothing to
+ * construct; it only keeps the slab layer's links out of the objects. */
+static void keep_contents(void *obj)
+{
+	(void)obj;
+}
 
 struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int size,
 						const struct kmem_cache_args *args,
@@ -80,8 +89,13 @@ struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int s
 	s->zero_on_alloc = (lab_kernel_init_on_alloc || lab_kernel_init_on_free) && !special;
 	s->wipe_on_free = lab_kernel_init_on_free && !special;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "(null)");
+	/* A constructor makes the slab layer keep its free pointer outside the
+	 * object, as the kernel does for SLAB_TYPESAFE_BY_RCU caches: a reader
+	 * that validates a freed object must find what was written there. */
+	s->native_ctor = ctor || rcu;
 	s->cache = lab_kmem_cache_create(lab_kernel_zone(), name, slot, align,
-					 flags & ~KERNEL_ONLY_FLAGS, ctor);
+					 flags & ~KERNEL_ONLY_FLAGS,
+					 ctor ? ctor : rcu ? keep_contents : NULL);
 	if (!s->cache) {
 		int err = errno;
 		lab__kernel_log(3, "kmem_cache_create(%s) failed with error %d\n", s->name, -err);
@@ -149,17 +163,19 @@ static void ctor_zero_warning(const struct kmem_cache *s)
 				"__GFP_ZERO on cache %s, which has a constructor\n", s->name);
 }
 
-/* The gfp for the slab layer; *zero: clear the object here instead. */
+/* The gfp for the slab layer; *zero: clear the object here instead (the
+ * slab layer refuses LAB_GFP_ZERO on a cache with a constructor). */
 static lab_gfp_t cache_gfp(const struct kmem_cache *s, lab_gfp_t gfp, bool *zero)
 {
 	*zero = false;
-	if (s->ctor && (gfp & LAB_GFP_ZERO)) {
-		ctor_zero_warning(s);
+	if (s->zero_on_alloc)
+		gfp |= LAB_GFP_ZERO;
+	if (s->native_ctor && (gfp & LAB_GFP_ZERO)) {
+		if (s->ctor)
+			ctor_zero_warning(s);
 		*zero = true;
 		return gfp & ~LAB_GFP_ZERO;
 	}
-	if (s->zero_on_alloc)
-		gfp |= LAB_GFP_ZERO;
 	return gfp;
 }
 
@@ -221,6 +237,46 @@ void lab_kernel_kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **obj
 		return;
 	}
 	lab_kmem_cache_free_bulk(s->cache, nr, objs);
+}
+
+/*
+ * The runner's count of the slab layer, from lab_slabinfo(): the pages held
+ * by every cache's slabs, and each cache's objects in use (by name, summed).
+ * With these a leaked object is told from a slab the layer keeps for reuse
+ * (the header cache's, which lab_kmem_cache_shrink(NULL) leaves).  Uses
+ * stdio and malloc; the runner only.
+ */
+void lab__kernel_slab_census(struct lab__kernel_census *out)
+{
+	memset(out, 0, sizeof(*out));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	lab_slabinfo(f);
+	fclose(f);
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		size_t active, total, objsize, slabs, active_slabs;
+		unsigned int per_slab, pages_per_slab, limit, batch, shared, avail;
+		if (sscanf(line, "%63s %zu %zu %zu %u %u : tunables %u %u %u : slabdata %zu %zu %u",
+			   name, &active, &total, &objsize, &per_slab, &pages_per_slab, &limit,
+			   &batch, &shared, &active_slabs, &slabs, &avail) != 12)
+			continue;
+		out->slab_pages += slabs * pages_per_slab;
+		size_t i = 0;
+		while (i < out->nr && strcmp(out->caches[i].name, name))
+			i++;
+		if (i == out->nr) {
+			if (out->nr == LAB__KERNEL_CENSUS_MAX)
+				continue;
+			snprintf(out->caches[out->nr++].name, sizeof(out->caches[0].name), "%s", name);
+		}
+		out->caches[i].active += active;
+	}
+	free(text);
 }
 
 /* The runner: each cache still alive, with its objects in use; returns how
