@@ -110,7 +110,7 @@ free_pages)
 	rc=$?
 	expect_rc test_free_pages $rc 0 &&
 		expect free_pages.log "test_free_pages: Test completed" &&
-		expect free_pages.log "0 pages leaked, 0 bad pages, 0 warnings: PASS"
+		expect free_pages.log "0 pages leaked, 0 objects leaked, 0 bad pages, 0 warnings: PASS"
 	;;
 atomic_under_lock)
 	CFLAGS="$CFLAGS -Wextra" ktest atomic_under_lock.log "$src/tests/kernel/atomic_under_lock.c"
@@ -168,7 +168,7 @@ btree)
 	# a kmem_cache, GFP_ATOMIC under a spinlock, then GFP_KERNEL.
 	need_slab
 	kernel_source
-	CFLAGS="$CFLAGS -Wextra" ktest btree.log -I "$ksrc/include" "$ksrc/lib/btree.c" \
+	ktest btree.log -I "$ksrc/include" "$ksrc/lib/btree.c" \
 		"$src/tests/kernel/btree_user.c"
 	rc=$?
 	expect_rc btree $rc 0 &&
@@ -178,11 +178,24 @@ btree)
 	;;
 slab_ops)
 	need_slab
-	CFLAGS="$CFLAGS -Wextra" ktest slab_ops.log "$src/tests/kernel/slab_ops.c"
+	prog=$work/slab_ops
+	CFLAGS="$CFLAGS -Wextra" ktest slab_ops.log -o "$prog" "$src/tests/kernel/slab_ops.c"
 	rc=$?
 	expect_rc slab_ops $rc 0 &&
 		expect slab_ops.log "object operations checked" &&
-		expect slab_ops.log "0 warnings: PASS"
+		expect slab_ops.log "0 warnings: PASS" || exit 1
+	# Misuse the runner must fail: __GFP_ZERO on a cache with a constructor
+	# (the kernel's WARN, the object zeroed all the same), and a cache
+	# destroyed with an object in use (the slab layer's report; kept).
+	"$prog" ctor_zero=1 >"$work/slab_ops-ctor_zero.log" 2>&1
+	expect_rc "slab_ops ctor_zero=1" $? 1 &&
+		expect slab_ops-ctor_zero.log "__GFP_ZERO on cache item_misuse, which has a constructor" &&
+		expect slab_ops-ctor_zero.log "1 warnings: FAIL" || exit 1
+	"$prog" destroy_busy=1 >"$work/slab_ops-busy.log" 2>&1
+	expect_rc "slab_ops destroy_busy=1" $? 1 &&
+		expect slab_ops-busy.log "BUG item_misuse" &&
+		expect slab_ops-busy.log "ktest: kmem_cache item_misuse was destroyed with objects in use (1 objects in use)" &&
+		expect slab_ops-busy.log "1 objects of cache item_misuse were not freed"
 	;;
 runtime)
 	# Parameters of every type, kstrto*, printk formats and levels, hex
@@ -261,12 +274,19 @@ leak)
 	rc=$?
 	expect_rc leak_page $rc 1 &&
 		expect leak.log "ktest: leak_page: 4 pages were not freed" &&
-		expect leak.log "4 pages leaked, 0 bad pages, 0 warnings: FAIL" || exit 1
+		expect leak.log "4 pages leaked, 0 objects leaked, 0 bad pages, 0 warnings: FAIL" || exit 1
 	CFLAGS="$CFLAGS -Wextra" ktest leak-fail.log "$src/tests/kernel/leak_page.c" fail=1
 	rc=$?
 	expect_rc "leak_page fail=1" $rc 1 &&
 		expect leak-fail.log "init leak_page_init returned -19" &&
-		expect leak-fail.log "0 pages leaked"
+		expect leak-fail.log "0 pages leaked" || exit 1
+	[ -f "$src/include/labyrinth/slab.h" ] || exit 0
+	CFLAGS="$CFLAGS -Wextra -DLAB_KERNEL_TEST_SLAB" ktest leak-object.log \
+		"$src/tests/kernel/leak_page.c" object=1
+	rc=$?
+	expect_rc "leak_page object=1" $rc 1 &&
+		expect leak-object.log "ktest: leak_page: 1 objects of cache kmalloc-128 were not freed" &&
+		expect leak-object.log "0 pages leaked, 1 objects leaked"
 	;;
 *)
 	echo "run.sh: unknown case '$case'"

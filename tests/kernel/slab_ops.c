@@ -5,12 +5,17 @@
  * vzalloc's whole pages; a cache with a constructor (objects come back
  * constructed, one by one and in bulk); a SLAB_TYPESAFE_BY_RCU cache whose
  * freed object is not reused inside the reader's critical section;
- * mempools of pages and of a cache (the reserve handed out and refilled);
- * kfree_rcu (the runner's leak check proves the object was freed after the
- * grace period).  Every check is a WARN_ON: the runner fails on warnings.
+ * mempools of pages and of a cache (the reserve handed out and refilled,
+ * resized, and a sleeping allocation that waits for a free); call_rcu,
+ * synchronize_rcu and kfree_rcu in both forms (the runner's leak check
+ * proves the objects were freed after the grace period).  Every check is a
+ * WARN_ON: the runner fails on warnings.  Misuse on request: ctor_zero=1
+ * (__GFP_ZERO on a cache with a constructor: the kernel's WARN) and
+ * destroy_busy=1 (a cache destroyed with an object in use).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/atomic.h>
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mempool.h>
@@ -20,6 +25,13 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+static bool ctor_zero, destroy_busy;
+module_param(ctor_zero, bool, 0444);
+module_param(destroy_busy, bool, 0444);
 
 struct item {
 	struct list_head list;
@@ -116,6 +128,111 @@ static int check_typesafe_by_rcu(void)
 	return 0;
 }
 
+/* A pool whose allocator can be told to fail, and a thread that returns an
+ * element later: a sleeping mempool_alloc() must wait for it. */
+static bool allocator_fails;
+
+static void *failing_alloc(gfp_t gfp, void *pool_data)
+{
+	return READ_ONCE(allocator_fails) ? NULL : kmalloc((size_t)pool_data, gfp);
+}
+
+struct late_free {
+	mempool_t *pool;
+	void *element;
+};
+
+static void *free_later(void *arg)
+{
+	struct late_free *lf = arg;
+
+	usleep(100000);
+	mempool_free(lf->element, lf->pool);
+	return NULL;
+}
+
+static int check_mempool_wait(void)
+{
+	mempool_t *pool = mempool_create(2, failing_alloc, mempool_kfree, (void *)64);
+	struct late_free lf;
+	void *a, *b, *c;
+	pthread_t thread;
+
+	if (!pool)
+		return -ENOMEM;
+	WARN_ON(mempool_resize(pool, 4) || pool->min_nr != 4 || pool->curr_nr != 4);
+	WARN_ON(mempool_resize(pool, 2) || pool->curr_nr != 2);
+	WRITE_ONCE(allocator_fails, true);
+	a = mempool_alloc(pool, GFP_KERNEL);
+	b = mempool_alloc(pool, GFP_KERNEL);
+	WARN_ON(!a || !b);
+	/* The reserve is empty and the allocator fails: atomic gets NULL ... */
+	WARN_ON(mempool_alloc(pool, GFP_ATOMIC) != NULL);
+	/* ... and a sleeping caller waits for the element freed by the thread. */
+	lf.pool = pool;
+	lf.element = b;
+	if (pthread_create(&thread, NULL, free_later, &lf))
+		return -EAGAIN;
+	c = mempool_alloc(pool, GFP_KERNEL);
+	pthread_join(thread, NULL);
+	WARN_ON(c != b);
+	WRITE_ONCE(allocator_fails, false);
+	mempool_free(a, pool);
+	mempool_free(c, pool);
+	mempool_destroy(pool);
+	return 0;
+}
+
+static atomic_t callbacks = ATOMIC_INIT(0);
+
+static void count_callback(struct rcu_head *head)
+{
+	struct item *it = container_of(head, struct item, rcu);
+
+	WARN_ON(!in_atomic());	/* callbacks run as softirqs do */
+	atomic_inc(&callbacks);
+	kfree(it);
+}
+
+static int check_rcu(void)
+{
+	struct item *a = kmalloc(sizeof(*a), GFP_KERNEL);
+	struct item *b = kmalloc(sizeof(*b), GFP_KERNEL);
+
+	if (!a || !b)
+		return -ENOMEM;
+	WARN_ON(rcu_read_lock_held());
+	call_rcu(&a->rcu, count_callback);
+	synchronize_rcu();
+	rcu_barrier();
+	WARN_ON(atomic_read(&callbacks) != 1);
+	kfree_rcu(b);	/* the one-argument form waits for the grace period */
+	kfree_rcu((struct item *)NULL, rcu);
+	return 0;
+}
+
+static int check_misuse(void)
+{
+	struct kmem_cache *c = kmem_cache_create("item_misuse", sizeof(struct item), 0, 0,
+						 ctor_zero ? item_ctor : NULL);
+	struct item *it;
+
+	if (!c)
+		return -ENOMEM;
+	WARN_ON(strcmp(kmem_cache_name(c), "item_misuse"));
+	it = kmem_cache_alloc(c, GFP_KERNEL | (ctor_zero ? __GFP_ZERO : 0));
+	if (!it)
+		return -ENOMEM;
+	if (destroy_busy) {
+		kmem_cache_destroy(c);	/* reported; the object stays valid */
+		return 0;
+	}
+	kmem_cache_free(c, it);
+	WARN_ON(kmem_cache_shrink(c));
+	kmem_cache_destroy(c);
+	return 0;
+}
+
 static int check_mempools(void)
 {
 	mempool_t *pages = mempool_create_page_pool(4, 0);
@@ -195,6 +312,12 @@ static int __init slab_ops_init(void)
 		ret = check_typesafe_by_rcu();
 	if (!ret)
 		ret = check_mempools();
+	if (!ret)
+		ret = check_mempool_wait();
+	if (!ret)
+		ret = check_rcu();
+	if (!ret)
+		ret = check_misuse();
 	if (ret)
 		return ret;
 
