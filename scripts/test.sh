@@ -36,6 +36,8 @@ COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
 STRESS_SECONDS=${STRESS_SECONDS:-20}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# Suite 'kernel': the kernel files it compiles are unpacked once for every build.
+export LAB_KERNEL_SRC=$PWD/build/kernel-src
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 passed=0 failed=0 skipped=0 status=0

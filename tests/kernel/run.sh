@@ -5,8 +5,8 @@
 #
 # Unmodified kernel files come from Debian's linux-source-6.12 package
 # (scripts/deps.sh installs it): the files listed in KERNEL_FILES are
-# unpacked from /usr/src/linux-source-6.12.tar.xz once per build directory
-# (under a lock; tests run in parallel).  Without the package the cases
+# unpacked from /usr/src/linux-source-6.12.tar.xz once (under a lock; tests
+# run in parallel), into the build directory or LAB_KERNEL_SRC.  Without the package the cases
 # that need it exit 77 (a counted skip).
 #
 # Environment (from meson): LAB_TEST_TOOL (the labyrinth command),
@@ -20,7 +20,9 @@ tool=$LAB_TEST_TOOL
 build=$LAB_BUILD_ROOT
 src=$LAB_SOURCE_ROOT
 tarball=${LAB_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-ksrc=$build/kernel-src
+# Where the kernel files are unpacked: once per build directory, or once
+# for every build when LAB_KERNEL_SRC names a shared place (scripts/test.sh).
+ksrc=${LAB_KERNEL_SRC:-$build/kernel-src}
 work=$build/tests/kernel/work
 mkdir -p "$work"
 export PKG_CONFIG_PATH=$build/meson-uninstalled
@@ -47,7 +49,8 @@ kernel_source() {
 	fi
 	local want stamp=$ksrc/.unpacked
 	want="$(stat -c '%s %Y' "$tarball") ${KERNEL_FILES[*]}"
-	exec 9>"$build/kernel-src.lock"
+	mkdir -p "$(dirname "$ksrc")"
+	exec 9>"$ksrc.lock"
 	flock 9
 	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 		rm -rf "$ksrc"
