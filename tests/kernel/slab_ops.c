@@ -2,8 +2,9 @@
  * slab_ops.c - objects as kernel code uses them (suite 'kernel', with the
  * slab layer): kmalloc(GFP_ATOMIC) under a spinlock until it fails;
  * kcalloc's overflow check; krealloc, ksize, ZERO_SIZE_PTR, kstrdup;
- * vzalloc's whole pages; a cache with a constructor (objects come back
- * constructed, one by one and in bulk); a SLAB_TYPESAFE_BY_RCU cache whose
+ * vzalloc's whole pages; kmem_cache_create's forms (five arguments, NULL
+ * args, a struct kmem_cache_args); a cache with a constructor (objects come
+ * back constructed, one by one and in bulk); a SLAB_TYPESAFE_BY_RCU cache whose
  * freed object is not reused inside the reader's critical section;
  * mempools of pages and of a cache (the reserve handed out and refilled,
  * resized, and a sleeping allocation that waits for a free); call_rcu,
@@ -72,6 +73,28 @@ static unsigned long fill_atomic(void)
 	}
 	spin_unlock_irqrestore(&lock, flags);
 	return n;
+}
+
+/* kmem_cache_create()'s two forms: NULL args, and a struct kmem_cache_args. */
+static int check_create_forms(void)
+{
+	struct kmem_cache_args args = { .align = 256, .ctor = item_ctor };
+	struct kmem_cache *plain = kmem_cache_create("item_plain", sizeof(struct item), NULL, 0);
+	struct kmem_cache *aligned = kmem_cache_create("item_aligned", sizeof(struct item), &args,
+						       SLAB_HWCACHE_ALIGN);
+	struct item *a, *b;
+
+	if (!plain || !aligned)
+		return -ENOMEM;
+	a = kmem_cache_alloc(plain, GFP_KERNEL);
+	b = kmem_cache_alloc(aligned, GFP_KERNEL);
+	WARN_ON(!a || !b);
+	WARN_ON(!IS_ALIGNED((unsigned long)b, 256) || b->magic != ITEM_MAGIC);
+	kmem_cache_free(plain, a);
+	kmem_cache_free(aligned, b);
+	kmem_cache_destroy(plain);
+	kmem_cache_destroy(aligned);
+	return 0;
 }
 
 static int check_cache_with_ctor(void)
@@ -307,7 +330,9 @@ static int __init slab_ops_init(void)
 	WARN_ON(vmalloc_to_page(v) != virt_to_page(v));
 	vfree(v);
 
-	ret = check_cache_with_ctor();
+	ret = check_create_forms();
+	if (!ret)
+		ret = check_cache_with_ctor();
 	if (!ret)
 		ret = check_typesafe_by_rcu();
 	if (!ret)
