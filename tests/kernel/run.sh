@@ -160,11 +160,19 @@ memcat_p)
 	# lib/test_memcat_p.c with lib/memcat_p.c: kcalloc, kmalloc, kmalloc_array.
 	need_slab
 	kernel_source
-	ktest memcat_p.log "$ksrc/lib/test_memcat_p.c" "$ksrc/lib/memcat_p.c"
+	ktest memcat_p.log -o "$work/test_memcat_p" "$ksrc/lib/test_memcat_p.c" "$ksrc/lib/memcat_p.c"
 	rc=$?
 	expect_rc test_memcat_p $rc 0 &&
 		expect memcat_p.log "test_memcat_p: test passed" &&
-		expect memcat_p.log "0 warnings: PASS"
+		expect memcat_p.log "0 warnings: PASS" || exit 1
+	# Its error path, made to run by failslab (the 100th allocation fails):
+	# init fails with -ENOMEM and everything it took is given back.
+	LABYRINTH_FAILSLAB="probability=100,interval=100,times=1,ignore_gfp_wait=0,verbose=1" \
+		"$work/test_memcat_p" >"$work/memcat_p-failslab.log" 2>&1
+	expect_rc "test_memcat_p under failslab" $? 1 &&
+		expect memcat_p-failslab.log "FAULT_INJECTION: forcing a failure." &&
+		expect memcat_p-failslab.log "init test_memcat_p_init returned -12" &&
+		expect memcat_p-failslab.log "0 pages leaked, 0 objects leaked, 0 bad pages, 0 warnings: FAIL"
 	;;
 btree)
 	# lib/btree.c, unchanged, driven by btree_user.c: nodes from a mempool over
