@@ -20,9 +20,8 @@ extern "C" {
 /*
  * The zone every kernel-style allocation (alloc_pages, kmalloc, vmalloc,
  * kmem_cache) comes from, made on first use: the slab layer's default zone
- * (lab_default_zone(), sized by LABYRINTH_ZONE); in a build without the slab
- * layer, 16384 pages (64 MiB) that sleeping callers may grow to 262144
- * (1 GiB).  Making it may sleep (mmap): the first call should not be
+ * (lab_default_zone(), sized by LABYRINTH_ZONE), with its kmalloc caches.
+ * Making it may sleep (mmap): the first call should not be
  * in atomic context (the module runner makes it before any module code
  * runs).  Aborts if the zone cannot be made, as a kernel that cannot set up
  * its memory panics.  O(1) after the first call.

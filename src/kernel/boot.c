@@ -20,37 +20,22 @@ bool lab_kernel_init_on_free;
 int lab_kernel_loglevel = 7;	/* CONSOLE_LOGLEVEL_DEFAULT: all but debug */
 bool lab__kernel_panic_on_warn;
 
-/* Without the slab layer, the kernel zone: 64 MiB pre-faulted, room to grow
- * to 1 GiB. */
-#define KERNEL_ZONE_PAGES	16384
-#define KERNEL_ZONE_MAX_PAGES	262144
-
 struct lab_zone *lab_kernel_zone_ptr;
 static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
 
 /*
- * The kernel zone: with the slab layer, its default zone, so that pages,
- * kmalloc and caches share one zone, as in the kernel (its size and flags
- * from LABYRINTH_ZONE); without it, a zone of our own.
+ * The kernel zone: the slab layer's default zone, so that pages, kmalloc and
+ * caches share one zone, as in the kernel (its size and flags from
+ * LABYRINTH_ZONE).
  */
 static void zone_create(void)
 {
-#if LAB_KERNEL_HAVE_SLAB
 	struct lab_zone *z = lab_default_zone();
 	/* The kmalloc caches, now, as the kernel's create_kmalloc_caches() at
 	 * boot: the slab layer makes them on the first kmalloc, which may sleep,
 	 * and a module's first kmalloc may be GFP_ATOMIC under a spinlock. */
 	if (z)
 		lab_kfree(lab_kmalloc(8, LAB_GFP_KERNEL));
-#else
-	struct lab_zone_config cfg = {
-		.name = "Normal",
-		.pages = KERNEL_ZONE_PAGES,
-		.max_pages = KERNEL_ZONE_MAX_PAGES,
-		.flags = LAB_ZONE_GROW,
-	};
-	struct lab_zone *z = lab_zone_create(&cfg);
-#endif
 	if (!z) {
 		fprintf(stderr, "Kernel panic - not syncing: labyrinth-kernel: cannot create the "
 			"kernel zone: %s\n", strerror(errno));

@@ -6,9 +6,7 @@
 #define LAB_SRC_KERNEL_KERNEL_H
 
 #include "lab_kernel.h"
-#if LAB_KERNEL_HAVE_SLAB
 #include <labyrinth/slab.h>
-#endif
 
 /* PAGE_SIZE of asm/page.h, checked against the system's when loading. */
 #define LAB_KERNEL_PAGE_SIZE 4096

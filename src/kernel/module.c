@@ -184,16 +184,10 @@ static int set_params(const char *mod, int argc, char **argv)
  */
 static int census(struct lab_zone *z, struct lab_zone_stats *st, struct lab__kernel_census *slabs)
 {
-#if LAB_KERNEL_HAVE_SLAB
 	lab_kmem_cache_shrink(NULL);
-#endif
 	int broken = lab_zone_check(z);
 	lab_zone_get_stats(z, st);
-#if LAB_KERNEL_HAVE_SLAB
 	lab__kernel_slab_census(slabs);
-#else
-	memset(slabs, 0, sizeof(*slabs));
-#endif
 	return broken;
 }
 
@@ -237,12 +231,9 @@ int lab_ktest_main(int argc, char **argv)
 	if (!failed)
 		run_exitcalls(ran, nr_ran);
 
-	size_t caches_left = 0;
-#if LAB_KERNEL_HAVE_SLAB
 	/* Callbacks queued by the module (kfree_rcu) run before the count. */
 	lab_kernel_rcu_barrier();
-	caches_left = lab__kernel_caches_report(stderr);
-#endif
+	size_t caches_left = lab__kernel_caches_report(stderr);
 	int broken = census(z, &after, &slabs_after);
 	/* Pages outside slabs (pages, large kmalloc blocks), and objects in use
 	 * per cache: what the module took and did not give back. */

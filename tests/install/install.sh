@@ -66,4 +66,20 @@ if cmake -S "$src/tests/install" -B "$work/cmake-v1" -G Ninja -DCMAKE_C_COMPILER
 fi
 grep -q "compatible with requested version" "$work/cmake-v1.log" ||
 	{ echo "find_package(labyrinth 1.0) failed for another reason:"; cat "$work/cmake-v1.log"; exit 1; }
-echo "install: pkg-config and CMake find_package builds ran"
+# The kernel-compatibility layer: its headers, libraries and pkg-config file,
+# and the installed `labyrinth ktest` building a module with them.
+kinc=$(rel "$includedir")/labyrinth-kernel
+for f in "$kinc/lab_kernel.h" "$kinc/linux/slab.h" "$kinc/asm/page.h" \
+	"$libpath/liblabyrinth-kernel.so" "$libpath/liblabyrinth-ktest.a" \
+	"$libpath/pkgconfig/labyrinth-kernel.pc"; do
+	[ -e "$f" ] || { echo "not installed: ${f#$dest}"; exit 1; }
+done
+# ktest runs "$PKG_CONFIG --cflags labyrinth-kernel" through the shell.
+PKG_CONFIG="pkg-config --define-variable=prefix=$root" CC=$cc CFLAGS="$cflags" \
+	LDFLAGS="$cflags" TMPDIR=$work LD_LIBRARY_PATH=$libpath \
+	"$(rel "$bindir")/labyrinth" ktest -o "$work/page_ops" "$src/tests/kernel/page_ops.c" \
+	>"$work/ktest.log" 2>&1 || { cat "$work/ktest.log"; exit 1; }
+grep -q "page operations checked" "$work/ktest.log" || { cat "$work/ktest.log"; exit 1; }
+LD_LIBRARY_PATH=$libpath ldd "$work/page_ops" | grep -q "$libpath/liblabyrinth-kernel.so" ||
+	{ echo "the module did not load the installed liblabyrinth-kernel"; exit 1; }
+echo "install: pkg-config and CMake find_package builds ran; labyrinth ktest built a module"

@@ -3,15 +3,13 @@
  * allocates (suite 'kernel'): `labyrinth ktest` must fail it and say how
  * many pages were not freed.  With fail=1 its init returns -ENODEV
  * instead, after freeing everything: the runner must fail it for that.
- * With object=1 (and the slab layer) it leaks a kmalloc object instead of
- * the pages: the runner must name the cache.
+ * With object=1 it leaks a kmalloc object instead of the pages: the runner
+ * must name the cache.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#ifdef LAB_KERNEL_TEST_SLAB
 #include <linux/slab.h>
-#endif
 
 static bool fail;
 module_param(fail, bool, 0444);
@@ -19,9 +17,7 @@ static bool object;
 module_param(object, bool, 0444);
 
 static unsigned long kept;
-#ifdef LAB_KERNEL_TEST_SLAB
 static void *kept_object;
-#endif
 
 static int __init leak_page_init(void)
 {
@@ -33,10 +29,8 @@ static int __init leak_page_init(void)
 		free_pages(addr, 2);
 		if (fail)
 			return -ENODEV;
-#ifdef LAB_KERNEL_TEST_SLAB
 		kept_object = kmalloc(100, GFP_KERNEL);
 		return kept_object ? 0 : -ENOMEM;
-#endif
 	}
 	kept = addr;
 	return 0;

@@ -65,14 +65,6 @@ kernel_source() {
 	flock -u 9
 }
 
-# Objects, mempools and RCU need the slab layer in the tree.
-need_slab() {
-	if [ ! -f "$src/include/labyrinth/slab.h" ]; then
-		echo "SKIP: no slab layer in this tree (include/labyrinth/slab.h)"
-		exit 77
-	fi
-}
-
 # ktest LOG [ktest arguments...]: run, keep the output in LOG and show it.
 ktest() {
 	local log=$work/$1
@@ -145,7 +137,6 @@ meminit)
 	# lib/test_meminit.c: pages, kmalloc, vmalloc and caches (constructors,
 	# SLAB_TYPESAFE_BY_RCU, bulk, __GFP_ZERO, GFP_ATOMIC inside rcu_read_lock)
 	# read as zero when handed out; with init_on_alloc=1, then init_on_free=1.
-	need_slab
 	kernel_source
 	for param in init_on_alloc=1 init_on_free=1; do
 		LABYRINTH_KERNEL_CMDLINE=$param ktest "meminit-$param.log" "$ksrc/lib/test_meminit.c"
@@ -158,7 +149,6 @@ meminit)
 	;;
 memcat_p)
 	# lib/test_memcat_p.c with lib/memcat_p.c: kcalloc, kmalloc, kmalloc_array.
-	need_slab
 	kernel_source
 	ktest memcat_p.log -o "$work/test_memcat_p" "$ksrc/lib/test_memcat_p.c" "$ksrc/lib/memcat_p.c"
 	rc=$?
@@ -177,7 +167,6 @@ memcat_p)
 btree)
 	# lib/btree.c, unchanged, driven by btree_user.c: nodes from a mempool over
 	# a kmem_cache, GFP_ATOMIC under a spinlock, then GFP_KERNEL.
-	need_slab
 	kernel_source
 	ktest btree.log -I "$ksrc/include" "$ksrc/lib/btree.c" \
 		"$src/tests/kernel/btree_user.c"
@@ -188,7 +177,6 @@ btree)
 		expect btree.log "0 warnings: PASS"
 	;;
 slab_ops)
-	need_slab
 	prog=$work/slab_ops
 	CFLAGS="$CFLAGS -Wextra" ktest slab_ops.log -o "$prog" "$src/tests/kernel/slab_ops.c"
 	rc=$?
@@ -291,8 +279,7 @@ leak)
 	expect_rc "leak_page fail=1" $rc 1 &&
 		expect leak-fail.log "init leak_page_init returned -19" &&
 		expect leak-fail.log "0 pages leaked" || exit 1
-	[ -f "$src/include/labyrinth/slab.h" ] || exit 0
-	CFLAGS="$CFLAGS -Wextra -DLAB_KERNEL_TEST_SLAB" ktest leak-object.log \
+	CFLAGS="$CFLAGS -Wextra" ktest leak-object.log \
 		"$src/tests/kernel/leak_page.c" object=1
 	rc=$?
 	expect_rc "leak_page object=1" $rc 1 &&

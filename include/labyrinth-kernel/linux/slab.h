@@ -46,21 +46,9 @@
 #define SLAB_POISON		((slab_flags_t)LAB_SLAB_POISON)
 #define SLAB_STORE_USER		((slab_flags_t)LAB_SLAB_STORE_USER)
 #define SLAB_PANIC		((slab_flags_t)LAB_SLAB_PANIC)
-#ifdef LAB_SLAB_CONSISTENCY_CHECKS
 #define SLAB_CONSISTENCY_CHECKS	((slab_flags_t)LAB_SLAB_CONSISTENCY_CHECKS)
-#else
-#define SLAB_CONSISTENCY_CHECKS	((slab_flags_t)0)
-#endif
-#ifdef LAB_SLAB_TRACE
 #define SLAB_TRACE		((slab_flags_t)LAB_SLAB_TRACE)
-#else
-#define SLAB_TRACE		((slab_flags_t)0)
-#endif
-#ifdef LAB_SLAB_FAILSLAB
 #define SLAB_FAILSLAB		((slab_flags_t)LAB_SLAB_FAILSLAB)
-#else
-#define SLAB_FAILSLAB		((slab_flags_t)0)
-#endif
 /* Handled by liblabyrinth-kernel (see above); never passed to the slab layer. */
 #define SLAB_TYPESAFE_BY_RCU	((slab_flags_t)LAB_KERNEL_SLAB_TYPESAFE_BY_RCU)
 #define SLAB_DESTROY_BY_RCU	SLAB_TYPESAFE_BY_RCU
