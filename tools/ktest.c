@@ -2,14 +2,16 @@
  * ktest.c - `labyrinth ktest`: compile kernel module source against the
  * labyrinth-kernel headers (pkg-config), link it with the module runner's
  * main (liblabyrinth-ktest.a) and run it: init, exit, a leak check, a
- * verdict (src/kernel/module.c).
+ * verdict (src/kernel/module.c).  Its arguments follow cli.h: --help exits
+ * 0; a bad, missing or extra argument is named as "labyrinth: ktest: ..."
+ * and exits 2 before anything is compiled; its other errors are named the
+ * same way.
  *
  * Exports lab_tool_ktest().
  */
 #include "ktest.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "cli.h"
 
 #define MAX_ARGS 512
 
@@ -29,8 +33,8 @@ struct argv {
 static void push(struct argv *a, const char *s)
 {
 	if (a->n + 1 >= MAX_ARGS) {
-		fprintf(stderr, "labyrinth ktest: too many arguments\n");
-		exit(2);
+		fprintf(stderr, "labyrinth: ktest: more than %d words in a command\n", MAX_ARGS - 1);
+		exit(3);
 	}
 	a->v[a->n++] = strdup(s);
 	a->v[a->n] = NULL;
@@ -55,19 +59,23 @@ static void clear(struct argv *a)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: labyrinth ktest [options] FILE.c... [PARAM=VALUE...]\n"
+		"usage: labyrinth ktest [OPTIONS] FILE.c... [PARAM=VALUE...]\n"
 		"\n"
 		"Compile kernel module source against the labyrinth-kernel headers\n"
 		"(pkg-config --cflags --libs labyrinth-kernel), run its module_init, then\n"
-		"its module_exit, and check that every page came back.  Exit status: the\n"
-		"module's (0 pass; 1 init failed, pages leaked, a Bad page or a WARN;\n"
-		"2 bad usage), 128+N if it died of signal N, 3 if it did not compile.\n"
+		"its module_exit, and check that every page and object came back.  Exit\n"
+		"status: the module's (0 pass; 1 init failed, pages or objects leaked, a\n"
+		"Bad page or a WARN; 2 a bad PARAM=VALUE), 128+N if it died of signal N;\n"
+		"2 bad usage of ktest itself, 3 if the module did not compile.\n"
 		"\n"
-		"  -o FILE     keep the program as FILE\n"
-		"  -c          compile and link only (with -o)\n"
-		"  -I DIR      more include directories (e.g. kernel headers of the module's\n"
-		"              own subsystem); -D NAME[=VALUE] more macros\n"
-		"  -v          print the commands\n"
+		"  -o, --output FILE     keep the program as FILE (run it again with\n"
+		"                        PARAM=VALUE arguments)\n"
+		"  -c, --compile-only    compile and link only (with --output)\n"
+		"  -I, --include DIR     one more include directory (e.g. kernel headers of\n"
+		"                        the module's own subsystem)\n"
+		"  -D, --define NAME[=VALUE]  one more macro\n"
+		"  -v, --verbose         print the commands\n"
+		"  -h, --help            this text\n"
 		"\n"
 		"Environment: CC (default cc); CFLAGS (added to every command) and LDFLAGS\n"
 		"(to the link); PKG_CONFIG; for the module, LABYRINTH_KERNEL_CMDLINE (boot\n"
@@ -89,7 +97,7 @@ static int run(struct argv *a, bool verbose)
 		return 127;
 	if (pid == 0) {
 		execvp(a->v[0], a->v);
-		fprintf(stderr, "labyrinth ktest: cannot run %s: %s\n", a->v[0], strerror(errno));
+		fprintf(stderr, "labyrinth: ktest: cannot run %s: %s\n", a->v[0], strerror(errno));
 		_exit(127);
 	}
 	int status;
@@ -133,18 +141,49 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* Before any work: each source can be read, and --output written where asked
+ * (its directory exists and is writable).  Reports and returns 2, or 0. */
+static int check_files(const char *const *sources, int nsrc, const char *output)
+{
+	for (int i = 0; i < nsrc; i++)
+		if (access(sources[i], R_OK) != 0)
+			return cli_error("ktest", "'%s': %s", sources[i], strerror(errno));
+	if (!output)
+		return 0;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", output);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (!*output || output[strlen(output) - 1] == '/')
+		return cli_error("ktest", "--output '%s': not a file name", output);
+	if (access(dir, W_OK) != 0)
+		return cli_error("ktest", "--output '%s': directory '%s': %s", output, dir,
+				 strerror(errno));
+	return 0;
+}
+
 int lab_tool_ktest(int argc, char **argv)
 {
 	const char *output = NULL;
 	bool compile_only = false, verbose = false;
 	struct argv extra = { .n = 0 };
 	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "compile-only", no_argument, NULL, 'c' },
+		{ "include", required_argument, NULL, 'I' },
+		{ "define", required_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:cvI:D:h", longopts, NULL)) != -1) {
+	optind = 0;
+	while ((c = cli_getopt("ktest", argc, argv, "o:cI:D:vh", longopts)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -157,37 +196,48 @@ int lab_tool_ktest(int argc, char **argv)
 			break;
 		case 'I':
 		case 'D': {
+			if (!*optarg) {
+				clear(&extra);
+				return cli_error("ktest", "option '%s' needs a value",
+						 c == 'I' ? "--include" : "--define");
+			}
 			char opt[3] = { '-', (char)c, '\0' };
 			push(&extra, opt);
 			push(&extra, optarg);
 			break;
 		}
 		case 'h':
+			clear(&extra);
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			clear(&extra);
+			return CLI_EXIT_USAGE;
 		}
 	}
 	const char *sources[MAX_ARGS];
 	const char *params[MAX_ARGS];
 	int nsrc = 0, nparam = 0;
-	for (int i = optind; i < argc; i++) {
+	int rc = 0;
+	if (argc - optind >= MAX_ARGS)
+		rc = cli_error("ktest", "more than %d files and parameters", MAX_ARGS - 1);
+	for (int i = optind; i < argc && !rc; i++) {
 		if (ends_with(argv[i], ".c"))
 			sources[nsrc++] = argv[i];
-		else if (strchr(argv[i], '='))
+		else if (strchr(argv[i], '=') && argv[i][0] != '=')
 			params[nparam++] = argv[i];
-		else {
-			fprintf(stderr, "labyrinth ktest: '%s' is neither FILE.c nor PARAM=VALUE\n",
-				argv[i]);
-			return 2;
-		}
+		else
+			rc = cli_error("ktest", "'%s' is neither FILE.c nor PARAM=VALUE", argv[i]);
 	}
-	if (!nsrc || (compile_only && !output)) {
-		usage(stderr);
+	if (!rc && !nsrc)
+		rc = cli_error("ktest", "a module source FILE.c is needed");
+	if (!rc && compile_only && !output)
+		rc = cli_error("ktest", "option '--compile-only' needs '--output FILE'");
+	if (!rc)
+		rc = check_files(sources, nsrc, output);
+	if (rc) {
 		clear(&extra);
-		return 2;
+		return rc;
 	}
 
 	const char *pc = getenv("PKG_CONFIG") ? getenv("PKG_CONFIG") : "pkg-config";
@@ -199,7 +249,7 @@ int lab_tool_ktest(int argc, char **argv)
 	char *libs_pc = capture(cmd);
 	libs_pc = libs_pc ? strdup(libs_pc) : NULL;
 	if (!cflags_pc || !libs_pc) {
-		fprintf(stderr, "labyrinth ktest: `%s --cflags --libs labyrinth-kernel` failed: is "
+		fprintf(stderr, "labyrinth: ktest: `%s --cflags --libs labyrinth-kernel` failed: is "
 			"Labyrinth installed (or PKG_CONFIG_PATH set)?\n", pc);
 		free(cflags_pc);
 		free(libs_pc);
@@ -215,7 +265,7 @@ int lab_tool_ktest(int argc, char **argv)
 	if (!work)
 		work = mkdtemp(dir);
 	if (!work) {
-		fprintf(stderr, "labyrinth ktest: cannot make a work directory: %s\n",
+		fprintf(stderr, "labyrinth: ktest: cannot make a work directory: %s\n",
 			strerror(errno));
 		free(cflags_pc);
 		free(libs_pc);
@@ -232,7 +282,6 @@ int lab_tool_ktest(int argc, char **argv)
 	const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
 	struct argv link = { .n = 0 };
 	push_words(&link, cc);
-	int rc = 0;
 	for (int i = 0; i < nsrc && !rc; i++) {
 		char base[256], def[600], obj[4096];
 		base_name(sources[i], base, sizeof(base));
@@ -281,7 +330,7 @@ int lab_tool_ktest(int argc, char **argv)
 		rc = run(&link, verbose);
 	}
 	if (rc) {
-		fprintf(stderr, "labyrinth ktest: %s did not compile\n", sources[0]);
+		fprintf(stderr, "labyrinth: ktest: %s did not compile\n", sources[0]);
 		rc = 3;
 	} else if (!compile_only) {
 		struct argv a = { .n = 0 };
@@ -293,10 +342,10 @@ int lab_tool_ktest(int argc, char **argv)
 		rc = run(&a, verbose);
 		clear(&a);
 		if (rc > 128)
-			fprintf(stderr, "labyrinth ktest: %s died of signal %d (%s)\n", modname,
+			fprintf(stderr, "labyrinth: ktest: %s died of signal %d (%s)\n", modname,
 				rc - 128, strsignal(rc - 128));
 		else if (rc == 127)
-			fprintf(stderr, "labyrinth ktest: could not run %s\n", program);
+			fprintf(stderr, "labyrinth: ktest: could not run %s\n", program);
 	}
 	/* The work directory holds object files and, without -o, the program. */
 	struct argv rm = { .n = 0 };
