@@ -109,8 +109,8 @@ LAB_API int lab_kernel_kstrtobool(const char *s, bool *res);
 /*
  * Caches (linux/slab.h): the kernel's struct kmem_cache is a Labyrinth cache
  * on the kernel zone and what the kernel's flags ask of it.  flags are
- * SLAB_* (Labyrinth's LAB_SLAB_* bits and LAB_KERNEL_SLAB_TYPESAFE_BY_RCU),
- * gfp the kernel's (Labyrinth's).  Create and destroy may sleep; alloc sleeps
+ * SLAB_* (Labyrinth's LAB_SLAB_* bits), gfp the kernel's (Labyrinth's).
+ * SLAB_TYPESAFE_BY_RCU is the slab layer's own, over the RCU below.  Create and destroy may sleep; alloc sleeps
  * only with LAB_GFP_DIRECT_RECLAIM; frees never sleep.
  */
 struct lab_kmem_cache;
@@ -124,7 +124,6 @@ struct kmem_cache_args {
 	bool use_freeptr_offset;
 	void (*ctor)(void *);
 };
-#define LAB_KERNEL_SLAB_TYPESAFE_BY_RCU 0x80000000u
 LAB_API struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int size,
 							 const struct kmem_cache_args *args,
 							 unsigned int flags);

@@ -41,6 +41,9 @@ static void zone_create(void)
 			"kernel zone: %s\n", strerror(errno));
 		abort();
 	}
+	/* RCU's callback thread, and the grace period of TYPESAFE_BY_RCU caches:
+	 * before any cache is made. */
+	lab__kernel_rcu_boot();
 	__atomic_store_n(&lab_kernel_zone_ptr, z, __ATOMIC_RELEASE);
 }
 

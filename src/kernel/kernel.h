@@ -33,11 +33,12 @@ struct lab__kernel_census {
 };
 void lab__kernel_slab_census(struct lab__kernel_census *out);
 
-/* rcu.c: call lab__kernel_slab_free_deferred(head) after an RCU grace
- * period; head: LAB__KERNEL_RCU_WORDS words the caller keeps until then. */
-#define LAB__KERNEL_RCU_WORDS 2
-void lab__kernel_defer_rcu(void *head);
-/* slab.c: the deferred free of an object of a SLAB_TYPESAFE_BY_RCU cache. */
-void lab__kernel_slab_free_deferred(void *head);
+/* rcu.c, at boot (the kernel zone's making; may sleep): the grace period of
+ * the slab layer's TYPESAFE_BY_RCU caches is liburcu's, and its callback
+ * thread runs from now on. */
+void lab__kernel_rcu_boot(void);
+/* rcu.c: kfree_rcu() callbacks queued and not yet run (kmem_cache_destroy
+ * waits for them, as the kernel's kvfree_rcu_barrier()). */
+bool lab__kernel_kfree_rcu_pending(void);
 
 #endif /* LAB_SRC_KERNEL_KERNEL_H */

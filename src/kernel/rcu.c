@@ -7,17 +7,25 @@
  * As in a kernel without preemptible RCU and with might_sleep checks, a
  * read-side critical section is atomic context (sleeping there is reported),
  * and callbacks run in atomic context, on liburcu's call_rcu thread (the
- * kernel runs them in softirq context).
+ * kernel runs them in softirq context).  That thread is started at boot
+ * (lab__kernel_rcu_boot(), when the kernel zone is made), so that a
+ * call_rcu() under a spinlock only queues and wakes it.
+ *
+ * The slab layer's SLAB_TYPESAFE_BY_RCU caches wait on this grace period
+ * too: lab_slab_set_grace_period() is given a call_rcu() of liburcu's, so a
+ * slab leaving such a cache goes back to the zone once every reader that may
+ * have seen it has left rcu_read_lock().
  *
  * Exports lab_kernel_rcu_read_lock/unlock, lab_kernel_rcu_read_lock_held,
  * lab_kernel_synchronize_rcu, lab_kernel_call_rcu, lab_kernel_kfree_rcu,
- * lab_kernel_kfree_rcu_mightsleep,
- * lab_kernel_rcu_barrier, and lab__kernel_defer_rcu for slab.c.
+ * lab_kernel_kfree_rcu_mightsleep, lab_kernel_rcu_barrier, and for the
+ * other files lab__kernel_rcu_boot and lab__kernel_kfree_rcu_pending.
  */
 #include "kernel.h"
 
 #include <urcu-bp.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 /* The kernel headers' struct callback_head (linux/types.h), seen from here:
  * liburcu's rcu_head first, then the callback or the object to free. */
@@ -31,6 +39,11 @@ struct kernel_rcu_head {
 _Static_assert(sizeof(struct kernel_rcu_head) == 3 * sizeof(void *) &&
 	       offsetof(struct kernel_rcu_head, func) == 2 * sizeof(void *),
 	       "struct callback_head of linux/types.h holds liburcu's rcu_head");
+
+/* The slab layer's head is the kernel's rcu_head, which is liburcu's. */
+_Static_assert(sizeof(struct lab_rcu_head) == sizeof(struct rcu_head) &&
+	       offsetof(struct lab_rcu_head, func) == offsetof(struct rcu_head, func),
+	       "struct lab_rcu_head has liburcu's rcu_head layout");
 
 static _Thread_local unsigned int read_depth __attribute__((tls_model("initial-exec")));
 
@@ -74,6 +87,14 @@ void lab_kernel_call_rcu(struct callback_head *head, void (*func)(struct callbac
 	urcu_bp_call_rcu(&h->urcu, run_callback);
 }
 
+/* kfree_rcu() callbacks queued and not yet run. */
+static unsigned long kfree_rcu_pending;
+
+bool lab__kernel_kfree_rcu_pending(void)
+{
+	return __atomic_load_n(&kfree_rcu_pending, __ATOMIC_ACQUIRE) != 0;
+}
+
 /* kfree() as linux/slab.h's: wiped first under init_on_free. */
 static void kfree_object(const void *obj)
 {
@@ -86,6 +107,7 @@ static void kfree_object(const void *obj)
 static void free_object(struct rcu_head *urcu)
 {
 	kfree_object(((struct kernel_rcu_head *)urcu)->obj);
+	__atomic_fetch_sub(&kfree_rcu_pending, 1, __ATOMIC_RELEASE);
 }
 
 void lab_kernel_kfree_rcu_mightsleep(const void *obj)
@@ -100,6 +122,7 @@ void lab_kernel_kfree_rcu(struct callback_head *head, const void *obj)
 {
 	struct kernel_rcu_head *h = (struct kernel_rcu_head *)head;
 	h->obj = (void *)(uintptr_t)obj;
+	__atomic_fetch_add(&kfree_rcu_pending, 1, __ATOMIC_RELAXED);
 	urcu_bp_call_rcu(&h->urcu, free_object);
 }
 
@@ -109,16 +132,38 @@ void lab_kernel_rcu_barrier(void)
 	urcu_bp_barrier();
 }
 
-static void slab_deferred(struct rcu_head *urcu)
+/*
+ * The slab layer's grace period.  liburcu's call_rcu() keeps its callback
+ * in the head, where the slab layer's fn was: fn is kept here instead.  The
+ * slab layer passes one function for every slab (its give-back); another
+ * would be a change of contract, reported and refused loudly.
+ */
+static void (*slab_fn)(struct lab_rcu_head *head);
+
+static void slab_grace_period_over(struct rcu_head *urcu)
 {
-	lab__kernel_slab_free_deferred(urcu);
+	void (*fn)(struct lab_rcu_head *) = __atomic_load_n(&slab_fn, __ATOMIC_ACQUIRE);
+	lab_atomic_enter();
+	fn((struct lab_rcu_head *)(void *)urcu);
+	lab_atomic_exit();
 }
 
-/* slab.c: lab__kernel_slab_free_deferred(head) after a grace period; head is
- * LAB__KERNEL_RCU_WORDS words of the caller's. */
-void lab__kernel_defer_rcu(void *head)
+static void slab_defer(struct lab_rcu_head *head, void (*fn)(struct lab_rcu_head *head))
 {
-	_Static_assert(sizeof(struct rcu_head) <= LAB__KERNEL_RCU_WORDS * sizeof(void *),
-		       "room for liburcu's rcu_head");
-	urcu_bp_call_rcu((struct rcu_head *)head, slab_deferred);
+	void (*expected)(struct lab_rcu_head *) = NULL;
+	if (!__atomic_compare_exchange_n(&slab_fn, &expected, fn, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE) && expected != fn) {
+		lab__kernel_log(0, "BUG: labyrinth-kernel: the slab layer's grace period serves "
+				"one callback; it was given a second one\n");
+		abort();
+	}
+	urcu_bp_call_rcu((struct rcu_head *)(void *)head, slab_grace_period_over);
+}
+
+void lab__kernel_rcu_boot(void)
+{
+	/* The callback thread, now: the first call_rcu() would make it (malloc,
+	 * pthread_create), maybe under a spinlock or in a free path. */
+	(void)urcu_bp_get_default_call_rcu_data();
+	lab_slab_set_grace_period(slab_defer);
 }

@@ -5,15 +5,18 @@
  *   - init_on_alloc / init_on_free, decided per cache as the kernel's
  *     slab_want_init_on_alloc/free() decide (not for caches with a
  *     constructor, SLAB_TYPESAFE_BY_RCU or SLAB_POISON);
- *   - SLAB_TYPESAFE_BY_RCU: a freed object reaches the slab layer only after
- *     an RCU grace period, through a head kept past the object, so neither
- *     the object nor its slab's pages are reused under a reader;
+ *   - SLAB_TYPESAFE_BY_RCU is the slab layer's LAB_SLAB_TYPESAFE_BY_RCU: a
+ *     freed object may be handed out again at once, for the same type, and
+ *     a slab's pages go back to the zone after an RCU grace period (rcu.c
+ *     gives the slab layer liburcu's);
  *   - __GFP_ZERO on a cache with a constructor: the kernel's WARN, then the
- *     object zeroed (the slab layer refuses the flag there).
+ *     object zeroed (the slab layer refuses the flag there);
+ *   - kmem_cache_destroy() waits for kfree_rcu() callbacks in flight, which
+ *     may hold objects of the cache, as the kernel's kvfree_rcu_barrier().
  * Every live cache is on a list the module runner reads for its leak check.
  *
- * Exports lab_kernel_kmem_cache_* and lab__kernel_slab_free_deferred,
- * lab__kernel_caches_report.  Allocations and frees never sleep unless gfp
+ * Exports lab_kernel_kmem_cache_* and lab__kernel_caches_report.
+ * Allocations and frees never sleep unless gfp
  * has LAB_GFP_DIRECT_RECLAIM, make no system call of their own and are as
  * async-signal-safe as the slab layer's; create and destroy may sleep.
  */
@@ -31,8 +34,6 @@ struct kmem_cache {
 	unsigned int flags;		/* SLAB_* as asked */
 	void (*ctor)(void *obj);
 	unsigned int object_size;
-	unsigned int rcu_offset;	/* TYPESAFE_BY_RCU: the struct deferred, past the object */
-	bool native_ctor;		/* the slab layer has a constructor (ours or the kernel's) */
 	bool zero_on_alloc;		/* slab_want_init_on_alloc() without __GFP_ZERO */
 	bool wipe_on_free;		/* slab_want_init_on_free() */
 	bool destroyed;			/* destroyed with objects in use (kept, as the kernel) */
@@ -40,25 +41,8 @@ struct kmem_cache {
 	char name[32];
 };
 
-/* Kept past each object of a SLAB_TYPESAFE_BY_RCU cache while its free waits
- * for a grace period; liburcu's head first. */
-struct deferred {
-	void *urcu[LAB__KERNEL_RCU_WORDS];
-	struct kmem_cache *s;
-};
-
 static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kmem_cache *caches;
-
-/* Kernel-only bits (never given to the slab layer). */
-#define KERNEL_ONLY_FLAGS LAB_KERNEL_SLAB_TYPESAFE_BY_RCU
-
-/* The constructor of SLAB_TYPESAFE_BY_RCU caches without one: nothing to
- * construct; it only keeps the slab layer's links out of the objects. */
-static void keep_contents(void *obj)
-{
-	(void)obj;
-}
 
 struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int size,
 						const struct kmem_cache_args *args,
@@ -79,23 +63,16 @@ struct kmem_cache *lab_kernel_kmem_cache_create(const char *name, unsigned int s
 	s->flags = flags;
 	s->ctor = ctor;
 	s->object_size = size;
-	size_t slot = size;
-	bool rcu = flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU;
-	if (rcu) {
-		s->rcu_offset = (size + 7u) & ~7u;
-		slot = s->rcu_offset + sizeof(struct deferred);
-	}
-	bool special = ctor || rcu || (flags & LAB_SLAB_POISON);
+	/* What a reader under rcu_read_lock() may still look at, and what a
+	 * constructor built, is never initialised over. */
+	bool special = ctor || (flags & (LAB_SLAB_TYPESAFE_BY_RCU | LAB_SLAB_POISON));
 	s->zero_on_alloc = (lab_kernel_init_on_alloc || lab_kernel_init_on_free) && !special;
 	s->wipe_on_free = lab_kernel_init_on_free && !special;
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "(null)");
-	/* A constructor makes the slab layer keep its free pointer outside the
-	 * object, as the kernel does for SLAB_TYPESAFE_BY_RCU caches: a reader
-	 * that validates a freed object must find what was written there. */
-	s->native_ctor = ctor || rcu;
-	s->cache = lab_kmem_cache_create(lab_kernel_zone(), name, slot, align,
-					 flags & ~KERNEL_ONLY_FLAGS,
-					 ctor ? ctor : rcu ? keep_contents : NULL);
+	/* TYPESAFE_BY_RCU takes the grace period rcu.c gave the slab layer when
+	 * the kernel zone was made (lab_kernel_zone(), called first). */
+	struct lab_zone *zone = lab_kernel_zone();
+	s->cache = lab_kmem_cache_create(zone, name, size, align, flags, ctor);
 	if (!s->cache) {
 		int err = errno;
 		lab__kernel_log(3, "kmem_cache_create(%s) failed with error %d\n", s->name, -err);
@@ -115,9 +92,11 @@ void lab_kernel_kmem_cache_destroy(struct kmem_cache *s)
 	if (!s)
 		return;
 	lab_might_sleep_at("kmem_cache_destroy");
-	/* As the kernel: objects freed before the destroy may still be waiting
-	 * for their grace period. */
-	if (s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU)
+	/* As the kernel's kvfree_rcu_barrier(): objects given to kfree_rcu()
+	 * before the destroy may still wait for their grace period.  The slabs
+	 * of a TYPESAFE_BY_RCU cache wait for theirs after it: the slab layer
+	 * gives the cache's memory back with the last of them. */
+	if (lab__kernel_kfree_rcu_pending())
 		lab_kernel_rcu_barrier();
 	struct lab_kmem_cache_stats st;
 	lab_kmem_cache_get_stats(s->cache, &st);
@@ -170,9 +149,8 @@ static lab_gfp_t cache_gfp(const struct kmem_cache *s, lab_gfp_t gfp, bool *zero
 	*zero = false;
 	if (s->zero_on_alloc)
 		gfp |= LAB_GFP_ZERO;
-	if (s->native_ctor && (gfp & LAB_GFP_ZERO)) {
-		if (s->ctor)
-			ctor_zero_warning(s);
+	if (s->ctor && (gfp & LAB_GFP_ZERO)) {
+		ctor_zero_warning(s);
 		*zero = true;
 		return gfp & ~LAB_GFP_ZERO;
 	}
@@ -199,24 +177,12 @@ int lab_kernel_kmem_cache_alloc_bulk(struct kmem_cache *s, lab_gfp_t gfp, size_t
 	return (int)got;
 }
 
-void lab__kernel_slab_free_deferred(void *head)
-{
-	struct deferred *d = head;
-	lab_kmem_cache_free(d->s->cache, (char *)head - d->s->rcu_offset);
-}
-
 void lab_kernel_kmem_cache_free(struct kmem_cache *s, void *obj)
 {
 	if (!obj)
 		return;
 	if (!s) {
 		lab_kfree(obj);
-		return;
-	}
-	if (s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU) {
-		struct deferred *d = (struct deferred *)((char *)obj + s->rcu_offset);
-		d->s = s;
-		lab__kernel_defer_rcu(d);
 		return;
 	}
 	if (s->wipe_on_free)
@@ -231,7 +197,7 @@ void lab_kernel_kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **obj
 			lab_kfree(objs[i]);
 		return;
 	}
-	if ((s->flags & LAB_KERNEL_SLAB_TYPESAFE_BY_RCU) || s->wipe_on_free) {
+	if (s->wipe_on_free) {
 		for (size_t i = 0; i < nr; i++)
 			lab_kernel_kmem_cache_free(s, objs[i]);
 		return;

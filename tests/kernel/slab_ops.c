@@ -4,8 +4,10 @@
  * kcalloc's overflow check; krealloc, ksize, ZERO_SIZE_PTR, kstrdup;
  * vzalloc's whole pages; kmem_cache_create's forms (five arguments, NULL
  * args, a struct kmem_cache_args); a cache with a constructor (objects come
- * back constructed, one by one and in bulk); a SLAB_TYPESAFE_BY_RCU cache whose
- * freed object is not reused inside the reader's critical section;
+ * back constructed, one by one and in bulk); a SLAB_TYPESAFE_BY_RCU cache (a
+ * freed object keeps its contents and comes back at once, for the same type;
+ * its slabs' pages stay allocated while a reader is inside rcu_read_lock()
+ * and go back to the zone after the grace period);
  * mempools of pages and of a cache (the reserve handed out and refilled,
  * resized, and a sleeping allocation that waits for a free); call_rcu,
  * synchronize_rcu and kfree_rcu in both forms (the runner's leak check
@@ -14,6 +16,9 @@
  * (__GFP_ZERO on a cache with a constructor: the kernel's WARN) and
  * destroy_busy=1 (a cache destroyed with an object in use).
  */
+/* The test pins itself to a CPU (sched_setaffinity) to see an object freed
+ * and allocated again on one CPU's array. */
+#define _GNU_SOURCE
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
@@ -28,6 +33,7 @@
 #include <linux/vmalloc.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 static bool ctor_zero, destroy_busy;
@@ -119,34 +125,90 @@ static int check_cache_with_ctor(void)
 	return 0;
 }
 
+/* A reader in another thread, inside rcu_read_lock() until told to leave. */
+static atomic_t reader_state = ATOMIC_INIT(0);	/* 1: inside; 2: leave */
+
+static void *rcu_reader(void *arg)
+{
+	(void)arg;
+	rcu_read_lock();
+	atomic_set(&reader_state, 1);
+	while (atomic_read(&reader_state) != 2)
+		usleep(1000);	/* a reader that takes its time */
+	rcu_read_unlock();
+	return NULL;
+}
+
+/*
+ * SLAB_TYPESAFE_BY_RCU, the kernel's rule: a freed object keeps its
+ * contents and may be handed out again at once, as an object of the same
+ * cache (a reader must check it found the object it wanted); the memory
+ * stays this type's until a grace period has passed: the pages of slabs
+ * that leave the cache (here by kmem_cache_shrink()) stay allocated while
+ * a reader is inside rcu_read_lock() and go back to the zone after.
+ */
 static int check_typesafe_by_rcu(void)
 {
 	struct kmem_cache *c = KMEM_CACHE(item, SLAB_TYPESAFE_BY_RCU);
-	struct item *it, *other[256];
-	unsigned int i, n = 0;
+	struct item *it, *again, *objs[256];
+	struct page *heads[ARRAY_SIZE(objs)];
+	unsigned int i, j, nheads = 0;
+	cpu_set_t was, here;
+	pthread_t reader;
 
 	if (!c)
 		return -ENOMEM;
+	/* On one CPU, the object freed last is the next one handed out. */
+	if (sched_getaffinity(0, sizeof(was), &was))
+		return -EINVAL;
+	CPU_ZERO(&here);
+	CPU_SET(sched_getcpu(), &here);
+	WARN_ON(sched_setaffinity(0, sizeof(here), &here));
 	it = kmem_cache_alloc(c, GFP_KERNEL);
 	if (!it)
 		return -ENOMEM;
 	it->magic = ITEM_MAGIC;
 	rcu_read_lock();
-	WARN_ON(!in_atomic() || !rcu_read_lock_held());
 	kmem_cache_free(c, it);
-	/* The reader may still look at it: it must not come back yet. */
-	for (i = 0; i < ARRAY_SIZE(other); i++) {
-		other[i] = kmem_cache_alloc(c, GFP_ATOMIC);
-		if (!other[i])
-			break;
-		WARN_ON(other[i] == it);
-		n++;
-	}
-	WARN_ON(it->magic != ITEM_MAGIC);
+	WARN_ON(READ_ONCE(it->magic) != ITEM_MAGIC);	/* the reader still finds it whole */
+	again = kmem_cache_alloc(c, GFP_ATOMIC);
+	WARN_ON(again != it);				/* reused at once, same type */
 	rcu_read_unlock();
-	for (i = 0; i < n; i++)
-		kmem_cache_free(c, other[i]);
-	/* Objects freed before the destroy wait for their grace period in it. */
+	sched_setaffinity(0, sizeof(was), &was);
+	if (!again)
+		return -ENOMEM;
+	kmem_cache_free(c, again);
+
+	/* Several slabs; the first page of each (a page with a reference). */
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = kmem_cache_alloc(c, GFP_KERNEL);
+		if (!objs[i])
+			return -ENOMEM;
+		objs[i]->magic = ITEM_MAGIC + i;
+		struct page *page = virt_to_page(objs[i]);
+		for (j = 0; j < nheads && heads[j] != page; j++)
+			;
+		if (j == nheads && page_count(page) > 0)
+			heads[nheads++] = page;
+	}
+	WARN_ON(nheads < 2);
+	if (pthread_create(&reader, NULL, rcu_reader, NULL))
+		return -EAGAIN;
+	while (atomic_read(&reader_state) != 1)
+		usleep(1000);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		kmem_cache_free(c, objs[i]);
+	WARN_ON(kmem_cache_shrink(c));	/* every slab leaves the cache */
+	for (j = 0; j < nheads; j++)
+		WARN_ON(page_count(heads[j]) == 0);	/* not in the zone yet */
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		WARN_ON(READ_ONCE(objs[i]->magic) != ITEM_MAGIC + i);
+	atomic_set(&reader_state, 2);
+	pthread_join(reader, NULL);
+	synchronize_rcu();
+	rcu_barrier();		/* the slabs' callbacks have run */
+	for (j = 0; j < nheads; j++)
+		WARN_ON(page_count(heads[j]) != 0);	/* back in the zone */
 	kmem_cache_destroy(c);
 	return 0;
 }

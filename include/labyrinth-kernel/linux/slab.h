@@ -18,13 +18,15 @@
  * out and wiped when freed.  kfree() wipes any object under init_on_free;
  * kmem_cache_free() knows the cache and skips the caches the kernel skips.
  *
- * SLAB_TYPESAFE_BY_RCU: a freed object is handed to the slab layer only
- * after an RCU grace period (call_rcu through a head kept past the object),
- * so neither the object nor its slab's pages are reused while a reader that
- * may have found it is inside rcu_read_lock().  That is stricter than the
- * kernel (which may reuse the object at once, for the same type): readers
- * written for the kernel's rule are correct under it.  Such objects must be
- * freed with kmem_cache_free(), not kfree().
+ * SLAB_TYPESAFE_BY_RCU is the kernel's, the slab layer's
+ * LAB_SLAB_TYPESAFE_BY_RCU: a freed object keeps its contents (the free
+ * pointer lives outside it) and may be handed out again at once, for the
+ * same type only; a slab's pages go back to the zone only after an RCU grace
+ * period (linux/rcupdate.h's), so a reader inside rcu_read_lock() may still
+ * read an object it found and must check that it is the one it wanted, as in
+ * the kernel.  kfree() of an object of such a cache, or of one with a
+ * constructor, wipes it under init_on_free (it cannot tell the cache; the
+ * kernel skips those): free them with kmem_cache_free().
  */
 #ifndef LAB_KERNEL_LINUX_SLAB_H
 #define LAB_KERNEL_LINUX_SLAB_H
@@ -49,8 +51,7 @@
 #define SLAB_CONSISTENCY_CHECKS	((slab_flags_t)LAB_SLAB_CONSISTENCY_CHECKS)
 #define SLAB_TRACE		((slab_flags_t)LAB_SLAB_TRACE)
 #define SLAB_FAILSLAB		((slab_flags_t)LAB_SLAB_FAILSLAB)
-/* Handled by liblabyrinth-kernel (see above); never passed to the slab layer. */
-#define SLAB_TYPESAFE_BY_RCU	((slab_flags_t)LAB_KERNEL_SLAB_TYPESAFE_BY_RCU)
+#define SLAB_TYPESAFE_BY_RCU	((slab_flags_t)LAB_SLAB_TYPESAFE_BY_RCU)
 #define SLAB_DESTROY_BY_RCU	SLAB_TYPESAFE_BY_RCU
 #define SLAB_CACHE_DMA		((slab_flags_t)0)
 #define SLAB_CACHE_DMA32	((slab_flags_t)0)
