@@ -1,7 +1,8 @@
 /*
  * boot.c - what a kernel sets up before any module runs: the boot
- * parameters (LABYRINTH_KERNEL_CMDLINE, read when the library loads) and the
- * zone kernel-style allocations come from (made on first use).
+ * parameters (LABYRINTH_KERNEL_CMDLINE, read when the library loads), the
+ * zone kernel-style allocations come from, with its kmalloc caches, and
+ * RCU's callback thread (made on first use).
  *
  * Exports lab_kernel_init_on_alloc, lab_kernel_init_on_free,
  * lab_kernel_loglevel, lab__kernel_panic_on_warn, lab_kernel_zone_ptr and
@@ -30,12 +31,10 @@ static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
  */
 static void zone_create(void)
 {
+	/* The zone comes with its kmalloc caches, as the kernel makes them at
+	 * boot (create_kmalloc_caches()): a module's first kmalloc may be
+	 * GFP_ATOMIC under a spinlock. */
 	struct lab_zone *z = lab_default_zone();
-	/* The kmalloc caches, now, as the kernel's create_kmalloc_caches() at
-	 * boot: the slab layer makes them on the first kmalloc, which may sleep,
-	 * and a module's first kmalloc may be GFP_ATOMIC under a spinlock. */
-	if (z)
-		lab_kfree(lab_kmalloc(8, LAB_GFP_KERNEL));
 	if (!z) {
 		fprintf(stderr, "Kernel panic - not syncing: labyrinth-kernel: cannot create the "
 			"kernel zone: %s\n", strerror(errno));

@@ -126,6 +126,16 @@ might_sleep)
 		expect might_sleep.log "in_atomic(): 1" &&
 		expect might_sleep.log "died of signal 6"
 	;;
+first_kmalloc)
+	# The first kmalloc of each class is GFP_ATOMIC under a spinlock: the
+	# kmalloc caches come with the kernel zone, so none may sleep (made on
+	# first use they would: might_sleep's BUG, signal 6).
+	CFLAGS="$CFLAGS -Wextra" ktest first_kmalloc.log "$src/tests/kernel/first_kmalloc.c"
+	rc=$?
+	expect_rc first_kmalloc $rc 0 &&
+		expect first_kmalloc.log "first kmallocs, GFP_ATOMIC under a spinlock: 14 of 14 sizes" &&
+		expect first_kmalloc.log "0 warnings: PASS"
+	;;
 page_ops)
 	CFLAGS="$CFLAGS -Wextra" ktest page_ops.log "$src/tests/kernel/page_ops.c"
 	rc=$?
