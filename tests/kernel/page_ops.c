@@ -5,6 +5,8 @@
  * and pfn conversions (page_address, virt_to_page of an inner address,
  * nth_page, page_to_pfn/pfn_to_page), get_zeroed_page, alloc_pages_exact,
  * kmap_atomic's atomic context, and errors (an order above MAX_PAGE_ORDER).
+ * Under init_on_free=1 (LABYRINTH_KERNEL_CMDLINE), blocks freed by their
+ * last put read as zero, every page of them, compound or not.
  * Every check is a WARN_ON: the runner fails a module that warned.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -14,6 +16,59 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/* Freed memory, read back as the OS sees it: a freed block may be marked
+ * unaddressable for ASan, /proc/self/mem reads it all the same. */
+static int read_back(const void *addr, void *buf, size_t len)
+{
+	int fd = open("/proc/self/mem", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -EIO;
+	n = pread(fd, buf, len, (off_t)(unsigned long)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* init_on_free: the put that frees a block wipes all of it. */
+static int check_init_on_free(void)
+{
+	static unsigned char back[4 * PAGE_SIZE];
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP, 2);
+	unsigned long addr;
+	unsigned char *p;
+	int ret;
+
+	if (!page)
+		return -ENOMEM;
+	p = page_address(page);
+	memset(p, 0x5a, 4 * PAGE_SIZE);
+	get_page(page);
+	__free_pages(page, 2);		/* another holder: nothing freed, nothing wiped */
+	WARN_ON(p[4 * PAGE_SIZE - 1] != 0x5a);
+	put_page(page);			/* the last: four pages wiped, then freed */
+	ret = read_back(p, back, sizeof(back));
+	if (ret)
+		return ret;
+	WARN_ON(memchr_inv(back, 0, sizeof(back)));
+
+	/* A plain block freed by address, its only holder. */
+	addr = __get_free_pages(GFP_KERNEL, 1);
+	if (!addr)
+		return -ENOMEM;
+	memset((void *)addr, 0xa5, 2 * PAGE_SIZE);
+	free_pages(addr, 1);
+	ret = read_back((void *)addr, back, 2 * PAGE_SIZE);
+	if (ret)
+		return ret;
+	WARN_ON(memchr_inv(back, 0, 2 * PAGE_SIZE));
+	pr_info("init_on_free: freed blocks read as zero, every page\n");
+	return 0;
+}
 
 static int __init page_ops_init(void)
 {
@@ -83,6 +138,13 @@ static int __init page_ops_init(void)
 
 	/* Beyond MAX_PAGE_ORDER: NULL, nothing taken. */
 	WARN_ON(alloc_pages(GFP_KERNEL | __GFP_NOWARN, MAX_PAGE_ORDER + 1) != NULL);
+
+	if (want_init_on_free()) {
+		int ret = check_init_on_free();
+
+		if (ret)
+			return ret;
+	}
 
 	pr_info("page operations checked\n");
 	return 0;

@@ -137,11 +137,18 @@ first_kmalloc)
 		expect first_kmalloc.log "0 warnings: PASS"
 	;;
 page_ops)
-	CFLAGS="$CFLAGS -Wextra" ktest page_ops.log "$src/tests/kernel/page_ops.c"
+	prog=$work/page_ops
+	CFLAGS="$CFLAGS -Wextra" ktest page_ops.log -o "$prog" "$src/tests/kernel/page_ops.c"
 	rc=$?
 	expect_rc page_ops $rc 0 &&
 		expect page_ops.log "page operations checked" &&
-		expect page_ops.log "0 warnings: PASS"
+		expect page_ops.log "0 warnings: PASS" || exit 1
+	# init_on_free=1: freed blocks, a compound one freed by its last
+	# put_page() included, read as zero, every page (/proc/self/mem).
+	LABYRINTH_KERNEL_CMDLINE=init_on_free=1 "$prog" >"$work/page_ops-init_on_free.log" 2>&1
+	expect_rc "page_ops init_on_free=1" $? 0 &&
+		expect page_ops-init_on_free.log "init_on_free: freed blocks read as zero, every page" &&
+		expect page_ops-init_on_free.log "0 warnings: PASS"
 	;;
 meminit)
 	# lib/test_meminit.c: pages, kmalloc, vmalloc and caches (constructors,

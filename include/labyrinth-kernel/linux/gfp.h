@@ -78,23 +78,30 @@ static inline unsigned long get_free_pages_noprof(gfp_t gfp, unsigned int order)
 #define get_zeroed_page(gfp)	__get_free_pages((gfp) | __GFP_ZERO, 0)
 
 /*
- * init_on_free: the block is wiped before it goes back, when this free drops
- * the last reference (a count of 1 cannot change under its only holder).
- * A block others still hold is wiped by the put that frees it (put_page),
- * but only its first page when that put frees a compound block of order > 0
- * (the order is not known there), and not at all when two holders put at
- * once; allocations are zeroed under init_on_free too, so what is handed
- * out reads as zero either way.
+ * init_on_free: a block is wiped before it goes back, by the free or put
+ * that drops its last reference (a count of 1 cannot change under its only
+ * holder): the whole block, of the order it was allocated with
+ * (lab_page_order(), the kernel's compound_order()), whatever order the
+ * caller names.  Not wiped: the tail pages of a plain (not __GFP_COMP) block
+ * that __free_pages() gives back while others still hold its first page
+ * (the kernel wipes them; a put here cannot tell a plain block from a
+ * compound one), and a block whose last two holders put at once.
+ * Allocations are zeroed under init_on_free too, so what is handed out
+ * reads as zero either way.
  */
-static inline void lab_kernel_wipe(struct page *page, unsigned int order)
+static inline void lab_kernel_wipe(struct page *page)
 {
-	if (lab_kernel_init_on_free && page && lab_page_count(lab_kernel_page(page)) == 1)
-		memset(lab_page_address(lab_kernel_page(page)), 0, PAGE_SIZE << order);
+	struct lab_page *p = lab_kernel_page(page);
+	int order;
+
+	if (lab_kernel_init_on_free && p && lab_page_count(p) == 1 &&
+	    (order = lab_page_order(p)) >= 0)
+		memset(lab_page_address(p), 0, (size_t)PAGE_SIZE << order);
 }
 
 static inline void __free_pages(struct page *page, unsigned int order)
 {
-	lab_kernel_wipe(page, order);
+	lab_kernel_wipe(page);
 	lab_free_pages(lab_kernel_page(page), order);
 }
 #define __free_page(page)	__free_pages(page, 0)
@@ -104,7 +111,7 @@ static inline void free_pages(unsigned long addr, unsigned int order)
 	if (addr == 0)
 		return;
 	if (lab_kernel_init_on_free && !(addr & (PAGE_SIZE - 1)))
-		lab_kernel_wipe(lab_kernel_kpage(lab_virt_to_page((void *)addr)), order);
+		lab_kernel_wipe(lab_kernel_kpage(lab_virt_to_page((void *)addr)));
 	lab_free_pages_addr((void *)addr, order);
 }
 #define free_page(addr)		free_pages(addr, 0)

@@ -62,7 +62,7 @@ static inline void get_page(struct page *page)
 /* init_on_free: see lab_kernel_wipe() (linux/gfp.h). */
 static inline void put_page(struct page *page)
 {
-	lab_kernel_wipe(page, 0);
+	lab_kernel_wipe(page);
 	lab_put_page(lab_kernel_page(page));
 }
 static inline int page_count(const struct page *page)
