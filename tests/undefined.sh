@@ -53,9 +53,8 @@ declare -A extra=(
 	[src_os_env.c.o]='environ|__environ'
 	[src_os_printk.c.o]=''
 	# The kernel layer (liblabyrinth-kernel).  Caches: the list's mutex and
-	# the name, at kmem_cache_create/destroy only; the runner's census
-	# (lab_slabinfo() read back) and report.
-	[src_kernel_slab.c.o]='pthread_mutex_lock|pthread_mutex_unlock|snprintf|fprintf|stderr|strtok_r|open_memstream|fclose|free|__isoc99_sscanf|sscanf'
+	# the name, at kmem_cache_create/destroy (and the runner's look) only.
+	[src_kernel_slab.c.o]='pthread_mutex_lock|pthread_mutex_unlock|snprintf'
 	# mempool_t's sleepers wait on a futex word.
 	[src_kernel_mempool.c.o]='syscall'
 	# RCU is liburcu-bp's.
@@ -67,8 +66,9 @@ declare -A extra=(
 	# printk and the kernel's reports: stdio, the clock, the task's name and
 	# CPU, call traces.
 	[src_kernel_printk.c.o]='vsnprintf|snprintf|write|atoi|__ctype_b_loc|clock_gettime|getpid|prctl|sched_getcpu|backtrace|dladdr'
-	# The module runner: its report.
-	[src_kernel_module.c.o]='printf|puts|fprintf|fwrite|stderr|strerror'
+	# The module runner: its report, and lab_slabinfo() read back for the
+	# objects in use per cache.
+	[src_kernel_module.c.o]='printf|puts|fprintf|fwrite|stderr|strerror|open_memstream|fclose|free|strtok_r|__isoc99_sscanf|sscanf'
 )
 
 status=0

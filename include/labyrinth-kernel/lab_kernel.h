@@ -197,7 +197,9 @@ LAB_API void lab_kernel_rcu_barrier(void);
  * The module runner (`labyrinth ktest`, or link liblabyrinth-ktest.a for its
  * main): sets module parameters from argv (NAME=VALUE), runs the initcalls,
  * then the exitcalls, prints what init returned, and checks that every page
- * came back to the zone.  Returns the process's exit status: 0 when init
+ * came back to the zone (with the slab layer shrunk, every page still
+ * allocated is the module's) and every object to its cache (each leaked one
+ * named by its cache).  Returns the process's exit status: 0 when init
  * returned 0, nothing leaked and nothing warned; 1 otherwise; 2 for bad
  * arguments.
  */

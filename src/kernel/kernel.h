@@ -18,20 +18,15 @@ void lab__kernel_log(int level, const char *fmt, ...) __attribute__((format(prin
 /* printk.c: the kernel's "Call Trace:" lines for the caller's stack. */
 void lab__kernel_print_trace(void);
 
-/* slab.c: print the caches still alive; returns how many. */
-#include <stdio.h>
-size_t lab__kernel_caches_report(FILE *out);
-/* slab.c: pages in slabs, and objects in use per cache name. */
-#define LAB__KERNEL_CENSUS_MAX 256
-struct lab__kernel_census {
-	size_t slab_pages;
-	size_t nr;
-	struct {
-		char name[64];
-		size_t active;
-	} caches[LAB__KERNEL_CENSUS_MAX];
+/* slab.c, for the runner: the kernel caches still alive (never destroyed,
+ * or destroyed with objects in use and so kept), up to max of them into
+ * out, with their objects in use; returns how many there are. */
+struct lab__kernel_cache_left {
+	char name[32];
+	bool destroyed;
+	size_t active;
 };
-void lab__kernel_slab_census(struct lab__kernel_census *out);
+size_t lab__kernel_caches_left(struct lab__kernel_cache_left *out, size_t max);
 
 /* rcu.c, at boot (the kernel zone's making; may sleep): the grace period of
  * the slab layer's TYPESAFE_BY_RCU caches is liburcu's, and its callback

@@ -15,7 +15,7 @@
  *     may hold objects of the cache, as the kernel's kvfree_rcu_barrier().
  * Every live cache is on a list the module runner reads for its leak check.
  *
- * Exports lab_kernel_kmem_cache_* and lab__kernel_caches_report.
+ * Exports lab_kernel_kmem_cache_* and lab__kernel_caches_left.
  * Allocations and frees never sleep unless gfp
  * has LAB_GFP_DIRECT_RECLAIM, make no system call of their own and are as
  * async-signal-safe as the slab layer's; create and destroy may sleep.
@@ -26,7 +26,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 struct kmem_cache {
@@ -205,59 +204,18 @@ void lab_kernel_kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **obj
 	lab_kmem_cache_free_bulk(s->cache, nr, objs);
 }
 
-/*
- * The runner's count of the slab layer, from lab_slabinfo(): the pages held
- * by every cache's slabs, and each cache's objects in use (by name, summed).
- * With these a leaked object is told from a slab the layer keeps for reuse
- * (the header cache's, which lab_kmem_cache_shrink(NULL) leaves).  Uses
- * stdio and malloc; the runner only.
- */
-void lab__kernel_slab_census(struct lab__kernel_census *out)
-{
-	memset(out, 0, sizeof(*out));
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		return;
-	lab_slabinfo(f);
-	fclose(f);
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[64];
-		size_t active, total, objsize, slabs, active_slabs;
-		unsigned int per_slab, pages_per_slab, limit, batch, shared, avail;
-		if (sscanf(line, "%63s %zu %zu %zu %u %u : tunables %u %u %u : slabdata %zu %zu %u",
-			   name, &active, &total, &objsize, &per_slab, &pages_per_slab, &limit,
-			   &batch, &shared, &active_slabs, &slabs, &avail) != 12)
-			continue;
-		out->slab_pages += slabs * pages_per_slab;
-		size_t i = 0;
-		while (i < out->nr && strcmp(out->caches[i].name, name))
-			i++;
-		if (i == out->nr) {
-			if (out->nr == LAB__KERNEL_CENSUS_MAX)
-				continue;
-			snprintf(out->caches[out->nr++].name, sizeof(out->caches[0].name), "%s", name);
-		}
-		out->caches[i].active += active;
-	}
-	free(text);
-}
-
-/* The runner: each cache still alive, with its objects in use; returns how
- * many caches were not destroyed. */
-size_t lab__kernel_caches_report(FILE *out)
+size_t lab__kernel_caches_left(struct lab__kernel_cache_left *out, size_t max)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&caches_lock);
-	for (struct kmem_cache *s = caches; s; s = s->next) {
+	for (struct kmem_cache *s = caches; s; s = s->next, n++) {
+		if (n >= max)
+			continue;
 		struct lab_kmem_cache_stats st;
 		lab_kmem_cache_get_stats(s->cache, &st);
-		fprintf(out, "ktest: kmem_cache %s %s (%zu objects in use)\n", s->name,
-			s->destroyed ? "was destroyed with objects in use" : "was not destroyed",
-			st.active_objs);
-		n++;
+		memcpy(out[n].name, s->name, sizeof(out[n].name));
+		out[n].destroyed = s->destroyed;
+		out[n].active = st.active_objs;
 	}
 	pthread_mutex_unlock(&caches_lock);
 	return n;
