@@ -8,7 +8,8 @@
 #             native as they are, lock with LABYRINTH_PCP=lock, norseq with
 #             glibc.pthread.rseq=0), the command's conventions (tools), the man
 #             pages (docs), meson install + pkg-config and CMake (install), the
-#             examples, fuzz corpus replay
+#             examples, kernel source compiled with `labyrinth ktest` (kernel),
+#             fuzz corpus replay
 #   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
 #   release   clang release: the same, and the spin models (suite 'model')
 #   tsan      clang, ThreadSanitizer: fuzz corpus replay and `labyrinth stress
@@ -17,7 +18,7 @@
 #   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
 #   valgrind  gcc debug with coverage: unit tests, examples and corpus replay
 #             under memcheck (every process logged; any error or definite leak
-#             fails); then suite native without Valgrind
+#             fails); then suites native and kernel without Valgrind
 #   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
 #             file; fails below COVERAGE_FLOOR percent
 #
