@@ -65,7 +65,7 @@ declare -A extra=(
 	[src_kernel_boot.c.o]='getenv|pthread_once|fprintf|stderr|strerror|strtok_r|strcpy'
 	# printk and the kernel's reports: stdio, the clock, the task's name and
 	# CPU, call traces.
-	[src_kernel_printk.c.o]='vsnprintf|snprintf|write|atoi|__ctype_b_loc|clock_gettime|getpid|prctl|sched_getcpu|backtrace|dladdr'
+	[src_kernel_printk.c.o]='vsnprintf|snprintf|write|__ctype_b_loc|clock_gettime|getpid|prctl|sched_getcpu|backtrace|dladdr'
 	# The module runner: its report, and lab_slabinfo() read back for the
 	# objects in use per cache.
 	[src_kernel_module.c.o]='printf|puts|fprintf|fwrite|stderr|strerror|open_memstream|fclose|free|strtok_r|__isoc99_sscanf|sscanf'

@@ -221,10 +221,14 @@ static void format(struct out *o, const char *fmt, va_list ap)
 			s++;
 			sl += (size_t)snprintf(spec + sl, sizeof(spec) - sl, "%d", width);
 		} else {
-			if (isdigit((unsigned char)*s))
-				width = atoi(s);
-			while (isdigit((unsigned char)*s) && sl < 16)
+			/* By hand: glibc's atoi() is an inline strtol() when optimised. */
+			while (isdigit((unsigned char)*s) && sl < 16) {
+				if (width < 0)
+					width = 0;
+				if (width < 100000)
+					width = width * 10 + (*s - '0');
 				spec[sl++] = *s++;
+			}
 		}
 		if (*s == '.') {
 			spec[sl++] = *s++;
