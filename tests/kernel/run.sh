@@ -237,7 +237,7 @@ runtime)
 		"runtime_ops: pointers: 0000000000001000 0000000000002000 0000000000003000" \
 		"runtime_ops: errors: -ENOMEM -EINVAL -4000" \
 		"runtime_ops: phys: 0x0000000000001234" \
-		"runtime_ops: hex bytes: de ad be ef 01|de:ad:be|de-ad|deadbeef" \
+		"runtime_ops: hex bytes: de ad be ef 01|de:ad:be|de-ad|deadbeef|de ad be|de:ad" \
 		"runtime_ops: symbol: lab_kernel_printk" \
 		"runtime_ops: double: 2.50" \
 		"runtime_ops: vaf: [answer=42]" \

@@ -113,7 +113,8 @@ static void check_printk(void)
 	pr_info("pointers: %p %px %pK\n", (void *)0x1000, (void *)0x2000, (void *)0x3000);
 	pr_info("errors: %pe %pe %pe\n", ERR_PTR(-ENOMEM), ERR_PTR(-EINVAL), ERR_PTR(-4000));
 	pr_info("phys: %pa\n", &phys);
-	pr_info("hex bytes: %*ph|%*phC|%*phD|%*phN\n", 5, bytes, 3, bytes, 2, bytes, 4, bytes);
+	pr_info("hex bytes: %*ph|%*phC|%*phD|%*phN|%3ph|%2phC\n", 5, bytes, 3, bytes, 2, bytes, 4, bytes,
+		bytes, bytes);
 	pr_info("symbol: %ps\n", (void *)lab_kernel_printk);
 	pr_info("double: %.2f\n", 2.5);
 	vaf_print("%s=%d", "answer", 42);
