@@ -8,8 +8,8 @@
 #             native as they are, lock with LABYRINTH_PCP=lock, norseq with
 #             glibc.pthread.rseq=0), the command's conventions (tools), the man
 #             pages (docs), meson install + pkg-config and CMake (install), the
-#             examples, the malloc layer's white-box tests (malloc), fuzz corpus
-#             replay
+#             examples, kernel source compiled with `labyrinth ktest` (kernel),
+#             the malloc layer's white-box tests (malloc), fuzz corpus replay
 #   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
 #   release   clang release: the same, and the spin models (suite 'model'); the
 #             malloc suite also under LD_PRELOAD=liblabyrinth-malloc.so, and
@@ -20,8 +20,8 @@
 #   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
 #   valgrind  gcc debug with coverage: unit tests, examples and corpus replay
 #             under memcheck (every process logged; any error or definite leak
-#             fails); then suites native and malloc without Valgrind (the
-#             malloc layer replaces malloc, as Valgrind does)
+#             fails); then suites native, kernel and malloc without Valgrind
+#             (the malloc layer replaces malloc, as Valgrind does)
 #   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
 #             file; fails below COVERAGE_FLOOR percent
 #
@@ -40,6 +40,8 @@ COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
 STRESS_SECONDS=${STRESS_SECONDS:-20}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# Suite 'kernel': the kernel files it compiles are unpacked once for every build.
+export LAB_KERNEL_SRC=$PWD/build/kernel-src
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 passed=0 failed=0 skipped=0 status=0
@@ -222,13 +224,15 @@ stage_valgrind() {
 	# 'lock' and 'norseq' suites would repeat the 'unit' one.
 	# Suite 'native' checks the real kernel path (seccomp, faults,
 	# memfd_secret, pkeys) and runs many threads and forks: tests/meson.build.
+	# Suite 'kernel' compiles modules at test time (a compiler under memcheck).
 	# Suites 'norseq', 'tools', 'docs' and 'install' exercise the build
 	# and its command, not memory: they run in the asan and release stages.
 	# Suite 'malloc' replaces malloc, as Valgrind does: it runs beside it,
 	# below; 'malloc-programs' runs in the release stage only.
 	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--no-suite norseq --no-suite tools --no-suite docs --no-suite install \
-		--no-suite malloc --no-suite malloc-programs --timeout-multiplier 4 --wrapper \
+		--no-suite kernel --no-suite malloc --no-suite malloc-programs \
+		--timeout-multiplier 4 --wrapper \
 		"valgrind --suppressions=$PWD/tests/valgrind.supp --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
 	if [ -n "$bad" ]; then
@@ -239,9 +243,9 @@ stage_valgrind() {
 	fi
 	echo "valgrind: $(ls build/valgrind-logs | wc -l) processes, no errors, no definite leaks"
 	pass
-	# The native and malloc suites still count for coverage: run them in this
-	# build without Valgrind.
-	meson_tests build/coverage --suite native --suite malloc || rc=1
+	# The native, kernel and malloc suites still count for coverage: run them
+	# in this build without Valgrind.
+	meson_tests build/coverage --suite native --suite kernel --suite malloc || rc=1
 	return $rc
 }
 

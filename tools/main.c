@@ -8,6 +8,7 @@
  *   labyrinth top PID   the same, refreshing
  *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
  *   labyrinth run CMD   CMD on liblabyrinth-malloc.so (run.c)
+ *   labyrinth ktest     compile kernel module source and run it (ktest.c)
  *   labyrinth --help
  *
  * Every command parses its arguments with getopt_long (tools/cli.c): --help
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ktest.h"
 #include "run.h"
 #include "stat.h"
 
@@ -47,6 +49,9 @@ static void usage(FILE *out)
 		"  run [--stats] [--secure] [--] CMD [ARGS]\n"
 		"             run CMD with liblabyrinth-malloc.so preloaded (Labyrinth's\n"
 		"             malloc: async-signal-safe)\n"
+		"  ktest FILE.c... [PARAM=VALUE...]\n"
+		"             compile kernel module source over Labyrinth and run its\n"
+		"             init and exit, checking for leaks (labyrinth ktest --help)\n"
 		"  --version  print the version\n"
 		"  --help     this text\n"
 		"\n"
@@ -260,6 +265,8 @@ int main(int argc, char **argv)
 		return stress_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "run"))
 		return lab_tool_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ktest"))
+		return lab_tool_ktest(argc - 1, argv + 1);
 	bool help = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help");
 	bool version = !strcmp(cmd, "--version");
 	if ((help || version) && argc > 2)
