@@ -9,6 +9,7 @@
  * run.  Nothing here gates CI on a time.
  */
 #include "bench.h"
+#include "bench_malloc.h"
 #include "bench_slab.h"
 #include "cli.h"
 
@@ -512,13 +513,21 @@ static void write_chart(const char *png, double v[][NR_FIGURES], const bool *ok)
 static void bench_usage(void)
 {
 	printf("usage: labyrinth bench [--json] [--quick] [--png FILE | --no-png]\n"
+	       "       labyrinth bench --malloc [--json] [--quick | --rounds N] [--only LIST]\n"
 	       "  4 KiB allocate+free pairs and single-allocation latency: Labyrinth's ATOMIC\n"
 	       "  path, a pre-faulted LIFO, glibc, jemalloc, tcmalloc, mimalloc and mmap\n"
 	       "  --json       machine-readable results on stdout (no chart)\n"
-	       "  --quick      a tenth of the pairs\n"
+	       "  --quick      a tenth of the pairs (with --malloc: one round)\n"
 	       "  --png FILE   where to draw the latency chart (default labyrinth-bench.png;\n"
 	       "               needs gnuplot)\n"
-	       "  --no-png     no chart\n");
+	       "  --no-png     no chart\n"
+	       "  --malloc     instead: liblabyrinth-malloc.so against glibc, jemalloc, tcmalloc\n"
+	       "               and mimalloc, preloaded, on programs (python3, sqlite3, git, perl,\n"
+	       "               gcc, stress-ng, redis) and synthetic workloads (larson, xfree,\n"
+	       "               realloc, pairs): times, peak RSS, ratios; minutes\n"
+	       "  --rounds N   --malloc: rounds of each (1 to %d, default 3)\n"
+	       "  --only LIST  --malloc: only these workloads (comma-separated)\n",
+	       BENCH_MALLOC_MAX_ROUNDS);
 }
 
 /* The chart is drawn at the end of a long run: find out now whether it can
@@ -546,31 +555,57 @@ static bool png_writable(const char *png)
 }
 
 /* Options of bench: 0 to run, else the exit status (--help: -1). */
-static int bench_args(int argc, char **argv, bool *json, const char **png, unsigned long *pairs)
+struct bench_opts {
+	bool json, malloc;
+	const char *png;
+	unsigned long pairs, rounds;
+	const char *only;
+};
+
+static int bench_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "png", required_argument, NULL, 'p' },
 		{ "no-png", no_argument, NULL, 'n' },
+		{ "malloc", no_argument, NULL, 'm' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool quick = false, png_asked = false;
 	int c;
 	optind = 0;
 	while ((c = cli_getopt("bench", argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case 'j': *json = true; break;
-		case 'q': *pairs = 200000; break;
-		case 'p': *png = optarg; break;
-		case 'n': *png = NULL; break;
+		case 'j': o->json = true; break;
+		case 'q': quick = true; break;
+		case 'p': o->png = optarg; png_asked = true; break;
+		case 'n': o->png = NULL; png_asked = true; break;
+		case 'm': o->malloc = true; break;
+		case 'r':
+			if (!cli_ulong("bench", "--rounds", optarg, 1, BENCH_MALLOC_MAX_ROUNDS,
+				       &o->rounds))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'o': o->only = optarg; break;
 		case 'h': bench_usage(); return -1;
 		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (!cli_no_operands("bench", argc, argv))
 		return CLI_EXIT_USAGE;
-	if (*png && !*json && !png_writable(*png))
+	if (!o->malloc && (o->rounds || o->only))
+		return cli_error("bench", "%s is for --malloc", o->rounds ? "--rounds" : "--only");
+	if (o->malloc && png_asked)
+		return cli_error("bench", "--malloc draws no chart (--png, --no-png)");
+	if (o->malloc && quick && o->rounds)
+		return cli_error("bench", "--quick and --rounds: one or the other");
+	if (quick)
+		o->pairs = 200000, o->rounds = 1;
+	if (!o->malloc && o->png && !o->json && !png_writable(o->png))
 		return CLI_EXIT_USAGE;
 	return 0;
 }
@@ -579,15 +614,20 @@ int bench_main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[0], "bench-worker") && !strcmp(argv[1], "slab"))
 		return bench_slab_worker(argc, argv);  /* bench/slab.c */
+	if (argc >= 3 && !strcmp(argv[0], "bench-worker") && !strcmp(argv[1], "malloc"))
+		return bench_malloc_worker(argv[2]);  /* bench/malloc.c */
 	if (argc >= 2 && !strcmp(argv[0], "bench-worker"))
 		return run_worker(argv[1], argc >= 3 ? strtoul(argv[2], NULL, 0) : 1000000);
 
-	bool json = false;
-	const char *png = "labyrinth-bench.png";
-	unsigned long pairs = 2000000;
-	int rc = bench_args(argc, argv, &json, &png, &pairs);
+	struct bench_opts o = { .png = "labyrinth-bench.png", .pairs = 2000000 };
+	int rc = bench_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	if (o.malloc)
+		return bench_malloc_run(o.json, o.rounds ? (int)o.rounds : 3, o.only);
+	bool json = o.json;
+	const char *png = o.png;
+	unsigned long pairs = o.pairs;
 	char self[512];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0)

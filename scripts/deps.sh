@@ -29,6 +29,11 @@ TEST_PACKAGES=(libcriterion-dev
 	groff-base man-db mandoc  # the man pages render without warnings (tests/docs)
 	linux-source-6.12)  # kernel source files the 'kernel' suite compiles unchanged
 
+# The malloc layer's program tests (tests/malloc/programs.sh: each program
+# that is missing is a skip) and its benchmark (bench/malloc.c).
+MALLOC_TEST_PACKAGES=(python3 libpython3.11-testsuite sqlite3 git perl stress-ng
+	redis-server redis-tools)
+
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
 # libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.
 RUNTIME_PACKAGES=(libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 gnuplot-nox libsodium23 libssl3)

@@ -9,16 +9,19 @@
 #             glibc.pthread.rseq=0), the command's conventions (tools), the man
 #             pages (docs), meson install + pkg-config and CMake (install), the
 #             examples, kernel source compiled with `labyrinth ktest` (kernel),
-#             fuzz corpus replay
+#             the malloc layer's white-box tests (malloc), fuzz corpus replay
 #   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
-#   release   clang release: the same, and the spin models (suite 'model')
+#   release   clang release: the same, and the spin models (suite 'model'); the
+#             malloc suite also under LD_PRELOAD=liblabyrinth-malloc.so, and
+#             unmodified programs under it (suite malloc-programs)
 #   tsan      clang, ThreadSanitizer: fuzz corpus replay and `labyrinth stress
 #             --seconds 20`; Criterion cannot run under TSan (its BoxFort arena
 #             finds no room in TSan's address layout: Criterion issue #274)
 #   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
 #   valgrind  gcc debug with coverage: unit tests, examples and corpus replay
 #             under memcheck (every process logged; any error or definite leak
-#             fails); then suites native and kernel without Valgrind
+#             fails); then suites native, kernel and malloc without Valgrind
+#             (the malloc layer replaces malloc, as Valgrind does)
 #   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
 #             file; fails below COVERAGE_FLOOR percent
 #
@@ -31,7 +34,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-need_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+need_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${MALLOC_TEST_PACKAGES[@]}"
 
 COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
 STRESS_SECONDS=${STRESS_SECONDS:-20}
@@ -224,9 +227,11 @@ stage_valgrind() {
 	# Suite 'kernel' compiles modules at test time (a compiler under memcheck).
 	# Suites 'norseq', 'tools', 'docs' and 'install' exercise the build
 	# and its command, not memory: they run in the asan and release stages.
+	# Suite 'malloc' replaces malloc, as Valgrind does: it runs beside it,
+	# below; 'malloc-programs' runs in the release stage only.
 	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--no-suite norseq --no-suite tools --no-suite docs --no-suite install \
-		--no-suite kernel \
+		--no-suite kernel --no-suite malloc --no-suite malloc-programs \
 		--timeout-multiplier 4 --wrapper \
 		"valgrind --suppressions=$PWD/tests/valgrind.supp --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
@@ -238,9 +243,9 @@ stage_valgrind() {
 	fi
 	echo "valgrind: $(ls build/valgrind-logs | wc -l) processes, no errors, no definite leaks"
 	pass
-	# The native and kernel suites still count for coverage: run them in this
-	# build without Valgrind.
-	meson_tests build/coverage --suite native --suite kernel || rc=1
+	# The native, kernel and malloc suites still count for coverage: run them
+	# in this build without Valgrind.
+	meson_tests build/coverage --suite native --suite kernel --suite malloc || rc=1
 	return $rc
 }
 

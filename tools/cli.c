@@ -46,7 +46,10 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts)
 {
 	char spec[64];
-	snprintf(spec, sizeof(spec), ":%s", shortopts);  /* ':' reports a missing value */
+	/* ':' reports a missing value; it follows a leading '+' (stop at the
+	 * first operand). */
+	bool stop = shortopts[0] == '+';
+	snprintf(spec, sizeof(spec), "%s:%s", stop ? "+" : "", shortopts + stop);
 	opterr = 0;
 	int c = getopt_long(argc, argv, spec, longopts, NULL);
 	if (c != '?' && c != ':')

@@ -14,7 +14,8 @@
  * before the first call, GNU getopt's full reset) with getopt's own
  * messages off: returns the option's value, -1 after the last
  * option (the operands are then argv[optind..argc-1]), or '?' once a bad
- * option has been reported.  shortopts without the leading ':'. */
+ * option has been reported.  shortopts without the leading ':'; a leading
+ * '+' stops at the first operand (a command's own options follow it). */
 int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 

@@ -7,6 +7,7 @@
  *   labyrinth stat PID  another process's zones (tools/stat.c)
  *   labyrinth top PID   the same, refreshing
  *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
+ *   labyrinth run CMD   CMD on liblabyrinth-malloc.so (run.c)
  *   labyrinth ktest     compile kernel module source and run it (ktest.c)
  *   labyrinth --help
  *
@@ -24,6 +25,7 @@
 
 #include "cli.h"
 #include "ktest.h"
+#include "run.h"
 #include "stat.h"
 
 static void usage(FILE *out)
@@ -36,13 +38,17 @@ static void usage(FILE *out)
 		"             zone in /proc/buddyinfo style (the default)\n"
 		"  bench [--json] [--quick] [--png FILE | --no-png]\n"
 		"             the ATOMIC path against a pre-faulted LIFO, glibc, jemalloc,\n"
-		"             tcmalloc, mimalloc and mmap, in one run\n"
+		"             tcmalloc, mimalloc and mmap, in one run; with --malloc,\n"
+		"             liblabyrinth-malloc.so against those mallocs on programs\n"
 		"  info       how this machine runs Labyrinth (per-CPU list mode, page size)\n"
 		"  stat PID   print the zones of process PID (which exports them:\n"
 		"             LABYRINTH_EXPORT=1) as buddyinfo, zoneinfo and vmstat\n"
 		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
 		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
 		"             fork; checks every invariant (labyrinth stress --help)\n"
+		"  run [--stats] [--secure] [--] CMD [ARGS]\n"
+		"             run CMD with liblabyrinth-malloc.so preloaded (Labyrinth's\n"
+		"             malloc: async-signal-safe)\n"
 		"  ktest FILE.c... [PARAM=VALUE...]\n"
 		"             compile kernel module source over Labyrinth and run its\n"
 		"             init and exit, checking for leaks (labyrinth ktest --help)\n"
@@ -257,6 +263,8 @@ int main(int argc, char **argv)
 		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "stress"))
 		return stress_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return lab_tool_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ktest"))
 		return lab_tool_ktest(argc - 1, argv + 1);
 	bool help = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help");

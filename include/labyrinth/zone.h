@@ -40,8 +40,13 @@ extern "C" {
 #define LAB_ZONE_POISON     0x1000u
 /* Debugging: record who allocated and freed each block (page owner). */
 #define LAB_ZONE_PAGE_OWNER 0x2000u
+/* Do not pre-fault the zone's memory: pages are faulted in when first
+ * touched, so resident memory follows use (the malloc layer's zone).  The
+ * price: an allocation, atomic ones included, may take a page fault.  A
+ * LOCKED zone is populated all the same (mlock). */
+#define LAB_ZONE_LAZY       0x4000u
 #define LAB_ZONE_ALL_FLAGS  (0x0003u | 0x03fcu | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | \
-			     LAB_ZONE_PAGE_OWNER)
+			     LAB_ZONE_PAGE_OWNER | LAB_ZONE_LAZY)
 
 struct lab_zone_config {
 	const char *name;      /* shown in reports and dumps; default "Normal" */

@@ -60,6 +60,25 @@ static int parse_debug(const char *env)
 	return on;
 }
 
+/* A switch: 1, yes, on, true or 0, no, off, false, in any case. */
+static const char *const true_words[] = { "1", "yes", "on", "true", NULL };
+static const char *const false_words[] = { "0", "no", "off", "false", NULL };
+
+static int parse_switch(const char *v)
+{
+	char word[8];
+	size_t len = strlen(v), i;
+	if (len >= sizeof(word))
+		return -1;
+	for (i = 0; i < len; i++)
+		word[i] = (char)tolower((unsigned char)v[i]);
+	if (lab__option_word(word, len, true_words) >= 0)
+		return 1;
+	if (lab__option_word(word, len, false_words) >= 0)
+		return 0;
+	return -1;
+}
+
 static const char *const pcp_words[] = { "lock", "off", NULL };
 static const char *const bool_words[] = { "0", "1", NULL };
 static const char *const page_owner_words[] = { "0", "1", "exit", NULL };
@@ -93,6 +112,16 @@ const struct lab__option lab__options[LAB_OPT_NR] = {
 		"LABYRINTH_ZONE", NULL, NULL, -1, NULL, "using the defaults" },
 	[LAB_OPT_EXCLUSIVE_ZONE] = {
 		"LABYRINTH_EXCLUSIVE_ZONE", NULL, NULL, -1, NULL, "using the defaults" },
+	[LAB_OPT_MALLOC_ZONE] = {
+		"LABYRINTH_MALLOC_ZONE", NULL, NULL, -1, NULL, "using malloc's defaults" },
+	[LAB_OPT_MALLOC_SECURE] = {
+		"LABYRINTH_MALLOC_SECURE", NULL, parse_switch, 0,
+		"1, yes, on, true or 0, no, off, false", "secure mode stays off" },
+	[LAB_OPT_MALLOC_STATS] = {
+		"LABYRINTH_MALLOC_STATS", NULL, parse_switch, 0,
+		"1, yes, on, true or 0, no, off, false", "no statistics line" },
+	[LAB_OPT_MALLOC_LIB] = {
+		"LABYRINTH_MALLOC_LIB", NULL, NULL, -1, NULL, "looking in the usual places" },
 };
 
 int lab__option_parse(enum lab__option_id id, const char *v)

@@ -20,6 +20,11 @@ enum lab__option_id {
 	LAB_OPT_SLAB_DEBUG,       /* slab_debug= flags and caches (slab/debug.c parses it) */
 	LAB_OPT_ZONE,             /* the default zone: size, max, flags (slab/kmalloc.c) */
 	LAB_OPT_EXCLUSIVE_ZONE,   /* the default exclusive zone, the same syntax */
+	/* The malloc layer (liblabyrinth-malloc.so, src/malloc/). */
+	LAB_OPT_MALLOC_ZONE,      /* its zone, in LABYRINTH_ZONE's syntax (slab/kmalloc.c) */
+	LAB_OPT_MALLOC_SECURE,    /* 0, 1: every allocation exclusive */
+	LAB_OPT_MALLOC_STATS,     /* 0, 1: a statistics line at exit */
+	LAB_OPT_MALLOC_LIB,       /* a path: where `labyrinth run` finds the library */
 	LAB_OPT_NR
 };
 

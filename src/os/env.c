@@ -7,8 +7,8 @@
  * its default.  Every option is read once at load, so a bad value is
  * reported at start-up whoever uses it later.
  *
- * Exports lab__option_get, lab__option_string and lab__option_report
- * (os/env.h).  Nothing here runs on an allocation path but the first read.
+ * Exports lab__option_get, lab__option_string, lab__option_report and
+ * lab__option_check_unknown (os/env.h).  Nothing here runs on an allocation path but the first read.
  */
 #include "base/compiler.h"
 #include "base/fmt.h"
@@ -88,6 +88,36 @@ const char *lab__option_string(enum lab__option_id id)
 void lab__option_report(enum lab__option_id id, const char *what)
 {
 	lab__printk("labyrinth: %s: %s; %s\n", lab__options[id].name, what, lab__options[id].keeps);
+}
+
+void lab__option_check_unknown(const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, prefix, plen))
+			continue;
+		size_t len = strcspn(*e, "=");
+		bool known = false;
+		for (int id = 0; id < LAB_OPT_NR && !known; id++)
+			known = strlen(lab__options[id].name) == len &&
+				!strncmp(*e, lab__options[id].name, len);
+		if (known)
+			continue;
+		char names[256];
+		size_t used = 0;
+		names[0] = '\0';
+		for (int id = 0; id < LAB_OPT_NR && used < sizeof(names); id++) {
+			if (strncmp(lab__options[id].name, prefix, plen))
+				continue;
+			int n = lab__snprintf(names + used, sizeof(names) - used, "%s%s",
+					      used ? ", " : "", lab__options[id].name);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		lab__printk("labyrinth: %.*s: unknown variable (known: %s); ignored\n", (int)len, *e,
+			    names);
+	}
 }
 
 __attribute__((constructor)) static void options_at_load(void)

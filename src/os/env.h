@@ -17,5 +17,10 @@ const char *lab__option_string(enum lab__option_id id);
 /* "labyrinth: NAME: what; KEEPS" on stderr: a string option's user found
  * its value bad. */
 void lab__option_report(enum lab__option_id id, const char *what);
+/* "labyrinth: NAME: unknown variable ...; ignored" on stderr for each
+ * variable of the environment whose name starts with prefix and that the
+ * table does not know (a typo silently ignored would be worse).  Never
+ * allocates. */
+void lab__option_check_unknown(const char *prefix);
 
 #endif /* LAB_OS_ENV_H */

@@ -7,7 +7,9 @@
 #include "os/rseq_list.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <linux/membarrier.h>
 #include <fcntl.h>
@@ -149,10 +151,38 @@ void lab__os_write_stderr(const char *buf, size_t len)
 	}
 }
 
+void lab__os_write_fd(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+int lab__os_dup_cloexec(int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return copy >= 0 ? copy : -errno;
+}
+
 int lab__os_nr_cpus(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_CONF);
-	return n > 0 ? (int)n : 1;
+	/* The possible CPUs do not change while we run, and glibc reads
+	 * /sys/devices/system/cpu/possible on every call: a process that makes
+	 * dozens of caches at start-up (the malloc layer) opened it each time. */
+	static _Atomic int cached;
+	int n = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (n > 0)
+		return n;
+	long v = sysconf(_SC_NPROCESSORS_CONF);
+	n = v > 0 ? (int)v : 1;
+	atomic_store_explicit(&cached, n, memory_order_relaxed);
+	return n;
 }
 
 size_t lab__os_phys_pages(void)
@@ -170,6 +200,32 @@ void *lab__os_map_populated(size_t size, int *err)
 		return NULL;
 	}
 	return p;
+}
+
+void *lab__os_map(size_t size, bool noreserve, int *err)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0), -1, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return p;
+}
+
+void *lab__os_remap(void *addr, size_t old_size, size_t new_size, int *err)
+{
+	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	return p;
+}
+
+void *lab__os_next_symbol(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
 }
 
 /* glibc 2.35+ publishes where it registered each thread's rseq area.  Weak, so
@@ -217,6 +273,36 @@ int lab__os_membarrier_rseq_cpu(int cpu)
 	long r = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 			 MEMBARRIER_CMD_FLAG_CPU, cpu);
 	return r == 0 ? 0 : -errno;
+}
+
+/*
+ * The kernel reads a restartable sequence's descriptor (section __rseq_cs)
+ * and the signature before its abort handler (__rseq_failure) from user
+ * memory when it aborts one.  Code that never aborted has never touched
+ * those pages: the first abort (a preemption, a migration, a signal) would
+ * take a page fault inside an atomic allocation.  Read every page of both
+ * sections once, so that they are mapped before any sequence runs.  The
+ * bounds are the linker's, weak: no section, nothing to do.
+ */
+extern const char __start___rseq_cs[] __attribute__((weak, visibility("hidden")));
+extern const char __stop___rseq_cs[] __attribute__((weak, visibility("hidden")));
+extern const char __start___rseq_failure[] __attribute__((weak, visibility("hidden")));
+extern const char __stop___rseq_failure[] __attribute__((weak, visibility("hidden")));
+
+static void touch_pages(const char *start, const char *stop)
+{
+	if (!start || !stop || stop <= start)
+		return;
+	uintptr_t ps = lab__os_page_size();
+	for (uintptr_t p = (uintptr_t)start; p < (uintptr_t)stop; p = (p & ~(ps - 1)) + ps)
+		(void)*(const volatile char *)p;
+	(void)*(const volatile char *)(stop - 1);
+}
+
+void lab__os_rseq_prefault(void)
+{
+	touch_pages(__start___rseq_cs, __stop___rseq_cs);
+	touch_pages(__start___rseq_failure, __stop___rseq_failure);
 }
 
 void *lab__os_shm_create(const char *name, size_t size, int *err)

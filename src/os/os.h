@@ -49,13 +49,28 @@ void lab__os_thread_name(char *buf, size_t len);
 const char *lab__os_strerror(int err, char *buf, size_t len);
 /* Write all of buf to stderr with write(2): async-signal-safe. */
 void lab__os_write_stderr(const char *buf, size_t len);
+/* The same to descriptor fd (EINTR retried; stops at the first error). */
+void lab__os_write_fd(int fd, const char *buf, size_t len);
+/* A close-on-exec duplicate of fd numbered 3 or above (fcntl F_DUPFD_CLOEXEC),
+ * or -errno: a copy of stderr that a program closing fd 2 leaves open. */
+int lab__os_dup_cloexec(int fd);
 
-/* Number of CPUs the system may have (for per-CPU arrays). */
+/* Number of CPUs the system may have (for per-CPU arrays); asked once. */
 int lab__os_nr_cpus(void);
 /* Pages of physical memory the machine has (0 if unknown). */
 size_t lab__os_phys_pages(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */
 void *lab__os_map_populated(size_t size, int *err);
+/* Map size bytes of private read-write memory, faulted in when first touched
+ * (zero until then).  noreserve: no commit charge (MAP_NORESERVE), for a
+ * table touched sparsely.  One mmap(2): async-signal-safe, never waits for
+ * a lock.  NULL and *err on failure.  Give it back with lab__os_unmap(). */
+void *lab__os_map(size_t size, bool noreserve, int *err);
+/* Resize the mapping [addr, addr+old_size) to new_size bytes, in place or
+ * moved (mremap(2) with MREMAP_MAYMOVE; the contents come along).  The new
+ * address, or NULL and *err with the old mapping untouched.  Async-signal-
+ * safe. */
+void *lab__os_remap(void *addr, size_t old_size, size_t new_size, int *err);
 
 /*
  * rseq, as glibc registered it (glibc >= 2.35 exports __rseq_offset and
@@ -76,6 +91,18 @@ struct lab__os_rseq *lab__os_rseq_self(void);
  * aborts any rseq critical section running there.  May block briefly. */
 int lab__os_membarrier_rseq_register(void);
 int lab__os_membarrier_rseq_cpu(int cpu);
+/* Map the pages the kernel reads when it aborts a restartable sequence
+ * (descriptors, abort signatures), so that no abort takes a page fault.
+ * Per process: call where the sequences will run (zone creation) and again
+ * in a fork child, whose file-backed mappings start unpopulated.  Cheap
+ * (a few page reads), idempotent, async-signal-safe. */
+void lab__os_rseq_prefault(void);
+
+/* The definition of the function name that the dynamic linker finds after
+ * the object calling this one (dlsym(RTLD_NEXT)): in a preloaded library,
+ * the one it replaces.  NULL when there is none.  Takes the loader's lock
+ * and may allocate: not for atomic paths. */
+void *lab__os_next_symbol(const char *name);
 
 /* ---- shared-memory files for the statistics export (debug/export.c) ---- */
 /* Create (replacing any stale one) /dev/shm/<name> of size bytes, mode 0600,

@@ -6,6 +6,7 @@
 #include "os/thread.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,7 +63,12 @@ void lab__os_once(lab__os_once_t *once, void (*fn)(void))
 
 int lab__os_thread_create(lab__os_thread_t *t, void *(*fn)(void *), void *arg, const char *name)
 {
+	/* The thread inherits the creator's mask: every signal blocked. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&t->t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		return -rc;
 	char comm[16];

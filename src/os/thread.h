@@ -41,7 +41,10 @@ typedef struct {
 void lab__os_once(lab__os_once_t *once, void (*fn)(void));
 
 /* A thread of the library's own (kswapd, the export), named name (at most
- * 15 characters are kept). */
+ * 15 characters are kept), with every signal blocked: a process-directed
+ * signal never runs the program's handler on it, where the handler would
+ * find the zone's locks held by its own thread (the kernel's own threads
+ * take no signals either).  May allocate (the thread's stack and TLS). */
 typedef struct {
 	pthread_t t;
 } lab__os_thread_t;

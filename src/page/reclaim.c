@@ -245,17 +245,35 @@ void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
 	lab__os_mutex_unlock(&z->reclaim_mutex);
 }
 
+/* How many pages to add to a zone of managed pages for a block of order:
+ * one max-order block at least; a lazy zone (nothing resident until
+ * touched) a quarter of its size, ending on a max-order boundary so that
+ * every order forms in the new memory: a growing heap grows tens of times,
+ * not thousands.  Never past max_pages. */
+static size_t grow_step(const struct lab_zone *z, size_t managed, unsigned int order)
+{
+	size_t want = GROW_MIN_PAGES > ((size_t)1 << order) ? GROW_MIN_PAGES : (size_t)1 << order;
+	if ((z->flags & LAB_ZONE_LAZY) && want < managed / 4) {
+		size_t end = managed + managed / 4;
+		want = (end + GROW_MIN_PAGES - 1) / GROW_MIN_PAGES * GROW_MIN_PAGES - managed;
+	}
+	return want < z->max_pages - managed ? want : z->max_pages - managed;
+}
+
 bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 {
-	bool grew = false;
+	size_t before = atomic_load(&z->managed);
 	lab__os_mutex_lock(&z->grow_mutex);
 	size_t managed = atomic_load(&z->managed);
-	size_t want = GROW_MIN_PAGES > ((size_t)1 << order) ? GROW_MIN_PAGES : (size_t)1 << order;
-	if (want > z->max_pages - managed)
-		want = z->max_pages - managed;
-	if (want && lab__zone_add_pages(z, want) == 0) {
-		zone_stat_inc(z, grow);
-		grew = true;
+	/* Another caller grew it while we waited for the mutex: look at that
+	 * memory before adding more. */
+	bool grew = managed != before;
+	if (!grew) {
+		size_t want = grow_step(z, managed, order);
+		if (want && lab__zone_add_pages(z, want) == 0) {
+			zone_stat_inc(z, grow);
+			grew = true;
+		}
 	}
 	lab__os_mutex_unlock(&z->grow_mutex);
 	return grew;

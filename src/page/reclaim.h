@@ -17,6 +17,9 @@ unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority);
 unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
 void lab__wake_waiters(struct lab_zone *z);
+/* Add memory to a LAB_ZONE_GROW zone for a block of order (reclaim.c's
+ * grow_step says how much), under its grow mutex: may sleep.  True when the
+ * zone grew, by this call or by another while this one waited. */
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
 bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 

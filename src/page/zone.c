@@ -111,15 +111,24 @@ static void zones_unlock_after_fork(void)
 	lab__os_mutex_unlock(&registry_mutex);
 }
 
+/* The child's file-backed mappings start unpopulated: map the pages an
+ * rseq abort reads again (os.h) before its atomic paths run. */
+static void zones_unlock_in_child(void)
+{
+	lab__os_rseq_prefault();
+	zones_unlock_after_fork();
+}
+
 static void register_fork_handlers(void)
 {
-	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
+	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_in_child);
 }
 
 static int registry_add(struct lab_zone *z)
 {
 	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
 	lab__os_once(&fork_handlers, register_fork_handlers);
+	lab__os_rseq_prefault();  /* before the zone's per-CPU lists run */
 	int rc = -ENFILE;
 	lab__os_mutex_lock(&registry_mutex);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {

@@ -155,7 +155,8 @@ size_t lab__section_guard(struct lab_zone *z, size_t first, size_t *nr)
 }
 
 /*
- * Commit reserved [mem, mem+len) with the zone's protections, pre-faulted.
+ * Commit reserved [mem, mem+len) with the zone's protections, pre-faulted
+ * (but in a LAB_ZONE_LAZY zone).
  * The order matters: the kernel's own population (prefault, mlock) checks
  * the calling thread's PKRU, so the key goes on last.
  */
@@ -188,7 +189,7 @@ int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len)
 	    (rc = apply(z, LAB_ZONE_WIPEONFORK, lab__os_wipeonfork(mem, len),
 			"madvise(MADV_WIPEONFORK)", &got)))
 		goto fail;
-	if ((rc = lab__os_prefault(mem, len)) != 0)
+	if (!(z->flags & LAB_ZONE_LAZY) && (rc = lab__os_prefault(mem, len)) != 0)
 		goto fail;
 	if ((want & LAB_ZONE_LOCKED) && !(got & LAB_ZONE_LOCKED) &&
 	    (rc = apply(z, LAB_ZONE_LOCKED, lab__os_lock(mem, len), "mlock", &got)))

@@ -12,7 +12,8 @@
  *
  * Exports lab_kmalloc, lab_kzalloc, lab_krealloc, lab_kfree,
  * lab_kfree_sensitive, lab_ksize, lab_default_zone,
- * lab_default_exclusive_zone, and lab__slab_meta_zone.
+ * lab_default_exclusive_zone, and for the layers above lab__slab_meta_zone,
+ * lab__slab_default_zone_setup and lab__slab_kmalloc_cache.
  */
 #include "base/fmt.h"
 #include "os/env.h"
@@ -110,13 +111,14 @@ static const struct {
 	{ "secret", LAB_ZONE_SECRET }, { "guard", LAB_ZONE_GUARD }, { "pkey", LAB_ZONE_PKEY },
 	{ "strict", LAB_ZONE_STRICT }, { "no_kswapd", LAB_ZONE_NO_KSWAPD },
 	{ "no_pcp", LAB_ZONE_NO_PCP }, { "poison", LAB_ZONE_POISON },
-	{ "page_owner", LAB_ZONE_PAGE_OWNER }, { "grow", LAB_ZONE_GROW },
+	{ "page_owner", LAB_ZONE_PAGE_OWNER }, { "grow", LAB_ZONE_GROW }, { "lazy", LAB_ZONE_LAZY },
 };
 
 /*
  * "size=64M,max=8G,locked,nogrow": comma-separated; size= and max= in bytes
  * (K/M/G/T), pages= and max_pages= in pages; flags as words (nogrow takes
- * growth away).  Whole or nothing: on error *z is untouched and err says
+ * growth away, nolazy pre-faulting back: for a default zone its maker made
+ * lazy).  Whole or nothing: on error *z is untouched and err says
  * what was wrong.
  */
 static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pkey, char *err,
@@ -156,6 +158,8 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 			}
 		} else if (word_is(p, n, "nogrow")) {
 			t.flags &= ~LAB_ZONE_GROW;
+		} else if (word_is(p, n, "nolazy")) {
+			t.flags &= ~LAB_ZONE_LAZY;
 		} else {
 			size_t i;
 			for (i = 0; i < sizeof(zone_words) / sizeof(zone_words[0]); i++)
@@ -164,7 +168,7 @@ static int parse_zone_spec(const char *spec, struct zone_spec *z, bool allow_pke
 			if (i == sizeof(zone_words) / sizeof(zone_words[0])) {
 				lab__snprintf(err, errlen, "unknown word '%.*s' (flags: locked, nodump, "
 					 "wipeonfork, dontfork, secret, guard,%s strict, no_kswapd, "
-					 "no_pcp, poison, page_owner, grow, nogrow)", (int)n, p,
+					 "no_pcp, poison, page_owner, grow, nogrow, lazy, nolazy)", (int)n, p,
 					 allow_pkey ? " pkey," : "");
 				return -EINVAL;
 			}
@@ -235,13 +239,16 @@ static bool make_classes(int excl, struct lab_zone *zone);
  * progress (which would refuse it: EAGAIN).  Without kswapd (a thread that
  * could not be made) the zone still works, reclaimed by its callers only.
  */
-static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl)
+static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, int excl,
+			 bool start)
 {
 	if (z)
 		make_classes(excl, z);
 	atomic_store_explicit(slot, z, memory_order_release);
 	if (!z)
 		return false;
+	if (!start)
+		return true;
 	int err = lab__zone_start(z);
 	if (err) {
 		char why[64];
@@ -252,13 +259,31 @@ static bool publish_zone(_Atomic(struct lab_zone *) *slot, struct lab_zone *z, i
 	return true;
 }
 
+/* The default zone's variable and defaults when the layer above sets them
+ * (lab__slab_default_zone_setup), and whether it starts the zone itself. */
+static enum lab__option_id default_var = LAB_OPT_ZONE;
+static struct zone_spec default_spec;
+static bool default_spec_set, default_start_later;
+
+void lab__slab_default_zone_setup(enum lab__option_id var, size_t pages, size_t max_pages,
+				  unsigned int flags, bool start_later)
+{
+	default_var = var;
+	default_spec = (struct zone_spec){ pages, max_pages ? max_pages : machine_pages(pages),
+					   flags };
+	default_spec_set = true;
+	default_start_later = start_later;
+}
+
 static bool make_default_zone(void)
 {
 	/* 4 MiB to start, growing in steps of a max-order block as sleeping
 	 * callers need it, up to the machine's memory. */
 	size_t start = (4u << 20) / lab_page_size();
 	struct zone_spec d = { start, machine_pages(start), LAB_ZONE_GROW };
-	struct lab_zone *z = make_zone("default", LAB_OPT_ZONE, d, false);
+	if (default_spec_set)
+		d = default_spec;
+	struct lab_zone *z = make_zone("default", default_var, d, false);
 	if (z) {
 		dz_pages = z->pages;
 		dz_managed = &z->managed;
@@ -266,7 +291,7 @@ static bool make_default_zone(void)
 		__atomic_store_n(&dz_base, (uintptr_t)z->base, __ATOMIC_RELEASE);
 		atomic_store_explicit(&meta_zone, z, memory_order_release);
 	}
-	return publish_zone(&default_zone, z, 0);
+	return publish_zone(&default_zone, z, 0, !default_start_later);
 }
 
 static bool make_exclusive_zone(void)
@@ -275,7 +300,7 @@ static bool make_exclusive_zone(void)
 	size_t ps = lab_page_size();
 	struct zone_spec d = { (1u << 20) / ps, (64u << 20) / ps, LAB_ZONE_SECRET | LAB_ZONE_GROW };
 	return publish_zone(&exclusive_zone,
-			    make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true), 1);
+			    make_zone("exclusive", LAB_OPT_EXCLUSIVE_ZONE, d, true), 1, true);
 }
 
 static struct lab_zone *zone_once(_Atomic(struct lab_zone *) *slot, struct lab__slab_once *o,
@@ -367,6 +392,14 @@ static bool make_exclusive_classes(void)
 {
 	struct lab_zone *z = lab_default_exclusive_zone();
 	return z && make_classes(1, z);
+}
+
+struct lab_kmem_cache *lab__slab_kmalloc_cache(size_t size)
+{
+	for (unsigned int i = 0; i < NR_CLASSES; i++)
+		if (class_size[i] == size)
+			return atomic_load_explicit(&kmalloc_caches[0][i], memory_order_acquire);
+	return NULL;
 }
 
 static struct lab_kmem_cache *class_cache(unsigned int i, int excl)

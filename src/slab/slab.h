@@ -25,6 +25,7 @@
 #define LAB_SLAB_INTERNAL_H
 
 #include "base/compiler.h"
+#include "base/option.h"
 #include "os/os.h"
 #include "os/rseq_list.h"
 #include "page/atomic.h"
@@ -277,6 +278,17 @@ bool lab__slab_run_once(struct lab__slab_once *o, bool (*fn)(void));
  * cache whose slab obj's address lies in, in any zone (NULL: none). */
 struct lab_zone *lab__slab_meta_zone(void);
 struct lab_kmem_cache *lab__slab_cache_of(const void *obj);
+/* kmalloc.c, for the malloc layer: before the default zone is first used,
+ * make it from option var (instead of LABYRINTH_ZONE) over these defaults
+ * (pages; max_pages, 0: the machine's memory; LAB_ZONE_* flags); with
+ * start_later the maker calls lab__zone_start() on it itself (kswapd's
+ * thread and the unwinder's load wait until it can afford them).  Not
+ * thread-safe: once, before anything uses the default zone. */
+void lab__slab_default_zone_setup(enum lab__option_id var, size_t pages, size_t max_pages,
+				  unsigned int flags, bool start_later);
+/* kmalloc.c: the plain kmalloc cache of objects of exactly size bytes (made
+ * with the default zone), NULL for any other size or before it is made. */
+struct lab_kmem_cache *lab__slab_kmalloc_cache(size_t size);
 
 /* debug.c */
 size_t lab__slab_track_size(void);                                       /* U: per track */

@@ -35,6 +35,15 @@ libpath=$(rel "$libdir")
 # fails under pipefail when grep stops at a match before the loader's last line
 # is written: SIGPIPE.)
 loads() { LD_LIBRARY_PATH=${2:-} ldd "$1"; }
+# liblabyrinth-malloc.so, where the build makes it (not with a sanitizer): installed
+# beside the library, and a program preloaded with it runs on it.
+if [ -e "$build/liblabyrinth-malloc.so" ]; then
+	[ -e "$libpath/liblabyrinth-malloc.so" ] || { echo "not installed: liblabyrinth-malloc.so"; exit 1; }
+	LD_PRELOAD=$libpath/liblabyrinth-malloc.so LABYRINTH_MALLOC_STATS=1 \
+		/bin/echo installed 2>&1 | grep -q '^labyrinth-malloc: pid' ||
+		{ echo "the installed liblabyrinth-malloc.so did not serve /bin/echo"; exit 1; }
+	echo "liblabyrinth-malloc.so installed; a program preloaded with it runs on it"
+fi
 
 # pkg-config, with the prefix moved under DESTDIR.
 export PKG_CONFIG_PATH=$libpath/pkgconfig

@@ -42,7 +42,7 @@ expect() {
 }
 
 # --help of every command: usage on stdout, exit 0.
-for cmd in "" demo info bench stat top stress ktest; do
+for cmd in "" demo info bench stat top stress run ktest; do
 	expect 0 "" -- $cmd --help
 	if ! head -1 "$out" | grep -q "^usage: labyrinth $cmd"; then
 		failed=$((failed + 1))
@@ -57,7 +57,7 @@ grep -q '^labyrinth [0-9]' "$out" || { failed=$((failed + 1)); echo "FAIL: --ver
 expect 2 "labyrinth: unknown command 'bogus'" -- bogus
 expect 2 "labyrinth: unknown option '--bogus'" -- --bogus
 expect 2 "labyrinth: unexpected argument 'extra' after '--help'" -- --help extra
-for cmd in demo info bench stat top stress ktest; do
+for cmd in demo info bench stat top stress run ktest; do
 	expect 2 "labyrinth: $cmd: unknown option '--bogus'" -- $cmd --bogus
 	expect 2 "labyrinth: $cmd: unknown option '-x'" -- $cmd -x
 	expect 2 "labyrinth: $cmd: option '--help' takes no value" -- $cmd --help=yes
@@ -74,6 +74,9 @@ expect 2 "labyrinth: stat: unexpected argument '2'" -- stat 1 2
 expect 2 "labyrinth: top: a process id is needed" -- top --count 1
 expect 2 "labyrinth: top: '-5' is not a process id" -- top -- -5
 expect 2 "labyrinth: top: unexpected argument '2'" -- top 1 2
+expect 2 "labyrinth: run: a command to run is needed" -- run
+expect 2 "labyrinth: run: a command to run is needed" -- run --stats --
+expect 2 "labyrinth: run: option '--stats' takes no value" -- run --stats=1 true
 expect 2 "labyrinth: ktest: a module source FILE.c is needed" -- ktest
 expect 2 "labyrinth: ktest: a module source FILE.c is needed" -- ktest verbose=1
 expect 2 "labyrinth: ktest: 'module' is neither FILE.c nor PARAM=VALUE" -- ktest module
@@ -95,6 +98,12 @@ expect 2 "labyrinth: top: --interval '0'" -- top 1 --interval 0
 expect 2 "labyrinth: top: --count '0'" -- top 1 --count 0
 expect 2 "labyrinth: top: --count 'many'" -- top 1 --count many
 expect 2 "labyrinth: bench: option '--png' needs a value" -- bench --png
+expect 2 "labyrinth: bench: --rounds '0'" -- bench --malloc --rounds 0
+expect 2 "labyrinth: bench: --rounds '10'" -- bench --malloc --rounds 10
+expect 2 "labyrinth: bench: --rounds is for --malloc" -- bench --rounds 2
+expect 2 "labyrinth: bench: --only is for --malloc" -- bench --only pairs
+expect 2 "labyrinth: bench: --malloc draws no chart" -- bench --malloc --no-png
+expect 2 "labyrinth: bench: --quick and --rounds" -- bench --malloc --quick --rounds 2
 expect 2 "labyrinth: ktest: option '-o' needs a value" -- ktest -o
 expect 2 "labyrinth: ktest: option '--define' needs a value" -- ktest --define= x.c
 expect 2 "labyrinth: ktest: option '--verbose' takes no value" -- ktest --verbose=1 x.c

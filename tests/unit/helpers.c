@@ -5,11 +5,11 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -179,12 +179,46 @@ int fail_syscall(long nr, int err)
 	return 0;
 }
 
+__attribute__((noinline)) void warm_stack(size_t bytes)
+{
+	char *buf = __builtin_alloca(bytes);
+	for (size_t i = bytes; i >= 1024; i -= 1024)  /* downwards, as a stack grows */
+		((volatile char *)buf)[i - 1024] = 0;
+}
+
+/* How long a test waits for another to release the lock before it fails,
+ * naming the holder (a meson test times out at 300 s). */
+#define EXPORT_LOCK_WAIT_S 120
+
 void hold_export_lock(void)
 {
 	/* "labyrinth-", not "labyrinth.": never taken for an export file. */
 	int fd = open("/dev/shm/labyrinth-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	cr_assert_geq(fd, 0, "lock file: %s", strerror(errno));
-	cr_assert_eq(flock(fd, LOCK_EX), 0, "flock: %s", strerror(errno));
+	/*
+	 * A lock that dies with the process that holds it and with nothing else:
+	 * a POSIX record lock is the process's, not the open file's, so the
+	 * children this test forks (run_in_child, exporters) do not inherit it,
+	 * where an flock would stay held by any of them that outlives the test
+	 * (an orphan held it forever and hung every later test).  And should the
+	 * Criterion runner that started us die (a meson timeout), we die too.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);  /* orphaned already, before the line above */
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	for (int waited_ms = 0;; waited_ms += 50) {
+		if (fcntl(fd, F_SETLK, &lk) == 0)
+			break;
+		cr_assert(errno == EAGAIN || errno == EACCES, "fcntl(F_SETLK): %s", strerror(errno));
+		struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (waited_ms >= EXPORT_LOCK_WAIT_S * 1000) {
+			fcntl(fd, F_GETLK, &who);
+			cr_assert_fail("/dev/shm/labyrinth-tests.lock held by pid %d for %d s",
+				       (int)who.l_pid, EXPORT_LOCK_WAIT_S);
+		}
+		usleep(50 * 1000);
+	}
 	/* fd stays open: the lock goes with the process. */
 }
 

@@ -48,10 +48,18 @@ int count_of(const char *haystack, const char *needle);
  * lifted.  For forked children only (run_in_child).  Returns 0, or -errno. */
 int fail_syscall(long nr, int err);
 
+/* Touch the next `bytes` of this thread's stack below the caller, so that a
+ * later deeper call (a refill, a report) does not take the stack's own
+ * first-touch page fault inside a "no page fault" measurement: the
+ * library's contract covers its memory, not the caller's stack. */
+void warm_stack(size_t bytes);
+
 /* Tests that start an export sweep /dev/shm of stale export files (those of
  * dead processes), so a test that leaves one behind on purpose and checks it
  * must not run beside them (meson runs test programs in parallel): each
- * takes this lock, held until its process ends. */
+ * takes this lock, held until its process ends (a POSIX record lock: its
+ * forked children do not hold it; an orphaned test dies with its runner).
+ * A test that waits for it 120 s fails, naming the holder. */
 void hold_export_lock(void);
 
 /* Start `debug_child MODE` with LABYRINTH_EXPORT=1 ("export", "export-pcp":

@@ -163,6 +163,7 @@ Test(atomic_path, a_million_atomic_operations_take_no_page_fault, .timeout = 240
 	static unsigned char orders[300];
 	/* Warm the thread's own stack and TLS once; the zone needs no warming. */
 	churn(z, LAB_GFP_ATOMIC, 20000, live, orders);
+	warm_stack(64 << 10);  /* and deeper paths' frames (refill, reports) */
 	long before = minor_faults();
 	churn(z, LAB_GFP_ATOMIC, PAIRS / 2, live, orders);
 	churn(z, LAB_GFP_NOWAIT, PAIRS / 2, live, orders);

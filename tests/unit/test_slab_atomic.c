@@ -211,6 +211,7 @@ Test(slab_atomic, a_million_atomic_object_operations_take_no_page_fault, .timeou
 	struct lab_zone *z = tight_zone(512);
 	make_everything(&m, z);
 	churn(&m, LAB_GFP_ATOMIC, 20000, 3);  /* warm this thread's stack and TLS */
+	warm_stack(64 << 10);  /* and deeper paths' frames (refill, reports) */
 	long before = minor_faults();
 	churn(&m, LAB_GFP_ATOMIC, PAIRS / 2, 4);
 	churn(&m, LAB_GFP_NOWAIT, PAIRS / 2, 5);
