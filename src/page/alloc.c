@@ -92,15 +92,40 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 	return page;
 }
 
+/*
+ * Pages that are free but on no buddy list, where the watermark test does
+ * not count them: this CPU's lists, every CPU's (see lab__pcp_drain_all for
+ * an atomic caller), and frees deferred while the zone lock was taken.  The
+ * kernel's drain_all_pages() before it declares OOM; here before every
+ * decision that memory is short, so that no sleeping caller waits while
+ * pages sit free.
+ */
+static void drain_stranded(struct lab_zone *z, bool may_sleep)
+{
+	if (z->pcp) {
+		lab__pcp_drain_local(z);
+		lab__pcp_drain_all(z, may_sleep);
+	}
+	if (!atomic_load_explicit(&z->nr_deferred, memory_order_relaxed))
+		return;
+	if (may_sleep)
+		lab__zone_lock(z);
+	else if (!lab__zone_lock_atomic(z))
+		return;
+	lab__drain_deferred(z);
+	lab__zone_unlock(z);
+}
+
 static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	unsigned int af = lab__gfp_to_alloc_flags(gfp, order);
 	bool costly = order > LAB_COSTLY_ORDER;
+	bool may_sleep = lab__gfp_may_sleep(gfp);
 	int no_progress = 0;
 	bool drained = false;
 	struct lab_page *page = NULL;
 
-	if (lab__gfp_may_sleep(gfp))
+	if (may_sleep)
 		atomic_fetch_add(&z->nr_waiters, 1);  /* before any check: no lost wake-up */
 	for (;;) {
 		uint32_t seq = atomic_load(&z->free_seq);
@@ -114,15 +139,16 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 			if (page)
 				break;
 		}
-		/* Before failing, pages parked on per-CPU lists go back: this CPU's
-		 * first, then every CPU's (see lab__pcp_drain_all for atomic callers). */
-		if (z->pcp && !drained) {
+		/* Before anything else, stranded pages go back (see drain_stranded).
+		 * Once per round: every round after a wait drains again, since a page
+		 * freed meanwhile onto another CPU's list, or deferred, would wait
+		 * there for nobody. */
+		if (!drained) {
 			drained = true;
-			lab__pcp_drain_local(z);
-			lab__pcp_drain_all(z, lab__gfp_may_sleep(gfp));
+			drain_stranded(z, may_sleep);
 			continue;
 		}
-		if (!lab__gfp_may_sleep(gfp))
+		if (!may_sleep)
 			break;
 
 		/* Direct reclaim: run the shrinkers ourselves, then look again. */
@@ -145,10 +171,6 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		 * reclaim's progress restarts the count, and never for costly orders. */
 		zone_stat_inc(z, alloc_stall);
 		lab__wait_for_free(z, seq, STALL_WAIT_NS);
-		/* Each round may drain the lists again, as each of the kernel's
-		 * direct-reclaim attempts may: a page freed meanwhile onto another
-		 * CPU's list (or, without rseq, another thread's) wakes nobody and
-		 * would otherwise strand there while we wait. */
 		drained = false;
 		if (reclaimed && !costly) {
 			no_progress = 0;
@@ -171,13 +193,22 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		}
 nopage:
 		if (gfp & LAB_GFP_NOFAIL) {
-			/* NOFAIL: keep waiting for memory; never return NULL. */
+			/* NOFAIL never returns NULL.  As the kernel's nopage does, it
+			 * may use half the min reserve; then it waits for a free like
+			 * any round (never spinning: a costly order comes here without
+			 * waiting above) and drains again before it looks. */
+			page = get_page_from_freelist(z, gfp, order, af | ALLOC_MIN_RESERVE);
+			if (page)
+				break;
+			zone_stat_inc(z, alloc_stall);
+			lab__wait_for_free(z, seq, STALL_WAIT_NS);
+			drained = false;
 			no_progress = 0;
 			continue;
 		}
 		break;
 	}
-	if (lab__gfp_may_sleep(gfp))
+	if (may_sleep)
 		atomic_fetch_sub(&z->nr_waiters, 1);
 	return page;
 }

@@ -120,8 +120,10 @@ void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int 
  * deferred). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order))
+	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order)) {
+		lab__wake_waiters(z);  /* a sleeping allocator drains the lists */
 		return;
+	}
 	size_t pfn = page_to_pfn(z, page);
 	zone_stat_inc(z, free_calls);
 	if (!lab__zone_lock_atomic(z)) {
@@ -158,6 +160,9 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);
+		/* A sleeping allocator waits for a free: it drains the lists. */
+		if (lab_unlikely(atomic_load_explicit(&z->nr_waiters, memory_order_relaxed)))
+			lab__wake_waiters(z);
 		return true;
 	}
 	/* Full or being drained: finish as a general free of a claimed page. */
