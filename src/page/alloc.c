@@ -263,6 +263,29 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 #endif
 }
 
+/*
+ * NOFAIL for a block the zone can never hand out would wait forever: one
+ * larger than the zone will ever be, or, in a zone at its full size, one
+ * that even with every page free would take it below the part of the min
+ * watermark NOFAIL may use.  The kernel warns (WARN_ON_ONCE); here the call
+ * is refused, with a warning once per zone and order.
+ */
+static bool nofail_never_fits(struct lab_zone *z, unsigned int order)
+{
+	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
+	bool never = ((size_t)1 << order) > z->max_pages;
+	if (!never && managed == z->max_pages) {
+		size_t usable = managed - atomic_load(&z->nr_guard_pfns);
+		size_t min = atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed);
+		never = !lab__watermark_free_ok(z, order, min, ALLOC_MIN_RESERVE, usable);
+	}
+	if (never && !(atomic_fetch_or(&z->nofail_warned, 1u << order) & (1u << order)))
+		lab__printk("labyrinth: zone %s: NOFAIL allocation of order %u can never be "
+			    "satisfied (%zu pages at most, min watermark %zu): refused with EINVAL\n",
+			    z->name, order, z->max_pages, atomic_load(&z->wmark[WMARK_MIN]));
+	return never;
+}
+
 /* Everything but the inline fast path; kept out of line so the fast path
  * needs no stack frame. */
 static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab_zone *z,
@@ -282,6 +305,11 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 		static _Atomic int warned;
 		if (!atomic_exchange(&warned, 1))
 			lab__printk("labyrinth: NOFAIL without DIRECT_RECLAIM is invalid\n");
+		zone_stat_inc(z, alloc_einval);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (lab_unlikely((gfp & LAB_GFP_NOFAIL) && nofail_never_fits(z, order))) {
 		zone_stat_inc(z, alloc_einval);
 		errno = EINVAL;
 		return NULL;

@@ -93,6 +93,7 @@ struct lab_zone {
 	/* Sleeping allocators wait on free_seq; frees bump it when waiters exist. */
 	_Atomic uint32_t free_seq;
 	_Atomic int nr_waiters;
+	_Atomic uint32_t nofail_warned;  /* orders warned of as never satisfiable (alloc.c) */
 
 	/* Background reclaimer. */
 	lab__os_thread_t kswapd;

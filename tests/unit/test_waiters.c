@@ -2,8 +2,8 @@
  * while it waits reaches it wherever the free put it (this or another CPU's
  * list, the deferred stack, the buddy lists), in rseq and in lock mode;
  * NOFAIL in a one-page zone; a growing zone whose NOFAIL demand exceeds its
- * maximum makes progress as frees happen.  Each hang is caught by
- * Criterion's timeout. */
+ * maximum makes progress as frees happen.  NOFAIL for a block that can never
+ * fit is refused.  Each hang is caught by Criterion's timeout. */
 #include "helpers.h"
 #include "page/zone.h"
 
@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static char out[16384];
 
 static bool lists_on(void)
 {
@@ -336,4 +338,46 @@ Test(waiters, a_free_onto_a_per_cpu_list_wakes_waiters)
 	cr_assert_gt(st.pcp, 0, "the blocks went to a per-CPU list");
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
+}
+
+/* ---- NOFAIL for a block that can never fit ------------------------------- */
+
+static void never_fits_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = lab_zone_create(&(struct lab_zone_config){ .name = "tiny", .pages = 16,
+		.flags = LAB_ZONE_NO_KSWAPD });
+	CHILD_CHECK(z);
+	for (int i = 0; i < 2; i++) {
+		errno = 0;
+		CHILD_CHECK(!lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOFAIL, 8));
+		CHILD_CHECK(errno == EINVAL);
+	}
+	/* The whole zone as one block: min watermark 1 stays out of reach even
+	 * with the reserve NOFAIL may use. */
+	errno = 0;
+	CHILD_CHECK(!lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOFAIL, 4));
+	CHILD_CHECK(errno == EINVAL);
+	/* What does fit still works, and a growing zone judges its maximum. */
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOFAIL, 3);
+	CHILD_CHECK(p);
+	lab_free_pages(p, 3);
+	lab_zone_destroy(z);
+	z = lab_zone_create(&(struct lab_zone_config){ .name = "grows", .pages = 16, .max_pages = 4096,
+		.flags = LAB_ZONE_GROW | LAB_ZONE_NO_KSWAPD });
+	CHILD_CHECK(z);
+	p = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOFAIL, 8);
+	CHILD_CHECK(p);
+	lab_free_pages(p, 8);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+Test(waiters, nofail_for_a_block_that_can_never_fit_is_refused_with_a_warning, .timeout = 60)
+{
+	int status = run_in_child(never_fits_child, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x:\n%s", status, out);
+	cr_assert_eq(count_of(out, "labyrinth: zone tiny: NOFAIL allocation of order 8 can never be "
+				   "satisfied"), 1, "warned once:\n%s", out);
+	cr_assert_eq(count_of(out, "of order 4 can never be satisfied"), 1, "%s", out);
 }
