@@ -62,8 +62,11 @@ LAB_API size_t lab_page_size(void);
  * order-0 block) to the last lab_put_page().  So get / free / put leaks
  * nothing.  A get at INT32_MAX, or a get or put on a block without
  * references, is a "BUG: Bad page state" report; a block still allocated is
- * then leaked, never reused, and the count never wraps.  `page` must be a
- * block's head.  Thread-safe, never sleep, O(1) plus the free.
+ * then leaked, never reused, and the count never wraps.  A put is a free of
+ * one reference, with a free's checks: of an exclusive block only its owner
+ * may get or put a reference (another thread's is refused with a report).
+ * `page` must be a block's head.  Thread-safe, never sleep, O(1) plus the
+ * free.
  */
 LAB_API void lab_get_page(struct lab_page *page);
 LAB_API void lab_put_page(struct lab_page *page);

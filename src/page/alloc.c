@@ -235,6 +235,17 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 		lab__exclusive_prep(z, page, gfp, order);
 }
 
+/* A block from a mempool's reserve (lab__free_to_reserve took it in), handed
+ * out as a block from the free lists is: one reference, then prep_new_page
+ * (zeroed and owned for EXCLUSIVE, zeroed for ZERO, the debugging hooks). */
+void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			  unsigned int order)
+{
+	lab__hand_out(page, gfp);
+	prep_new_page(z, page, gfp, order);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
+}
+
 /*
  * The order-0 fast path: above the low watermark, pop this CPU's list in a
  * restartable sequence and hand the page out.  No lock, no atomic

@@ -50,7 +50,8 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
 }
 
 /* Flags that make a page the head of a block. */
-#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | PG_split)
+#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | PG_split | \
+		    PG_pooled)
 
 /*
  * Walk pfn order: blocks tile the zone without overlapping.  Lock-free
