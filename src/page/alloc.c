@@ -121,6 +121,10 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 	unsigned int af = lab__gfp_to_alloc_flags(gfp, order);
 	bool costly = order > LAB_COSTLY_ORDER;
 	bool may_sleep = lab__gfp_may_sleep(gfp);
+	/* PF_MEMALLOC: an allocation by reclaim itself (a shrinker's callback)
+	 * may take every free page, and must not enter reclaim again. */
+	bool in_reclaim = lab__in_reclaim();
+	bool no_watermarks = lab__gfp_ignores_watermarks(gfp) || in_reclaim;
 	int no_progress = 0;
 	bool drained = false;
 	struct lab_page *page = NULL;
@@ -134,7 +138,7 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		page = get_page_from_freelist(z, gfp, order, af);
 		if (page)
 			break;
-		if (lab__gfp_ignores_watermarks(gfp)) {
+		if (no_watermarks) {
 			page = get_page_from_freelist(z, gfp, order, ALLOC_NO_WATERMARKS | af);
 			if (page)
 				break;
@@ -150,6 +154,18 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		}
 		if (!may_sleep)
 			break;
+		if (in_reclaim) {
+			/* "Avoid recursion of direct reclaim" (the kernel's slow path).
+			 * NOFAIL can only wait for other threads' frees: said once. */
+			if (gfp & LAB_GFP_NOFAIL) {
+				static _Atomic int warned;
+				if (!atomic_exchange(&warned, 1))
+					lab__printk("labyrinth: zone %s: NOFAIL allocation inside reclaim "
+						    "(a shrinker's callback) cannot reclaim: it waits for "
+						    "other threads' frees\n", z->name);
+			}
+			goto nopage;
+		}
 
 		/* Direct reclaim: run the shrinkers ourselves, then look again. */
 		unsigned long reclaimed = lab__direct_reclaim(z, gfp, order);
@@ -187,9 +203,19 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 			no_progress = 0;
 			continue;
 		}
-		if (!(gfp & LAB_GFP_RETRY_MAYFAIL) && lab__out_of_memory(z, gfp, order)) {
-			no_progress = 0;
-			continue;
+		if (!(gfp & LAB_GFP_RETRY_MAYFAIL)) {
+			int oom = lab__out_of_memory(z, gfp, order);
+			if (oom == OOM_BUSY) {
+				/* Another thread's handler works for us too: wait for it,
+				 * as the kernel's trylock loser does. */
+				zone_stat_inc(z, alloc_stall);
+				lab__wait_for_free(z, seq, STALL_WAIT_NS);
+				drained = false;
+			}
+			if (oom == OOM_FREED || oom == OOM_BUSY) {
+				no_progress = 0;
+				continue;
+			}
 		}
 nopage:
 		if (gfp & LAB_GFP_NOFAIL) {

@@ -18,6 +18,13 @@ unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned in
 bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
 void lab__wake_waiters(struct lab_zone *z);
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
-bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+/* The OOM handler's outcome: it released memory, it did not (or there is
+ * none), another thread runs it now, this thread does (an allocation made
+ * by the handler itself). */
+enum { OOM_NONE, OOM_FREED, OOM_BUSY, OOM_SELF };
+int lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+/* The calling thread runs shrinkers now (the kernel's PF_MEMALLOC): its
+ * allocations ignore the watermarks and never enter reclaim. */
+bool lab__in_reclaim(void);
 
 #endif /* LAB_PAGE_RECLAIM_H */

@@ -147,6 +147,16 @@ static void registry_del(struct lab_zone *z)
 	lab__os_mutex_unlock(&registry_mutex);
 }
 
+void lab__registry_lock(void)
+{
+	lab__os_mutex_lock(&registry_mutex);
+}
+
+void lab__registry_unlock(void)
+{
+	lab__os_mutex_unlock(&registry_mutex);
+}
+
 struct lab_zone *lab__zone_of_addr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;

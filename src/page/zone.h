@@ -108,6 +108,7 @@ struct lab_zone {
 	lab__os_rwlock_t shrinker_lock;
 	struct lab_shrinker *shrinkers;
 	lab__os_mutex_t reclaim_mutex;  /* serialises shrink rounds */
+	_Atomic uintptr_t oom_lock;     /* the OOM handler's runner: a thread token, 0 free */
 	lab_oom_handler_t oom_handler;
 	void *oom_arg;
 
@@ -207,6 +208,10 @@ static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 	return NULL;
 }
 struct lab_zone *lab__zone_of_addr(const void *addr);
+/* Hold the registry (no zone comes or goes) while walking it to read what
+ * only a live zone may be asked (reclaim.c: every zone's shrinkers). */
+void lab__registry_lock(void);
+void lab__registry_unlock(void);
 /* The descriptor of the page holding addr if addr lies in z's memory, else
  * NULL: lab_virt_to_page() for a caller that knows the zone (no registry walk). */
 static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, const void *addr)

@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,9 @@ int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		/* A child that hangs (the bug under test) dies with the test
+		 * process Criterion kills at its timeout, not as an orphan. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
 		fn(arg);
