@@ -176,8 +176,17 @@ static size_t round_up(size_t x, size_t to)
 	return (x + to - 1) / to * to;
 }
 
-/* Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
- * them to the buddy allocator.  Callers serialise (creation or grow_mutex). */
+/*
+ * Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
+ * them to the buddy allocator.  Callers serialise (creation or grow_mutex).
+ *
+ * Memory the machine or the process cannot have is -ENOMEM before anything
+ * is committed (lab__os_mem_fits: available memory, the memory cgroup,
+ * RLIMIT_DATA), and the pre-fault re-checks in steps (lab__os_prefault):
+ * a zone larger than memory fails instead of waking the OOM killer, which
+ * would end the caller's process.  A step that fails undoes the earlier
+ * ones: nothing of a failed creation or growth stays committed.
+ */
 int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 {
 	size_t first = atomic_load(&z->managed);
@@ -187,19 +196,25 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	size_t guard = lab__section_guard(z, first, &nr);
 	if (nr <= guard)
 		return -ENOMEM;
+	/* Descriptors share OS pages with their neighbours: commit whole pages.
+	 * Those from `fresh` on are new; the one below may hold older ones. */
+	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
+	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
+	uintptr_t fresh = round_up((uintptr_t)(z->pages + first), ps);
+	int rc = lab__os_mem_fits((nr - guard) * ps + (d1 - d0) + lab__debug_bytes(z, nr));
+	if (rc)
+		return rc;
 	char *mem = z->base + ((first + guard) << z->page_shift);
-	int rc = lab__exclusive_map_section(z, mem, (nr - guard) * ps);
+	size_t len = (nr - guard) * ps;
+	rc = lab__exclusive_map_section(z, mem, len);  /* undoes itself on failure */
 	if (rc)
 		return rc;
 
-	/* Descriptors share OS pages with their neighbours: commit whole pages. */
-	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
-	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
 	rc = lab__os_commit((void *)d0, d1 - d0);
 	if (!rc)
 		rc = lab__os_prefault((void *)d0, d1 - d0);
 	if (rc)
-		return rc;
+		goto undo;
 	for (size_t pfn = first; pfn < first + nr; pfn++) {
 		struct lab_page *p = pfn_to_page(z, pfn);
 		memset(p, 0, sizeof(*p));
@@ -211,7 +226,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 
 	rc = lab__debug_new_range(z, first, nr);  /* poison, page_owner records */
 	if (rc)
-		return rc;
+		goto undo;
 
 	lab__zone_lock(z);
 	atomic_store(&z->managed, first + nr);
@@ -222,6 +237,11 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	lab__zone_unlock(z);
 	lab__setup_watermarks(z);
 	return 0;
+undo:
+	lab__exclusive_unmap_section(z, mem, len);
+	if (d1 > fresh)
+		lab__os_decommit((void *)fresh, d1 - fresh);
+	return rc;
 }
 
 static unsigned int ilog2(size_t x)

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define LAB_NR_ORDERS (LAB_MAX_ORDER + 1)
-#define LAB_MAX_ZONES 64
+/* LAB_MAX_ZONES: <labyrinth/zone.h>. */
 
 /* Per-CPU lists (pcp.c): orders 0..LAB_COSTLY_ORDER. */
 #define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
