@@ -76,7 +76,8 @@ LAB_API int lab_page_count(const struct lab_page *page);
 /*
  * The page lock: one bit in the block's head descriptor.  `page` must be a
  * head returned by lab_alloc_pages() and not yet freed; it is not checked
- * (these are the fast primitives).  A lock is not owned by a thread: any
+ * (these are the fast primitives), but NULL is (types.h: nothing is done,
+ * lab_trylock_page answers false).  A lock is not owned by a thread: any
  * thread, or a signal handler, may unlock it.  Waiters sleep on a hashed
  * table of 256 futex-based wait queues; a waiter that loses the lock to
  * newcomers 5 times is handed it by the next unlock, so nobody starves.

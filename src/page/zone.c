@@ -400,6 +400,8 @@ size_t lab_page_size(void)
 
 void *lab_page_address(const struct lab_page *page)
 {
+	if (!page)
+		return NULL;
 	const struct lab_zone *z = page->zone;
 	return z->base + (page_to_pfn(z, page) << z->page_shift);
 }
@@ -414,7 +416,7 @@ struct lab_page *lab_virt_to_page(const void *addr)
 
 size_t lab_page_to_pfn(const struct lab_page *page)
 {
-	return page_to_pfn(page->zone, page);
+	return page ? page_to_pfn(page->zone, page) : 0;
 }
 
 struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
@@ -426,5 +428,5 @@ struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
 
 struct lab_zone *lab_page_zone(const struct lab_page *page)
 {
-	return page->zone;
+	return page ? page->zone : NULL;
 }
