@@ -8,6 +8,8 @@
 set -euo pipefail
 # meson test points LD_LIBRARY_PATH at the build's library: a user has none.
 unset LD_LIBRARY_PATH
+# (With pipefail, `ldd ... | grep -q` fails when grep exits before ldd has
+# written everything: ldd dies of SIGPIPE.  grep reads all, to /dev/null.)
 build=$1 src=$2 prefix=$3 libdir=$4 includedir=$5 bindir=$6 mandir=$7 cc=$8
 shift 8
 cflags="$*"
@@ -32,6 +34,19 @@ done
 echo "installed into $dest: header, libraries, labyrinth.pc, CMake package, command, man pages"
 libpath=$(rel "$libdir")
 
+# The command runs from a non-system prefix: its RUNPATH names the installed
+# libdir (meson's install_rpath), and with the prefix's libdir in place it
+# loads the installed library with no LD_LIBRARY_PATH.
+tool=$(rel "$bindir")/labyrinth
+if [ "$prefix" != /usr ]; then
+	want=$prefix/${libdir#$prefix/}
+	case $libdir in /*) want=$libdir ;; esac
+	runpath=$(readelf -d "$tool" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	[ "$runpath" = "$want" ] ||
+		{ echo "installed labyrinth: RUNPATH '$runpath', expected '$want'"; exit 1; }
+	echo "installed labyrinth: RUNPATH $runpath"
+fi
+
 # pkg-config, with the prefix moved under DESTDIR.
 export PKG_CONFIG_PATH=$libpath/pkgconfig
 pc="pkg-config --define-variable=prefix=$root labyrinth"
@@ -41,7 +56,7 @@ echo "pkg-config: $flags"
 $cc $cflags -o "$work/hello-pc" "$src/tests/install/hello.c" $flags
 LD_LIBRARY_PATH=$libpath "$work/hello-pc"
 # The program ran against the installed library, not the build's.
-LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc" | grep -q "$libpath/liblabyrinth.so" ||
+LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc" | grep "$libpath/liblabyrinth.so" >/dev/null ||
 	{ echo "hello-pc did not load the installed library:"; LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc"; exit 1; }
 
 # CMake: find_package(labyrinth 0.1) from the installed tree.
@@ -52,9 +67,9 @@ cmake -S "$src/tests/install" -B "$work/cmake" -G Ninja -DCMAKE_C_COMPILER="$cc"
 ninja -C "$work/cmake" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; exit 1; }
 "$work/cmake/hello"          # the imported target's RPATH points at the installed library
 "$work/cmake/hello_static"
-ldd "$work/cmake/hello" | grep -q "$libpath/liblabyrinth.so" ||
+ldd "$work/cmake/hello" | grep "$libpath/liblabyrinth.so" >/dev/null ||
 	{ echo "hello (CMake) did not load the installed library"; exit 1; }
-if ldd "$work/cmake/hello_static" | grep -q liblabyrinth; then
+if ldd "$work/cmake/hello_static" | grep liblabyrinth >/dev/null; then
 	echo "hello_static is linked with the shared library"
 	exit 1
 fi
