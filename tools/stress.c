@@ -1333,22 +1333,19 @@ static void *checker_main(void *arg)
 
 /*
  * The child of a fork() has one thread and a copy of the zone.  Any lock that
- * another thread held at the moment of fork() stays held in the copy for
- * good.  The tool's threads, its signal handlers and its shrinker callbacks
- * are all outside the library then (the gate); kswapd is a library thread the
- * gate cannot stop, and it takes the zone lock for a moment on each run, so
- * the child may find the zone lock held by nobody.  What is valid there:
+ * another thread held at the moment of fork() would stay held in the copy
+ * for good, but the library's fork handlers hold every lock of every zone
+ * across fork() (its reclaim and growth mutexes, its per-CPU sets, the zone
+ * lock), and the tool's threads, its signal handlers and its shrinker
+ * callbacks are all outside the library then (the gate).  What is valid:
  *   - reading and writing blocks the parent held: they are copies;
- *   - ATOMIC and NOWAIT allocations and frees: they never wait for the zone
- *     lock, so they return even when it was inherited held (then they fail,
- *     and frees are deferred); a hang here is a bug;
- *   - calls that take the zone lock (lab_zone_get_stats, lab_zone_check,
- *     sleeping allocations) only if no library thread held it at fork(): the
- *     child cannot know, so it bounds them with an alarm and reports the
- *     inherited lock, which is counted and is not a violation;
- *   - not: sleeping allocations (direct reclaim takes mutexes and calls
- *     shrinker callbacks whose own locks may be held), lab_zone_destroy()
- *     (it joins a kswapd that does not exist in the child).
+ *   - ATOMIC and NOWAIT allocations and frees; a hang here is a bug;
+ *   - calls that take the zone's locks (lab_zone_get_stats, lab_zone_check):
+ *     none can be inherited held, so a hang here (bounded by an alarm) is a
+ *     violation too;
+ *   - not: sleeping allocations (direct reclaim calls the tool's shrinker
+ *     callbacks, whose own locks a tool thread may hold outside the library),
+ *     lab_zone_destroy() (it joins a kswapd that does not exist in the child).
  * Exclusive blocks are the exception to the first point: the child must find
  * them absent (DONTFORK, SECRET: a read faults) or zero (WIPEONFORK); it
  * reads them under a SIGSEGV handler.  Only a protection the OS refused
@@ -1492,13 +1489,15 @@ static void *forker_main(void *arg)
 				ADD(*((g.xin_force & LAB_ZONE_DONTFORK) ? &g.fork_excl_fault
 				      : (g.xin_force & LAB_ZONE_WIPEONFORK) ? &g.fork_excl_zero
 				      : &g.fork_excl_copy), 1);
-		} else if (code == CHILD_LOCK_INHERITED) {
-			ADD(g.fork_inherited_lock, 1);
 		} else {
+			if (code == CHILD_LOCK_INHERITED)
+				ADD(g.fork_inherited_lock, 1);
 			ADD(g.fork_failed, 1);
 			violation("fork child: %s (status %#x)",
 				  code == CHILD_BAD_STAMP ? "a block the parent held lost its stamp"
 				  : code == CHILD_ATOMIC_HUNG ? "an ATOMIC/NOWAIT call hung"
+				  : code == CHILD_LOCK_INHERITED ? "lab_zone_get_stats or lab_zone_check "
+				    "hung: a lock inherited held"
 				  : code == CHILD_VIOLATION ? "invariants broken (reported above)"
 				  : code == CHILD_EXCL_VISIBLE ? "an exclusive block was visible"
 				  : "died", status);
@@ -1739,8 +1738,8 @@ static void summary(double elapsed)
 		       (unsigned long long)GET(g.caches[i].scans), (unsigned long long)GET(g.caches[i].freed));
 	printf("shrinker (un)registrations: %llu; pressure ballast peak: %zu blocks\n",
 	       (unsigned long long)GET(g.toggles), g.ballast_max);
-	printf("forks: %llu (%llu children checked the zone, %llu inherited a zone lock held by "
-	       "kswapd, %llu failed)\n", (unsigned long long)GET(g.forks),
+	printf("forks: %llu (%llu children checked the zone, %llu inherited a lock held, "
+	       "%llu failed)\n", (unsigned long long)GET(g.forks),
 	       (unsigned long long)GET(g.fork_ok), (unsigned long long)GET(g.fork_inherited_lock),
 	       (unsigned long long)GET(g.fork_failed));
 	printf("zone: managed %zu, reserve use %llu, highatomic use %llu, stalls %llu, direct "

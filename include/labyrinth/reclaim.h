@@ -33,7 +33,9 @@ struct lab_shrink_control {
  * every free page (no watermark) and never enters reclaim itself (no
  * recursion, no deadlock on the reclaim their thread runs); a sleeping
  * allocation that finds nothing fails at once, NOFAIL waits for other
- * threads' frees (with a warning once).
+ * threads' frees (with a warning once).  A callback must not create or
+ * destroy a zone, (un)register a shrinker or fork(): the thread holds the
+ * zone's reclaim mutex, which those take or wait for.
  */
 struct lab_shrinker {
 	unsigned long (*count_objects)(struct lab_shrinker *s, struct lab_shrink_control *sc);

@@ -91,28 +91,56 @@ static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
 
 /*
  * fork(): a child is born with one thread and every lock as it was.  Hold
- * every zone lock across fork() so that no zone is copied in the middle of
- * a list operation, with its lock owned by a thread the child does not have.
+ * every lock of every zone across fork() so that no zone is copied in the
+ * middle of an operation, with a lock owned by a thread the child does not
+ * have: the sleeping ones first (the reclaim mutex a shrink round holds, the
+ * growth mutex), every zone's, then each zone's per-CPU sets and its lock
+ * (the lock order: set, then zone).  A shrink round's callbacks allocate
+ * without reclaiming (PF_MEMALLOC), so they never wait for a mutex this
+ * holds.  The OOM lock is a trylock a handler holds while it runs: the
+ * child, which has no such handler running, finds it free.
  */
 static void zones_lock_for_fork(void)
 {
 	struct lab_zone *z;
 	lab__os_mutex_lock(&registry_mutex);
-	lab__for_each_zone(z)
+	lab__for_each_zone(z) {
+		lab__os_mutex_lock(&z->reclaim_mutex);
+		lab__os_mutex_lock(&z->grow_mutex);
+	}
+	lab__for_each_zone(z) {
+		lab__pcp_own_all(z);
 		lab__zone_lock(z);
+	}
 }
 
-static void zones_unlock_after_fork(void)
+static void zones_unlock(bool child)
 {
 	struct lab_zone *z;
-	lab__for_each_zone(z)
+	lab__for_each_zone(z) {
 		lab__zone_unlock(z);
+		lab__pcp_release_all(z);
+		lab__os_mutex_unlock(&z->grow_mutex);
+		lab__os_mutex_unlock(&z->reclaim_mutex);
+		if (child && atomic_load(&z->oom_lock) != lab__self_token())
+			atomic_store(&z->oom_lock, 0);
+	}
 	lab__os_mutex_unlock(&registry_mutex);
+}
+
+static void zones_unlock_in_parent(void)
+{
+	zones_unlock(false);
+}
+
+static void zones_unlock_in_child(void)
+{
+	zones_unlock(true);
 }
 
 static void register_fork_handlers(void)
 {
-	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_after_fork);
+	lab__os_atfork(zones_lock_for_fork, zones_unlock_in_parent, zones_unlock_in_child);
 }
 
 static int registry_add(struct lab_zone *z)

@@ -349,3 +349,86 @@ Test(threads, zone_check_beside_lock_free_paths_reports_nothing)
 	cr_assert_eq(count_of(out, "invariant broken"), 0, "false alarms on stderr:\n%.4000s", out);
 	cr_assert_not_null(strstr(out, "broken 0;"), "%s", out);
 }
+
+/*
+ * fork() while another thread holds one of a zone's other locks: its
+ * per-CPU sets (a drainer, the checker, or in lock mode any user) or its
+ * reclaim mutex (a shrink round).  The fork handlers held only the zone
+ * locks, so the child inherited the others held by a thread it does not
+ * have: lab_zone_check() (which owns every set) and a sleeping allocation
+ * that drains or reclaims hung in it.  The handlers now hold those too.
+ */
+#include "page/pcp.h"
+#include "os/thread.h"
+
+struct holder {
+	struct lab_zone *z;
+	int what;                 /* 0 every per-CPU set, 1 the reclaim mutex */
+	_Atomic int state;        /* 1 holding, 2 may let go */
+};
+
+static void *hold_then_release(void *arg)
+{
+	struct holder *h = arg;
+	if (h->what == 0)
+		lab__pcp_own_all(h->z);
+	else
+		lab__os_mutex_lock(&h->z->reclaim_mutex);
+	atomic_store(&h->state, 1);
+	/* Long enough for the fork to start while we hold it; the fork then
+	 * waits for us (its handler takes the lock), or, before the fix, the
+	 * child inherited it held. */
+	usleep(200 * 1000);
+	if (h->what == 0)
+		lab__pcp_release_all(h->z);
+	else
+		lab__os_mutex_unlock(&h->z->reclaim_mutex);
+	return NULL;
+}
+
+static void fork_beside_a_held_lock(int what)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held hp;
+	held_init(&hp, 256);
+	struct lab_page *p;
+	while ((p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN)))
+		held_push(&hp, p);
+	struct holder h = { z, what, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, hold_then_release, &h);
+	while (atomic_load(&h.state) != 1)
+		usleep(100);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(10);  /* a lock inherited held would hang here */
+		if (lab_zone_check(z))
+			_exit(3);
+		/* Exhausted: drains every CPU's lists, runs direct reclaim, fails. */
+		if (lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN))
+			_exit(4);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	pthread_join(t, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (signal %d: 14 is the alarm of a hang)", status,
+		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	held_free_all(&hp);
+	free(hp.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(threads, fork_beside_a_thread_holding_the_per_cpu_sets, .timeout = 60)
+{
+	if (!strcmp(lab_pcp_mode_name(), "off"))
+		cr_skip_test("per-CPU lists are off");
+	fork_beside_a_held_lock(0);
+}
+
+Test(threads, fork_beside_a_shrink_round_holding_the_reclaim_mutex, .timeout = 60)
+{
+	fork_beside_a_held_lock(1);
+}
