@@ -9,6 +9,7 @@
  * run.  Nothing here gates CI on a time.
  */
 #include "bench.h"
+#include "bench_slab.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -576,6 +577,8 @@ static int bench_args(int argc, char **argv, bool *json, const char **png, unsig
 
 int bench_main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[0], "bench-worker") && !strcmp(argv[1], "slab"))
+		return bench_slab_worker(argc, argv);  /* bench/slab.c */
 	if (argc >= 2 && !strcmp(argv[0], "bench-worker"))
 		return run_worker(argv[1], argc >= 3 ? strtoul(argv[2], NULL, 0) : 1000000);
 

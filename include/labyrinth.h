@@ -24,6 +24,7 @@
 #include <labyrinth/exclusive.h>
 #include <labyrinth/atomic.h>
 #include <labyrinth/debug.h>
+#include <labyrinth/slab.h>
 
 #include <stdbool.h>
 #include <stddef.h>

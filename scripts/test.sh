@@ -161,7 +161,7 @@ stage_fuzz() {
 		-Db_lundef=false -Dfuzz=libfuzzer -Dtests=disabled || { fail; return 1; }
 	local rc=0 t
 	mkdir -p build/fuzz-logs
-	for t in ops gfp_name; do
+	for t in ops gfp_name slab; do
 		mkdir -p "build/fuzz-corpus/$t"
 		# New inputs go to build/fuzz-corpus; crashes to build/fuzz-logs.
 		if build/fuzz/tests/fuzz/fuzz_$t -max_total_time="$FUZZ_SECONDS" -timeout=25 \

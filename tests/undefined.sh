@@ -9,7 +9,7 @@
 # (sanitizers, coverage, the stack protector, TLS and atomics helpers).
 # Nothing else: not the malloc family, not stdio, not snprintf (base/fmt.c
 # formats), not threads, the environment, the clock or any system call.
-# Those belong to the OS layer, and only the objects of src/os and the two
+# Those belong to the OS layer, and only the objects of src/os and the three
 # FILE* dump files may reach further, each with what it uses listed below by
 # name, so that a new call into libc is a decision written down here.
 #
@@ -37,6 +37,7 @@ declare -A extra=(
 	# The FILE* dumps: stdio, never on an allocation or free path.
 	[src_debug_dump.c.o]='fprintf|fputs|fputc|fflush|fwrite|putc|stderr|stdout'
 	[src_secure_describe.c.o]='fprintf|fputs|fputc|fflush|fwrite|putc'
+	[src_slab_slabinfo.c.o]='fputs|fwrite|fflush'
 	# The OS layer, call by call.
 	[src_os_linux.c.o]='mmap|mmap64|munmap|mprotect|madvise|syscall|sysconf|sched_yield|clock_gettime|prctl|write|strerror_r|shm_open|shm_unlink|ftruncate|ftruncate64|fstat|fstat64|__fxstat64|close|opendir|readdir|readdir64|closedir|kill|__rseq_offset|__rseq_size|open|open64|read|getrlimit|getrlimit64|strcpy|strstr'
 	[src_os_arch_x86_64_pkey.c.o]='syscall'

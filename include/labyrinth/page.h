@@ -72,6 +72,16 @@ LAB_API void lab_get_page(struct lab_page *page);
 LAB_API void lab_put_page(struct lab_page *page);
 /* The reference count (0 for a free page).  A snapshot; never sleeps. */
 LAB_API int lab_page_count(const struct lab_page *page);
+/*
+ * The order of the allocated block page heads, as the kernel's
+ * compound_order() for kernel code that must know a block's size (say, to
+ * clear a compound block before freeing it): the order it was allocated
+ * with, or 0 once lab_free_pages() of a plain block with other references
+ * has given its tails back (its head is then an order-0 block).  -1 for
+ * NULL, a free page or a tail page.  A snapshot; never sleeps;
+ * async-signal-safe; O(1).
+ */
+LAB_API int lab_page_order(const struct lab_page *page);
 
 /*
  * The page lock: one bit in the block's head descriptor.  `page` must be a

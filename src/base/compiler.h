@@ -17,6 +17,10 @@
  * (a wipe of memory about to be freed) is not dropped as dead. */
 #define lab_barrier_data(p) __asm__ __volatile__("" : : "r"(p) : "memory")
 
+/* Hide x's value from the compiler, so that it cannot use another variable
+ * it knows to be equal instead (one whose load comes later). */
+#define lab_opaque(x) __asm__ __volatile__("" : "+r"(x))
+
 /* ThreadSanitizer cannot see into restartable sequences (gcc says it is on
  * with __SANITIZE_THREAD__, clang with __has_feature). */
 #if defined(__has_feature)

@@ -87,6 +87,12 @@ const struct lab__option lab__options[LAB_OPT_NR] = {
 		"LABYRINTH_FAIL_PAGE_ALLOC", NULL, NULL, -1, NULL, "fault injection stays off" },
 	[LAB_OPT_FAILSLAB] = {
 		"LABYRINTH_FAILSLAB", NULL, NULL, -1, NULL, "failslab stays off" },
+	[LAB_OPT_SLAB_DEBUG] = {
+		"LABYRINTH_SLAB_DEBUG", NULL, NULL, -1, NULL, "that part is ignored" },
+	[LAB_OPT_ZONE] = {
+		"LABYRINTH_ZONE", NULL, NULL, -1, NULL, "using the defaults" },
+	[LAB_OPT_EXCLUSIVE_ZONE] = {
+		"LABYRINTH_EXCLUSIVE_ZONE", NULL, NULL, -1, NULL, "using the defaults" },
 };
 
 int lab__option_parse(enum lab__option_id id, const char *v)

@@ -17,6 +17,9 @@ enum lab__option_id {
 	LAB_OPT_EXPORT,           /* 0, 1 */
 	LAB_OPT_FAIL_PAGE_ALLOC,  /* a spec (debug/fault.c parses it) */
 	LAB_OPT_FAILSLAB,         /* a spec */
+	LAB_OPT_SLAB_DEBUG,       /* slab_debug= flags and caches (slab/debug.c parses it) */
+	LAB_OPT_ZONE,             /* the default zone: size, max, flags (slab/kmalloc.c) */
+	LAB_OPT_EXCLUSIVE_ZONE,   /* the default exclusive zone, the same syntax */
 	LAB_OPT_NR
 };
 

@@ -2,7 +2,8 @@
  * export.c - statistics out of the process: the live export, a read-only
  * shared-memory file per process (/dev/shm/labyrinth.<pid>) that a
  * background thread refreshes so that `labyrinth stat PID` and `labyrinth top
- * PID` can show another process's zones.  The text dumps are in dump.c.
+ * PID` can show another process's zones and the slab layer's caches.  The
+ * text dumps are in dump.c.
  *
  * Counting itself stays where it happens (zone_stat_inc, relaxed atomics);
  * lab_zone_get_stats() in page/stats.c takes the snapshot.  The export copies
@@ -10,8 +11,8 @@
  * processes never see a half-written zone and never block the writer.
  *
  * Exports lab_stats_export_enable/disable/sync, lab_stats_read_export(2),
- * lab_stats_remove_stale, and to zone.c
- * lab__stats_zone_add/del.
+ * lab_stats_remove_stale, lab_slab_read_export2, to zone.c
+ * lab__stats_zone_add/del, and to the slab layer lab__export_set_caches.
  */
 #include "base/fmt.h"
 #include "os/env.h"
@@ -37,21 +38,38 @@ struct export_zone {
 
 /* The file.  Entries are name + stats_size bytes of stats: a reader built
  * with more or fewer (appended) stats fields reads it all the same.  The
- * version changes only when this layout does. */
+ * version changes only when this layout does.
+ *
+ * After the zones, the caches' section, with a version of its own (a reader
+ * of version 1 stops at the zones and never sees it): its header, then
+ * LAB_EXPORT_MAX_CACHES entries of name + cache_stats_size bytes.  Where it
+ * starts follows from the file's stats_size, whatever the reader's. */
+struct export_caches {
+	uint64_t magic;             /* CACHES_MAGIC */
+	uint32_t version, cache_stats_size;
+	uint32_t nr_caches, reserved;
+	struct lab__export_cache caches[LAB_EXPORT_MAX_CACHES];
+};
+
 struct export_file {
 	uint64_t magic;
 	uint32_t version, stats_size;
 	int32_t pid;
 	uint32_t interval_ms;
-	_Atomic uint64_t seq;       /* odd while the writer copies */
+	_Atomic uint64_t seq;       /* odd while the writer copies (zones and caches) */
 	uint64_t taken_ns;
 	uint32_t nr_zones, reserved;
 	struct export_zone zones[LAB_EXPORT_MAX_ZONES];
+	struct export_caches caches;
 };
+
+#define CACHES_MAGIC 0x3148434c53424c4cull /* "LLBSLCH1" */
+#define CACHES_VERSION 1
 
 static struct {
 	lab__os_mutex_t lock;       /* zones[], file and the thread's life */
 	struct lab_zone *zones[LAB_EXPORT_MAX_ZONES];
+	unsigned int (*fill_caches)(struct lab__export_cache *out, unsigned int max);
 	struct export_file *file;
 	char name[40];
 	int pid;                    /* the process that created file */
@@ -86,8 +104,18 @@ static void publish_locked(void)
 		n++;
 	}
 	f->nr_zones = n;
+	f->caches.nr_caches = ex.fill_caches ? ex.fill_caches(f->caches.caches,
+							      LAB_EXPORT_MAX_CACHES) : 0;
 	f->taken_ns = lab__os_now_ns();
 	atomic_fetch_add_explicit(&f->seq, 1, memory_order_release);
+}
+
+void lab__export_set_caches(unsigned int (*fill)(struct lab__export_cache *out,
+						 unsigned int max))
+{
+	lab__os_mutex_lock(&ex.lock);
+	ex.fill_caches = fill;
+	lab__os_mutex_unlock(&ex.lock);
 }
 
 void lab__stats_zone_add(struct lab_zone *z)
@@ -202,6 +230,9 @@ int lab_stats_export_enable(unsigned int interval_ms)
 	ex.file->stats_size = sizeof(struct lab_zone_stats);
 	ex.file->pid = ex.pid;
 	ex.file->interval_ms = ex.interval_ms;
+	ex.file->caches.magic = CACHES_MAGIC;
+	ex.file->caches.version = CACHES_VERSION;
+	ex.file->caches.cache_stats_size = sizeof(struct lab_kmem_cache_stats);
 	publish_locked();
 	atomic_store(&ex.stop, false);
 	int rc = lab__os_thread_create(&ex.thread, export_main, NULL, "lab-export");
@@ -286,79 +317,163 @@ __attribute__((constructor)) static void export_from_environment(void)
  * A zone's place in a snapshot or file whose stats struct is stats_size
  * bytes: the zones array starts where the caller's struct says and each
  * entry is the name and then the stats (stats_size is a multiple of 8, the
- * struct's alignment, so entries need no padding).
+ * struct's alignment, so entries need no padding).  The same for caches.
  */
 #define SNAP_ZONES offsetof(struct lab_stats_snapshot, zones)
+#define SNAP_CACHES offsetof(struct lab_slab_snapshot, caches)
 #define FILE_ZONES offsetof(struct export_file, zones)
+#define CACHES_ENTRIES offsetof(struct export_caches, caches)
 #define NAME_BYTES sizeof(((struct export_zone *)0)->name)
 static_assert(sizeof(struct export_zone) == NAME_BYTES + sizeof(struct lab_zone_stats),
 	      "entries are name + stats, unpadded");
-static_assert(_Alignof(struct lab_zone_stats) == 8, "stats sizes are multiples of 8");
+static_assert(sizeof(struct lab__export_cache) == NAME_BYTES + sizeof(struct lab_kmem_cache_stats),
+	      "entries are name + stats, unpadded");
+static_assert(_Alignof(struct lab_zone_stats) == 8 && _Alignof(struct lab_kmem_cache_stats) == 8,
+	      "stats sizes are multiples of 8");
+static_assert(SNAP_ZONES % 8 == 0 && SNAP_CACHES % 8 == 0 && CACHES_ENTRIES % 8 == 0,
+	      "tables start aligned");
 
 static bool stats_size_ok(size_t stats_size)
 {
 	return stats_size && stats_size % 8 == 0 && stats_size < 1u << 20;
 }
 
-int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
+/* pid's export mapped, its zones' part checked: 0, or what to return. */
+static int map_export(int pid, const struct export_file **out, size_t *size)
 {
 	char name[40];
-	size_t size = 0;
 	int err = 0;
-	if (!out || pid <= 0 || !stats_size_ok(stats_size))
-		return -EINVAL;
 	export_name(name, sizeof(name), pid);
-	const struct export_file *f = lab__os_shm_map_readonly(name, &size, &err);
+	const struct export_file *f = lab__os_shm_map_readonly(name, size, &err);
 	if (!f)
 		return err == -ENOENT ? -ENOENT : err;
-	int rc = 0;
 	/* The exporter's stats may be older (smaller) or newer (larger) than
 	 * ours: same format version, entries of its size. */
-	size_t fss = size >= FILE_ZONES ? f->stats_size : 0;
-	if (size < FILE_ZONES || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
-	    !stats_size_ok(fss) || size < FILE_ZONES + LAB_EXPORT_MAX_ZONES * (NAME_BYTES + fss) ||
-	    f->pid != pid) {
+	size_t fss = *size >= FILE_ZONES ? f->stats_size : 0;
+	int rc = 0;
+	if (*size < FILE_ZONES || f->magic != EXPORT_MAGIC || f->version != EXPORT_VERSION ||
+	    !stats_size_ok(fss) || *size < FILE_ZONES + LAB_EXPORT_MAX_ZONES * (NAME_BYTES + fss) ||
+	    f->pid != pid)
 		rc = -EPROTO;
-		goto out;
-	}
-	if (!lab__os_process_alive(pid)) {
+	else if (!lab__os_process_alive(pid))
 		rc = -ESRCH;
-		goto out;
+	if (rc) {
+		lab__os_unmap(f, *size);
+		return rc;
 	}
-	size_t copy = fss < stats_size ? fss : stats_size;
-	char *dst = (char *)out + SNAP_ZONES;
-	const char *src = (const char *)f + FILE_ZONES;
-	unsigned int nr = 0;
-	/* Seqlock read: retry while the writer is in the middle of a copy. */
-	for (int tries = 0;; tries++) {
+	*out = f;
+	return 0;
+}
+
+/* nr (at most max) entries of name + src_size bytes of stats into entries
+ * of dst_size: what both have, zeros past what the exporter knows, names
+ * ended.  Returns how many. */
+static unsigned int copy_entries(char *dst, size_t dst_size, const char *src, size_t src_size,
+				 unsigned int nr, unsigned int max)
+{
+	size_t copy = src_size < dst_size ? src_size : dst_size;
+	nr = nr < max ? nr : max;
+	for (unsigned int i = 0; i < nr; i++) {
+		char *d = dst + i * (NAME_BYTES + dst_size);
+		memcpy(d, src + i * (NAME_BYTES + src_size), NAME_BYTES + copy);
+		memset(d + NAME_BYTES + copy, 0, dst_size - copy);
+		d[NAME_BYTES - 1] = '\0';
+	}
+	return nr;
+}
+
+/* Seqlock read: copy(f, arg) again while the writer was in the middle of a
+ * copy; -EAGAIN if it always was. */
+static int seq_read(const struct export_file *f, void (*copy)(const struct export_file *f,
+							       void *arg), void *arg)
+{
+	for (int tries = 0; tries <= 10000; tries++) {
 		uint64_t s1 = atomic_load_explicit(&f->seq, memory_order_acquire);
 		if (!(s1 & 1)) {
-			out->pid = f->pid;
-			out->interval_ms = f->interval_ms;
-			out->taken_ns = f->taken_ns;
-			nr = f->nr_zones;
-			if (nr > LAB_EXPORT_MAX_ZONES)
-				nr = LAB_EXPORT_MAX_ZONES;
-			out->nr_zones = nr;
-			for (unsigned int i = 0; i < nr; i++) {
-				char *d = dst + i * (NAME_BYTES + stats_size);
-				const char *s = src + i * (NAME_BYTES + fss);
-				memcpy(d, s, NAME_BYTES + copy);
-				memset(d + NAME_BYTES + copy, 0, stats_size - copy);
-			}
+			copy(f, arg);
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&f->seq, memory_order_relaxed) == s1)
-				break;
-		}
-		if (tries > 10000) {
-			rc = -EAGAIN;
-			break;
+				return 0;
 		}
 		lab__os_yield();
 	}
-	for (unsigned int i = 0; !rc && i < nr; i++)
-		dst[i * (NAME_BYTES + stats_size) + NAME_BYTES - 1] = '\0';
-out:
+	return -EAGAIN;
+}
+
+struct zones_read {
+	struct lab_stats_snapshot *out;
+	size_t stats_size;
+};
+
+static void copy_zones(const struct export_file *f, void *arg)
+{
+	struct zones_read *r = arg;
+	r->out->pid = f->pid;
+	r->out->interval_ms = f->interval_ms;
+	r->out->taken_ns = f->taken_ns;
+	r->out->nr_zones = copy_entries((char *)r->out + SNAP_ZONES, r->stats_size,
+					(const char *)f + FILE_ZONES, f->stats_size, f->nr_zones,
+					LAB_EXPORT_MAX_ZONES);
+}
+
+int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
+{
+	const struct export_file *f;
+	size_t size = 0;
+	if (!out || pid <= 0 || !stats_size_ok(stats_size))
+		return -EINVAL;
+	int rc = map_export(pid, &f, &size);
+	if (rc)
+		return rc;
+	struct zones_read r = { out, stats_size };
+	rc = seq_read(f, copy_zones, &r);
+	lab__os_unmap(f, size);
+	return rc;
+}
+
+/* The caches' section of f, whose stats_size puts it after its zones. */
+static const struct export_caches *caches_of(const struct export_file *f)
+{
+	return (const void *)((const char *)f + FILE_ZONES +
+			      LAB_EXPORT_MAX_ZONES * (NAME_BYTES + f->stats_size));
+}
+
+struct caches_read {
+	const struct export_caches *c;
+	struct lab_slab_snapshot *out;
+	size_t stats_size;
+};
+
+static void copy_caches(const struct export_file *f, void *arg)
+{
+	struct caches_read *r = arg;
+	r->out->pid = f->pid;
+	r->out->taken_ns = f->taken_ns;
+	r->out->nr_caches = copy_entries((char *)r->out + SNAP_CACHES, r->stats_size,
+					 (const char *)r->c + CACHES_ENTRIES, r->c->cache_stats_size,
+					 r->c->nr_caches, LAB_EXPORT_MAX_CACHES);
+}
+
+int lab_slab_read_export2(int pid, struct lab_slab_snapshot *out, size_t stats_size)
+{
+	const struct export_file *f;
+	size_t size = 0;
+	if (!out || pid <= 0 || !stats_size_ok(stats_size))
+		return -EINVAL;
+	int rc = map_export(pid, &f, &size);
+	if (rc)
+		return rc;
+	const struct export_caches *c = caches_of(f);
+	size_t at = (size_t)((const char *)c - (const char *)f);
+	size_t css = size >= at + CACHES_ENTRIES ? c->cache_stats_size : 0;
+	if (size < at + CACHES_ENTRIES || c->magic != CACHES_MAGIC ||
+	    c->version != CACHES_VERSION || !stats_size_ok(css) ||
+	    size < at + CACHES_ENTRIES + LAB_EXPORT_MAX_CACHES * (NAME_BYTES + css)) {
+		rc = -EPROTO;
+	} else {
+		struct caches_read r = { c, out, stats_size };
+		rc = seq_read(f, copy_caches, &r);
+	}
 	lab__os_unmap(f, size);
 	return rc;
 }

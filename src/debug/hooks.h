@@ -9,14 +9,12 @@
 #define LAB_DEBUG_HOOKS_H
 
 #include "base/compiler.h"
-#include "os/stack.h"
 #include "page/zone.h"
 #include "debug/page_owner.h"
 #include "debug/poison.h"
 
 static inline int lab__debug_zone_init(struct lab_zone *z, unsigned int zone_flags)
 {
-	lab__os_stack_warm();  /* reports capture stacks later, maybe in atomic context */
 	z->debug = (LAB_CONFIG_POISON ? lab__poison_zone_debug(zone_flags) : 0) |
 		   (LAB_CONFIG_PAGE_OWNER ? lab__page_owner_zone_debug(zone_flags) : 0);
 	return lab__page_owner_on(z) ? lab__page_owner_zone_init(z) : 0;

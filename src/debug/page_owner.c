@@ -85,7 +85,6 @@ static size_t ext_bytes(const struct lab_zone *z)
 int lab__page_owner_zone_init(struct lab_zone *z)
 {
 	int err = 0;
-	lab__os_stack_warm();
 	z->page_owner = lab__os_reserve(ext_bytes(z), z->page_size, &err);
 	if (!z->page_owner)
 		return err;

@@ -13,6 +13,21 @@
 
 void lab__printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A report of many lines as one write(2): between begin and end, this
+ * thread's lab__printk() lines (stacks included) gather in a buffer of the
+ * library's, which end writes at once, so that reports of threads (or
+ * processes) writing at the same time never interleave line by line.  When
+ * the buffer is another thread's for longer than a bounded spin, or this
+ * thread is already in a report (a signal handler that interrupted one),
+ * the lines go out one by one as without.  end takes what begin returned.
+ * Async-signal-safe; no malloc; begin waits for another thread's report
+ * (spinning, then yielding), at most a second: a holder that never ended
+ * its report (a handler that jumped out of one) costs a second per report.
+ */
+int lab__report_begin(void);
+void lab__report_end(int begun);
+
 /* The rate limit rs now: true when this message may print; the count the
  * last interval held back is printed first ("<what>: N messages
  * suppressed"), and at exit what no later message showed. */

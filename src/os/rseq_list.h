@@ -10,6 +10,12 @@
  * (lock mode) owns it; a set holds one or more lists at offsets `loff`, each
  * laid out as struct rseq_list.  Items are pointers.
  *
+ * Counted lists (struct rseq_clist) are the same LIFO with the pops counted
+ * in the commit word itself: its low 16 bits are the count, its high 48 bits
+ * the number of single pops, so one 64-bit store commits both and the
+ * counter is exact without a second sequence (the slab layer's arrays).
+ * Their sets are RSEQ_CLIST_STRIDE bytes apart.
+ *
  * Also the shared per-thread facts: this thread's rseq area, and the set a
  * lock-mode caller uses when rseq cannot tell it its CPU.
  */
@@ -50,6 +56,31 @@ static_assert(offsetof(struct rseq_list, count) == 0, "asm: count at 0");
 static_assert(offsetof(struct rseq_list, high) == 4, "asm: high at 4");
 static_assert(offsetof(struct rseq_list, slots) == 8, "asm: slots at 8");
 
+/* A counted list.  word = count | pops << 16; count <= high <= 65535.  The
+ * 48 bits of pops wrap after 2.8e14 pops of one CPU (a month at 10^8/s). */
+struct rseq_clist {
+	uint64_t word;              /* the commit word */
+	void **slots;
+	uint32_t high;              /* capacity, at most RSEQ_CLIST_MAX */
+	uint32_t batch;
+};
+#define RSEQ_CLIST_MAX 0xffffu
+/* Sets of counted lists are one cache line apart (a shift in the asm). */
+#define RSEQ_CLIST_SHIFT 6
+#define RSEQ_CLIST_STRIDE (1u << RSEQ_CLIST_SHIFT)
+#define RSEQ_CLIST_COUNT(w) ((uint32_t)((w) & RSEQ_CLIST_MAX))
+#define RSEQ_CLIST_POPS(w) ((w) >> 16)
+/* Added to the word: one pop (count - 1, pops + 1). */
+#define RSEQ_CLIST_ONE_POP 0xffffu
+
+static_assert(offsetof(struct rseq_clist, word) == 0, "asm: word at 0");
+static_assert(offsetof(struct rseq_clist, slots) == 8, "asm: slots at 8");
+static_assert(offsetof(struct rseq_clist, high) == 16, "asm: high at 16");
+
+/* What a unique push reports for an item equal to the newest one on the
+ * list (a double free of the object freed last): nothing pushed. */
+enum { RSEQ_LIST_DUP = 4 };
+
 /* ---- the restartable sequences: os/arch/<arch>/rseq_list.h ------------ */
 
 #if defined(LAB_HAVE_RSEQ_LIST)
@@ -79,6 +110,46 @@ static inline uint32_t rseq_list_push_many_owned(struct rseq_list *l, void *cons
 	while (k < n && count < l->high)
 		l->slots[count++] = buf[k++];
 	rseq_list_set_count(l, count);
+	return k;
+}
+
+/* Counted lists owned by the caller (lock mode, drainers).  The word is also
+ * read without the set's lock (statistics). */
+static inline void rseq_clist_set(struct rseq_clist *l, uint64_t word)
+{
+	__atomic_store_n(&l->word, word, __ATOMIC_RELAXED);
+}
+
+static inline bool rseq_clist_pop_owned(struct rseq_clist *l, void **out)
+{
+	uint64_t w = l->word;
+	uint32_t count = RSEQ_CLIST_COUNT(w);
+	if (!count)
+		return false;
+	*out = l->slots[count - 1];
+	rseq_clist_set(l, w + RSEQ_CLIST_ONE_POP);
+	return true;
+}
+
+/* Pops that do not count (a drain). */
+static inline uint32_t rseq_clist_pop_many_owned(struct rseq_clist *l, void **buf, uint32_t max)
+{
+	uint64_t w = l->word;
+	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w);
+	while (k < max && count)
+		buf[k++] = l->slots[--count];
+	rseq_clist_set(l, w - k);
+	return k;
+}
+
+static inline uint32_t rseq_clist_push_many_owned(struct rseq_clist *l, void *const *buf,
+						  uint32_t n)
+{
+	uint64_t w = l->word;
+	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w);
+	while (k < n && count < l->high)
+		l->slots[count++] = buf[k++];
+	rseq_clist_set(l, w + k);
 	return k;
 }
 

@@ -60,10 +60,17 @@ struct lab_page {
 		 * the block (the slab layer: its slab, with PG_slab). */
 		void *private;
 	};
-	uint8_t order;          /* free: block order; allocated head: its order */
-	uint8_t list_mt;        /* free: which migratetype list holds it */
-	uint16_t spare;
-	uint32_t owner;         /* owner token of an exclusive block */
+	union {
+		struct {
+			uint8_t order;    /* free: block order; allocated head: its order */
+			uint8_t list_mt;  /* free: which migratetype list holds it */
+			uint16_t spare;
+			uint32_t owner;   /* owner token of an exclusive block */
+		};
+		/* The first tail page of an allocated block of order >= 1: a second
+		 * word for the layer above (its holder clears it before the free). */
+		void *private2;
+	};
 	struct lab_zone *zone;
 };
 static_assert(sizeof(struct lab_page) == 32, "descriptor must stay 32 bytes");

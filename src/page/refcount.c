@@ -1,5 +1,6 @@
 /*
- * refcount.c - page references: lab_get_page, lab_put_page, lab_page_count.
+ * refcount.c - page references: lab_get_page, lab_put_page, lab_page_count,
+ * and the order of an allocated block, lab_page_order.
  *
  * A block is handed out with one reference (get_page_from_freelist); the put
  * that drops the last one frees the block at the order its head records.
@@ -7,7 +8,8 @@
  * a get at INT32_MAX or a put at zero is a Bad page report, and a block
  * still allocated is then leaked, never reused.
  *
- * Exports: lab_get_page, lab_put_page, lab_page_count, lab__put_testzero.
+ * Exports: lab_get_page, lab_put_page, lab_page_count, lab_page_order,
+ * lab__put_testzero.
  */
 #include "base/compiler.h"
 #include "page/alloc.h"
@@ -70,4 +72,12 @@ void lab_put_page(struct lab_page *page)
 int lab_page_count(const struct lab_page *page)
 {
 	return page ? atomic_load_explicit(&page->refcount, memory_order_relaxed) : 0;
+}
+
+/* An allocated head's order; tails carry no flags, free heads no PG_allocated. */
+int lab_page_order(const struct lab_page *page)
+{
+	if (!page || !(page_flags(page) & PG_allocated))
+		return -1;
+	return (int)page_order(page);
 }

@@ -9,6 +9,7 @@
 #include "os/cpu.h"
 #include "os/os.h"
 #include "os/printk.h"
+#include "os/stack.h"
 #include "os/thread.h"
 #include "page/buddy.h"
 #include "page/page.h"
@@ -301,7 +302,7 @@ static int check_config(const struct lab_zone_config *cfg)
 	return lab__exclusive_check_config(cfg->flags);
 }
 
-struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
+struct lab_zone *lab__zone_create(const struct lab_zone_config *cfg)
 {
 	int rc = check_config(cfg);
 	if (rc) {
@@ -364,11 +365,6 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 		err = lab__pcp_init(z, cfg);
 	if (!err)
 		err = registry_add(z);
-	if (!err && !(cfg->flags & LAB_ZONE_NO_KSWAPD)) {
-		err = lab__kswapd_start(z);
-		if (err)
-			registry_del(z);
-	}
 	if (!err)
 		lab__stats_zone_add(z);
 	if (err) {
@@ -381,6 +377,33 @@ struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
 			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 		lab__exclusive_zone_fini(z);
 		lab__os_unmap(z, z->self_bytes);
+		errno = -err;
+		return NULL;
+	}
+	return z;
+}
+
+/*
+ * What may call malloc comes last, once the zone works: the unwinder's first
+ * load (dlopen) and kswapd's thread (its TLS).  A malloc built on a zone
+ * that the layer above publishes before this step finds it made.
+ */
+int lab__zone_start(struct lab_zone *z)
+{
+	lab__os_stack_warm();  /* reports capture stacks later, maybe in atomic context */
+	if (z->flags & LAB_ZONE_NO_KSWAPD)
+		return 0;
+	return lab__kswapd_start(z);
+}
+
+struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg)
+{
+	struct lab_zone *z = lab__zone_create(cfg);
+	if (!z)
+		return NULL;
+	int err = lab__zone_start(z);
+	if (err) {
+		lab_zone_destroy(z);
 		errno = -err;
 		return NULL;
 	}

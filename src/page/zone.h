@@ -222,5 +222,11 @@ static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, 
 	return &z->pages[off >> z->page_shift];
 }
 int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
+/* lab_zone_create() in two steps, for a layer that publishes the zone in
+ * between (the slab layer's default zones): a zone that works, made without
+ * calling malloc; then what may call malloc (kswapd's thread, the unwinder's
+ * first load).  A zone whose start failed works without kswapd. */
+struct lab_zone *lab__zone_create(const struct lab_zone_config *cfg);
+int lab__zone_start(struct lab_zone *z);
 
 #endif /* LAB_PAGE_ZONE_H */

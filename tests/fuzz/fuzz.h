@@ -64,4 +64,19 @@ enum fuzz_misuse {
 
 /* fuzz_gfp_name input: gfp u32, buffer length u8. */
 
+/*
+ * fuzz_slab input: operations, each one byte (taken modulo its count, see
+ * fuzz_slab.c) and its arguments, on FUZZ_CACHES caches of one 1024-page
+ * zone and on kmalloc:
+ *   create slot u8, size u16, align u8 (bit 7: 8 << (x % 7)), flags u8 (bits:
+ *          HWCACHE Z P U F EXCLUSIVE ctor invalid); destroy slot; alloc slot,
+ *          gfp u8 (one of 8); free slot, which u8; bulk slot, n u8, mode u8
+ *          (bit 0 free, bits 1..3 gfp); sheaf slot, n u8 (prefill, or return);
+ *          sheaf_alloc slot; kmalloc size u16 (bit 15: x4), gfp u8 (bit 0
+ *          KERNEL, 1 EXCLUSIVE, 2 ZERO); kfree which u8, how u8 (bit 0
+ *          krealloc with size u16, bit 1 kfree_sensitive); shrink slot (255:
+ *          all kmalloc); misuse slot, kind u8, which u8; failslab on u8; check
+ */
+#define FUZZ_CACHES 4
+
 #endif

@@ -12,6 +12,8 @@
  *                              wait for stdin to close
  *   debug_child export-pcp     the same with a zone whose per-CPU lists hold
  *                              pages
+ *   debug_child export-slab    the same with a cache "dc-objs" of 1000 objects
+ *                              in use and 50 kmalloc-64 objects
  *   debug_child pcp-probe      say whether glibc registered rseq and which
  *                              per-CPU list mode the library chose, then use
  *                              the lists and print their counters
@@ -19,6 +21,9 @@
  *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
  *                              then exit (or, with reopen, end the interval
  *                              and make one more)
+ *   debug_child slab-uaf-read  read an object after freeing it
+ *   debug_child slab-churn     allocate and free objects of plain and debugged
+ *                              caches and kmalloc, correctly
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -185,6 +190,30 @@ int main(int argc, char **argv)
 		lab_zone_destroy(z);
 		return 0;
 	}
+	if (!strcmp(cmd, "export-slab")) {
+		static void *o[1000], *k[50];
+		struct lab_kmem_cache *c = lab_kmem_cache_create(NULL, "dc-objs", 100, 0, 0, NULL);
+		if (!c)
+			return 1;
+		for (int i = 0; i < 1000; i++)
+			if (!(o[i] = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL)))
+				return 1;
+		for (int i = 0; i < 50; i++)
+			if (!(k[i] = lab_kmalloc(64, LAB_GFP_KERNEL)))
+				return 1;
+		lab_stats_export_sync();
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		char buf[64];
+		while (read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+			;
+		for (int i = 0; i < 1000; i++)
+			lab_kmem_cache_free(c, o[i]);
+		for (int i = 0; i < 50; i++)
+			lab_kfree(k[i]);
+		lab_kmem_cache_destroy(c);
+		return 0;
+	}
 	if (!strcmp(cmd, "export")) {
 		struct lab_zone *z = zone("exported", 512);
 		struct lab_page *p[4];
@@ -232,6 +261,48 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "settings")) {
 		print_settings();
+		return 0;
+	}
+	if (!strcmp(cmd, "slab-uaf-read")) {
+		struct lab_zone *z = zone("child", 64);
+		struct lab_kmem_cache *c = lab_kmem_cache_create(z, "uaf", 64, 0, 0, NULL);
+		volatile char *o = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
+		o[7] = 1;
+		lab_kmem_cache_free(c, (void *)(uintptr_t)o);
+		printf("read after free: %d\n", o[7]);  /* the bug the tools must see */
+		fflush(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "slab-churn")) {
+		struct lab_zone *z = zone("child", 512);
+		unsigned int flags[] = { 0, LAB_SLAB_CONSISTENCY_CHECKS | LAB_SLAB_RED_ZONE |
+					    LAB_SLAB_POISON | LAB_SLAB_STORE_USER };
+		static void *o[3000];
+		for (int f = 0; f < 2; f++) {
+			struct lab_kmem_cache *c = lab_kmem_cache_create(z, "churn", 40, 0, flags[f],
+									 NULL);
+			for (int round = 0; round < 3; round++) {
+				for (int i = 0; i < 3000; i++) {
+					o[i] = lab_kmem_cache_alloc(c, LAB_GFP_KERNEL);
+					memset(o[i], i, 40);
+				}
+				for (int i = 0; i < 3000; i++)
+					lab_kmem_cache_free(c, o[i]);
+			}
+			lab_kmem_cache_shrink(c);
+			lab_kmem_cache_destroy(c);
+		}
+		for (int i = 0; i < 3000; i++) {
+			o[i] = lab_kmalloc((size_t)(i % 5000) + 1, LAB_GFP_KERNEL);
+			memset(o[i], 1, (size_t)(i % 5000) + 1);
+		}
+		for (int i = 0; i < 3000; i++)
+			lab_kfree(o[i]);
+		void *k = lab_kmalloc(32, LAB_GFP_KERNEL | LAB_GFP_EXCLUSIVE);
+		memset(k, 1, 32);
+		lab_kfree(k);
+		lab_kmem_cache_shrink(NULL);
+		lab_zone_destroy(z);
 		return 0;
 	}
 	fprintf(stderr, "debug_child: unknown command '%s'\n", cmd);

@@ -115,6 +115,36 @@ Test(refcount, get_free_put_compound_block_is_freed_whole_by_the_last_put)
 	lab_zone_destroy(z);
 }
 
+/* What kernel code's compound_order() reads: the order of the block a page
+ * heads, whatever its references and gfp, and -1 for what heads no block. */
+Test(refcount, page_order_is_the_allocated_blocks_order)
+{
+	struct lab_zone *z = make_zone(PAGES, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	cr_assert_eq(lab_page_order(NULL), -1);
+	cr_assert_eq(lab_page_order(lab_pfn_to_page(z, 0)), -1, "a free page");
+	for (unsigned int order = 0; order <= LAB_MAX_ORDER; order++) {
+		for (int comp = 0; comp < 2; comp++) {
+			lab_gfp_t gfp = LAB_GFP_KERNEL | (comp ? LAB_GFP_COMP : 0);
+			struct lab_page *p = lab_alloc_pages(z, gfp, order);
+			cr_assert_not_null(p);
+			cr_assert_eq(lab_page_order(p), (int)order, "order %u comp %d", order, comp);
+			if (order)
+				cr_assert_eq(lab_page_order(p + 1), -1, "a tail heads nothing");
+			lab_get_page(p);
+			cr_assert_eq(lab_page_order(p), (int)order, "references change nothing");
+			lab_free_pages(p, order);
+			/* With a reference left, a compound block stays whole; a plain
+			 * one keeps its head as an order-0 block. */
+			cr_assert_eq(lab_page_order(p), comp ? (int)order : 0, "order %u comp %d",
+				     order, comp);
+			lab_put_page(p);
+			cr_assert_eq(lab_page_order(p), -1, "freed");
+		}
+	}
+	assert_all_free(z);
+	lab_zone_destroy(z);
+}
+
 Test(refcount, free_pages_without_other_references_frees_the_whole_block)
 {
 	struct lab_zone *z = make_zone(PAGES, 0, 0, 0, LAB_ZONE_NO_KSWAPD);

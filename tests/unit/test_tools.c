@@ -5,6 +5,7 @@
  * The output is parsed as a user would read it. */
 #include "helpers.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,100 @@ static size_t value_of(const char *text, const char *name)
 	const char *p = strstr(text, key);
 	cr_assert_not_null(p, "%s missing in:\n%s", name, text);
 	return strtoul(p + strlen(key), NULL, 10);
+}
+
+/* The numbers of the slabinfo line of cache name in text. */
+struct slabinfo_line {
+	unsigned long active, num, objsize, perslab, pages, limit, batch, shared, aslabs, nslabs;
+};
+
+static struct slabinfo_line slabinfo_of(const char *text, const char *name)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "\n%s ", name);
+	const char *p = strstr(text, key);
+	cr_assert_not_null(p, "no %s in:\n%s", name, text);
+	struct slabinfo_line l;
+	unsigned long avail;
+	cr_assert_eq(sscanf(p + strlen(key), "%lu %lu %lu %lu %lu : tunables %lu %lu %lu : "
+			    "slabdata %lu %lu %lu", &l.active, &l.num, &l.objsize, &l.perslab,
+			    &l.pages, &l.limit, &l.batch, &l.shared, &l.aslabs, &l.nslabs,
+			    &avail), 11, "%s", p);
+	return l;
+}
+
+Test(tools, stat_and_top_show_the_caches_as_slabinfo_and_slabtop)
+{
+	hold_export_lock();
+	int to_child;
+	/* dc-objs: 1000 objects of 100 bytes in use; kmalloc-64: 50 at least */
+	pid_t pid = start_exporter("export-slab", &to_child);
+	static char out[65536];
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "%s stat %d --slabinfo", test_path("TOOL"), (int)pid);
+	cr_assert_eq(run_shell(cmd, out, sizeof(out)), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\n# slabinfo\nslabinfo - version: 2.1\n"), "%s", out);
+	cr_assert_null(strstr(out, "# buddyinfo"), "only what was asked for:\n%s", out);
+	struct slabinfo_line l = slabinfo_of(out, "dc-objs");
+	cr_assert_eq(l.active, 1000, "%s", out);
+	cr_assert_geq(l.num, 1000);
+	cr_assert_geq(l.objsize, 100);
+	cr_assert_eq(l.nslabs, (l.num + l.perslab - 1) / l.perslab, "%s", out);
+	cr_assert_leq(l.aslabs, l.nslabs);
+	cr_assert_gt(l.limit, 0);
+	cr_assert_geq(slabinfo_of(out, "kmalloc-64").active, 50, "%s", out);
+
+	/* The same numbers through the API, also for a reader built with fewer
+	 * (appended) fields of the stats: each entry lands where its struct says. */
+	static struct lab_slab_snapshot snap;
+	cr_assert_eq(lab_slab_read_export(pid, &snap), 0);
+	size_t older = offsetof(struct lab_kmem_cache_stats, cpu_limit);
+	static char small[sizeof(struct lab_slab_snapshot)];
+	struct lab_slab_snapshot *s2 = (struct lab_slab_snapshot *)(void *)small;
+	cr_assert_eq(lab_slab_read_export2(pid, s2, older), 0);
+	cr_assert_eq(s2->nr_caches, snap.nr_caches);
+	bool found = false;
+	for (unsigned int i = 0; i < snap.nr_caches; i++) {
+		const char *entry = small + offsetof(struct lab_slab_snapshot, caches) +
+				    i * (sizeof(snap.caches[0].name) + older);
+		cr_assert_str_eq(entry, snap.caches[i].name);
+		struct lab_kmem_cache_stats st;
+		memcpy(&st, entry + sizeof(snap.caches[0].name), older);
+		cr_assert_eq(st.active_objs, snap.caches[i].st.active_objs, "%s", entry);
+		cr_assert_eq(st.allocs, snap.caches[i].st.allocs, "%s", entry);
+		if (!strcmp(entry, "dc-objs")) {
+			found = true;
+			cr_assert_eq(st.active_objs, 1000);
+			cr_assert_eq(snap.caches[i].st.cpu_limit, l.limit);
+		}
+	}
+	cr_assert(found);
+	cr_assert_eq(lab_slab_read_export2(pid, &snap, 12), -EINVAL, "not a stats size");
+
+	snprintf(cmd, sizeof(cmd), "%s top %d --count 2 --interval 0.05 --caches 3 </dev/null",
+		 test_path("TOOL"), (int)pid);
+	cr_assert_eq(run_shell(cmd, out, sizeof(out)), 0, "%s", out);
+	const char *head = strstr(out, "\n    objs   active  use%");
+	cr_assert_not_null(head, "%s", out);
+	const char *row = strstr(head, " dc-objs\n");
+	cr_assert_not_null(row, "dc-objs holds the most memory:\n%s", out);
+	while (row > head && row[-1] != '\n')
+		row--;
+	unsigned long objs, active;
+	double use;
+	cr_assert_eq(sscanf(row, "%lu %lu %lf", &objs, &active, &use), 3, "%s", row);
+	cr_assert_eq(active, 1000, "%s", out);
+	cr_assert_eq(objs, l.num);
+	/* The first frame: its heading and 3 caches, up to the blank line. */
+	const char *end = strstr(head + 1, "\n\n");
+	cr_assert_not_null(end, "%s", out);
+	int rows = 0;
+	for (const char *p = head + 1; p < end; p++)
+		rows += *p == '\n';
+	cr_assert_eq(rows, 3, "the heading and 3 caches:\n%.*s", (int)(end - head), head);
+
+	stop_exporter(pid, to_child);
 }
 
 Test(tools, stat_and_top_show_per_cpu_pages_apart_and_the_pages_add_up)

@@ -1,10 +1,12 @@
 /*
  * rseq_list.h (x86-64) - the restartable sequences of os/rseq_list.h:
  * pop, push, pop-many, push-many and a counter bump on this CPU's list,
- * each committed with one store, each restarted by the kernel if the thread
- * is preempted, migrated or signalled before that store.  Included by
- * os/rseq_list.h only, after struct rseq_list; the abort handlers carry
- * the one rseq signature, LAB_OS_RSEQ_SIG (os.h).
+ * and the same on counted lists (push also as a push that refuses the
+ * newest item again), each committed with one store, each restarted by the
+ * kernel if the thread is preempted, migrated or signalled before that
+ * store.  Included by os/rseq_list.h only, after struct rseq_list and
+ * struct rseq_clist; the abort handlers carry the one rseq signature,
+ * LAB_OS_RSEQ_SIG (os.h).
  */
 #ifndef LAB_OS_ARCH_X86_64_RSEQ_LIST_H
 #define LAB_OS_ARCH_X86_64_RSEQ_LIST_H
@@ -13,6 +15,7 @@
 #include "os/os.h"
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -23,9 +26,9 @@
  * signature, reports RSEQ_LIST_ABORTED and the caller starts again.  The
  * stride is an immediate when the caller's is a constant.
  */
-/* Publish the descriptor (labels 1, 2, 4) and, from 1, find this CPU's
- * set: rax = sets + cpu_id_start * stride. */
-#define RSEQ_START                                                      \
+/* Publish the descriptor (labels 1, 2, 4) and, from 1, read this CPU's
+ * number: eax = cpu_id_start. */
+#define RSEQ_CPU                                                        \
 	".pushsection __rseq_cs, \"aw\"\n\t"                            \
 	".balign 32\n\t"                                                \
 	"3:\n\t"                                                        \
@@ -35,17 +38,31 @@
 	"leaq 3b(%%rip), %%rax\n\t"                                     \
 	"movq %%rax, 8(%[rs])\n\t"                                      \
 	"1:\n\t"                                                        \
-	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */           \
+	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */
+
+/* RSEQ_CPU, then rax = this CPU's set: sets + cpu_id_start * stride. */
+#define RSEQ_START                                                      \
+	RSEQ_CPU                                                        \
 	"imulq %[stride], %%rax\n\t"                                    \
 	"addq %[sets], %%rax\n\t"
 
-/* RSEQ_START, then leave if a drainer holds the set; rax = the list. */
-#define RSEQ_PROLOGUE                                                   \
-	RSEQ_START                                                      \
+/* Leave if a drainer holds the set (rax); then rax = the list. */
+#define RSEQ_UNLOCKED_LIST                                              \
 	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */       \
 	"cmpl $0, (%%rax)\n\t"                                          \
 	"jne 2f\n\t"                                                    \
 	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
+
+/* RSEQ_START, then leave if a drainer holds the set; rax = the list. */
+#define RSEQ_PROLOGUE RSEQ_START RSEQ_UNLOCKED_LIST
+
+/* The same for sets of counted lists, RSEQ_CLIST_STRIDE bytes apart: the
+ * CPU's set is found with a shift instead of a multiply. */
+#define RSEQ_CLIST_PROLOGUE                                             \
+	RSEQ_CPU                                                        \
+	"shlq $" LAB_STRINGIFY(RSEQ_CLIST_SHIFT) ", %%rax\n\t"          \
+	"addq %[sets], %%rax\n\t"                                       \
+	RSEQ_UNLOCKED_LIST
 
 #define RSEQ_EPILOGUE                                                   \
 	"2:\n\t"                                                        \
@@ -66,8 +83,9 @@
 #define RSEQ_MANY_CLOBBERS "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc"
 
 /* Copy k = edx items, r9 counting up from 0: from src to dst (operands),
- * pre before each; then publish k and commit the count (ecx). */
-#define RSEQ_COPY_AND_COMMIT(pre, src, dst, post)                       \
+ * pre before each; then post, publish k and commit with the store `commit'
+ * (the count in ecx for a list, the word in r10 for a counted list). */
+#define RSEQ_COPY_AND_COMMIT_WITH(pre, src, dst, post, commit)          \
 	"xorl %%r9d, %%r9d\n\t"                                         \
 	"5:\n\t"                                                        \
 	pre                                                             \
@@ -79,7 +97,30 @@
 	post                                                            \
 	"movl %%edx, %[k]\n\t"                                          \
 	"xorl %[st], %[st]\n\t"                                         \
-	"movl %%ecx, (%%rax)\n\t"            /* commit */
+	commit
+#define RSEQ_COPY_AND_COMMIT(pre, src, dst, post)                       \
+	RSEQ_COPY_AND_COMMIT_WITH(pre, src, dst, post, "movl %%ecx, (%%rax)\n\t")
+
+/* With ecx = count: edx = k = min(max, count), leaving if 0; r8 = slots. */
+#define RSEQ_TAKE                                                       \
+	"movl %[max], %%edx\n\t"                                        \
+	"cmpl %%ecx, %%edx\n\t"                                         \
+	"cmova %%ecx, %%edx\n\t"             /* k = min(max, count) */  \
+	"testl %%edx, %%edx\n\t"                                        \
+	"jz 2f\n\t"                                                     \
+	"movq 8(%%rax), %%r8\n\t"            /* slots */
+
+/* With ecx = count and the capacity at offset high of the list: edx = k =
+ * min(room, n), leaving if 0; r8 = &slots[count]. */
+#define RSEQ_ROOM(high)                                                 \
+	"movl " high "(%%rax), %%edx\n\t"    /* high */                 \
+	"subl %%ecx, %%edx\n\t"              /* room (count <= high always) */ \
+	"cmpl %[n], %%edx\n\t"                                          \
+	"cmova %[n], %%edx\n\t"              /* k = min(room, n) */     \
+	"testl %%edx, %%edx\n\t"                                        \
+	"jz 2f\n\t"                                                     \
+	"movq 8(%%rax), %%r8\n\t"                                       \
+	"leaq (%%r8,%%rcx,8), %%r8\n\t"      /* &slots[count] */
 
 static inline int rseq_list_pop(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
 				void **out)
@@ -137,12 +178,7 @@ static inline int rseq_list_pop_many(struct lab__os_rseq *rs, void *sets, size_t
 		RSEQ_PROLOGUE
 		"movl $1, %[st]\n\t"
 		"movl (%%rax), %%ecx\n\t"            /* count */
-		"movl %[max], %%edx\n\t"
-		"cmpl %%ecx, %%edx\n\t"
-		"cmova %%ecx, %%edx\n\t"             /* k = min(max, count) */
-		"testl %%edx, %%edx\n\t"
-		"jz 2f\n\t"
-		"movq 8(%%rax), %%r8\n\t"            /* slots */
+		RSEQ_TAKE
 		/* buf[i] = slots[count - 1 - i] */
 		RSEQ_COPY_AND_COMMIT("decl %%ecx\n\t", "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "")
 		RSEQ_EPILOGUE
@@ -163,20 +199,131 @@ static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_
 		RSEQ_PROLOGUE
 		"movl $1, %[st]\n\t"
 		"movl (%%rax), %%ecx\n\t"            /* count */
-		"movl 4(%%rax), %%edx\n\t"           /* high */
-		"subl %%ecx, %%edx\n\t"              /* room (count <= high always) */
-		"cmpl %[n], %%edx\n\t"
-		"cmova %[n], %%edx\n\t"              /* k = min(room, n) */
-		"testl %%edx, %%edx\n\t"
-		"jz 2f\n\t"
-		"movq 8(%%rax), %%r8\n\t"
-		"leaq (%%r8,%%rcx,8), %%r8\n\t"      /* &slots[count] */
+		RSEQ_ROOM("4")
 		/* slots[count + i] = buf[i]; count += k */
 		RSEQ_COPY_AND_COMMIT("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)", "addl %%edx, %%ecx\n\t")
 		RSEQ_EPILOGUE
 		: RSEQ_STATUS, [k] "+m"(k)
 		: RSEQ_INPUTS, [buf] "r"(buf), [n] "r"(n)
 		: RSEQ_MANY_CLOBBERS);
+	*nr = k;
+	return st;
+}
+
+/* ---- counted lists ------------------------------------------------------
+ * The commit word is 64 bits: the count in its low 16 (the counted list's
+ * slot index, read with movzwl), the pops above.  Their sets are found with
+ * RSEQ_CLIST_PROLOGUE; the list's offset in a set is usually a constant. */
+#define RSEQ_CLIST_INPUTS [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff)
+
+/* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
+static inline int rseq_clist_pop(struct lab__os_rseq *rs, void *sets, size_t loff, void **out)
+{
+	int st;
+	void *item = NULL;
+	__asm__ __volatile__(
+		RSEQ_CLIST_PROLOGUE
+		"movl $1, %[st]\n\t"                 /* RSEQ_LIST_EMPTY */
+		"movq (%%rax), %%rcx\n\t"
+		"movzwl %%cx, %%edx\n\t"
+		"testl %%edx, %%edx\n\t"
+		"jz 2f\n\t"
+		"movq 8(%%rax), %%r8\n\t"
+		"movq -8(%%r8,%%rdx,8), %[item]\n\t"
+		"addq $0xffff, %%rcx\n\t"            /* RSEQ_CLIST_ONE_POP */
+		"xorl %[st], %[st]\n\t"
+		"movq %%rcx, (%%rax)\n\t"            /* commit */
+		RSEQ_EPILOGUE
+		: RSEQ_STATUS, [item] "=&r"(item)
+		: RSEQ_CLIST_INPUTS
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");
+	*out = item;
+	return st;
+}
+
+/*
+ * Push item if there is room: rseq_clist_push; rseq_clist_push_unique also
+ * refuses an item equal to the newest one on the list (a double free of the
+ * object freed last): RSEQ_LIST_DUP, nothing pushed.  check runs with
+ * edx = count, r8 = slots.
+ */
+#define RSEQ_CLIST_PUSH_FN(name, check)                                 \
+static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void *item) \
+{                                                                       \
+	int st;                                                         \
+	__asm__ __volatile__(                                           \
+		RSEQ_CLIST_PROLOGUE                                     \
+		"movq (%%rax), %%rcx\n\t"                               \
+		"movzwl %%cx, %%edx\n\t"                                \
+		"movq 8(%%rax), %%r8\n\t"                               \
+		check                                                   \
+		"movl $1, %[st]\n\t"         /* full */                 \
+		"cmpl 16(%%rax), %%edx\n\t"                             \
+		"jae 2f\n\t"                                            \
+		"movq %[item], (%%r8,%%rdx,8)\n\t" /* unpublished until the commit */ \
+		"incq %%rcx\n\t"                                        \
+		"xorl %[st], %[st]\n\t"                                 \
+		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_EPILOGUE                                           \
+		: RSEQ_STATUS                                           \
+		: RSEQ_CLIST_INPUTS, [item] "r"(item)                   \
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");           \
+	return st;                                                      \
+}
+RSEQ_CLIST_PUSH_FN(rseq_clist_push, "")
+RSEQ_CLIST_PUSH_FN(rseq_clist_push_unique,
+		   "movl $4, %[st]\n\t"              /* RSEQ_LIST_DUP, before "full" */
+		   "testl %%edx, %%edx\n\t"
+		   "jz 6f\n\t"
+		   "cmpq %[item], -8(%%r8,%%rdx,8)\n\t"
+		   "je 2f\n\t"
+		   "6:\n\t")
+
+/* Pop up to max items, newest first, into buf; *nr gets how many.  counted:
+ * they count as pops (a bulk allocation), else not (a drain). */
+static inline int rseq_clist_pop_many(struct lab__os_rseq *rs, void *sets, size_t loff,
+				      void **buf, uint32_t max, bool counted, uint32_t *nr)
+{
+	int st;
+	uint32_t k = 0;
+	uint64_t per = counted ? RSEQ_CLIST_ONE_POP : (uint64_t)-1;  /* added k times */
+	__asm__ __volatile__(
+		RSEQ_CLIST_PROLOGUE
+		"movl $1, %[st]\n\t"
+		"movq (%%rax), %%r10\n\t"            /* word */
+		"movzwl %%r10w, %%ecx\n\t"           /* count */
+		RSEQ_TAKE
+		/* buf[i] = slots[count - 1 - i]; word += per */
+		RSEQ_COPY_AND_COMMIT_WITH("decl %%ecx\n\t" "addq %[per], %%r10\n\t",
+					  "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "",
+					  "movq %%r10, (%%rax)\n\t")
+		RSEQ_EPILOGUE
+		: RSEQ_STATUS, [k] "+m"(k)
+		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [max] "rm"(max), [per] "rm"(per)
+		: RSEQ_MANY_CLOBBERS, "r10");
+	*nr = k;
+	return st;
+}
+
+/* Push up to n items from buf while there is room; *nr gets how many. */
+static inline int rseq_clist_push_many(struct lab__os_rseq *rs, void *sets, size_t loff,
+				       void *const *buf, uint32_t n, uint32_t *nr)
+{
+	int st;
+	uint32_t k = 0;
+	__asm__ __volatile__(
+		RSEQ_CLIST_PROLOGUE
+		"movl $1, %[st]\n\t"
+		"movq (%%rax), %%r10\n\t"            /* word */
+		"movzwl %%r10w, %%ecx\n\t"           /* count */
+		RSEQ_ROOM("16")
+		/* slots[count + i] = buf[i]; word += k */
+		RSEQ_COPY_AND_COMMIT_WITH("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)",
+					  "addq %%rdx, %%r10\n\t", "movq %%r10, (%%rax)\n\t")
+		RSEQ_EPILOGUE
+		: RSEQ_STATUS, [k] "+m"(k)
+		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [n] "rm"(n)
+		: RSEQ_MANY_CLOBBERS, "r10");
 	*nr = k;
 	return st;
 }
