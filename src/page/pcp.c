@@ -32,6 +32,7 @@
 #include "os/rseq_list.h"
 #include "page/alloc.h"
 #include "page/buddy.h"
+#include "page/check.h"
 #include "page/gfp.h"
 #include "page/page.h"
 #include "page/pcp.h"
@@ -439,8 +440,9 @@ void lab__pcp_release_all(struct lab_zone *z)
 }
 
 /* Check the lists of owned sets: each slot a PG_pcp block of the list's order.
- * Returns the number of problems; *pages gets the pages listed. */
-int lab__pcp_check(const struct lab_zone *z, size_t *pages)
+ * Returns the number of problems, each a line of log (check.h); *pages gets
+ * the pages listed. */
+int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log)
 {
 	int errors = 0;
 	*pages = 0;
@@ -449,8 +451,9 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			const struct pcp_list *l = &set->list[o];
 			if (l->count > l->high) {
-				lab__printk("labyrinth: zone %s: invariant broken: pcp_count cpu %u order %u: "
-					    "%u > high %u\n", z->name, i, o, l->count, l->high);
+				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
+						  "pcp_count cpu %u order %u: %u > high %u\n",
+						  z->name, i, o, l->count, l->high);
 				errors++;
 				continue;
 			}
@@ -459,9 +462,10 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages)
 				size_t pfn = (size_t)(p - z->pages);
 				if (pfn >= atomic_load(&z->managed) || !(page_flags(p) & PG_pcp) ||
 				    p->order != o || (pfn & ((1u << o) - 1))) {
-					lab__printk("labyrinth: zone %s: invariant broken: pcp_membership cpu %u "
-						    "order %u slot %u: pfn %zu flags %#x order %u\n", z->name,
-						    i, o, k, pfn, page_flags(p), p->order);
+					lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
+							  "pcp_membership cpu %u order %u slot %u: "
+							  "pfn %zu flags %#x order %u\n", z->name,
+							  i, o, k, pfn, page_flags(p), p->order);
 					errors++;
 				}
 				*pages += (size_t)1 << o;

@@ -4,8 +4,11 @@
 #include "helpers.h"
 #include "page/zone.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -431,4 +434,93 @@ Test(threads, fork_beside_a_thread_holding_the_per_cpu_sets, .timeout = 60)
 Test(threads, fork_beside_a_shrink_round_holding_the_reclaim_mutex, .timeout = 60)
 {
 	fork_beside_a_held_lock(1);
+}
+
+/*
+ * lab_zone_check() writes what it finds after it lets the zone go: a stderr
+ * that does not drain (a full pipe, a stopped terminal) stops the checker
+ * alone, never another thread's allocation.  It wrote each line with the
+ * zone lock and every per-CPU set held, so every allocator waited for the
+ * reader of its stderr.
+ */
+struct slow_checker {
+	struct lab_zone *z;
+	_Atomic pid_t tid;
+	_Atomic int errors;
+};
+
+static void *check_into_full_pipe(void *arg)
+{
+	struct slow_checker *c = arg;
+	atomic_store(&c->tid, gettid());
+	atomic_store(&c->errors, lab_zone_check(c->z));
+	return NULL;
+}
+
+/* The thread tid is asleep (in the kernel: here, a write to the full pipe). */
+static bool thread_sleeps(pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')');
+	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+static void checker_on_a_full_stderr(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	int p[2];
+	CHILD_CHECK(pipe(p) == 0);
+	CHILD_CHECK(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0);
+	char junk[4096];
+	memset(junk, '.', sizeof(junk));
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	CHILD_CHECK(fcntl(p[1], F_SETFL, 0) == 0);
+	int saved = dup(2);
+	CHILD_CHECK(saved >= 0 && dup2(p[1], 2) == 2);
+	/* One invariant broken on purpose (a counter nothing else reads here). */
+	lab__zone_lock(z);
+	z->nr_reserved_highatomic += 1;
+	lab__zone_unlock(z);
+	struct slow_checker c = { .z = z, .errors = -1 };
+	pthread_t t;
+	CHILD_CHECK(pthread_create(&t, NULL, check_into_full_pipe, &c) == 0);
+	while (!atomic_load(&c.tid) || !thread_sleeps(atomic_load(&c.tid)))
+		usleep(1000);
+	alarm(10);  /* an allocation behind the blocked checker would hang here */
+	struct lab_page *pg = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, 4);
+	alarm(0);
+	/* Let the checker finish: read the pipe until it has returned. */
+	CHILD_CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0);
+	while (atomic_load(&c.errors) < 0)
+		if (read(p[0], junk, sizeof(junk)) <= 0)
+			usleep(1000);
+	pthread_join(t, NULL);
+	dup2(saved, 2);
+	CHILD_CHECK(pg != NULL);
+	CHILD_CHECK(atomic_load(&c.errors) == 1);
+	lab__zone_lock(z);
+	z->nr_reserved_highatomic -= 1;
+	lab__zone_unlock(z);
+	lab_free_pages(pg, 4);
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+Test(threads, a_checker_blocked_writing_its_report_holds_no_lock, .timeout = 60)
+{
+	static char out[8192];
+	int status = run_in_child(checker_on_a_full_stderr, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (signal %d: 14 is the alarm of an allocation behind the "
+		  "checker)\n%s", status, WIFSIGNALED(status) ? WTERMSIG(status) : 0, out);
 }
