@@ -41,7 +41,7 @@ declare -A extra=(
 	# The OS layer, call by call.
 	[src_os_linux.c.o]='mmap|mmap64|munmap|mprotect|madvise|syscall|sysconf|sched_yield|clock_gettime|prctl|write|strerror_r|shm_open|shm_unlink|ftruncate|ftruncate64|fstat|fstat64|__fxstat64|close|opendir|readdir|readdir64|closedir|kill|__rseq_offset|__rseq_size|open|open64|read|getrlimit|getrlimit64|strcpy|strstr'
 	[src_os_arch_x86_64_pkey.c.o]='syscall'
-	[src_os_thread.c.o]='pthread_[a-z_]+|atexit|getpid'
+	[src_os_thread.c.o]='pthread_[a-z_]+|atexit|getpid|clock_gettime'
 	[src_os_stack.c.o]='backtrace|backtrace_symbols_fd|dladdr1'
 	[src_os_env.c.o]='environ|__environ'
 	[src_os_printk.c.o]=''

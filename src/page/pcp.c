@@ -350,8 +350,16 @@ static void drain_set_owned(struct lab_zone *z, struct pcp_set *set, bool zone_l
 static void own_set(struct lab_zone *z, unsigned int cpu)
 {
 	struct pcp_set *set = set_at(z, cpu);
-	while (!set_trylock(set))
-		lab__os_yield();
+	if (!set_trylock(set)) {
+		struct lab__lock_wait w;
+		lab__lock_wait_begin(z, &w, ZL_PCP_SET, (int)cpu);
+		for (unsigned int n = 1; !set_trylock(set); n++) {
+			if (!(n & 255))
+				lab__lock_wait_poll(z, &w, -1);
+			lab__os_yield();
+		}
+		lab__lock_wait_end(z, &w);
+	}
 	if (z->pcp_mode == LAB_PCP_RSEQ)
 		lab__os_membarrier_rseq_cpu((int)cpu);
 }
@@ -437,6 +445,15 @@ void lab__pcp_release_all(struct lab_zone *z)
 {
 	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
 		set_unlock(set_at(z, i));
+}
+
+/* How many sets are owned now (lab_zone_get_locks); racy by nature. */
+unsigned int lab__pcp_sets_owned(const struct lab_zone *z)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		n += atomic_load_explicit(&set_at(z, i)->lock, memory_order_relaxed) != 0;
+	return n;
 }
 
 /* Check the lists of owned sets: each slot a PG_pcp block of the list's order.

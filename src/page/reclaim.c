@@ -145,14 +145,14 @@ bool lab__in_reclaim(void)
 unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority)
 {
 	unsigned long freed = 0;
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	lab__os_rwlock_rdlock(&z->shrinker_lock);
 	in_reclaim++;
 	for (struct lab_shrinker *s = z->shrinkers; s; s = s->lab_next)
 		freed += do_shrink(s, gfp, priority);
 	in_reclaim--;
 	lab__os_rwlock_unlock(&z->shrinker_lock);
-	lab__os_mutex_unlock(&z->reclaim_mutex);
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
 	zone_stat_add(z, shrinker_freed, freed);
 	return freed;
 }
@@ -283,10 +283,11 @@ int lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 	uintptr_t me = lab__self_token(), seen = 0;
 	if (!atomic_compare_exchange_strong(&z->oom_lock, &seen, me))
 		return seen == me ? OOM_SELF : OOM_BUSY;
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	atomic_store(&z->oom_tid, lab__self_tid());
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	lab_oom_handler_t fn = z->oom_handler;
 	void *arg = z->oom_arg;
-	lab__os_mutex_unlock(&z->reclaim_mutex);
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
 	int rc = OOM_NONE;
 	if (fn) {
 		zone_stat_inc(z, oom_calls);
@@ -300,16 +301,16 @@ void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
 {
 	if (!z)
 		return;
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	z->oom_handler = fn;
 	z->oom_arg = arg;
-	lab__os_mutex_unlock(&z->reclaim_mutex);
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
 }
 
 bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 {
 	bool grew = false;
-	lab__os_mutex_lock(&z->grow_mutex);
+	lab__zone_mutex_lock(z, ZL_GROW);
 	size_t managed = atomic_load(&z->managed);
 	size_t want = GROW_MIN_PAGES > ((size_t)1 << order) ? GROW_MIN_PAGES : (size_t)1 << order;
 	if (want > z->max_pages - managed)
@@ -318,6 +319,6 @@ bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 		zone_stat_inc(z, grow);
 		grew = true;
 	}
-	lab__os_mutex_unlock(&z->grow_mutex);
+	lab__zone_mutex_unlock(z, ZL_GROW);
 	return grew;
 }

@@ -34,28 +34,78 @@ uintptr_t lab__self_token(void)
 	return (uintptr_t)&self_token_byte;
 }
 
+static _Thread_local int self_tid __attribute__((tls_model("initial-exec")));
+
+int lab__self_tid(void)
+{
+	if (lab_unlikely(!self_tid))
+		self_tid = lab__os_gettid();
+	return self_tid;
+}
+
+int lab__self_tid_cached(void)
+{
+	return self_tid;
+}
+
+void lab__self_tid_forget(void)
+{
+	self_tid = 0;  /* the forking thread lives on in the child with a new id */
+}
+
 /* An atomic caller spins at most this many times on a holder in another
  * thread (a descheduled holder), then fails rather than wait. */
 #define ATOMIC_SPIN_LIMIT (1u << 14)
 
+/* This thread finds the lock held by itself.  In atomic context it is a
+ * signal handler (or a spinlock section) that interrupted its own thread's
+ * call and then made a sleeping one; outside, either a call of this thread
+ * took it and never returned (it was left with siglongjmp: README, "Jumping
+ * out of a handler"), or a handler that did not mark itself atomic. */
+static void __attribute__((noreturn)) lock_recursion(const struct lab_zone *z)
+{
+	if (lab_in_atomic())
+		lab__printk("BUG: labyrinth: zone %s: lock taken recursively (a sleeping call from "
+			    "a signal handler that interrupted this thread's call?)\n", z->name);
+	else
+		lab__printk("BUG: labyrinth: zone %s: lock taken recursively: held by this thread "
+			    "since a call of it that never returned (a siglongjmp out of a signal "
+			    "handler that interrupted the library?), or a sleeping call from a "
+			    "signal handler that did not call lab_atomic_enter()\n", z->name);
+	abort();
+}
+
 void lab__zone_lock(struct lab_zone *z)
 {
 	uintptr_t me = lab__self_token();
+	struct lab__lock_wait w = { .slot = -1 };
+	bool waiting = false;
 	for (unsigned int spins = 0;; spins++) {
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&z->lock.holder_tid, lab__self_tid(),
+					      memory_order_relaxed);
+			if (lab_unlikely(waiting))
+				lab__lock_wait_end(z, &w);
 			return;
-		if (lab_unlikely(seen == me)) {
-			lab__printk("BUG: labyrinth: zone %s: lock taken recursively "
-				    "(a sleeping call from a signal handler?)\n", z->name);
-			abort();
 		}
-		if (spins < 64)
+		if (lab_unlikely(seen == me))
+			lock_recursion(z);
+		if (spins < 64) {
 			lab__os_cpu_relax();
-		else
-			lab__os_yield();
+			continue;
+		}
+		/* A long wait: recorded, and reported once if it lasts. */
+		if (!waiting) {
+			lab__lock_wait_begin(z, &w, ZL_ZONE, -1);
+			waiting = true;
+		} else if (!(spins & 255)) {
+			lab__lock_wait_poll(z, &w, atomic_load_explicit(&z->lock.holder_tid,
+									memory_order_relaxed));
+		}
+		lab__os_yield();
 	}
 }
 
@@ -66,8 +116,11 @@ bool lab__zone_lock_atomic(struct lab_zone *z)
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&z->lock.holder_tid, lab__self_tid_cached(),
+					      memory_order_relaxed);
 			return true;
+		}
 		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
 			break;
 		lab__os_cpu_relax();
@@ -125,6 +178,8 @@ static void zones_unlock(bool child)
 		lab__os_mutex_unlock(&z->reclaim_mutex);
 		if (child && atomic_load(&z->oom_lock) != lab__self_token())
 			atomic_store(&z->oom_lock, 0);
+		if (child)
+			memset(z->waits, 0, sizeof(z->waits));  /* the waiters are not here */
 	}
 	lab__os_mutex_unlock(&registry_mutex);
 }
@@ -136,6 +191,7 @@ static void zones_unlock_in_parent(void)
 
 static void zones_unlock_in_child(void)
 {
+	lab__self_tid_forget();
 	zones_unlock(true);
 }
 

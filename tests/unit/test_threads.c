@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -523,4 +524,114 @@ Test(threads, a_checker_blocked_writing_its_report_holds_no_lock, .timeout = 60)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "child status %#x (signal %d: 14 is the alarm of an allocation behind the "
 		  "checker)\n%s", status, WIFSIGNALED(status) ? WTERMSIG(status) : 0, out);
+}
+
+/*
+ * A thread that jumps out of the library holding the zone lock (siglongjmp
+ * from a signal handler that interrupted a call) never releases it.  What
+ * can be detected is: its own next sleeping call, which finds the lock its
+ * own, reports a call that never returned (outside atomic context, so not
+ * a handler's recursion); another thread's wait, reported after
+ * LAB_LOCK_REPORT_S seconds with the lock and its holder, and seen by
+ * lab_zone_get_locks() meanwhile.  Emulated by taking the lock as a call
+ * would, then jumping out of a handler.
+ */
+static sigjmp_buf jump_out;
+
+static void jump_out_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_out, 1);
+}
+
+static void leave_holding_the_zone_lock(struct lab_zone *z)
+{
+	struct sigaction sa = { .sa_handler = jump_out_handler };
+	sigaction(SIGUSR1, &sa, NULL);
+	if (sigsetjmp(jump_out, 1) == 0) {
+		lab__zone_lock(z);  /* inside a call... */
+		raise(SIGUSR1);     /* ...interrupted, and the handler jumps out */
+		_exit(5);
+	}
+}
+
+static void jumper_calls_again(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	leave_holding_the_zone_lock(z);
+	alarm(10);
+	lab_alloc_pages(z, LAB_GFP_KERNEL, 4);
+	_exit(0);
+}
+
+Test(threads, a_call_left_with_siglongjmp_is_named_at_the_next_call, .timeout = 60)
+{
+	static char out[8192];
+	int status = run_in_child(jumper_calls_again, NULL, out, sizeof(out));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x\n%s", status,
+		  out);
+	cr_assert(strstr(out, "lock taken recursively: held by this thread since a call of it that "
+			      "never returned"), "%s", out);
+}
+
+struct stuck_alloc {
+	struct lab_zone *z;
+	_Atomic pid_t tid;
+};
+
+static void *alloc_behind_the_lock(void *arg)
+{
+	struct stuck_alloc *s = arg;
+	atomic_store(&s->tid, gettid());
+	lab_alloc_pages(s->z, LAB_GFP_KERNEL, 4);
+	return NULL;
+}
+
+static void waiter_reports_the_holder(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	leave_holding_the_zone_lock(z);
+	/* The report goes into a pipe this thread reads. */
+	int p[2];
+	CHILD_CHECK(pipe(p) == 0);
+	int saved = dup(2);
+	CHILD_CHECK(saved >= 0 && dup2(p[1], 2) == 2);
+	struct stuck_alloc s = { .z = z };
+	pthread_t t;
+	CHILD_CHECK(pthread_create(&t, NULL, alloc_behind_the_lock, &s) == 0);
+	alarm(40);
+	static char got[4096];
+	size_t len = 0;
+	while (!strstr(got, "still waiting\n") && len < sizeof(got) - 1) {
+		ssize_t n = read(p[0], got + len, sizeof(got) - 1 - len);
+		CHILD_CHECK(n > 0);
+		len += (size_t)n;
+		got[len] = 0;
+	}
+	dup2(saved, 2);
+	fputs(got, stderr);
+	/* The holder and the waiter, as a watchdog sees them. */
+	struct lab_zone_locks locks;
+	lab_zone_get_locks(z, &locks);
+	fprintf(stderr, "zone lock %d waits %u\n", locks.zone_lock, locks.nr_waits);
+	CHILD_CHECK(locks.zone_lock == gettid());
+	CHILD_CHECK(locks.nr_waits == 1);
+	CHILD_CHECK(locks.waits[0].tid == atomic_load(&s.tid));
+	CHILD_CHECK(!strcmp(locks.waits[0].lock, "zone lock"));
+	CHILD_CHECK(locks.waits[0].holder_tid == gettid());
+	CHILD_CHECK(locks.waits[0].waited_ns >= LAB_LOCK_REPORT_S * 1000000000ull);
+	char who[64], what[64];
+	snprintf(who, sizeof(who), "thread %d has waited ", atomic_load(&s.tid));
+	snprintf(what, sizeof(what), " s for the zone lock, held by thread %d", gettid());
+	CHILD_CHECK(strstr(got, who) && strstr(strstr(got, who), what));
+	_exit(0);  /* the waiter never gets the lock: it goes with the process */
+}
+
+Test(threads, a_lock_never_released_is_reported_by_its_waiter, .timeout = 90)
+{
+	static char out[8192];
+	int status = run_in_child(waiter_reports_the_holder, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%s", status, out);
 }
