@@ -108,7 +108,15 @@ static void usage(FILE *out)
 		"  --stall S         seconds without progress that count as a stall (default 20)\n"
 		"  --interval S      seconds between progress lines off a terminal (default 5)\n"
 		"  --grow            the zone starts at half size and grows (LAB_ZONE_GROW)\n"
-		"  --help            this text\n");
+		"  --long            the release soak profile: --seconds 600, --threads the\n"
+		"                    larger of 16 and 2 x online CPUs, --stall 60 (sanitizer\n"
+		"                    builds are slow), --interval 30; the options given\n"
+		"                    beside it win.  Run it in the release, ASan and TSan\n"
+		"                    builds, and on a many-core machine when one is at hand\n"
+		"  --help            this text\n"
+		"\n"
+		"A stall report (exit 3) gives every thread's state and, for each zone,\n"
+		"who holds its locks and which thread waits for which lock, held by whom.\n");
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -1520,6 +1528,49 @@ static void *forker_main(void *arg)
 
 static _Atomic bool watchdog_stop;
 
+/* A thread id as the tool knows it: "worker 3 (tid 1234)". */
+static void thread_label(int tid, char *buf, size_t len)
+{
+	if (tid == 0) {
+		snprintf(buf, len, "nobody");
+		return;
+	}
+	if (tid < 0) {
+		snprintf(buf, len, "a thread the library cannot name yet");
+		return;
+	}
+	for (size_t i = 0; i < g.nr_recs; i++)
+		if (atomic_load(&g.recs[i].tid) == tid) {
+			snprintf(buf, len, "%s (tid %d)", g.recs[i].name, tid);
+			return;
+		}
+	snprintf(buf, len, "tid %d", tid);
+}
+
+/* Who holds the zone's locks and who waits for which (lab_zone_get_locks). */
+static void print_locks(const char *what, const struct lab_zone *z)
+{
+	struct lab_zone_locks l;
+	lab_zone_get_locks(z, &l);
+	char a[64], b[64], c[64], d[64];
+	thread_label(l.zone_lock, a, sizeof(a));
+	thread_label(l.reclaim_mutex, b, sizeof(b));
+	thread_label(l.growth_mutex, c, sizeof(c));
+	thread_label(l.oom_handler, d, sizeof(d));
+	say("  %s zone locks: zone lock held by %s; %u per-CPU sets owned; reclaim mutex %s; "
+	    "growth mutex %s; OOM handler %s\n", what, a, l.pcp_sets_owned, b, c, d);
+	for (unsigned i = 0; i < l.nr_waits; i++) {
+		const struct lab_lock_wait *w = &l.waits[i];
+		thread_label(w->tid, a, sizeof(a));
+		thread_label(w->holder_tid, b, sizeof(b));
+		char cpu[16] = "";
+		if (w->cpu >= 0)
+			snprintf(cpu, sizeof(cpu), " %d", w->cpu);
+		say("    %s waits for the %s%s, held by %s, for %.1f s\n", a, w->lock, cpu, b,
+		    (double)w->waited_ns / 1e9);
+	}
+}
+
 static void dump_threads(const struct thread_rec *stuck)
 {
 	uint64_t now = now_ns();
@@ -1536,6 +1587,8 @@ static void dump_threads(const struct thread_rec *stuck)
 		    atomic_load(&r->tid), state_names[st], extra,
 		    (unsigned long long)atomic_load(&r->progress), r->still);
 	}
+	print_locks("stress", g.zone);
+	print_locks("exclusive", g.xzone);
 	pthread_mutex_lock(&g.snap_lock);
 	struct lab_zone_stats s = g.snap;
 	pthread_mutex_unlock(&g.snap_lock);
@@ -1791,6 +1844,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stall", required_argument, NULL, 'w' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "grow", no_argument, NULL, 'g' },
+		{ "long", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1802,10 +1856,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	const char *cmd = "stress";
 	unsigned long v;
-	bool ok = true;
+	bool ok = true, soak = false;
+	unsigned given = 0;  /* the options named, which --long leaves alone */
 	int c;
 	optind = 0;
 	while (ok && (c = cli_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		given |= c == 's' ? 1u : c == 't' ? 2u : c == 'w' ? 4u : c == 'i' ? 8u : 0u;
 		switch (c) {
 		case 's': ok = cli_double(cmd, "--seconds", optarg, 0.001, 1e7, &o->seconds); break;
 		case 't':
@@ -1836,12 +1892,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			ok = cli_double(cmd, "--interval", optarg, 0.001, 86400, &o->interval_s);
 			break;
 		case 'g': o->grow = true; break;
+		case 'L': soak = true; break;
 		case 'h': usage(stdout); return -1;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (!ok || !cli_no_operands(cmd, argc, argv))
 		return EXIT_USAGE;
+	if (soak) {
+		unsigned many = 2 * (unsigned)(cpus > 0 ? cpus : 1);
+		if (!(given & 1))
+			o->seconds = 600;
+		if (!(given & 2))
+			o->threads = many > 16 ? many : 16;
+		if (!(given & 4))
+			o->stall_s = 60;
+		if (!(given & 8))
+			o->interval_s = 30;
+	}
 	return 0;
 }
 
