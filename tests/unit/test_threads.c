@@ -635,3 +635,55 @@ Test(threads, a_lock_never_released_is_reported_by_its_waiter, .timeout = 90)
 	int status = run_in_child(waiter_reports_the_holder, NULL, out, sizeof(out));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%s", status, out);
 }
+
+/*
+ * The checker owns every per-CPU set or none: while one set is busy (here
+ * held by the test, as a thread interrupted inside a list operation holds
+ * it), it holds no other, so the other CPUs keep their lists.  It used to
+ * hold the sets before the busy one for the whole wait, and their CPUs'
+ * allocations all went to the zone lock: with a signal storm under TSan,
+ * a feedback loop that stalled 16 threads.
+ */
+struct checker_run {
+	struct lab_zone *z;
+	_Atomic int errors;
+};
+
+static void *check_zone(void *arg)
+{
+	struct checker_run *c = arg;
+	atomic_store(&c->errors, lab_zone_check(c->z));
+	return NULL;
+}
+
+Test(threads, a_checker_waiting_for_one_per_cpu_set_holds_no_other, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	if (!z->pcp || z->nr_pcp < 2) {
+		lab_zone_destroy(z);
+		cr_skip_test("fewer than two per-CPU sets");
+	}
+	unsigned int last = (unsigned int)z->nr_pcp - 1;
+	_Atomic uint32_t *busy = &set_at(z, last)->lock;
+	uint32_t free_word = 0;
+	while (!atomic_compare_exchange_weak(busy, &free_word, 1))
+		free_word = 0;
+	struct checker_run c = { .z = z, .errors = -1 };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, check_zone, &c), 0);
+	struct lab_zone_locks l;
+	do {
+		usleep(1000);
+		lab_zone_get_locks(z, &l);
+	} while (l.nr_waits == 0);
+	cr_assert_str_eq(l.waits[0].lock, "per-CPU set");
+	cr_assert_eq(l.waits[0].cpu, (int)last);
+	/* Every set but the busy one is free meanwhile (the wait is recorded
+	 * once the others are let go). */
+	cr_assert_eq(l.pcp_sets_owned, 1, "the checker holds %u sets while it waits for one",
+		     l.pcp_sets_owned - 1);
+	atomic_store(busy, 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&c.errors), 0);
+	lab_zone_destroy(z);
+}
