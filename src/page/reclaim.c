@@ -31,21 +31,26 @@
 
 /* ---- shrinkers -------------------------------------------------------- */
 
-/* Registrations one at a time: the check that a shrinker is on no zone's
- * list and its insertion are one step. */
+/* Registrations and unregistrations one at a time: the check that a
+ * shrinker is on no zone's list and its insertion are one step.  Every
+ * change of a list is made holding this mutex (and the list's write lock,
+ * for the shrink rounds that read it), so a holder of this mutex reads any
+ * list without its lock: taking a zone's shrinker_lock under the registry
+ * lock would order them against a shrinker callback's own locks (a round
+ * holds shrinker_lock while it calls them). */
 static lab__os_mutex_t register_mutex = LAB_OS_MUTEX_INIT;
 
-static bool on_list(struct lab_zone *z, const struct lab_shrinker *s)
+/* Under register_mutex. */
+static bool on_list(const struct lab_zone *z, const struct lab_shrinker *s)
 {
-	bool found = false;
-	lab__os_rwlock_rdlock(&z->shrinker_lock);
-	for (struct lab_shrinker *it = z->shrinkers; it && !found; it = it->lab_next)
-		found = it == s;
-	lab__os_rwlock_unlock(&z->shrinker_lock);
-	return found;
+	for (const struct lab_shrinker *it = z->shrinkers; it; it = it->lab_next)
+		if (it == s)
+			return true;
+	return false;
 }
 
-/* Is s on any live zone's list?  Its link field can be on one list only. */
+/* Is s on any live zone's list?  Its link field can be on one list only.
+ * Under register_mutex. */
 static bool registered_anywhere(const struct lab_shrinker *s)
 {
 	bool found = false;
@@ -83,6 +88,7 @@ void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 {
 	if (!z || !s)
 		return;
+	lab__os_mutex_lock(&register_mutex);
 	lab__os_rwlock_wrlock(&z->shrinker_lock);
 	for (struct lab_shrinker **it = &z->shrinkers; *it; it = &(*it)->lab_next) {
 		if (*it == s) {
@@ -91,6 +97,7 @@ void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 		}
 	}
 	lab__os_rwlock_unlock(&z->shrinker_lock);
+	lab__os_mutex_unlock(&register_mutex);
 }
 
 /* do_shrink_slab(): scan (freeable >> priority) * 4 / seeks objects plus the
