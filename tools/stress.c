@@ -535,6 +535,9 @@ struct worker {
 	struct held sig_slot;
 	uint64_t sig_seq;
 	_Atomic uint64_t sig_runs, sig_skipped;
+	timer_t storm_timer;      /* one-shot, re-armed by the handler (storm_handler) */
+	bool storm_armed;
+	uint64_t storm_next;      /* when the timer fires next (CLOCK_MONOTONIC) */
 	_Atomic uint64_t ops;
 };
 
@@ -1011,6 +1014,32 @@ static void storm_once(struct worker *w)
 		free_block(&h);
 }
 
+/* The storm's period in ns, at least a microsecond. */
+static uint64_t storm_period_ns(void)
+{
+	uint64_t period = 1000000000u / g.opt.signal_hz;
+	return period < 1000 ? 1000 : period;
+}
+
+/* Fire at the absolute time at (CLOCK_MONOTONIC), once. */
+static void storm_arm(struct worker *w, uint64_t at)
+{
+	w->storm_next = at;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(at / 1000000000u), .tv_nsec = (long)(at % 1000000000u) },
+	};
+	timer_settime(w->storm_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * The timer is one-shot, armed again when a handler ends: at the next tick
+ * of the period, but never sooner than half a period after the end.  A
+ * handler slower than the period (a sanitizer build, a crowded machine)
+ * then never runs back to back with the next one, which starved the
+ * interrupted worker for as long as that lasted: an interrupt storm, not a
+ * stall of the library.  clock_gettime and timer_settime are
+ * async-signal-safe.
+ */
 static void storm_handler(int sig)
 {
 	(void)sig;
@@ -1023,6 +1052,11 @@ static void storm_handler(int sig)
 			gate_leave();
 		} else {
 			ADD(w->sig_skipped, 1);
+		}
+		if (w->storm_armed) {
+			uint64_t period = storm_period_ns(), now = now_ns();
+			uint64_t next = w->storm_next + period;
+			storm_arm(w, next > now + period / 2 ? next : now + period / 2);
 		}
 	}
 	errno = saved;
@@ -1037,25 +1071,20 @@ static void block_storm(int how)
 }
 
 /* A timer that signals this thread only. */
-static bool storm_start(timer_t *timer, struct rng *r)
+static bool storm_start(struct worker *w)
 {
 	if (!g.opt.signal_hz)
 		return false;
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = STORM_SIGNAL };
 	sev.sigev_notify_thread_id = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &sev, timer)) {
+	if (timer_create(CLOCK_MONOTONIC, &sev, &w->storm_timer)) {
 		say("labyrinth stress: timer_create: %s; no signal storm on this thread\n",
 		    strerror(errno));
 		return false;
 	}
-	long period = 1000000000L / (long)g.opt.signal_hz;
-	if (period < 1000)
-		period = 1000;
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = period / 1000000000L, .tv_nsec = period % 1000000000L },
-		.it_value = { .tv_sec = 0, .tv_nsec = 1000 + (long)rng_below(r, (unsigned)period) },
-	};
-	timer_settime(*timer, 0, &its, NULL);
+	uint64_t period = storm_period_ns();
+	storm_arm(w, now_ns() + 1000 + rng_below(&w->rng, (unsigned)(period < 1000000000u ?
+								   period : 999999999u)));
 	return true;
 }
 
@@ -1064,8 +1093,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	atomic_store(&w->rec->tid, gettid());
 	self_worker = w;
-	timer_t timer;
-	bool storm = storm_start(&timer, &w->rng);
+	bool storm = storm_start(w);
+	w->storm_armed = storm;
 	block_storm(SIG_UNBLOCK);
 
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
@@ -1081,8 +1110,9 @@ static void *worker_main(void *arg)
 
 	/* Quiet the storm before touching what the handler holds. */
 	block_storm(SIG_BLOCK);
+	w->storm_armed = false;
 	if (storm)
-		timer_delete(timer);
+		timer_delete(w->storm_timer);
 	set_state(w->rec, ST_TEARDOWN, 0);
 	gate_enter(w->rec);
 	if (w->sig_slot.page)
