@@ -7,6 +7,8 @@
  * Every function is thread-safe unless it says otherwise.  "May sleep" means
  * the call can block the calling thread; a call that may not sleep is safe
  * inside a spinlock-style critical section.
+ *
+ * NULL (types.h): every function takes NULL for any pointer argument.
  */
 #ifndef LABYRINTH_H
 #define LABYRINTH_H

@@ -108,7 +108,15 @@ static void usage(FILE *out)
 		"  --stall S         seconds without progress that count as a stall (default 20)\n"
 		"  --interval S      seconds between progress lines off a terminal (default 5)\n"
 		"  --grow            the zone starts at half size and grows (LAB_ZONE_GROW)\n"
-		"  --help            this text\n");
+		"  --long            the release soak profile: --seconds 600, --threads the\n"
+		"                    larger of 16 and 2 x online CPUs, --stall 60 (sanitizer\n"
+		"                    builds are slow), --interval 30; the options given\n"
+		"                    beside it win.  Run it in the release, ASan and TSan\n"
+		"                    builds, and on a many-core machine when one is at hand\n"
+		"  --help            this text\n"
+		"\n"
+		"A stall report (exit 3) gives every thread's state and, for each zone,\n"
+		"who holds its locks and which thread waits for which lock, held by whom.\n");
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -527,6 +535,9 @@ struct worker {
 	struct held sig_slot;
 	uint64_t sig_seq;
 	_Atomic uint64_t sig_runs, sig_skipped;
+	timer_t storm_timer;      /* one-shot, re-armed by the handler (storm_handler) */
+	bool storm_armed;
+	uint64_t storm_next;      /* when the timer fires next (CLOCK_MONOTONIC) */
 	_Atomic uint64_t ops;
 };
 
@@ -1003,6 +1014,32 @@ static void storm_once(struct worker *w)
 		free_block(&h);
 }
 
+/* The storm's period in ns, at least a microsecond. */
+static uint64_t storm_period_ns(void)
+{
+	uint64_t period = 1000000000u / g.opt.signal_hz;
+	return period < 1000 ? 1000 : period;
+}
+
+/* Fire at the absolute time at (CLOCK_MONOTONIC), once. */
+static void storm_arm(struct worker *w, uint64_t at)
+{
+	w->storm_next = at;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(at / 1000000000u), .tv_nsec = (long)(at % 1000000000u) },
+	};
+	timer_settime(w->storm_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * The timer is one-shot, armed again when a handler ends: at the next tick
+ * of the period, but never sooner than half a period after the end.  A
+ * handler slower than the period (a sanitizer build, a crowded machine)
+ * then never runs back to back with the next one, which starved the
+ * interrupted worker for as long as that lasted: an interrupt storm, not a
+ * stall of the library.  clock_gettime and timer_settime are
+ * async-signal-safe.
+ */
 static void storm_handler(int sig)
 {
 	(void)sig;
@@ -1015,6 +1052,11 @@ static void storm_handler(int sig)
 			gate_leave();
 		} else {
 			ADD(w->sig_skipped, 1);
+		}
+		if (w->storm_armed) {
+			uint64_t period = storm_period_ns(), now = now_ns();
+			uint64_t next = w->storm_next + period;
+			storm_arm(w, next > now + period / 2 ? next : now + period / 2);
 		}
 	}
 	errno = saved;
@@ -1029,25 +1071,20 @@ static void block_storm(int how)
 }
 
 /* A timer that signals this thread only. */
-static bool storm_start(timer_t *timer, struct rng *r)
+static bool storm_start(struct worker *w)
 {
 	if (!g.opt.signal_hz)
 		return false;
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = STORM_SIGNAL };
 	sev.sigev_notify_thread_id = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &sev, timer)) {
+	if (timer_create(CLOCK_MONOTONIC, &sev, &w->storm_timer)) {
 		say("labyrinth stress: timer_create: %s; no signal storm on this thread\n",
 		    strerror(errno));
 		return false;
 	}
-	long period = 1000000000L / (long)g.opt.signal_hz;
-	if (period < 1000)
-		period = 1000;
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = period / 1000000000L, .tv_nsec = period % 1000000000L },
-		.it_value = { .tv_sec = 0, .tv_nsec = 1000 + (long)rng_below(r, (unsigned)period) },
-	};
-	timer_settime(*timer, 0, &its, NULL);
+	uint64_t period = storm_period_ns();
+	storm_arm(w, now_ns() + 1000 + rng_below(&w->rng, (unsigned)(period < 1000000000u ?
+								   period : 999999999u)));
 	return true;
 }
 
@@ -1056,8 +1093,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	atomic_store(&w->rec->tid, gettid());
 	self_worker = w;
-	timer_t timer;
-	bool storm = storm_start(&timer, &w->rng);
+	bool storm = storm_start(w);
+	w->storm_armed = storm;
 	block_storm(SIG_UNBLOCK);
 
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
@@ -1073,8 +1110,9 @@ static void *worker_main(void *arg)
 
 	/* Quiet the storm before touching what the handler holds. */
 	block_storm(SIG_BLOCK);
+	w->storm_armed = false;
 	if (storm)
-		timer_delete(timer);
+		timer_delete(w->storm_timer);
 	set_state(w->rec, ST_TEARDOWN, 0);
 	gate_enter(w->rec);
 	if (w->sig_slot.page)
@@ -1333,22 +1371,19 @@ static void *checker_main(void *arg)
 
 /*
  * The child of a fork() has one thread and a copy of the zone.  Any lock that
- * another thread held at the moment of fork() stays held in the copy for
- * good.  The tool's threads, its signal handlers and its shrinker callbacks
- * are all outside the library then (the gate); kswapd is a library thread the
- * gate cannot stop, and it takes the zone lock for a moment on each run, so
- * the child may find the zone lock held by nobody.  What is valid there:
+ * another thread held at the moment of fork() would stay held in the copy
+ * for good, but the library's fork handlers hold every lock of every zone
+ * across fork() (its reclaim and growth mutexes, its per-CPU sets, the zone
+ * lock), and the tool's threads, its signal handlers and its shrinker
+ * callbacks are all outside the library then (the gate).  What is valid:
  *   - reading and writing blocks the parent held: they are copies;
- *   - ATOMIC and NOWAIT allocations and frees: they never wait for the zone
- *     lock, so they return even when it was inherited held (then they fail,
- *     and frees are deferred); a hang here is a bug;
- *   - calls that take the zone lock (lab_zone_get_stats, lab_zone_check,
- *     sleeping allocations) only if no library thread held it at fork(): the
- *     child cannot know, so it bounds them with an alarm and reports the
- *     inherited lock, which is counted and is not a violation;
- *   - not: sleeping allocations (direct reclaim takes mutexes and calls
- *     shrinker callbacks whose own locks may be held), lab_zone_destroy()
- *     (it joins a kswapd that does not exist in the child).
+ *   - ATOMIC and NOWAIT allocations and frees; a hang here is a bug;
+ *   - calls that take the zone's locks (lab_zone_get_stats, lab_zone_check):
+ *     none can be inherited held, so a hang here (bounded by an alarm) is a
+ *     violation too;
+ *   - not: sleeping allocations (direct reclaim calls the tool's shrinker
+ *     callbacks, whose own locks a tool thread may hold outside the library),
+ *     lab_zone_destroy() (it joins a kswapd that does not exist in the child).
  * Exclusive blocks are the exception to the first point: the child must find
  * them absent (DONTFORK, SECRET: a read faults) or zero (WIPEONFORK); it
  * reads them under a SIGSEGV handler.  Only a protection the OS refused
@@ -1492,13 +1527,15 @@ static void *forker_main(void *arg)
 				ADD(*((g.xin_force & LAB_ZONE_DONTFORK) ? &g.fork_excl_fault
 				      : (g.xin_force & LAB_ZONE_WIPEONFORK) ? &g.fork_excl_zero
 				      : &g.fork_excl_copy), 1);
-		} else if (code == CHILD_LOCK_INHERITED) {
-			ADD(g.fork_inherited_lock, 1);
 		} else {
+			if (code == CHILD_LOCK_INHERITED)
+				ADD(g.fork_inherited_lock, 1);
 			ADD(g.fork_failed, 1);
 			violation("fork child: %s (status %#x)",
 				  code == CHILD_BAD_STAMP ? "a block the parent held lost its stamp"
 				  : code == CHILD_ATOMIC_HUNG ? "an ATOMIC/NOWAIT call hung"
+				  : code == CHILD_LOCK_INHERITED ? "lab_zone_get_stats or lab_zone_check "
+				    "hung: a lock inherited held"
 				  : code == CHILD_VIOLATION ? "invariants broken (reported above)"
 				  : code == CHILD_EXCL_VISIBLE ? "an exclusive block was visible"
 				  : "died", status);
@@ -1521,6 +1558,49 @@ static void *forker_main(void *arg)
 
 static _Atomic bool watchdog_stop;
 
+/* A thread id as the tool knows it: "worker 3 (tid 1234)". */
+static void thread_label(int tid, char *buf, size_t len)
+{
+	if (tid == 0) {
+		snprintf(buf, len, "nobody");
+		return;
+	}
+	if (tid < 0) {
+		snprintf(buf, len, "a thread the library cannot name yet");
+		return;
+	}
+	for (size_t i = 0; i < g.nr_recs; i++)
+		if (atomic_load(&g.recs[i].tid) == tid) {
+			snprintf(buf, len, "%s (tid %d)", g.recs[i].name, tid);
+			return;
+		}
+	snprintf(buf, len, "tid %d", tid);
+}
+
+/* Who holds the zone's locks and who waits for which (lab_zone_get_locks). */
+static void print_locks(const char *what, const struct lab_zone *z)
+{
+	struct lab_zone_locks l;
+	lab_zone_get_locks(z, &l);
+	char a[64], b[64], c[64], d[64];
+	thread_label(l.zone_lock, a, sizeof(a));
+	thread_label(l.reclaim_mutex, b, sizeof(b));
+	thread_label(l.growth_mutex, c, sizeof(c));
+	thread_label(l.oom_handler, d, sizeof(d));
+	say("  %s zone locks: zone lock held by %s; %u per-CPU sets owned; reclaim mutex %s; "
+	    "growth mutex %s; OOM handler %s\n", what, a, l.pcp_sets_owned, b, c, d);
+	for (unsigned i = 0; i < l.nr_waits; i++) {
+		const struct lab_lock_wait *w = &l.waits[i];
+		thread_label(w->tid, a, sizeof(a));
+		thread_label(w->holder_tid, b, sizeof(b));
+		char cpu[16] = "";
+		if (w->cpu >= 0)
+			snprintf(cpu, sizeof(cpu), " %d", w->cpu);
+		say("    %s waits for the %s%s, held by %s, for %.1f s\n", a, w->lock, cpu, b,
+		    (double)w->waited_ns / 1e9);
+	}
+}
+
 static void dump_threads(const struct thread_rec *stuck)
 {
 	uint64_t now = now_ns();
@@ -1537,6 +1617,8 @@ static void dump_threads(const struct thread_rec *stuck)
 		    atomic_load(&r->tid), state_names[st], extra,
 		    (unsigned long long)atomic_load(&r->progress), r->still);
 	}
+	print_locks("stress", g.zone);
+	print_locks("exclusive", g.xzone);
 	pthread_mutex_lock(&g.snap_lock);
 	struct lab_zone_stats s = g.snap;
 	pthread_mutex_unlock(&g.snap_lock);
@@ -1739,8 +1821,8 @@ static void summary(double elapsed)
 		       (unsigned long long)GET(g.caches[i].scans), (unsigned long long)GET(g.caches[i].freed));
 	printf("shrinker (un)registrations: %llu; pressure ballast peak: %zu blocks\n",
 	       (unsigned long long)GET(g.toggles), g.ballast_max);
-	printf("forks: %llu (%llu children checked the zone, %llu inherited a zone lock held by "
-	       "kswapd, %llu failed)\n", (unsigned long long)GET(g.forks),
+	printf("forks: %llu (%llu children checked the zone, %llu inherited a lock held, "
+	       "%llu failed)\n", (unsigned long long)GET(g.forks),
 	       (unsigned long long)GET(g.fork_ok), (unsigned long long)GET(g.fork_inherited_lock),
 	       (unsigned long long)GET(g.fork_failed));
 	printf("zone: managed %zu, reserve use %llu, highatomic use %llu, stalls %llu, direct "
@@ -1792,6 +1874,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stall", required_argument, NULL, 'w' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "grow", no_argument, NULL, 'g' },
+		{ "long", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1803,10 +1886,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	const char *cmd = "stress";
 	unsigned long v;
-	bool ok = true;
+	bool ok = true, soak = false;
+	unsigned given = 0;  /* the options named, which --long leaves alone */
 	int c;
 	optind = 0;
 	while (ok && (c = cli_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		given |= c == 's' ? 1u : c == 't' ? 2u : c == 'w' ? 4u : c == 'i' ? 8u : 0u;
 		switch (c) {
 		case 's': ok = cli_double(cmd, "--seconds", optarg, 0.001, 1e7, &o->seconds); break;
 		case 't':
@@ -1837,12 +1922,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			ok = cli_double(cmd, "--interval", optarg, 0.001, 86400, &o->interval_s);
 			break;
 		case 'g': o->grow = true; break;
+		case 'L': soak = true; break;
 		case 'h': usage(stdout); return -1;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (!ok || !cli_no_operands(cmd, argc, argv))
 		return EXIT_USAGE;
+	if (soak) {
+		unsigned many = 2 * (unsigned)(cpus > 0 ? cpus : 1);
+		if (!(given & 1))
+			o->seconds = 600;
+		if (!(given & 2))
+			o->threads = many > 16 ? many : 16;
+		if (!(given & 4))
+			o->stall_s = 60;
+		if (!(given & 8))
+			o->interval_s = 30;
+	}
 	return 0;
 }
 

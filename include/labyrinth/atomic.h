@@ -28,6 +28,12 @@ extern "C" {
  *
  * A signal handler marks itself by calling lab_atomic_enter() first and
  * lab_atomic_exit() before it returns (and before any siglongjmp out).
+ * siglongjmp out of a handler is safe only when the signal interrupted code
+ * outside the library: out of one that interrupted a library call, it leaves
+ * that call's locks held for good (the thread's next sleeping call that needs
+ * one reports "a call of it that never returned" and aborts; other threads'
+ * waits are reported, see lab_zone_get_locks in debug.h).  Block the signal
+ * around library calls, or jump from code that tests a flag the handler set.
  */
 LAB_API void lab_atomic_enter(void);
 /* Leave one level.  An exit without an enter is reported and ignored. */

@@ -76,6 +76,41 @@ LAB_API size_t lab_dump_page_owner(const struct lab_zone *zone, FILE *out);
  * line; what lab_zone_destroy() prints.  Returns the number of blocks. */
 LAB_API size_t lab_page_owner_report_leaks(const struct lab_zone *zone, FILE *out);
 
+/*
+ * Who holds the locks of a zone now, and which threads wait for one: read
+ * without taking any, for a watchdog that finds a thread stuck (`labyrinth
+ * stress` names them in its STALL report).  Thread ids as gettid(2) gives
+ * them; a holder is 0 when the lock is free and -1 when it is held by a
+ * thread whose id the library has not learned (one that made only atomic
+ * calls so far), or, for a per-CPU set, always (sets record no holder).
+ * Waits are those of sleeping callers that could not take the lock at once
+ * (atomic callers never wait long); a sleeping caller that waits
+ * LAB_LOCK_REPORT_S seconds also reports it once on stderr ("BUG: ... has
+ * waited"), naming the lock and its holder, and goes on waiting.  A
+ * snapshot of moving parts: each field was true at some instant of the
+ * call.  NULL zone: all zero; NULL out: nothing.
+ * Thread-safe; does not sleep; async-signal-safe; O(CPUs).
+ */
+#define LAB_LOCK_WAITS 16
+#define LAB_LOCK_REPORT_S 10
+struct lab_lock_wait {
+	int tid;                 /* the waiting thread */
+	const char *lock;        /* "zone lock", "per-CPU set", "reclaim mutex", "growth mutex" */
+	int cpu;                 /* the per-CPU set's index; -1 for the others */
+	int holder_tid;          /* the lock's holder as above */
+	uint64_t waited_ns;      /* so far */
+};
+struct lab_zone_locks {
+	int zone_lock;                /* holder of the zone (buddy) lock */
+	unsigned int pcp_sets_owned;  /* per-CPU sets owned now (a drain, the checker, lock mode) */
+	int reclaim_mutex;            /* a shrink round's thread */
+	int growth_mutex;             /* a growing thread (LAB_ZONE_GROW) */
+	int oom_handler;              /* the thread running the OOM handler */
+	unsigned int nr_waits;
+	struct lab_lock_wait waits[LAB_LOCK_WAITS];
+};
+LAB_API void lab_zone_get_locks(const struct lab_zone *zone, struct lab_zone_locks *out);
+
 #ifdef __cplusplus
 }
 #endif

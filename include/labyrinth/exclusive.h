@@ -24,7 +24,10 @@ extern "C" {
  * A block allocated with LAB_GFP_EXCLUSIVE is zeroed before it is returned,
  * belongs to an owner (the allocating thread, or the thread's owner token),
  * may be freed only by that owner, and is scrubbed when freed, before any
- * other allocation can get it.  With LAB_GFP_ATOMIC it keeps every property
+ * other allocation can get it.  Every way back counts as a free: a put of
+ * its last reference, a return to a mempool (whose reserve holds it
+ * scrubbed and owned by nobody, and hands it out zeroed and owned again for
+ * an EXCLUSIVE caller) and a pool's destruction.  With LAB_GFP_ATOMIC it keeps every property
  * of the atomic path: no syscall, no page fault, safe in a signal handler.
  * See docs/THREAT_MODEL.md for what each protection does and does not cover.
  */

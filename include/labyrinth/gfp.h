@@ -19,7 +19,10 @@ typedef unsigned int lab_gfp_t;
 #define LAB_GFP_ZERO            0x0002u
 /* Do not print the allocation-failure report. */
 #define LAB_GFP_NOWARN          0x0004u
-/* Never return NULL; retry forever.  Needs LAB_GFP_DIRECT_RECLAIM. */
+/* Never return NULL; retry forever.  Needs LAB_GFP_DIRECT_RECLAIM.  A block
+ * the zone can never hand out (larger than its maximum size, or more than
+ * its min watermark leaves of it at full size) is refused with EINVAL and a
+ * warning once, as it would otherwise wait forever. */
 #define LAB_GFP_NOFAIL          0x0008u
 /* Try one round of reclaim, then fail. */
 #define LAB_GFP_NORETRY         0x0010u

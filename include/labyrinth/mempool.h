@@ -30,10 +30,16 @@ LAB_API void lab_mempool_destroy(struct lab_mempool *pool);
  * EINVAL (a sleeping mempool allocation never fails anyway).
  */
 LAB_API struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp);
-/* Return a block: it refills the reserve first, else goes to the zone.
- * Never sleeps; async-signal-safe. */
+/*
+ * Return a block: it refills the reserve first, else goes to the zone.
+ * Either way it is a free, with a free's checks and reports: a block
+ * returned twice ("double free: the block is in a mempool's reserve"), of
+ * another zone or order, or an exclusive block returned by a non-owner is
+ * reported and never pooled twice; an exclusive block is scrubbed and
+ * disowned before the reserve keeps it.  Never sleeps; async-signal-safe.
+ */
 LAB_API void lab_mempool_free(struct lab_page *page, struct lab_mempool *pool);
-/* Elements in the reserve now. */
+/* Elements in the reserve now (0 for a NULL pool). */
 LAB_API unsigned int lab_mempool_available(const struct lab_mempool *pool);
 
 #ifdef __cplusplus

@@ -62,8 +62,11 @@ LAB_API size_t lab_page_size(void);
  * order-0 block) to the last lab_put_page().  So get / free / put leaks
  * nothing.  A get at INT32_MAX, or a get or put on a block without
  * references, is a "BUG: Bad page state" report; a block still allocated is
- * then leaked, never reused, and the count never wraps.  `page` must be a
- * block's head.  Thread-safe, never sleep, O(1) plus the free.
+ * then leaked, never reused, and the count never wraps.  A put is a free of
+ * one reference, with a free's checks: of an exclusive block only its owner
+ * may get or put a reference (another thread's is refused with a report).
+ * `page` must be a block's head.  Thread-safe, never sleep, O(1) plus the
+ * free.
  */
 LAB_API void lab_get_page(struct lab_page *page);
 LAB_API void lab_put_page(struct lab_page *page);
@@ -83,7 +86,8 @@ LAB_API int lab_page_order(const struct lab_page *page);
 /*
  * The page lock: one bit in the block's head descriptor.  `page` must be a
  * head returned by lab_alloc_pages() and not yet freed; it is not checked
- * (these are the fast primitives).  A lock is not owned by a thread: any
+ * (these are the fast primitives), but NULL is (types.h: nothing is done,
+ * lab_trylock_page answers false).  A lock is not owned by a thread: any
  * thread, or a signal handler, may unlock it.  Waiters sleep on a hashed
  * table of 256 futex-based wait queues; a waiter that loses the lock to
  * newcomers 5 times is handed it by the next unlock, so nobody starves.

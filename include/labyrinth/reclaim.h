@@ -28,7 +28,14 @@ struct lab_shrink_control {
  * A shrinker, like the kernel's: count_objects says how many objects could
  * be freed, scan_objects frees up to sc->nr_to_scan of them (typically by
  * calling lab_free_pages) and returns how many it freed.  Callbacks run in
- * the reclaimer thread or in a sleeping allocator, never with a zone lock.
+ * the reclaimer thread or in a sleeping allocator, never with a zone lock,
+ * and as the kernel's PF_MEMALLOC: what they allocate, in any zone, may take
+ * every free page (no watermark) and never enters reclaim itself (no
+ * recursion, no deadlock on the reclaim their thread runs); a sleeping
+ * allocation that finds nothing fails at once, NOFAIL waits for other
+ * threads' frees (with a warning once).  A callback must not create or
+ * destroy a zone, (un)register a shrinker or fork(): the thread holds the
+ * zone's reclaim mutex, which those take or wait for.
  */
 struct lab_shrinker {
 	unsigned long (*count_objects)(struct lab_shrinker *s, struct lab_shrink_control *sc);
@@ -41,7 +48,8 @@ struct lab_shrinker {
 	struct lab_shrinker *lab_next;
 	long lab_nr_deferred;  /* scan work carried to the next round */
 };
-/* Returns 0, or -EINVAL.  May sleep. */
+/* Returns 0, -EINVAL, or -EBUSY if s is registered already, in this zone or
+ * another (a shrinker is one list entry).  May sleep; O(zones + shrinkers). */
 LAB_API int lab_register_shrinker(struct lab_zone *zone, struct lab_shrinker *s);
 /* Waits for running callbacks of s to finish.  May sleep. */
 LAB_API void lab_unregister_shrinker(struct lab_zone *zone, struct lab_shrinker *s);
@@ -49,7 +57,11 @@ LAB_API void lab_unregister_shrinker(struct lab_zone *zone, struct lab_shrinker 
 /*
  * Called by a sleeping allocation when reclaim has made no progress for
  * several rounds, before it fails.  Return nonzero if memory was released
- * (the allocation then retries), zero otherwise.
+ * (the allocation then retries), zero otherwise.  One handler runs at a time
+ * per zone, under a lock taken with a trylock (the kernel's oom_lock): a
+ * thread out of memory meanwhile counts the running handler as progress and
+ * waits for what it frees; an allocation the handler makes itself that runs
+ * out of memory fails instead of calling the handler again.
  */
 typedef int (*lab_oom_handler_t)(struct lab_zone *zone, lab_gfp_t gfp,
 				 unsigned int order, void *arg);

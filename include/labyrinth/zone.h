@@ -48,6 +48,9 @@ extern "C" {
 #define LAB_ZONE_ALL_FLAGS  (0x0003u | 0x03fcu | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | \
 			     LAB_ZONE_PAGE_OWNER | LAB_ZONE_LAZY)
 
+/* Zones that may exist at once; lab_zone_create() is ENFILE beyond it. */
+#define LAB_MAX_ZONES 64
+
 struct lab_zone_config {
 	const char *name;      /* shown in reports and dumps; default "Normal" */
 	size_t pages;          /* pages managed at creation (required, > 0) */
@@ -65,6 +68,20 @@ struct lab_zone_config {
  * Create a zone of cfg->pages pages.  Memory and descriptors are mapped and
  * pre-faulted here so that later allocations never fault.  Returns NULL and
  * sets errno (EINVAL for a bad config, ENOMEM, ...) on failure.  May sleep.
+ *
+ * A zone the machine or the process cannot hold is ENOMEM before anything is
+ * committed, and the caller keeps its process (the pre-fault would otherwise
+ * wake the kernel's OOM killer): its memory, descriptors and debugging
+ * records must fit in what the machine has available (MemAvailable) less a
+ * reserve of 1/64 of its memory (at least 64 MiB), under the memory cgroup's
+ * limit (cgroup v2 memory.max or v1 memory.limit_in_bytes, at every level)
+ * and RLIMIT_DATA; the address space it reserves (max_pages) is subject to
+ * RLIMIT_AS.  The pre-fault checks again every 64 MiB and undoes what it did
+ * if memory ran out meanwhile.  Growth (LAB_ZONE_GROW) obeys the same rules:
+ * a growth that does not fit fails and the zone stays as it was.
+ *
+ * At most 64 zones exist at once (LAB_MAX_ZONES): the 65th is ENFILE until
+ * one is destroyed.
  */
 LAB_API struct lab_zone *lab_zone_create(const struct lab_zone_config *cfg);
 /* Destroy a zone; reports blocks still allocated.  May sleep. */

@@ -162,7 +162,7 @@ static size_t for_each_owned(const struct lab_zone *z, FILE *out, bool leaks_onl
 	for (size_t pfn = 0; pfn < managed;) {
 		const struct lab_page *p = pfn_to_page(z, pfn);
 		uint32_t f = page_flags(p);
-		size_t n = (f & (PG_buddy | PG_allocated | PG_bad | PG_deferred))
+		size_t n = (f & (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pooled))
 				   ? (size_t)1 << (p->order <= LAB_MAX_ORDER ? p->order : 0) : 1;
 		bool live = (f & PG_allocated) || (leaks_only && (f & PG_bad));
 		if (live && z->page_owner[pfn].set) {

@@ -418,7 +418,7 @@ static void copy_zones(const struct export_file *f, void *arg)
 
 int lab_stats_read_export2(int pid, struct lab_stats_snapshot *out, size_t stats_size)
 {
-	const struct export_file *f;
+	const struct export_file *f = NULL;
 	size_t size = 0;
 	if (!out || pid <= 0 || !stats_size_ok(stats_size))
 		return -EINVAL;
@@ -456,7 +456,7 @@ static void copy_caches(const struct export_file *f, void *arg)
 
 int lab_slab_read_export2(int pid, struct lab_slab_snapshot *out, size_t stats_size)
 {
-	const struct export_file *f;
+	const struct export_file *f = NULL;
 	size_t size = 0;
 	if (!out || pid <= 0 || !stats_size_ok(stats_size))
 		return -EINVAL;

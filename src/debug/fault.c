@@ -123,6 +123,8 @@ static int attr_set(struct fault_attr *fa, const struct lab_fault_attr *a, bool 
 
 static void attr_get(struct fault_attr *fa, struct lab_fault_attr *out)
 {
+	if (!out)
+		return;
 	out->probability = LOAD(probability);
 	out->interval = LOAD(interval);
 	out->times = LOAD(times);

@@ -28,6 +28,12 @@ static inline int lab__debug_new_range(struct lab_zone *z, size_t first, size_t 
 		lab__poison_new_range(z, first, nr);
 	return lab__page_owner_on(z) ? lab__page_owner_new_range(z, first, nr) : 0;
 }
+/* Memory the features keep per page of [first, first+nr): page_owner's
+ * records (zone.c counts them before it commits a range). */
+static inline size_t lab__debug_bytes(const struct lab_zone *z, size_t nr)
+{
+	return lab__page_owner_on(z) ? nr * sizeof(struct page_owner) : 0;
+}
 static inline void lab__debug_zone_fini(struct lab_zone *z)
 {
 	if (lab__page_owner_on(z))

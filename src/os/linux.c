@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ void lab__os_release(void *addr, size_t size)
 	munmap(addr, size);
 }
 
-int lab__os_prefault(void *addr, size_t size)
+static int prefault_step(char *addr, size_t size)
 {
 	if (madvise(addr, size, MADV_POPULATE_WRITE) == 0)
 		return 0;
@@ -83,6 +84,164 @@ int lab__os_prefault(void *addr, size_t size)
 	size_t ps = lab__os_page_size();
 	for (size_t off = 0; off < size; off += ps)
 		((volatile char *)addr)[off] = 0;
+	return 0;
+}
+
+int lab__os_prefault(void *addr, size_t size)
+{
+	for (size_t done = 0; done < size;) {
+		size_t step = size - done < LAB_OS_PREFAULT_STEP ? size - done : LAB_OS_PREFAULT_STEP;
+		/* Memory may have gone elsewhere since the caller's check. */
+		int rc = size - done > LAB_OS_PREFAULT_STEP ? lab__os_mem_fits(size - done) : 0;
+		if (!rc)
+			rc = prefault_step((char *)addr + done, step);
+		if (rc)
+			return rc;
+		done += step;
+	}
+	return 0;
+}
+
+/* ---- how much memory the process may still use ------------------------- */
+
+/* Read a small file whole into buf (NUL-terminated); its length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t used = 0;
+	while (used < len - 1) {
+		ssize_t n = read(fd, buf + used, len - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	buf[used] = '\0';
+	return (ssize_t)used;
+}
+
+/* The number after "key" in text, times scale; false if there is none. */
+static bool field(const char *text, const char *key, uint64_t scale, uint64_t *out)
+{
+	const char *p = text;
+	size_t klen = strlen(key);
+	while (p && *p) {
+		if (!strncmp(p, key, klen)) {
+			p += klen;
+			while (*p == ' ' || *p == '\t' || *p == ':')
+				p++;
+			if (*p < '0' || *p > '9')
+				return false;
+			uint64_t v = 0;
+			while (*p >= '0' && *p <= '9')
+				v = v * 10 + (uint64_t)(*p++ - '0');
+			*out = v * scale;
+			return true;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return false;
+}
+
+/* One number in a file of its own ("max" and unreadable: none). */
+static bool file_number(const char *path, uint64_t *out)
+{
+	char buf[64];
+	return read_small(path, buf, sizeof(buf)) > 0 && field(buf, "", 1, out);
+}
+
+/* Room under the memory cgroup at dir (root_len bytes of it name the
+ * hierarchy's mount) and at every level above it up to the mount: the least
+ * of limit - usage; UINT64_MAX where no level has a limit. */
+static uint64_t cgroup_room(char *dir, size_t root_len, const char *max_file,
+			    const char *use_file)
+{
+	uint64_t room = UINT64_MAX;
+	for (;;) {
+		char path[PATH_MAX];
+		uint64_t max, use;
+		size_t n = strlen(dir);
+		if (n + 1 + strlen(max_file) + 1 > sizeof(path) ||
+		    n + 1 + strlen(use_file) + 1 > sizeof(path))
+			break;
+		memcpy(path, dir, n);
+		path[n] = '/';
+		strcpy(path + n + 1, max_file);
+		if (file_number(path, &max)) {
+			strcpy(path + n + 1, use_file);
+			if (file_number(path, &use)) {
+				uint64_t r = use < max ? max - use : 0;
+				if (r < room)
+					room = r;
+			}
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || (size_t)(slash - dir) < root_len)
+			break;
+		*slash = '\0';
+	}
+	return room;
+}
+
+/* The memory cgroup of this process: /proc/self/cgroup's v2 line ("0::path")
+ * under /sys/fs/cgroup, or its v1 "memory" line under /sys/fs/cgroup/memory. */
+static uint64_t cgroups_room(void)
+{
+	char text[2048];
+	if (read_small("/proc/self/cgroup", text, sizeof(text)) <= 0)
+		return UINT64_MAX;
+	uint64_t room = UINT64_MAX;
+	for (char *line = text; line && *line;) {
+		char *end = strchr(line, '\n');
+		if (end)
+			*end = '\0';
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 && c2[1] == '/') {
+			bool v2 = c2 == c1 + 1;
+			bool v1 = !v2 && strstr(c1 + 1, "memory") && strstr(c1 + 1, "memory") < c2;
+			char dir[PATH_MAX];
+			const char *root = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+			size_t rl = strlen(root), pl = strlen(c2 + 1);
+			if ((v1 || v2) && rl + pl < sizeof(dir)) {
+				memcpy(dir, root, rl);
+				memcpy(dir + rl, c2 + 1, pl + 1);
+				if (dir[rl + pl - 1] == '/')
+					dir[rl + pl - 1] = '\0';
+				uint64_t r = v2 ? cgroup_room(dir, rl, "memory.max", "memory.current")
+						: cgroup_room(dir, rl, "memory.limit_in_bytes",
+							      "memory.usage_in_bytes");
+				if (r < room)
+					room = r;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return room;
+}
+
+int lab__os_mem_fits(size_t bytes)
+{
+	char text[4096];
+	uint64_t avail, total, data;
+	if (read_small("/proc/meminfo", text, sizeof(text)) > 0 &&
+	    field(text, "MemAvailable", 1024, &avail) && field(text, "MemTotal", 1024, &total)) {
+		uint64_t reserve = total / 64 > ((uint64_t)64 << 20) ? total / 64 : (uint64_t)64 << 20;
+		if (bytes > avail || avail - bytes < reserve)
+			return -ENOMEM;
+	}
+	if (bytes > cgroups_room())
+		return -ENOMEM;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    read_small("/proc/self/status", text, sizeof(text)) > 0 &&
+	    field(text, "VmData", 1024, &data) && (data > rl.rlim_cur || bytes > rl.rlim_cur - data))
+		return -ENOMEM;
 	return 0;
 }
 

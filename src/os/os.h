@@ -28,8 +28,23 @@ void *lab__os_reserve(size_t size, size_t align, int *err);
 int lab__os_commit(void *addr, size_t size);
 /* Give [addr, addr+size) back to the OS (used at destroy). */
 void lab__os_release(void *addr, size_t size);
-/* Fault in [addr, addr+size) for writing now, so later use never faults. */
+/* Fault in [addr, addr+size) for writing now, so later use never faults.  In
+ * steps of LAB_OS_PREFAULT_STEP; before each step of a large range the rest
+ * must still fit (lab__os_mem_fits), else -ENOMEM with what was faulted left
+ * for the caller to give back: a range larger than memory fails instead of
+ * waking the OOM killer. */
 int lab__os_prefault(void *addr, size_t size);
+#define LAB_OS_PREFAULT_STEP ((size_t)64 << 20)
+/*
+ * May the process make bytes more memory resident now?  0, or -ENOMEM when
+ * they would not fit: what the machine has available (MemAvailable, less a
+ * reserve of 1/64 of its memory and at least 64 MiB, for the rest of the
+ * system), the memory cgroup's limit less its usage at every level of the
+ * process's cgroup (v2 memory.max, v1 memory.limit_in_bytes), or
+ * RLIMIT_DATA less the data already mapped (VmData).  A fact that cannot be
+ * read is no limit.  Reads /proc and /sys without allocating; may block.
+ */
+int lab__os_mem_fits(size_t bytes);
 
 /* Futex on a 32-bit word.  Wait returns 0 when woken, -ETIMEDOUT,
  * -EAGAIN when *word != expected, -EINTR.  timeout_ns < 0 waits forever. */

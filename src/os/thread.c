@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void lab__os_mutex_init(lab__os_mutex_t *m)
@@ -24,6 +25,24 @@ void lab__os_mutex_destroy(lab__os_mutex_t *m)
 void lab__os_mutex_lock(lab__os_mutex_t *m)
 {
 	pthread_mutex_lock(&m->m);
+}
+
+bool lab__os_mutex_trylock(lab__os_mutex_t *m)
+{
+	return pthread_mutex_trylock(&m->m) == 0;
+}
+
+bool lab__os_mutex_lock_for(lab__os_mutex_t *m, uint64_t ns)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);  /* pthread_mutex_timedlock's clock */
+	until.tv_sec += (time_t)(ns / 1000000000u);
+	until.tv_nsec += (long)(ns % 1000000000u);
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	return pthread_mutex_timedlock(&m->m, &until) == 0;
 }
 
 void lab__os_mutex_unlock(lab__os_mutex_t *m)

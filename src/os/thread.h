@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* A mutex that sleeps; static ones start as LAB_OS_MUTEX_INIT. */
 typedef struct {
@@ -21,6 +22,9 @@ void lab__os_mutex_init(lab__os_mutex_t *m);
 void lab__os_mutex_destroy(lab__os_mutex_t *m);
 void lab__os_mutex_lock(lab__os_mutex_t *m);
 void lab__os_mutex_unlock(lab__os_mutex_t *m);
+/* Take m if free now / within ns nanoseconds; false when not taken. */
+bool lab__os_mutex_trylock(lab__os_mutex_t *m);
+bool lab__os_mutex_lock_for(lab__os_mutex_t *m, uint64_t ns);
 
 /* A reader-writer lock that sleeps. */
 typedef struct {

@@ -92,15 +92,44 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 	return page;
 }
 
+/*
+ * Pages that are free but on no buddy list, where the watermark test does
+ * not count them: this CPU's lists, every CPU's (see lab__pcp_drain_all for
+ * an atomic caller), and frees deferred while the zone lock was taken.  The
+ * kernel's drain_all_pages() before it declares OOM; here before every
+ * decision that memory is short, so that no sleeping caller waits while
+ * pages sit free.
+ */
+static void drain_stranded(struct lab_zone *z, bool may_sleep)
+{
+	if (z->pcp) {
+		lab__pcp_drain_local(z);
+		lab__pcp_drain_all(z, may_sleep);
+	}
+	if (!atomic_load_explicit(&z->nr_deferred, memory_order_relaxed))
+		return;
+	if (may_sleep)
+		lab__zone_lock(z);
+	else if (!lab__zone_lock_atomic(z))
+		return;
+	lab__drain_deferred(z);
+	lab__zone_unlock(z);
+}
+
 static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
 	unsigned int af = lab__gfp_to_alloc_flags(gfp, order);
 	bool costly = order > LAB_COSTLY_ORDER;
+	bool may_sleep = lab__gfp_may_sleep(gfp);
+	/* PF_MEMALLOC: an allocation by reclaim itself (a shrinker's callback)
+	 * may take every free page, and must not enter reclaim again. */
+	bool in_reclaim = lab__in_reclaim();
+	bool no_watermarks = lab__gfp_ignores_watermarks(gfp) || in_reclaim;
 	int no_progress = 0;
 	bool drained = false;
 	struct lab_page *page = NULL;
 
-	if (lab__gfp_may_sleep(gfp))
+	if (may_sleep)
 		atomic_fetch_add(&z->nr_waiters, 1);  /* before any check: no lost wake-up */
 	for (;;) {
 		uint32_t seq = atomic_load(&z->free_seq);
@@ -109,21 +138,34 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		page = get_page_from_freelist(z, gfp, order, af);
 		if (page)
 			break;
-		if (lab__gfp_ignores_watermarks(gfp)) {
+		if (no_watermarks) {
 			page = get_page_from_freelist(z, gfp, order, ALLOC_NO_WATERMARKS | af);
 			if (page)
 				break;
 		}
-		/* Before failing, pages parked on per-CPU lists go back: this CPU's
-		 * first, then every CPU's (see lab__pcp_drain_all for atomic callers). */
-		if (z->pcp && !drained) {
+		/* Before anything else, stranded pages go back (see drain_stranded).
+		 * Once per round: every round after a wait drains again, since a page
+		 * freed meanwhile onto another CPU's list, or deferred, would wait
+		 * there for nobody. */
+		if (!drained) {
 			drained = true;
-			lab__pcp_drain_local(z);
-			lab__pcp_drain_all(z, lab__gfp_may_sleep(gfp));
+			drain_stranded(z, may_sleep);
 			continue;
 		}
-		if (!lab__gfp_may_sleep(gfp))
+		if (!may_sleep)
 			break;
+		if (in_reclaim) {
+			/* "Avoid recursion of direct reclaim" (the kernel's slow path).
+			 * NOFAIL can only wait for other threads' frees: said once. */
+			if (gfp & LAB_GFP_NOFAIL) {
+				static _Atomic int warned;
+				if (!atomic_exchange(&warned, 1))
+					lab__printk("labyrinth: zone %s: NOFAIL allocation inside reclaim "
+						    "(a shrinker's callback) cannot reclaim: it waits for "
+						    "other threads' frees\n", z->name);
+			}
+			goto nopage;
+		}
 
 		/* Direct reclaim: run the shrinkers ourselves, then look again. */
 		unsigned long reclaimed = lab__direct_reclaim(z, gfp, order);
@@ -145,10 +187,6 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 		 * reclaim's progress restarts the count, and never for costly orders. */
 		zone_stat_inc(z, alloc_stall);
 		lab__wait_for_free(z, seq, STALL_WAIT_NS);
-		/* Each round may drain the lists again, as each of the kernel's
-		 * direct-reclaim attempts may: a page freed meanwhile onto another
-		 * CPU's list (or, without rseq, another thread's) wakes nobody and
-		 * would otherwise strand there while we wait. */
 		drained = false;
 		if (reclaimed && !costly) {
 			no_progress = 0;
@@ -165,19 +203,38 @@ static struct lab_page *alloc_slowpath(struct lab_zone *z, lab_gfp_t gfp, unsign
 			no_progress = 0;
 			continue;
 		}
-		if (!(gfp & LAB_GFP_RETRY_MAYFAIL) && lab__out_of_memory(z, gfp, order)) {
-			no_progress = 0;
-			continue;
+		if (!(gfp & LAB_GFP_RETRY_MAYFAIL)) {
+			int oom = lab__out_of_memory(z, gfp, order);
+			if (oom == OOM_BUSY) {
+				/* Another thread's handler works for us too: wait for it,
+				 * as the kernel's trylock loser does. */
+				zone_stat_inc(z, alloc_stall);
+				lab__wait_for_free(z, seq, STALL_WAIT_NS);
+				drained = false;
+			}
+			if (oom == OOM_FREED || oom == OOM_BUSY) {
+				no_progress = 0;
+				continue;
+			}
 		}
 nopage:
 		if (gfp & LAB_GFP_NOFAIL) {
-			/* NOFAIL: keep waiting for memory; never return NULL. */
+			/* NOFAIL never returns NULL.  As the kernel's nopage does, it
+			 * may use half the min reserve; then it waits for a free like
+			 * any round (never spinning: a costly order comes here without
+			 * waiting above) and drains again before it looks. */
+			page = get_page_from_freelist(z, gfp, order, af | ALLOC_MIN_RESERVE);
+			if (page)
+				break;
+			zone_stat_inc(z, alloc_stall);
+			lab__wait_for_free(z, seq, STALL_WAIT_NS);
+			drained = false;
 			no_progress = 0;
 			continue;
 		}
 		break;
 	}
-	if (lab__gfp_may_sleep(gfp))
+	if (may_sleep)
 		atomic_fetch_sub(&z->nr_waiters, 1);
 	return page;
 }
@@ -202,6 +259,17 @@ static void prep_new_page(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 	 * keys); an exclusive block also gets its owner. */
 	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
 		lab__exclusive_prep(z, page, gfp, order);
+}
+
+/* A block from a mempool's reserve (lab__free_to_reserve took it in), handed
+ * out as a block from the free lists is: one reference, then prep_new_page
+ * (zeroed and owned for EXCLUSIVE, zeroed for ZERO, the debugging hooks). */
+void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			  unsigned int order)
+{
+	lab__hand_out(page, gfp);
+	prep_new_page(z, page, gfp, order);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
 }
 
 /*
@@ -232,6 +300,29 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 #endif
 }
 
+/*
+ * NOFAIL for a block the zone can never hand out would wait forever: one
+ * larger than the zone will ever be, or, in a zone at its full size, one
+ * that even with every page free would take it below the part of the min
+ * watermark NOFAIL may use.  The kernel warns (WARN_ON_ONCE); here the call
+ * is refused, with a warning once per zone and order.
+ */
+static bool nofail_never_fits(struct lab_zone *z, unsigned int order)
+{
+	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
+	bool never = ((size_t)1 << order) > z->max_pages;
+	if (!never && managed == z->max_pages) {
+		size_t usable = managed - atomic_load(&z->nr_guard_pfns);
+		size_t min = atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed);
+		never = !lab__watermark_free_ok(z, order, min, ALLOC_MIN_RESERVE, usable);
+	}
+	if (never && !(atomic_fetch_or(&z->nofail_warned, 1u << order) & (1u << order)))
+		lab__printk("labyrinth: zone %s: NOFAIL allocation of order %u can never be "
+			    "satisfied (%zu pages at most, min watermark %zu): refused with EINVAL\n",
+			    z->name, order, z->max_pages, atomic_load(&z->wmark[WMARK_MIN]));
+	return never;
+}
+
 /* Everything but the inline fast path; kept out of line so the fast path
  * needs no stack frame. */
 static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab_zone *z,
@@ -251,6 +342,11 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 		static _Atomic int warned;
 		if (!atomic_exchange(&warned, 1))
 			lab__printk("labyrinth: NOFAIL without DIRECT_RECLAIM is invalid\n");
+		zone_stat_inc(z, alloc_einval);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (lab_unlikely((gfp & LAB_GFP_NOFAIL) && nofail_never_fits(z, order))) {
 		zone_stat_inc(z, alloc_einval);
 		errno = EINVAL;
 		return NULL;

@@ -20,6 +20,15 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
  * (never reused, counted as allocated). */
 void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order);
 void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reason);
+/* lab_put_page() with a free's checks (free.c). */
+void lab__put_page(struct lab_zone *z, struct lab_page *page);
+/* A mempool's reserve (mempool.c): a block taken back as a free takes it
+ * (checks, claim, scrub, debugging hooks) but kept, PG_pooled; handed out
+ * again as an allocation hands it out (alloc.c); or freed to the zone. */
+bool lab__free_to_reserve(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__free_from_reserve(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
+			  unsigned int order);
 
 /*
  * Hand a block out: one reference, PG_allocated, and PG_head for a compound

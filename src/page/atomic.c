@@ -116,6 +116,14 @@ void lab_might_sleep_at(const char *where)
 /* Spin this many times before yielding the CPU to a descheduled holder. */
 #define SPIN_BEFORE_YIELD 128
 
+/* A spinlock that is not there cannot be held: a BUG, never a wild write. */
+static __attribute__((noinline)) void null_lock(const char *what)
+{
+	lab__printk("BUG: spinlock: NULL lock passed to %s\n", what);
+	lab__os_print_backtrace();
+	abort();
+}
+
 static inline uintptr_t *spin_word(lab_spinlock_t *lock)
 {
 	return &lock->lab_owner;
@@ -130,11 +138,15 @@ static bool spin_try(lab_spinlock_t *lock, uintptr_t me, uintptr_t *seen)
 
 void lab_spin_lock_init(lab_spinlock_t *lock)
 {
+	if (!lock)
+		return;
 	__atomic_store_n(spin_word(lock), 0, __ATOMIC_RELAXED);
 }
 
 void lab_spin_lock(lab_spinlock_t *lock)
 {
+	if (lab_unlikely(!lock))
+		null_lock("lab_spin_lock");
 	uintptr_t me = lab__self_token(), seen;
 	atomic_enter_at(__builtin_return_address(0));
 	for (unsigned int spins = 0; !spin_try(lock, me, &seen); spins++) {
@@ -154,6 +166,8 @@ void lab_spin_lock(lab_spinlock_t *lock)
 
 bool lab_spin_trylock(lab_spinlock_t *lock)
 {
+	if (lab_unlikely(!lock))
+		null_lock("lab_spin_trylock");
 	uintptr_t seen;
 	atomic_enter_at(__builtin_return_address(0));
 	if (spin_try(lock, lab__self_token(), &seen))
@@ -164,6 +178,8 @@ bool lab_spin_trylock(lab_spinlock_t *lock)
 
 void lab_spin_unlock(lab_spinlock_t *lock)
 {
+	if (lab_unlikely(!lock))
+		null_lock("lab_spin_unlock");
 	uintptr_t owner = __atomic_load_n(spin_word(lock), __ATOMIC_RELAXED);
 	if (lab_unlikely(owner != lab__self_token())) {
 		lab__printk("BUG: spinlock wrong owner: lock %p released by a thread that %s\n",

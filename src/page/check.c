@@ -1,21 +1,56 @@
 /*
  * check.c - lab_zone_check(): every invariant of a zone, walked with the
  * zone lock and every per-CPU set held, exact beside running threads
- * (docs/DESIGN.md, "Invariants").
+ * (docs/DESIGN.md, "Invariants").  What it finds is reported after it lets
+ * the locks go (check.h).
  */
+#include "base/fmt.h"
+#include "os/os.h"
 #include "os/printk.h"
 #include "page/buddy.h"
+#include "page/check.h"
 #include "page/page.h"
 #include "page/pcp.h"
 #include "page/zone.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
-#define BROKEN(...) (errors++, lab__printk("labyrinth: zone %s: invariant broken: " __VA_ARGS__))
+#define BROKEN(...) \
+	(errors++, lab__check_broken(log, "labyrinth: zone %s: invariant broken: " __VA_ARGS__))
+
+void lab__check_broken(struct lab__check_log *log, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = lab__vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	if (log->used + len > sizeof(log->buf)) {
+		log->dropped++;
+		return;
+	}
+	memcpy(log->buf + log->used, line, len);
+	log->used += len;
+}
+
+/* Written once the locks are free: the lines, then how many did not fit. */
+static void flush_log(const struct lab_zone *z, const struct lab__check_log *log)
+{
+	lab__os_write_stderr(log->buf, log->used);
+	if (log->dropped)
+		lab__printk("labyrinth: zone %s: invariant broken: %d more such lines not shown\n",
+			    z->name, log->dropped);
+}
 
 /* Walk the free lists: each block a free head of its order and list, aligned. */
-static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *listed)
+static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *listed,
+			    struct lab__check_log *log)
 {
 	int errors = 0;
 	*listed = 0;
@@ -50,7 +85,8 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
 }
 
 /* Flags that make a page the head of a block. */
-#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | PG_split)
+#define HEAD_FLAGS (PG_buddy | PG_allocated | PG_bad | PG_deferred | PG_pcp | PG_guard | \
+		    PG_split | PG_pooled)
 
 /*
  * Walk pfn order: blocks tile the zone without overlapping.  Lock-free
@@ -65,7 +101,7 @@ static int check_free_lists(const struct lab_zone *z, size_t managed, size_t *li
  * split in flight and anything else a break.  Every page is counted once.
  */
 static int check_tiling(const struct lab_zone *z, size_t managed, size_t *free_seen,
-			size_t *used_seen, size_t *pcp_seen)
+			size_t *used_seen, size_t *pcp_seen, struct lab__check_log *log)
 {
 	int errors = 0;
 	unsigned int rewalks = 0;
@@ -131,15 +167,16 @@ int lab_zone_check(const struct lab_zone *cz)
 	int errors = 0;
 	if (!z)
 		return 1;
+	struct lab__check_log *log = &(struct lab__check_log){ .used = 0 };
 	/* Own every per-CPU set first (the lock order is set, then zone). */
 	lab__pcp_own_all(z);
 	lab__zone_lock(z);
 	lab__drain_deferred(z);
 	size_t managed = atomic_load(&z->managed);
 	size_t listed, free_seen, used_seen, pcp_seen, pcp_listed;
-	errors += check_free_lists(z, managed, &listed);
-	errors += check_tiling(z, managed, &free_seen, &used_seen, &pcp_seen);
-	errors += lab__pcp_check(z, &pcp_listed);
+	errors += check_free_lists(z, managed, &listed, log);
+	errors += check_tiling(z, managed, &free_seen, &used_seen, &pcp_seen, log);
+	errors += lab__pcp_check(z, &pcp_listed, log);
 	/* A page between a list and its user (popped, not yet handed out; or
 	 * claimed, not yet pushed) is marked but on no list: in transit, fine.
 	 * A listed page that is not marked is not. */
@@ -169,5 +206,6 @@ int lab_zone_check(const struct lab_zone *cz)
 	size_t high = atomic_load(&z->wmark[WMARK_HIGH]);
 	if (min > low || low > high)
 		BROKEN("watermark_order: min %zu low %zu high %zu\n", z->name, min, low, high);
+	flush_log(z, log);
 	return errors;
 }

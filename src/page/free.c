@@ -3,6 +3,11 @@
  * order-0 fast path onto this CPU's list, the general path with its misuse
  * checks, the claim that makes exactly one of two racing frees win, the
  * split of a shared plain block, and the leak of a misused block.
+ *
+ * Every way a reference or a block comes back goes through here, with the
+ * same checks (may_put), the same claim and the same scrub of an exclusive
+ * block: lab_free_pages, lab_put_page (lab__put_page), and a mempool's
+ * reserve (lab__free_to_reserve, lab__free_from_reserve).
  */
 #include "base/compiler.h"
 #include "os/rseq_list.h"
@@ -27,6 +32,8 @@ static const char *bad_free_reason(uint32_t flags)
 {
 	if (flags & (PG_buddy | PG_deferred | PG_pcp))
 		return "double free: the block is already free";
+	if (flags & PG_pooled)
+		return "double free: the block is in a mempool's reserve";
 	if (flags & PG_bad)
 		return "free of a page already reported bad";
 	if (flags & PG_guard)
@@ -71,15 +78,42 @@ void lab__leak_block(struct lab_zone *z, struct lab_page *page, const char *reas
 }
 
 /*
- * free_pages_prepare(): the last reference is gone; claim the block and
- * check it may be freed.  PG_deferred marks it "being freed" until it
- * reaches a free list.  Returns false when it may not: the misuse is
- * reported and, if the block was really allocated, it is leaked.
+ * The checks of every put, before the reference is dropped: the descriptor
+ * heads an allocated block, not a slab's, and an exclusive block is the
+ * caller's (what names the call in the owner report).  False after a report;
+ * the block is left as it was.
  */
-static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order)
+static bool may_put(struct lab_zone *z, struct lab_page *page, const char *what)
+{
+	uint32_t f = page_flags(page);
+	if (lab_unlikely(!(f & PG_allocated))) {
+		lab__bad_page_state(z, page, f, bad_free_reason(f));
+		return false;
+	}
+	/* A slab's page goes back through its cache, never directly: report it
+	 * and leave it to the cache (its objects stay valid). */
+	if (lab_unlikely(f & PG_slab)) {
+		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
+		return false;
+	}
+	/* secure/owner.c: only the owner frees, or puts, an exclusive block. */
+	if ((f & PG_exclusive) && !lab__exclusive_may_touch(z, page, what))
+		return false;
+	return true;
+}
+
+/*
+ * free_pages_prepare(): the last reference is gone; claim the block and
+ * check it may be freed.  `to` says where it goes: PG_deferred, "being
+ * freed" until it reaches a free list, or PG_pooled into a mempool's
+ * reserve.  Returns false when it may not: the misuse is reported and, if
+ * the block was really allocated, it is leaked.
+ */
+static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order,
+			       uint32_t to)
 {
 	uint32_t old;
-	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
+	uint32_t mark = claim_block(page, to, PG_bad, &old);
 	if (lab_unlikely(!mark)) {
 		lab__bad_page_state(z, page, old, bad_free_reason(old));
 		return false;
@@ -111,8 +145,58 @@ static void release_block(struct lab_zone *z, struct lab_page *page, unsigned in
 void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
 	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
-	if (free_pages_prepare(z, page, order))
+	if (free_pages_prepare(z, page, order, PG_deferred))
 		release_block(z, page, order, exclusive);
+}
+
+/* lab_put_page(): a free of one reference, with a free's checks; the last
+ * one frees the block at the order its head records. */
+void lab__put_page(struct lab_zone *z, struct lab_page *page)
+{
+	/* A put after the last one: reported as an underflow, a put's misuse. */
+	if (lab_unlikely(atomic_load_explicit(&page->refcount, memory_order_relaxed) <= 0)) {
+		lab__put_testzero(z, page);
+		return;
+	}
+	if (!may_put(z, page, "put"))
+		return;
+	if (lab__put_testzero(z, page))
+		lab__free_the_page(z, page, page_order(page));
+}
+
+/*
+ * mempool_free() into the reserve: the caller's reference goes as a free's
+ * does (the same checks, the same claim, an exclusive block scrubbed and
+ * disowned, the debugging hooks' free), but the block stays out of the free
+ * lists, PG_pooled, until lab__hand_out_pooled() gives it out again or
+ * lab__free_from_reserve() frees it.  False when the block did not come
+ * back: a misuse (reported) or a reference someone else still holds (their
+ * last put frees it to the zone).
+ */
+bool lab__free_to_reserve(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	if (!may_put(z, page, "mempool free"))
+		return false;
+	if (lab_unlikely(page_order(page) != order)) {
+		lab__leak_block(z, page, "freed with a different order than allocated");
+		return false;
+	}
+	bool exclusive = page_flags(page) & PG_exclusive;
+	if (!lab__put_testzero(z, page) || !free_pages_prepare(z, page, order, PG_pooled))
+		return false;
+	if (exclusive)
+		lab__exclusive_scrub(z, page, order);
+	lab__debug_free(z, page, order);
+	return true;
+}
+
+/* A pooled block (lab__free_to_reserve) back to the zone: it was checked,
+ * scrubbed and handed to the debugging hooks when it came in. */
+void lab__free_from_reserve(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	set_page_flags(page, PG_deferred);
+	lab_trace(mm_page_free, page, order, z->name);
+	lab__free_block(z, page, order);
 }
 
 /* Give a claimed block back to this CPU's list or the buddy lists; never
@@ -120,8 +204,10 @@ void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int 
  * deferred). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order))
+	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order)) {
+		lab__wake_waiters(z);  /* a sleeping allocator drains the lists */
 		return;
+	}
 	size_t pfn = page_to_pfn(z, page);
 	zone_stat_inc(z, free_calls);
 	if (!lab__zone_lock_atomic(z)) {
@@ -158,6 +244,9 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);
+		/* A sleeping allocator waits for a free: it drains the lists. */
+		if (lab_unlikely(atomic_load_explicit(&z->nr_waiters, memory_order_relaxed)))
+			lab__wake_waiters(z);
 		return true;
 	}
 	/* Full or being drained: finish as a general free of a claimed page. */
@@ -228,21 +317,10 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		lab__bad_pointer(page, "lab_free_pages: not a page descriptor of any zone");
 		return;
 	}
+	if (!may_put(z, page, "free"))
+		return;
 	uint32_t f = page_flags(page);
-	if (lab_unlikely(!(f & PG_allocated))) {
-		lab__bad_page_state(z, page, f, bad_free_reason(f));
-		return;
-	}
-	/* A slab's page goes back through its cache, never directly: report it
-	 * and leave it to the cache (its objects stay valid). */
-	if (lab_unlikely(f & PG_slab)) {
-		lab__bad_page_state(z, page, f, "freeing a page that belongs to a slab cache");
-		return;
-	}
-	/* secure/owner.c: only the owner frees an exclusive block. */
 	bool exclusive = f & PG_exclusive;
-	if (exclusive && !lab__exclusive_may_touch(z, page, "free"))
-		return;
 	if (lab_unlikely(order > LAB_MAX_ORDER || page_order(page) != order)) {
 		lab__leak_block(z, page, order > LAB_MAX_ORDER
 			? "freed with an order above LAB_MAX_ORDER"

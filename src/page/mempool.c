@@ -4,12 +4,22 @@
  * the zone is exhausted, and a sleeping caller waits for a returned element
  * instead of failing.
  *
+ * A block comes into the reserve as a free takes it back, and leaves it as
+ * an allocation hands it out (free.c lab__free_to_reserve, alloc.c
+ * lab__hand_out_pooled): the free's checks (a double free, a non-owner's
+ * return of an exclusive block), the scrub and owner reset of an exclusive
+ * block, then PG_pooled with no reference; on the way out one reference,
+ * zeroing and an owner for EXCLUSIVE.  So the reserve never hands a block
+ * out twice, never with another owner's bytes, and destroying the pool
+ * frees what it holds whoever returned it.
+ *
  * The reserve is a lock-free stack of pfns linked through the descriptors'
- * free-list link (pooled blocks are allocated, so the link is unused), with
+ * free-list link (pooled blocks are on no list, so the link is unused), with
  * a tag against ABA; push and pop are async-signal-safe and make no system
  * call.  Sleepers wait on a futex that frees wake.
  */
 #include "os/os.h"
+#include "page/alloc.h"
 #include "page/badpage.h"
 #include "page/gfp.h"
 #include "page/page.h"
@@ -83,7 +93,7 @@ struct lab_mempool *lab_mempool_create(struct lab_zone *zone, unsigned int min_n
 	pool->min_nr = min_nr;
 	for (unsigned int i = 0; i < min_nr; i++) {
 		struct lab_page *page = lab_alloc_pages(zone, LAB_GFP_KERNEL | LAB_GFP_NOWARN, order);
-		if (!page) {
+		if (!page || !lab__free_to_reserve(zone, page, order)) {
 			lab_mempool_destroy(pool);
 			errno = ENOMEM;
 			return NULL;
@@ -100,20 +110,13 @@ void lab_mempool_destroy(struct lab_mempool *pool)
 		return;
 	struct lab_page *page;
 	while ((page = pool_pop(pool)))
-		lab_free_pages(page, pool->order);
+		lab__free_from_reserve(pool->zone, page, pool->order);
 	lab__os_unmap(pool, sizeof(*pool));
 }
 
 unsigned int lab_mempool_available(const struct lab_mempool *pool)
 {
-	return atomic_load(&pool->curr_nr);
-}
-
-static struct lab_page *hand_out(struct lab_mempool *pool, struct lab_page *page, lab_gfp_t gfp)
-{
-	if (gfp & LAB_GFP_ZERO)
-		memset(lab_page_address(page), 0, pool->zone->page_size << pool->order);
-	return page;
+	return pool ? atomic_load(&pool->curr_nr) : 0;
 }
 
 /*
@@ -135,10 +138,12 @@ struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp)
 		uint32_t seq = atomic_load(&pool->seq);
 		struct lab_page *page = lab_alloc_pages(pool->zone, first, pool->order);
 		if (page)
-			return hand_out(pool, page, gfp);
+			return page;
 		page = pool_pop(pool);
-		if (page)
-			return hand_out(pool, page, gfp);
+		if (page) {
+			lab__hand_out_pooled(pool->zone, page, gfp, pool->order);
+			return page;
+		}
 		if (!lab__gfp_may_sleep(gfp)) {
 			errno = ENOMEM;
 			return NULL;
@@ -156,18 +161,21 @@ struct lab_page *lab_mempool_alloc(struct lab_mempool *pool, lab_gfp_t gfp)
 	}
 }
 
-/* mempool_free(): refill the pool up to min_nr first, then give to the zone. */
+/* mempool_free(): refill the pool up to min_nr first, then give to the zone.
+ * Either way the block comes back as a free takes it (free.c). */
 void lab_mempool_free(struct lab_page *page, struct lab_mempool *pool)
 {
 	if (!page || !pool)
 		return;
-	if (page->zone != pool->zone || page->order != pool->order ||
-	    !(page_flags(page) & PG_allocated)) {
-		lab__bad_page(pool->zone, page, "lab_mempool_free: not an allocated block of this pool's "
-				     "zone and order");
+	if (lab__zone_of_desc(page) != pool->zone) {
+		lab__bad_pointer(page, "lab_mempool_free: not a page descriptor of the pool's zone");
 		return;
 	}
 	if (atomic_fetch_add(&pool->curr_nr, 1) < pool->min_nr) {
+		if (!lab__free_to_reserve(pool->zone, page, pool->order)) {
+			atomic_fetch_sub(&pool->curr_nr, 1);  /* reported, or still referenced */
+			return;
+		}
 		pool_push(pool, page);
 		if (atomic_load(&pool->waiters)) {
 			atomic_fetch_add(&pool->seq, 1);

@@ -29,6 +29,7 @@
 	F(splitting, 9, "head: a free is splitting the tails off (free.c)")                 \
 	F(split,    10, "tail split off a shared block, on its way to be freed")            \
 	F(slab,     11, "every page of a block the slab layer holds (src/slab/)")           \
+	F(pooled,   12, "head: taken back into a mempool's reserve (mempool.c)")            \
 	F(pcp,      13, "free, on a per-CPU list")
 
 enum {

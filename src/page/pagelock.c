@@ -313,6 +313,8 @@ static void lock_page_slow(struct lab_page *page)
 void lab_lock_page(struct lab_page *page)
 {
 	lab__might_sleep("lab_lock_page");
+	if (lab_unlikely(!page))
+		return;
 	if (lab_unlikely(lab__exclusive_refuses(page, "lab_lock_page")))
 		return;
 	if (lab_likely(trylock_bit(page)))
@@ -328,7 +330,7 @@ void lab_lock_page(struct lab_page *page)
 
 bool lab_trylock_page(struct lab_page *page)
 {
-	if (lab_unlikely(lab__exclusive_refuses(page, "lab_trylock_page")))
+	if (lab_unlikely(!page || lab__exclusive_refuses(page, "lab_trylock_page")))
 		return false;
 	return trylock_bit(page);
 }
@@ -371,6 +373,8 @@ static void unlock_page_and_wake(struct wait_bucket *b, struct lab_page *page)
 
 void lab_unlock_page(struct lab_page *page)
 {
+	if (lab_unlikely(!page))
+		return;
 	uint32_t old = atomic_load_explicit(&page->flags, memory_order_relaxed);
 	for (;;) {
 		if (lab_unlikely(!(old & PG_locked))) {
@@ -403,6 +407,8 @@ void lab_unlock_page(struct lab_page *page)
 void lab_wait_on_page_locked(struct lab_page *page)
 {
 	lab__might_sleep("lab_wait_on_page_locked");
+	if (!page)
+		return;
 	for (unsigned int i = 0; i < PAGE_LOCK_SPINS; i++) {
 		if (!(atomic_load_explicit(&page->flags, memory_order_acquire) & PG_locked))
 			return;

@@ -32,6 +32,7 @@
 #include "os/rseq_list.h"
 #include "page/alloc.h"
 #include "page/buddy.h"
+#include "page/check.h"
 #include "page/gfp.h"
 #include "page/page.h"
 #include "page/pcp.h"
@@ -349,8 +350,16 @@ static void drain_set_owned(struct lab_zone *z, struct pcp_set *set, bool zone_l
 static void own_set(struct lab_zone *z, unsigned int cpu)
 {
 	struct pcp_set *set = set_at(z, cpu);
-	while (!set_trylock(set))
-		lab__os_yield();
+	if (!set_trylock(set)) {
+		struct lab__lock_wait w;
+		lab__lock_wait_begin(z, &w, ZL_PCP_SET, (int)cpu);
+		for (unsigned int n = 1; !set_trylock(set); n++) {
+			if (!(n & 255))
+				lab__lock_wait_poll(z, &w, -1);
+			lab__os_yield();
+		}
+		lab__lock_wait_end(z, &w);
+	}
 	if (z->pcp_mode == LAB_PCP_RSEQ)
 		lab__os_membarrier_rseq_cpu((int)cpu);
 }
@@ -425,11 +434,46 @@ void lab_drain_all_pages(struct lab_zone *z)
 		lab__pcp_drain_all(z, true);
 }
 
-/* Own every set (for the checker and stats); release with pcp_release_all. */
+/*
+ * Own every set (for the checker and fork); release with pcp_release_all.
+ * All of them or none: a set found busy makes it let the others go and wait
+ * until that one is free, then try them all again.  Waiting for one set
+ * while holding the rest kept every other CPU off its lists for the whole
+ * wait, so that their allocations crowded the zone lock; in lock mode, with
+ * a signal storm whose handlers then outran their timer, the holder of the
+ * busy set (interrupted inside a list operation) never got back to release
+ * it: a stall of 16 threads under TSan (issue 16, item 11).
+ */
 void lab__pcp_own_all(struct lab_zone *z)
 {
-	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
-		own_set(z, i);
+	unsigned int n = z->pcp ? (unsigned int)z->nr_pcp : 0;
+	struct lab__lock_wait w;
+	bool waiting = false;
+	for (unsigned int round = 1;; round++) {
+		unsigned int i = 0;
+		while (i < n && set_trylock(set_at(z, i)))
+			i++;
+		if (i == n)
+			break;
+		struct pcp_set *busy = set_at(z, i);
+		int cpu = (int)i;
+		while (i)
+			set_unlock(set_at(z, --i));
+		if (!waiting) {
+			lab__lock_wait_begin(z, &w, ZL_PCP_SET, cpu);
+			waiting = true;
+		}
+		while (atomic_load_explicit(&busy->lock, memory_order_relaxed)) {
+			if (!(round++ & 255))
+				lab__lock_wait_poll(z, &w, -1);
+			lab__os_yield();
+		}
+	}
+	if (waiting)
+		lab__lock_wait_end(z, &w);
+	if (z->pcp_mode == LAB_PCP_RSEQ)
+		for (unsigned int i = 0; i < n; i++)
+			lab__os_membarrier_rseq_cpu((int)i);
 }
 
 void lab__pcp_release_all(struct lab_zone *z)
@@ -438,9 +482,19 @@ void lab__pcp_release_all(struct lab_zone *z)
 		set_unlock(set_at(z, i));
 }
 
+/* How many sets are owned now (lab_zone_get_locks); racy by nature. */
+unsigned int lab__pcp_sets_owned(const struct lab_zone *z)
+{
+	unsigned int n = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		n += atomic_load_explicit(&set_at(z, i)->lock, memory_order_relaxed) != 0;
+	return n;
+}
+
 /* Check the lists of owned sets: each slot a PG_pcp block of the list's order.
- * Returns the number of problems; *pages gets the pages listed. */
-int lab__pcp_check(const struct lab_zone *z, size_t *pages)
+ * Returns the number of problems, each a line of log (check.h); *pages gets
+ * the pages listed. */
+int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log)
 {
 	int errors = 0;
 	*pages = 0;
@@ -449,8 +503,9 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			const struct pcp_list *l = &set->list[o];
 			if (l->count > l->high) {
-				lab__printk("labyrinth: zone %s: invariant broken: pcp_count cpu %u order %u: "
-					    "%u > high %u\n", z->name, i, o, l->count, l->high);
+				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
+						  "pcp_count cpu %u order %u: %u > high %u\n",
+						  z->name, i, o, l->count, l->high);
 				errors++;
 				continue;
 			}
@@ -459,9 +514,10 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages)
 				size_t pfn = (size_t)(p - z->pages);
 				if (pfn >= atomic_load(&z->managed) || !(page_flags(p) & PG_pcp) ||
 				    p->order != o || (pfn & ((1u << o) - 1))) {
-					lab__printk("labyrinth: zone %s: invariant broken: pcp_membership cpu %u "
-						    "order %u slot %u: pfn %zu flags %#x order %u\n", z->name,
-						    i, o, k, pfn, page_flags(p), p->order);
+					lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
+							  "pcp_membership cpu %u order %u slot %u: "
+							  "pfn %zu flags %#x order %u\n", z->name,
+							  i, o, k, pfn, page_flags(p), p->order);
 					errors++;
 				}
 				*pages += (size_t)1 << o;

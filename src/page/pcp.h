@@ -124,7 +124,9 @@ bool lab__pcp_drain_local(struct lab_zone *z);
 void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep);
 void lab__pcp_own_all(struct lab_zone *z);
 void lab__pcp_release_all(struct lab_zone *z);
-int lab__pcp_check(const struct lab_zone *z, size_t *pages);
+unsigned int lab__pcp_sets_owned(const struct lab_zone *z);
+struct lab__check_log;
+int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log);
 size_t lab__pcp_pages(const struct lab_zone *z);
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
 

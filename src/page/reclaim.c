@@ -3,6 +3,13 @@
  * ("kswapd"), shrinkers run at decreasing priority as do_shrink_slab() runs
  * them, direct reclaim by sleeping allocators, waiting for frees on a futex,
  * the OOM handler and zone growth.
+ *
+ * Reclaim's own allocations: shrinker callbacks run with the thread marked
+ * as the kernel's PF_MEMALLOC (lab__in_reclaim), so what they allocate, in
+ * any zone, may use every free page and never enters reclaim again: no
+ * recursion, no deadlock on the reclaim mutex their thread holds.  The OOM
+ * handler runs under a trylock (the kernel's oom_lock): one at a time per
+ * zone, never inside itself.
  */
 #include "base/fmt.h"
 #include "os/os.h"
@@ -15,6 +22,7 @@
 #include "debug/trace.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 
 #define DEF_PRIORITY 12
 #define SHRINK_BATCH 128
@@ -23,21 +31,56 @@
 
 /* ---- shrinkers -------------------------------------------------------- */
 
+/* Registrations and unregistrations one at a time: the check that a
+ * shrinker is on no zone's list and its insertion are one step.  Every
+ * change of a list is made holding this mutex (and the list's write lock,
+ * for the shrink rounds that read it), so a holder of this mutex reads any
+ * list without its lock: taking a zone's shrinker_lock under the registry
+ * lock would order them against a shrinker callback's own locks (a round
+ * holds shrinker_lock while it calls them). */
+static lab__os_mutex_t register_mutex = LAB_OS_MUTEX_INIT;
+
+/* Under register_mutex. */
+static bool on_list(const struct lab_zone *z, const struct lab_shrinker *s)
+{
+	for (const struct lab_shrinker *it = z->shrinkers; it; it = it->lab_next)
+		if (it == s)
+			return true;
+	return false;
+}
+
+/* Is s on any live zone's list?  Its link field can be on one list only.
+ * Under register_mutex. */
+static bool registered_anywhere(const struct lab_shrinker *s)
+{
+	bool found = false;
+	struct lab_zone *z;
+	lab__registry_lock();
+	lab__for_each_zone(z) {
+		if (on_list(z, s)) {
+			found = true;
+			break;
+		}
+	}
+	lab__registry_unlock();
+	return found;
+}
+
 int lab_register_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 {
 	if (!z || !s || !s->count_objects || !s->scan_objects || s->seeks < 0 || s->batch < 0)
 		return -EINVAL;
-	lab__os_rwlock_wrlock(&z->shrinker_lock);
-	for (struct lab_shrinker *it = z->shrinkers; it; it = it->lab_next) {
-		if (it == s) {
-			lab__os_rwlock_unlock(&z->shrinker_lock);
-			return -EINVAL;
-		}
+	lab__os_mutex_lock(&register_mutex);
+	if (on_list(z, s) || registered_anywhere(s)) {
+		lab__os_mutex_unlock(&register_mutex);
+		return -EBUSY;
 	}
+	lab__os_rwlock_wrlock(&z->shrinker_lock);
 	s->lab_nr_deferred = 0;
 	s->lab_next = z->shrinkers;
 	z->shrinkers = s;
 	lab__os_rwlock_unlock(&z->shrinker_lock);
+	lab__os_mutex_unlock(&register_mutex);
 	return 0;
 }
 
@@ -45,6 +88,7 @@ void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 {
 	if (!z || !s)
 		return;
+	lab__os_mutex_lock(&register_mutex);
 	lab__os_rwlock_wrlock(&z->shrinker_lock);
 	for (struct lab_shrinker **it = &z->shrinkers; *it; it = &(*it)->lab_next) {
 		if (*it == s) {
@@ -53,6 +97,7 @@ void lab_unregister_shrinker(struct lab_zone *z, struct lab_shrinker *s)
 		}
 	}
 	lab__os_rwlock_unlock(&z->shrinker_lock);
+	lab__os_mutex_unlock(&register_mutex);
 }
 
 /* do_shrink_slab(): scan (freeable >> priority) * 4 / seeks objects plus the
@@ -94,16 +139,27 @@ static unsigned long do_shrink(struct lab_shrinker *s, lab_gfp_t gfp, int priori
 	return freed;
 }
 
-/* Shrinker callbacks never run concurrently with each other. */
+/* PF_MEMALLOC: how deep the calling thread is in reclaim (shrinker callbacks). */
+static _Thread_local unsigned int in_reclaim __attribute__((tls_model("initial-exec")));
+
+bool lab__in_reclaim(void)
+{
+	return in_reclaim != 0;
+}
+
+/* Shrinker callbacks never run concurrently with each other, and run as
+ * PF_MEMALLOC (see the top of this file). */
 unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority)
 {
 	unsigned long freed = 0;
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	lab__os_rwlock_rdlock(&z->shrinker_lock);
+	in_reclaim++;
 	for (struct lab_shrinker *s = z->shrinkers; s; s = s->lab_next)
 		freed += do_shrink(s, gfp, priority);
+	in_reclaim--;
 	lab__os_rwlock_unlock(&z->shrinker_lock);
-	lab__os_mutex_unlock(&z->reclaim_mutex);
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
 	zone_stat_add(z, shrinker_freed, freed);
 	return freed;
 }
@@ -221,28 +277,41 @@ void lab__kswapd_stop(struct lab_zone *z)
 
 /* ---- OOM and growth --------------------------------------------------- */
 
-/* out_of_memory(): call the handler, if any, outside the mutex that guards
- * it (it may free, or even allocate).  True when it released memory. */
-bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+/*
+ * __alloc_pages_may_oom(): call the handler, if any, under the zone's OOM
+ * lock, taken with a trylock as the kernel takes oom_lock.  The handler may
+ * free, or even allocate: an allocation of its own that runs out of memory
+ * finds the lock held by its thread and gets OOM_SELF (it fails rather than
+ * call the handler inside itself); another thread's gets OOM_BUSY, which,
+ * as in the kernel, counts as progress: the handler is working for it.
+ */
+int lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	uintptr_t me = lab__self_token(), seen = 0;
+	if (!atomic_compare_exchange_strong(&z->oom_lock, &seen, me))
+		return seen == me ? OOM_SELF : OOM_BUSY;
+	atomic_store(&z->oom_tid, lab__self_tid());
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	lab_oom_handler_t fn = z->oom_handler;
 	void *arg = z->oom_arg;
-	lab__os_mutex_unlock(&z->reclaim_mutex);
-	if (!fn)
-		return false;
-	zone_stat_inc(z, oom_calls);
-	return fn(z, gfp, order, arg) != 0;
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
+	int rc = OOM_NONE;
+	if (fn) {
+		zone_stat_inc(z, oom_calls);
+		rc = fn(z, gfp, order, arg) ? OOM_FREED : OOM_NONE;
+	}
+	atomic_store(&z->oom_lock, 0);
+	return rc;
 }
 
 void lab_set_oom_handler(struct lab_zone *z, lab_oom_handler_t fn, void *arg)
 {
 	if (!z)
 		return;
-	lab__os_mutex_lock(&z->reclaim_mutex);
+	lab__zone_mutex_lock(z, ZL_RECLAIM);
 	z->oom_handler = fn;
 	z->oom_arg = arg;
-	lab__os_mutex_unlock(&z->reclaim_mutex);
+	lab__zone_mutex_unlock(z, ZL_RECLAIM);
 }
 
 /* How many pages to add to a zone of managed pages for a block of order:
@@ -263,7 +332,7 @@ static size_t grow_step(const struct lab_zone *z, size_t managed, unsigned int o
 bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 {
 	size_t before = atomic_load(&z->managed);
-	lab__os_mutex_lock(&z->grow_mutex);
+	lab__zone_mutex_lock(z, ZL_GROW);
 	size_t managed = atomic_load(&z->managed);
 	/* Another caller grew it while we waited for the mutex: look at that
 	 * memory before adding more. */
@@ -275,6 +344,6 @@ bool lab__zone_grow(struct lab_zone *z, unsigned int order)
 			grew = true;
 		}
 	}
-	lab__os_mutex_unlock(&z->grow_mutex);
+	lab__zone_mutex_unlock(z, ZL_GROW);
 	return grew;
 }

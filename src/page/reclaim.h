@@ -21,6 +21,13 @@ void lab__wake_waiters(struct lab_zone *z);
  * grow_step says how much), under its grow mutex: may sleep.  True when the
  * zone grew, by this call or by another while this one waited. */
 bool lab__zone_grow(struct lab_zone *z, unsigned int order);
-bool lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+/* The OOM handler's outcome: it released memory, it did not (or there is
+ * none), another thread runs it now, this thread does (an allocation made
+ * by the handler itself). */
+enum { OOM_NONE, OOM_FREED, OOM_BUSY, OOM_SELF };
+int lab__out_of_memory(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
+/* The calling thread runs shrinkers now (the kernel's PF_MEMALLOC): its
+ * allocations ignore the watermarks and never enter reclaim. */
+bool lab__in_reclaim(void);
 
 #endif /* LAB_PAGE_RECLAIM_H */

@@ -66,8 +66,7 @@ void lab_put_page(struct lab_page *page)
 						       "of any zone");
 	if (lab_unlikely(!z))
 		return;
-	if (lab__put_testzero(z, page))
-		lab__free_the_page(z, page, page_order(page));
+	lab__put_page(z, page);  /* free.c: the checks of a free, the owner's included */
 }
 
 int lab_page_count(const struct lab_page *page)

@@ -60,6 +60,12 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 
 size_t lab_zone_get_stats2(const struct lab_zone *z, struct lab_zone_stats *out, size_t size)
 {
+	if (!out)
+		return 0;
+	if (!z) {  /* no zone: nothing in it */
+		memset(out, 0, size);
+		return 0;
+	}
 	if (size >= sizeof(*out)) {
 		get_stats(z, out);
 		memset((char *)out + sizeof(*out), 0, size - sizeof(*out));

@@ -34,28 +34,78 @@ uintptr_t lab__self_token(void)
 	return (uintptr_t)&self_token_byte;
 }
 
+static _Thread_local int self_tid __attribute__((tls_model("initial-exec")));
+
+int lab__self_tid(void)
+{
+	if (lab_unlikely(!self_tid))
+		self_tid = lab__os_gettid();
+	return self_tid;
+}
+
+int lab__self_tid_cached(void)
+{
+	return self_tid;
+}
+
+void lab__self_tid_forget(void)
+{
+	self_tid = 0;  /* the forking thread lives on in the child with a new id */
+}
+
 /* An atomic caller spins at most this many times on a holder in another
  * thread (a descheduled holder), then fails rather than wait. */
 #define ATOMIC_SPIN_LIMIT (1u << 14)
 
+/* This thread finds the lock held by itself.  In atomic context it is a
+ * signal handler (or a spinlock section) that interrupted its own thread's
+ * call and then made a sleeping one; outside, either a call of this thread
+ * took it and never returned (it was left with siglongjmp: README, "Jumping
+ * out of a handler"), or a handler that did not mark itself atomic. */
+static void __attribute__((noreturn)) lock_recursion(const struct lab_zone *z)
+{
+	if (lab_in_atomic())
+		lab__printk("BUG: labyrinth: zone %s: lock taken recursively (a sleeping call from "
+			    "a signal handler that interrupted this thread's call?)\n", z->name);
+	else
+		lab__printk("BUG: labyrinth: zone %s: lock taken recursively: held by this thread "
+			    "since a call of it that never returned (a siglongjmp out of a signal "
+			    "handler that interrupted the library?), or a sleeping call from a "
+			    "signal handler that did not call lab_atomic_enter()\n", z->name);
+	abort();
+}
+
 void lab__zone_lock(struct lab_zone *z)
 {
 	uintptr_t me = lab__self_token();
+	struct lab__lock_wait w = { .slot = -1 };
+	bool waiting = false;
 	for (unsigned int spins = 0;; spins++) {
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&z->lock.holder_tid, lab__self_tid(),
+					      memory_order_relaxed);
+			if (lab_unlikely(waiting))
+				lab__lock_wait_end(z, &w);
 			return;
-		if (lab_unlikely(seen == me)) {
-			lab__printk("BUG: labyrinth: zone %s: lock taken recursively "
-				    "(a sleeping call from a signal handler?)\n", z->name);
-			abort();
 		}
-		if (spins < 64)
+		if (lab_unlikely(seen == me))
+			lock_recursion(z);
+		if (spins < 64) {
 			lab__os_cpu_relax();
-		else
-			lab__os_yield();
+			continue;
+		}
+		/* A long wait: recorded, and reported once if it lasts. */
+		if (!waiting) {
+			lab__lock_wait_begin(z, &w, ZL_ZONE, -1);
+			waiting = true;
+		} else if (!(spins & 255)) {
+			lab__lock_wait_poll(z, &w, atomic_load_explicit(&z->lock.holder_tid,
+									memory_order_relaxed));
+		}
+		lab__os_yield();
 	}
 }
 
@@ -66,8 +116,11 @@ bool lab__zone_lock_atomic(struct lab_zone *z)
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			atomic_store_explicit(&z->lock.holder_tid, lab__self_tid_cached(),
+					      memory_order_relaxed);
 			return true;
+		}
 		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
 			break;
 		lab__os_cpu_relax();
@@ -92,23 +145,48 @@ static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
 
 /*
  * fork(): a child is born with one thread and every lock as it was.  Hold
- * every zone lock across fork() so that no zone is copied in the middle of
- * a list operation, with its lock owned by a thread the child does not have.
+ * every lock of every zone across fork() so that no zone is copied in the
+ * middle of an operation, with a lock owned by a thread the child does not
+ * have: the sleeping ones first (the reclaim mutex a shrink round holds, the
+ * growth mutex), every zone's, then each zone's per-CPU sets and its lock
+ * (the lock order: set, then zone).  A shrink round's callbacks allocate
+ * without reclaiming (PF_MEMALLOC), so they never wait for a mutex this
+ * holds.  The OOM lock is a trylock a handler holds while it runs: the
+ * child, which has no such handler running, finds it free.
  */
 static void zones_lock_for_fork(void)
 {
 	struct lab_zone *z;
 	lab__os_mutex_lock(&registry_mutex);
-	lab__for_each_zone(z)
+	lab__for_each_zone(z) {
+		lab__os_mutex_lock(&z->reclaim_mutex);
+		lab__os_mutex_lock(&z->grow_mutex);
+	}
+	lab__for_each_zone(z) {
+		lab__pcp_own_all(z);
 		lab__zone_lock(z);
+	}
 }
 
-static void zones_unlock_after_fork(void)
+static void zones_unlock(bool child)
 {
 	struct lab_zone *z;
-	lab__for_each_zone(z)
+	lab__for_each_zone(z) {
 		lab__zone_unlock(z);
+		lab__pcp_release_all(z);
+		lab__os_mutex_unlock(&z->grow_mutex);
+		lab__os_mutex_unlock(&z->reclaim_mutex);
+		if (child && atomic_load(&z->oom_lock) != lab__self_token())
+			atomic_store(&z->oom_lock, 0);
+		if (child)
+			memset(z->waits, 0, sizeof(z->waits));  /* the waiters are not here */
+	}
 	lab__os_mutex_unlock(&registry_mutex);
+}
+
+static void zones_unlock_in_parent(void)
+{
+	zones_unlock(false);
 }
 
 /* The child's file-backed mappings start unpopulated: map the pages an
@@ -116,12 +194,13 @@ static void zones_unlock_after_fork(void)
 static void zones_unlock_in_child(void)
 {
 	lab__os_rseq_prefault();
-	zones_unlock_after_fork();
+	lab__self_tid_forget();
+	zones_unlock(true);
 }
 
 static void register_fork_handlers(void)
 {
-	lab__os_atfork(zones_lock_for_fork, zones_unlock_after_fork, zones_unlock_in_child);
+	lab__os_atfork(zones_lock_for_fork, zones_unlock_in_parent, zones_unlock_in_child);
 }
 
 static int registry_add(struct lab_zone *z)
@@ -157,6 +236,16 @@ static void registry_del(struct lab_zone *z)
 	lab__os_mutex_unlock(&registry_mutex);
 }
 
+void lab__registry_lock(void)
+{
+	lab__os_mutex_lock(&registry_mutex);
+}
+
+void lab__registry_unlock(void)
+{
+	lab__os_mutex_unlock(&registry_mutex);
+}
+
 struct lab_zone *lab__zone_of_addr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
@@ -176,8 +265,17 @@ static size_t round_up(size_t x, size_t to)
 	return (x + to - 1) / to * to;
 }
 
-/* Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
- * them to the buddy allocator.  Callers serialise (creation or grow_mutex). */
+/*
+ * Commit, pre-fault and initialise pfns [managed, managed + nr), then hand
+ * them to the buddy allocator.  Callers serialise (creation or grow_mutex).
+ *
+ * Memory the machine or the process cannot have is -ENOMEM before anything
+ * is committed (lab__os_mem_fits: available memory, the memory cgroup,
+ * RLIMIT_DATA), and the pre-fault re-checks in steps (lab__os_prefault):
+ * a zone larger than memory fails instead of waking the OOM killer, which
+ * would end the caller's process.  A step that fails undoes the earlier
+ * ones: nothing of a failed creation or growth stays committed.
+ */
 int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 {
 	size_t first = atomic_load(&z->managed);
@@ -187,19 +285,25 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	size_t guard = lab__section_guard(z, first, &nr);
 	if (nr <= guard)
 		return -ENOMEM;
+	/* Descriptors share OS pages with their neighbours: commit whole pages.
+	 * Those from `fresh` on are new; the one below may hold older ones. */
+	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
+	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
+	uintptr_t fresh = round_up((uintptr_t)(z->pages + first), ps);
+	int rc = lab__os_mem_fits((nr - guard) * ps + (d1 - d0) + lab__debug_bytes(z, nr));
+	if (rc)
+		return rc;
 	char *mem = z->base + ((first + guard) << z->page_shift);
-	int rc = lab__exclusive_map_section(z, mem, (nr - guard) * ps);
+	size_t len = (nr - guard) * ps;
+	rc = lab__exclusive_map_section(z, mem, len);  /* undoes itself on failure */
 	if (rc)
 		return rc;
 
-	/* Descriptors share OS pages with their neighbours: commit whole pages. */
-	uintptr_t d0 = (uintptr_t)(z->pages + first) & ~(uintptr_t)(ps - 1);
-	uintptr_t d1 = round_up((uintptr_t)(z->pages + first + nr), ps);
 	rc = lab__os_commit((void *)d0, d1 - d0);
 	if (!rc)
 		rc = lab__os_prefault((void *)d0, d1 - d0);
 	if (rc)
-		return rc;
+		goto undo;
 	for (size_t pfn = first; pfn < first + nr; pfn++) {
 		struct lab_page *p = pfn_to_page(z, pfn);
 		memset(p, 0, sizeof(*p));
@@ -211,7 +315,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 
 	rc = lab__debug_new_range(z, first, nr);  /* poison, page_owner records */
 	if (rc)
-		return rc;
+		goto undo;
 
 	lab__zone_lock(z);
 	atomic_store(&z->managed, first + nr);
@@ -222,6 +326,11 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	lab__zone_unlock(z);
 	lab__setup_watermarks(z);
 	return 0;
+undo:
+	lab__exclusive_unmap_section(z, mem, len);
+	if (d1 > fresh)
+		lab__os_decommit((void *)fresh, d1 - fresh);
+	return rc;
 }
 
 static unsigned int ilog2(size_t x)
@@ -402,6 +511,8 @@ size_t lab_page_size(void)
 
 void *lab_page_address(const struct lab_page *page)
 {
+	if (!page)
+		return NULL;
 	const struct lab_zone *z = page->zone;
 	return z->base + (page_to_pfn(z, page) << z->page_shift);
 }
@@ -416,7 +527,7 @@ struct lab_page *lab_virt_to_page(const void *addr)
 
 size_t lab_page_to_pfn(const struct lab_page *page)
 {
-	return page_to_pfn(page->zone, page);
+	return page ? page_to_pfn(page->zone, page) : 0;
 }
 
 struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
@@ -428,5 +539,5 @@ struct lab_page *lab_pfn_to_page(const struct lab_zone *z, size_t pfn)
 
 struct lab_zone *lab_page_zone(const struct lab_page *page)
 {
-	return page->zone;
+	return page ? page->zone : NULL;
 }

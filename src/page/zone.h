@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define LAB_NR_ORDERS (LAB_MAX_ORDER + 1)
-#define LAB_MAX_ZONES 64
+/* LAB_MAX_ZONES: <labyrinth/zone.h>. */
 
 /* Per-CPU lists (pcp.c): orders 0..LAB_COSTLY_ORDER. */
 #define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
@@ -40,6 +40,18 @@ struct free_area {
  */
 struct zone_lock {
 	_Atomic uintptr_t owner;
+	_Atomic int holder_tid;  /* the owner's thread id when known, for reports (lockwait.c) */
+};
+
+/* The locks of a zone a thread may wait for, and the waits in progress,
+ * named in reports and by lab_zone_get_locks() (lockwait.c). */
+enum zone_lock_kind { ZL_ZONE, ZL_PCP_SET, ZL_RECLAIM, ZL_GROW, ZL_NR };
+#define ZONE_WAIT_SLOTS LAB_LOCK_WAITS
+struct zone_wait {
+	_Atomic int tid;          /* the waiter; 0 for a free slot */
+	_Atomic int kind;         /* enum zone_lock_kind */
+	_Atomic int cpu;          /* ZL_PCP_SET: the set */
+	_Atomic uint64_t since_ns;
 };
 
 enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
@@ -93,6 +105,7 @@ struct lab_zone {
 	/* Sleeping allocators wait on free_seq; frees bump it when waiters exist. */
 	_Atomic uint32_t free_seq;
 	_Atomic int nr_waiters;
+	_Atomic uint32_t nofail_warned;  /* orders warned of as never satisfiable (alloc.c) */
 
 	/* Background reclaimer. */
 	lab__os_thread_t kswapd;
@@ -107,11 +120,17 @@ struct lab_zone {
 	lab__os_rwlock_t shrinker_lock;
 	struct lab_shrinker *shrinkers;
 	lab__os_mutex_t reclaim_mutex;  /* serialises shrink rounds */
+	_Atomic uintptr_t oom_lock;     /* the OOM handler's runner: a thread token, 0 free */
+	_Atomic int oom_tid;            /* its thread id, for reports */
 	lab_oom_handler_t oom_handler;
 	void *oom_arg;
 
 	/* Growth (LAB_ZONE_GROW), by sleeping callers only. */
 	lab__os_mutex_t grow_mutex;
+	/* Holders of the two mutexes (thread ids, 0 none) and the sleeping
+	 * waits for any lock of the zone, for reports (lockwait.c). */
+	_Atomic int mutex_tid[ZL_NR];
+	struct zone_wait waits[ZONE_WAIT_SLOTS];
 
 	/* Per-CPU lists: nr_pcp sets of pcp_stride bytes (pcp.c). */
 	struct pcp_set *pcp;
@@ -166,6 +185,12 @@ static inline struct lab_page *pfn_to_page(const struct lab_zone *z, size_t pfn)
 /* Thread token: an address unique to each live thread, found without a syscall. */
 uintptr_t lab__self_token(void);
 
+/* This thread's id: found once per thread (a system call, so only from a
+ * caller that may sleep); _cached gives 0 instead when not yet found. */
+int lab__self_tid(void);
+int lab__self_tid_cached(void);
+void lab__self_tid_forget(void);  /* in a fork child */
+
 /* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
 void lab__zone_lock(struct lab_zone *z);
 bool lab__zone_lock_atomic(struct lab_zone *z);
@@ -174,6 +199,26 @@ static inline bool zone_lock_held_by_self(const struct lab_zone *z)
 {
 	return atomic_load_explicit(&z->lock.owner, memory_order_relaxed) == lab__self_token();
 }
+
+/*
+ * lockwait.c: the waits of sleeping callers for the zone's locks, each in a
+ * slot of z->waits while it lasts; a wait that lasts LAB_LOCK_REPORT_S
+ * seconds is reported once, naming the lock and its holder (a holder that
+ * left the library without releasing it never will).  begin returns the
+ * slot (-1 when all are taken: the wait goes unrecorded).  The mutexes
+ * (ZL_RECLAIM, ZL_GROW) are taken through zone_mutex_lock/unlock.
+ */
+struct lab__lock_wait {
+	int slot;
+	int kind, cpu;
+	uint64_t since_ns;
+	bool reported;
+};
+void lab__lock_wait_begin(struct lab_zone *z, struct lab__lock_wait *w, int kind, int cpu);
+void lab__lock_wait_poll(struct lab_zone *z, struct lab__lock_wait *w, int holder_tid);
+void lab__lock_wait_end(struct lab_zone *z, struct lab__lock_wait *w);
+void lab__zone_mutex_lock(struct lab_zone *z, int kind);
+void lab__zone_mutex_unlock(struct lab_zone *z, int kind);
 
 /* zone.c */
 extern _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];
@@ -206,6 +251,10 @@ static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 	return NULL;
 }
 struct lab_zone *lab__zone_of_addr(const void *addr);
+/* Hold the registry (no zone comes or goes) while walking it to read what
+ * only a live zone may be asked (reclaim.c: every zone's shrinkers). */
+void lab__registry_lock(void);
+void lab__registry_unlock(void);
 /* The descriptor of the page holding addr if addr lies in z's memory, else
  * NULL: lab_virt_to_page() for a caller that knows the zone (no registry walk). */
 static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, const void *addr)

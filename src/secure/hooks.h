@@ -21,6 +21,8 @@ void lab__exclusive_zone_fini(struct lab_zone *z);     /* after the memory is go
 size_t lab__zone_guard_bytes(const struct lab_zone *z);/* kept outside the reservation */
 size_t lab__section_guard(struct lab_zone *z, size_t first, size_t *nr);
 int lab__exclusive_map_section(struct lab_zone *z, void *mem, size_t len);
+/* Undo a section mapped by the call above (a growth that failed later). */
+void lab__exclusive_unmap_section(struct lab_zone *z, void *mem, size_t len);
 void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out);
 
 /* Per allocation.  Every library write to zone memory (zeroing, scrubbing,

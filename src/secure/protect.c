@@ -209,6 +209,12 @@ fail:
 	return rc;
 }
 
+void lab__exclusive_unmap_section(struct lab_zone *z, void *mem, size_t len)
+{
+	lab__os_decommit(mem, len);
+	atomic_fetch_sub(&z->nr_sections, 1);
+}
+
 void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out)
 {
 	out->prot_wanted = z->prot_wanted;

@@ -8,6 +8,8 @@
 set -euo pipefail
 # meson test points LD_LIBRARY_PATH at the build's library: a user has none.
 unset LD_LIBRARY_PATH
+# (With pipefail, `ldd ... | grep -q` fails when grep exits before ldd has
+# written everything: ldd dies of SIGPIPE.  grep reads all, to /dev/null.)
 build=$1 src=$2 prefix=$3 libdir=$4 includedir=$5 bindir=$6 mandir=$7 cc=$8
 shift 8
 cflags="$*"
@@ -43,6 +45,19 @@ if [ -e "$build/liblabyrinth-malloc.so" ]; then
 		/bin/echo installed 2>&1 | grep -q '^labyrinth-malloc: pid' ||
 		{ echo "the installed liblabyrinth-malloc.so did not serve /bin/echo"; exit 1; }
 	echo "liblabyrinth-malloc.so installed; a program preloaded with it runs on it"
+fi
+
+# The command runs from a non-system prefix: its RUNPATH names the installed
+# libdir (meson's install_rpath), and with the prefix's libdir in place it
+# loads the installed library with no LD_LIBRARY_PATH.
+tool=$(rel "$bindir")/labyrinth
+if [ "$prefix" != /usr ]; then
+	want=$prefix/${libdir#$prefix/}
+	case $libdir in /*) want=$libdir ;; esac
+	runpath=$(readelf -d "$tool" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	[ "$runpath" = "$want" ] ||
+		{ echo "installed labyrinth: RUNPATH '$runpath', expected '$want'"; exit 1; }
+	echo "installed labyrinth: RUNPATH $runpath"
 fi
 
 # pkg-config, with the prefix moved under DESTDIR.

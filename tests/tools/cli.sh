@@ -94,6 +94,7 @@ expect 2 "labyrinth: stress: --interval '0'" -- stress --interval 0
 expect 2 "labyrinth: stress: --seed 'x'" -- stress --seed x
 expect 2 "labyrinth: stress: option '--seconds' needs a value" -- stress --seconds
 expect 2 "labyrinth: stress: option '--grow' takes no value" -- stress --grow=1
+expect 2 "labyrinth: stress: option '--long' takes no value" -- stress --long=1
 expect 2 "labyrinth: top: --interval '0'" -- top 1 --interval 0
 expect 2 "labyrinth: top: --count '0'" -- top 1 --count 0
 expect 2 "labyrinth: top: --count 'many'" -- top 1 --count many

@@ -97,6 +97,9 @@ int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		/* A child that hangs (the bug under test) dies with the test
+		 * process Criterion kills at its timeout, not as an orphan. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
 		fn(arg);

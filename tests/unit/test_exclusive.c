@@ -979,6 +979,7 @@ struct other_thread {
 	int transfer_rc;
 	lab_owner_t transfer_to;
 	bool do_free;
+	bool do_put;
 };
 
 static void *other_thread_main(void *arg)
@@ -991,6 +992,8 @@ static void *other_thread_main(void *arg)
 		t->transfer_rc = lab_page_transfer(t->page, t->transfer_to);
 	if (t->do_free)
 		lab_free_page(t->page);
+	if (t->do_put)
+		lab_put_page(t->page);
 	return NULL;
 }
 
@@ -1031,6 +1034,38 @@ Test(exclusive, non_owner_free_is_refused_with_a_report_and_page_kept)
 	cr_assert(strstr(out, "BUG: Bad page state in process"), "%s", out);
 	cr_assert(strstr(out, "free of an exclusive page by a non-owner"), "%s", out);
 	cr_assert(strstr(out, "flags: 0x28(allocated|exclusive)"), "%s", out);
+}
+
+/* A put is a free of a reference: the owner check is the free's.  (A
+ * non-owner's lab_put_page() freed and scrubbed the owner's block.) */
+static void non_owner_put_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = zone_with(64, 0);
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE, 1);
+	memset(lab_page_address(p), 0x5e, 2 * lab_page_size());
+	struct other_thread t = { .page = p, .do_put = true };
+	in_other_thread(&t);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK_MSG(st.allocated == 2 && st.owner_refused == 1 && st.leaked == 0,
+			"allocated %zu refused %llu", st.allocated, (unsigned long long)st.owner_refused);
+	CHILD_CHECK_MSG(lab_page_count(p) == 1, "count %d", lab_page_count(p));
+	CHILD_CHECK_MSG(all_bytes(lab_page_address(p), 2 * lab_page_size(), 0x5e), "scrubbed");
+	lab_get_page(p);
+	lab_put_page(p);           /* the owner's puts work */
+	lab_put_page(p);
+	lab_zone_get_stats(z, &st);
+	CHILD_CHECK_MSG(st.allocated == 0 && st.owner_refused == 1, "allocated %zu", st.allocated);
+	CHILD_CHECK_MSG(lab_zone_check(z) == 0, "check");
+}
+
+Test(exclusive, non_owner_put_is_refused_like_a_free)
+{
+	char out[4096];
+	int status = run_in_child(non_owner_put_child, NULL, out, sizeof(out));
+	assert_exit_zero(status, out);
+	cr_assert(strstr(out, "put of an exclusive page by a non-owner"), "%s", out);
 }
 
 Test(exclusive, owner_token_lets_a_cooperating_thread_free)

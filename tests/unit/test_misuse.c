@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -202,4 +203,149 @@ Test(misuse, destroy_reports_blocks_still_allocated)
 {
 	int status = run_in_child(leak_at_destroy, NULL, out, sizeof(out));
 	assert_child_said(status, "zone test destroyed with 2 pages still allocated");
+}
+
+/* ---- NULL, everywhere ------------------------------------------------------ */
+
+/*
+ * Every entry point takes NULL for any pointer argument, as labyrinth.h
+ * states: a query answers its empty value, a free, put, unlock or destroy does
+ * nothing, and a call that would create, allocate, register or fill fails with
+ * EINVAL.  (lab_page_address, lab_page_to_pfn, lab_page_zone,
+ * lab_zone_get_stats and lab_mempool_available crashed.)  Each call in a
+ * child of its own, so a crash names it.
+ */
+static struct lab_zone *null_zone(void)
+{
+	struct lab_zone *z = lab_zone_create(&(struct lab_zone_config){ .name = "null",
+		.pages = 64, .flags = LAB_ZONE_NO_KSWAPD });
+	CHILD_CHECK(z);
+	return z;
+}
+
+static void null_queries(void *arg)
+{
+	(void)arg;
+	CHILD_CHECK(lab_page_address(NULL) == NULL);
+	CHILD_CHECK(lab_virt_to_page(NULL) == NULL);
+	CHILD_CHECK(lab_page_to_pfn(NULL) == 0);
+	CHILD_CHECK(lab_pfn_to_page(NULL, 0) == NULL);
+	CHILD_CHECK(lab_page_zone(NULL) == NULL);
+	CHILD_CHECK(lab_page_count(NULL) == 0);
+	CHILD_CHECK(lab_page_owner(NULL) == LAB_OWNER_NONE);
+	CHILD_CHECK(lab_zone_name(NULL) == NULL);
+	CHILD_CHECK(lab_mempool_available(NULL) == 0);
+	CHILD_CHECK(lab_zone_check(NULL) != 0);
+	CHILD_CHECK(lab_trylock_page(NULL) == false);
+	CHILD_CHECK(lab_dump_page_owner(NULL, stderr) == 0);
+	CHILD_CHECK(lab_page_owner_report_leaks(NULL, stderr) == 0);
+	char buf[8];
+	CHILD_CHECK(lab_gfp_name(0, NULL, 0) == NULL);
+	CHILD_CHECK(lab_gfp_name(LAB_GFP_KERNEL, buf, sizeof(buf)) == buf);
+	_exit(0);
+}
+
+static void null_stats(void *arg)
+{
+	(void)arg;
+	struct lab_zone_stats st;
+	memset(&st, 0xff, sizeof(st));
+	lab_zone_get_stats(NULL, &st);
+	CHILD_CHECK(st.managed == 0 && st.free == 0 && st.alloc_success == 0);
+	memset(&st, 0xff, sizeof(st));
+	CHILD_CHECK(lab_zone_get_stats2(NULL, &st, sizeof(st)) == 0);
+	CHILD_CHECK(st.managed == 0);
+	struct lab_zone *z = null_zone();
+	CHILD_CHECK(lab_zone_get_stats2(z, NULL, sizeof(st)) == 0);
+	lab_zone_print_buddyinfo(NULL, stderr);
+	lab_zone_print_zoneinfo(NULL, stderr);
+	lab_zone_print_vmstat(NULL, stderr);
+	lab_zone_print_buddyinfo(z, NULL);
+	lab_zone_print_zoneinfo(z, NULL);
+	lab_zone_print_vmstat(z, NULL);
+	lab_zone_describe(NULL, stderr);
+	lab_zone_describe(z, NULL);
+	lab_dump_page_owner(z, NULL);
+	CHILD_CHECK(lab_stats_read_export2(getpid(), NULL, sizeof(st)) == -EINVAL);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+static void null_operations(void *arg)
+{
+	(void)arg;
+	lab_free_pages(NULL, 0);
+	lab_free_pages_addr(NULL, 0);
+	lab_get_page(NULL);
+	lab_put_page(NULL);
+	lab_lock_page(NULL);
+	lab_unlock_page(NULL);
+	lab_wait_on_page_locked(NULL);
+	lab_mempool_free(NULL, NULL);
+	lab_mempool_destroy(NULL);
+	lab_unregister_shrinker(NULL, NULL);
+	lab_set_oom_handler(NULL, NULL, NULL);
+	lab_drain_all_pages(NULL);
+	lab_zone_destroy(NULL);
+	lab_fault_get(NULL);
+	lab_failslab_get(NULL, NULL);
+	lab_spin_lock_init(NULL);
+	struct lab_zone *z = null_zone();
+	struct lab_mempool *pool = lab_mempool_create(z, 1, 0);
+	CHILD_CHECK(pool);
+	lab_mempool_free(NULL, pool);
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	lab_mempool_free(p, NULL);        /* no pool: nothing done, the block stays */
+	CHILD_CHECK(lab_page_count(p) == 1);
+	lab_free_page(p);
+	lab_mempool_destroy(pool);
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+static void null_einval(void *arg)
+{
+	(void)arg;
+	errno = 0;
+	CHILD_CHECK(!lab_zone_create(NULL) && errno == EINVAL);
+	errno = 0;
+	CHILD_CHECK(!lab_alloc_pages(NULL, LAB_GFP_KERNEL, 0) && errno == EINVAL);
+	errno = 0;
+	CHILD_CHECK(!lab_get_free_pages(NULL, LAB_GFP_KERNEL, 0) && errno == EINVAL);
+	errno = 0;
+	CHILD_CHECK(!lab_mempool_create(NULL, 1, 0) && errno == EINVAL);
+	errno = 0;
+	CHILD_CHECK(!lab_mempool_alloc(NULL, LAB_GFP_KERNEL) && errno == EINVAL);
+	CHILD_CHECK(lab_register_shrinker(NULL, NULL) == -EINVAL);
+	CHILD_CHECK(lab_page_transfer(NULL, 1) == -EINVAL);
+	CHILD_CHECK(lab_zone_grant(NULL) == -EINVAL);
+	CHILD_CHECK(lab_zone_revoke(NULL) == -EINVAL);
+	CHILD_CHECK(lab_fault_set(NULL) == -EINVAL);
+	CHILD_CHECK(lab_failslab_set(NULL, false) == -EINVAL);
+	CHILD_CHECK(lab_fault_configure(NULL, NULL, 0) == -EINVAL);
+	CHILD_CHECK(lab_failslab_configure(NULL, NULL, 0) == -EINVAL);
+	_exit(0);
+}
+
+static void null_spinlock(void *arg)
+{
+	lab_spin_lock((lab_spinlock_t *)arg);
+	_exit(0);
+}
+
+Test(misuse, null_is_accepted_everywhere_as_the_header_says)
+{
+	void (*const fns[])(void *) = { null_queries, null_stats, null_operations, null_einval };
+	const char *const names[] = { "queries", "stats", "operations", "einval" };
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		int status = run_in_child(fns[i], NULL, out, sizeof(out));
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x\n%s",
+			  names[i], status, out);
+	}
+	/* A spinlock that is not there cannot be held: a BUG report, as for a
+	 * recursive one, never a wild write. */
+	int status = run_in_child(null_spinlock, NULL, out, sizeof(out));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x\n%s", status, out);
+	cr_assert(strstr(out, "BUG: spinlock: NULL lock"), "%s", out);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- the retry policy ---------------------------------------------------- */
@@ -200,7 +201,7 @@ Test(reclaim, shrinker_registration_rules)
 	cr_assert_eq(lab_register_shrinker(z, &bad_seeks), -EINVAL);
 	cr_assert_eq(lab_register_shrinker(z, &bad_batch), -EINVAL);
 	cr_assert_eq(lab_register_shrinker(z, &c.s), 0);
-	cr_assert_eq(lab_register_shrinker(z, &c.s), -EINVAL, "registered twice");
+	cr_assert_eq(lab_register_shrinker(z, &c.s), -EBUSY, "registered twice");
 	lab_unregister_shrinker(z, &c.s);
 	lab_unregister_shrinker(z, &c.s);      /* not registered: harmless */
 	lab_unregister_shrinker(NULL, &c.s);
@@ -514,4 +515,263 @@ Test(reclaim, kswapd_wakeup_during_a_run_is_not_lost, .timeout = 60)
 	free(h.pages);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
+}
+
+/* ---- reclaim's own allocations, the OOM lock, one list per shrinker ---------- */
+
+/*
+ * One struct lab_shrinker is one list entry: registered in a second zone it
+ * was accepted (the duplicate check looked at one zone), linking the two
+ * zones' lists, so reclaim in zone A ran zone B's shrinkers.
+ */
+Test(reclaim, a_shrinker_registered_in_two_zones_is_ebusy)
+{
+	struct lab_zone *a = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *b = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	static struct cache ca, cb;
+	cache_init(&ca, LAB_DEFAULT_SEEKS, 0);
+	cache_init(&cb, LAB_DEFAULT_SEEKS, 0);
+	cr_assert_eq(lab_register_shrinker(a, &ca.s), 0);
+	cr_assert_eq(lab_register_shrinker(b, &cb.s), 0);
+	cr_assert_eq(lab_register_shrinker(b, &ca.s), -EBUSY);
+	/* Reclaim in B runs B's shrinker only. */
+	cache_fill(&cb, b, 100);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(b))
+		held_push(&h, lab_alloc_page(b, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	struct lab_page *p = lab_alloc_page(b, LAB_GFP_KERNEL | LAB_GFP_NORETRY);
+	cr_assert_not_null(p);
+	cr_assert_gt(cb.scans, 0);
+	cr_assert_eq(ca.scans, 0, "zone A's shrinker ran for zone B");
+	cr_assert_eq(atomic_load(&ca.counted), 0);
+	lab_free_page(p);
+	/* Unregistered from A, it may join B. */
+	lab_unregister_shrinker(a, &ca.s);
+	cr_assert_eq(lab_register_shrinker(b, &ca.s), 0);
+	lab_unregister_shrinker(b, &ca.s);
+	lab_unregister_shrinker(b, &cb.s);
+	while (cb.nr)
+		lab_free_page(cb.pages[--cb.nr]);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(a);
+	assert_zone_ok(b);
+	lab_zone_destroy(a);
+	lab_zone_destroy(b);
+}
+
+/* An OOM handler that allocates from its own exhausted zone. */
+struct oom_alloc {
+	atomic_int depth, max_depth, calls;
+	int nested_errno;
+};
+
+static int oom_allocating(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, void *arg)
+{
+	(void)gfp;
+	struct oom_alloc *o = arg;
+	int d = atomic_fetch_add(&o->depth, 1) + 1;
+	atomic_fetch_add(&o->calls, 1);
+	if (d > atomic_load(&o->max_depth))
+		atomic_store(&o->max_depth, d);
+	if (d < 4) {   /* without the OOM lock this recursed without bound: stop at 4 */
+		errno = 0;
+		struct lab_page *p = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, order);
+		o->nested_errno = errno;
+		if (p)
+			lab_free_pages(p, order);
+	}
+	atomic_fetch_sub(&o->depth, 1);
+	return 0;
+}
+
+/*
+ * The README says an OOM handler "may free, or even allocate": a handler
+ * that allocates from the zone it was called for recursed, each level
+ * waiting out its rounds before calling the handler again.  The OOM lock is
+ * taken with a trylock, as the kernel's oom_lock: the nested allocation,
+ * finding it held by its own thread, fails instead of calling the handler.
+ */
+Test(reclaim, an_oom_handler_that_allocates_does_not_recurse, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	static struct oom_alloc o;
+	lab_set_oom_handler(z, oom_allocating, &o);
+	errno = 0;
+	cr_assert_null(lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN));
+	cr_assert_eq(errno, ENOMEM);
+	cr_assert_eq(atomic_load(&o.max_depth), 1, "the handler ran inside itself");
+	cr_assert_eq(atomic_load(&o.calls), 1);
+	cr_assert_eq(o.nested_errno, ENOMEM, "the nested allocation fails");
+	lab_set_oom_handler(z, NULL, NULL);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* Two threads out of memory at once: one runs the handler, the other counts
+ * the running handler as progress and waits for what it frees. */
+struct oom_gate {
+	struct held *h;
+	atomic_int running, max_running, calls, release;
+};
+
+static int oom_gated(struct lab_zone *z, lab_gfp_t gfp, unsigned int order, void *arg)
+{
+	(void)z, (void)gfp, (void)order;
+	struct oom_gate *g = arg;
+	int r = atomic_fetch_add(&g->running, 1) + 1;
+	if (r > atomic_load(&g->max_running))
+		atomic_store(&g->max_running, r);
+	atomic_fetch_add(&g->calls, 1);
+	while (!atomic_load(&g->release))
+		usleep(1000);
+	/* Give back two pages: one for each caller. */
+	for (int i = 0; i < 2 && g->h->nr; i++)
+		lab_free_page(g->h->pages[--g->h->nr]);
+	atomic_fetch_sub(&g->running, 1);
+	return 1;
+}
+
+struct oom_caller {
+	struct lab_zone *z;
+	struct lab_page *got;
+};
+
+static void *oom_caller_main(void *arg)
+{
+	struct oom_caller *c = arg;
+	c->got = lab_alloc_page(c->z, LAB_GFP_KERNEL);
+	return NULL;
+}
+
+Test(reclaim, one_oom_handler_at_a_time_and_the_others_wait_for_it, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct held h;
+	held_init(&h, 256);
+	while (zone_free_all(z))
+		held_push(&h, lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC));
+	static struct oom_gate g;
+	g.h = &h;
+	lab_set_oom_handler(z, oom_gated, &g);
+	struct oom_caller c[2] = { { z, NULL }, { z, NULL } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, oom_caller_main, &c[i]);
+	while (!atomic_load(&g.calls))
+		usleep(1000);
+	/* Both are out of rounds by now or soon: whatever the timing, no
+	 * second handler may start while the first runs. */
+	struct lab_zone_stats st;
+	do {
+		usleep(1000);
+		lab_zone_get_stats(z, &st);
+	} while (st.alloc_stall < 2 * 17);
+	atomic_store(&g.release, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(atomic_load(&g.max_running), 1, "two OOM handlers ran at once");
+	cr_assert(c[0].got && c[1].got, "both got a page the handler freed");
+	lab_free_page(c[0].got);
+	lab_free_page(c[1].got);
+	lab_set_oom_handler(z, NULL, NULL);
+	held_free_all(&h);
+	free(h.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* A shrinker whose scan allocates from its own zone with LAB_GFP_KERNEL. */
+struct greedy {
+	struct lab_shrinker s;
+	struct lab_zone *z;
+	struct held *h;
+	atomic_int depth, max_depth, scans;
+	struct lab_page *got[16];
+	int nr_got;
+};
+
+static unsigned long greedy_count(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)sc;
+	struct greedy *g = s->private_data;
+	return g->h->nr ? 8 : LAB_SHRINK_EMPTY;
+}
+
+static unsigned long greedy_scan(struct lab_shrinker *s, struct lab_shrink_control *sc)
+{
+	(void)sc;
+	struct greedy *g = s->private_data;
+	int d = atomic_fetch_add(&g->depth, 1) + 1;
+	if (d > atomic_load(&g->max_depth))
+		atomic_store(&g->max_depth, d);
+	atomic_fetch_add(&g->scans, 1);
+	unsigned long freed = 0;
+	/* A bookkeeping page first (a kernel shrinker may need one too), then
+	 * free two of the cache's. */
+	struct lab_page *p = lab_alloc_page(g->z, LAB_GFP_KERNEL | LAB_GFP_NOWARN);
+	if (p && g->nr_got < 16)
+		g->got[g->nr_got++] = p;
+	else if (p)
+		lab_free_page(p);
+	for (int i = 0; i < 2 && g->h->nr; i++, freed++)
+		lab_free_page(g->h->pages[--g->h->nr]);
+	atomic_fetch_sub(&g->depth, 1);
+	return freed;
+}
+
+static void greedy_child(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = lab_zone_create(&(struct lab_zone_config){ .name = "greedy",
+		.pages = 256, .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 8, .wmark_low = 12,
+		.wmark_high = 16 });
+	CHILD_CHECK(z);
+	struct held h;
+	held_init(&h, 256);
+	struct lab_page *p;
+	while (zone_free_all(z) > 4 && (p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC)))
+		held_push(&h, p);
+	lab_drain_all_pages(z);
+	static struct greedy g;
+	g.s = (struct lab_shrinker){ .count_objects = greedy_count, .scan_objects = greedy_scan,
+				     .seeks = 0, .batch = 8, .private_data = &g };
+	g.z = z;
+	g.h = &h;
+	CHILD_CHECK(lab_register_shrinker(z, &g.s) == 0);
+	/* Below min: direct reclaim runs the shrinker, whose allocation must
+	 * neither deadlock on the reclaim it runs in nor recurse into it. */
+	p = lab_alloc_page(z, LAB_GFP_KERNEL);
+	CHILD_CHECK(p);
+	CHILD_CHECK(atomic_load(&g.scans) > 0);
+	CHILD_CHECK(atomic_load(&g.max_depth) == 1);
+	CHILD_CHECK(g.nr_got > 0);   /* from the reserve below min: PF_MEMALLOC */
+	lab_free_page(p);
+	lab_unregister_shrinker(z, &g.s);
+	while (g.nr_got)
+		lab_free_page(g.got[--g.nr_got]);
+	held_free_all(&h);
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+/*
+ * A shrinker whose scan allocates with LAB_GFP_KERNEL from its own zone
+ * deadlocked on the zone's reclaim mutex, which its thread already held.
+ * Reclaim runs as the kernel's PF_MEMALLOC: allocations made inside it use
+ * the reserves (no watermark) and never enter reclaim themselves.
+ */
+Test(reclaim, a_shrinker_that_allocates_uses_the_reserve_and_does_not_recurse, .timeout = 60)
+{
+	char out[8192];
+	int status = run_in_child(greedy_child, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x:\n%s", status, out);
 }

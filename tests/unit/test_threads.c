@@ -4,8 +4,12 @@
 #include "helpers.h"
 #include "page/zone.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -348,4 +352,338 @@ Test(threads, zone_check_beside_lock_free_paths_reports_nothing)
 	cr_assert_eq(WEXITSTATUS(status), 0, "lab_zone_check returned reports:\n%.4000s", out);
 	cr_assert_eq(count_of(out, "invariant broken"), 0, "false alarms on stderr:\n%.4000s", out);
 	cr_assert_not_null(strstr(out, "broken 0;"), "%s", out);
+}
+
+/*
+ * fork() while another thread holds one of a zone's other locks: its
+ * per-CPU sets (a drainer, the checker, or in lock mode any user) or its
+ * reclaim mutex (a shrink round).  The fork handlers held only the zone
+ * locks, so the child inherited the others held by a thread it does not
+ * have: lab_zone_check() (which owns every set) and a sleeping allocation
+ * that drains or reclaims hung in it.  The handlers now hold those too.
+ */
+#include "page/pcp.h"
+#include "os/thread.h"
+
+struct holder {
+	struct lab_zone *z;
+	int what;                 /* 0 every per-CPU set, 1 the reclaim mutex */
+	_Atomic int state;        /* 1 holding, 2 may let go */
+};
+
+static void *hold_then_release(void *arg)
+{
+	struct holder *h = arg;
+	if (h->what == 0)
+		lab__pcp_own_all(h->z);
+	else
+		lab__os_mutex_lock(&h->z->reclaim_mutex);
+	atomic_store(&h->state, 1);
+	/* Long enough for the fork to start while we hold it; the fork then
+	 * waits for us (its handler takes the lock), or, before the fix, the
+	 * child inherited it held. */
+	usleep(200 * 1000);
+	if (h->what == 0)
+		lab__pcp_release_all(h->z);
+	else
+		lab__os_mutex_unlock(&h->z->reclaim_mutex);
+	return NULL;
+}
+
+static void fork_beside_a_held_lock(int what)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	struct held hp;
+	held_init(&hp, 256);
+	struct lab_page *p;
+	while ((p = lab_alloc_page(z, LAB_GFP_ATOMIC | LAB_GFP_MEMALLOC | LAB_GFP_NOWARN)))
+		held_push(&hp, p);
+	struct holder h = { z, what, 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, hold_then_release, &h);
+	while (atomic_load(&h.state) != 1)
+		usleep(100);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(10);  /* a lock inherited held would hang here */
+		if (lab_zone_check(z))
+			_exit(3);
+		/* Exhausted: drains every CPU's lists, runs direct reclaim, fails. */
+		if (lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY | LAB_GFP_NOWARN))
+			_exit(4);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	pthread_join(t, NULL);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (signal %d: 14 is the alarm of a hang)", status,
+		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	held_free_all(&hp);
+	free(hp.pages);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+Test(threads, fork_beside_a_thread_holding_the_per_cpu_sets, .timeout = 60)
+{
+	if (!strcmp(lab_pcp_mode_name(), "off"))
+		cr_skip_test("per-CPU lists are off");
+	fork_beside_a_held_lock(0);
+}
+
+Test(threads, fork_beside_a_shrink_round_holding_the_reclaim_mutex, .timeout = 60)
+{
+	fork_beside_a_held_lock(1);
+}
+
+/*
+ * lab_zone_check() writes what it finds after it lets the zone go: a stderr
+ * that does not drain (a full pipe, a stopped terminal) stops the checker
+ * alone, never another thread's allocation.  It wrote each line with the
+ * zone lock and every per-CPU set held, so every allocator waited for the
+ * reader of its stderr.
+ */
+struct slow_checker {
+	struct lab_zone *z;
+	_Atomic pid_t tid;
+	_Atomic int errors;
+};
+
+static void *check_into_full_pipe(void *arg)
+{
+	struct slow_checker *c = arg;
+	atomic_store(&c->tid, gettid());
+	atomic_store(&c->errors, lab_zone_check(c->z));
+	return NULL;
+}
+
+/* The thread tid is asleep (in the kernel: here, a write to the full pipe). */
+static bool thread_sleeps(pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')');
+	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+static void checker_on_a_full_stderr(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	int p[2];
+	CHILD_CHECK(pipe(p) == 0);
+	CHILD_CHECK(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0);
+	char junk[4096];
+	memset(junk, '.', sizeof(junk));
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	CHILD_CHECK(fcntl(p[1], F_SETFL, 0) == 0);
+	int saved = dup(2);
+	CHILD_CHECK(saved >= 0 && dup2(p[1], 2) == 2);
+	/* One invariant broken on purpose (a counter nothing else reads here). */
+	lab__zone_lock(z);
+	z->nr_reserved_highatomic += 1;
+	lab__zone_unlock(z);
+	struct slow_checker c = { .z = z, .errors = -1 };
+	pthread_t t;
+	CHILD_CHECK(pthread_create(&t, NULL, check_into_full_pipe, &c) == 0);
+	while (!atomic_load(&c.tid) || !thread_sleeps(atomic_load(&c.tid)))
+		usleep(1000);
+	alarm(10);  /* an allocation behind the blocked checker would hang here */
+	struct lab_page *pg = lab_alloc_pages(z, LAB_GFP_KERNEL | LAB_GFP_NOWARN, 4);
+	alarm(0);
+	/* Let the checker finish: read the pipe until it has returned. */
+	CHILD_CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0);
+	while (atomic_load(&c.errors) < 0)
+		if (read(p[0], junk, sizeof(junk)) <= 0)
+			usleep(1000);
+	pthread_join(t, NULL);
+	dup2(saved, 2);
+	CHILD_CHECK(pg != NULL);
+	CHILD_CHECK(atomic_load(&c.errors) == 1);
+	lab__zone_lock(z);
+	z->nr_reserved_highatomic -= 1;
+	lab__zone_unlock(z);
+	lab_free_pages(pg, 4);
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	lab_zone_destroy(z);
+	_exit(0);
+}
+
+Test(threads, a_checker_blocked_writing_its_report_holds_no_lock, .timeout = 60)
+{
+	static char out[8192];
+	int status = run_in_child(checker_on_a_full_stderr, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %#x (signal %d: 14 is the alarm of an allocation behind the "
+		  "checker)\n%s", status, WIFSIGNALED(status) ? WTERMSIG(status) : 0, out);
+}
+
+/*
+ * A thread that jumps out of the library holding the zone lock (siglongjmp
+ * from a signal handler that interrupted a call) never releases it.  What
+ * can be detected is: its own next sleeping call, which finds the lock its
+ * own, reports a call that never returned (outside atomic context, so not
+ * a handler's recursion); another thread's wait, reported after
+ * LAB_LOCK_REPORT_S seconds with the lock and its holder, and seen by
+ * lab_zone_get_locks() meanwhile.  Emulated by taking the lock as a call
+ * would, then jumping out of a handler.
+ */
+static sigjmp_buf jump_out;
+
+static void jump_out_handler(int sig)
+{
+	(void)sig;
+	siglongjmp(jump_out, 1);
+}
+
+static void leave_holding_the_zone_lock(struct lab_zone *z)
+{
+	struct sigaction sa = { .sa_handler = jump_out_handler };
+	sigaction(SIGUSR1, &sa, NULL);
+	if (sigsetjmp(jump_out, 1) == 0) {
+		lab__zone_lock(z);  /* inside a call... */
+		raise(SIGUSR1);     /* ...interrupted, and the handler jumps out */
+		_exit(5);
+	}
+}
+
+static void jumper_calls_again(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	leave_holding_the_zone_lock(z);
+	alarm(10);
+	lab_alloc_pages(z, LAB_GFP_KERNEL, 4);
+	_exit(0);
+}
+
+Test(threads, a_call_left_with_siglongjmp_is_named_at_the_next_call, .timeout = 60)
+{
+	static char out[8192];
+	int status = run_in_child(jumper_calls_again, NULL, out, sizeof(out));
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x\n%s", status,
+		  out);
+	cr_assert(strstr(out, "lock taken recursively: held by this thread since a call of it that "
+			      "never returned"), "%s", out);
+}
+
+struct stuck_alloc {
+	struct lab_zone *z;
+	_Atomic pid_t tid;
+};
+
+static void *alloc_behind_the_lock(void *arg)
+{
+	struct stuck_alloc *s = arg;
+	atomic_store(&s->tid, gettid());
+	lab_alloc_pages(s->z, LAB_GFP_KERNEL, 4);
+	return NULL;
+}
+
+static void waiter_reports_the_holder(void *arg)
+{
+	(void)arg;
+	struct lab_zone *z = make_zone(64, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	leave_holding_the_zone_lock(z);
+	/* The report goes into a pipe this thread reads. */
+	int p[2];
+	CHILD_CHECK(pipe(p) == 0);
+	int saved = dup(2);
+	CHILD_CHECK(saved >= 0 && dup2(p[1], 2) == 2);
+	struct stuck_alloc s = { .z = z };
+	pthread_t t;
+	CHILD_CHECK(pthread_create(&t, NULL, alloc_behind_the_lock, &s) == 0);
+	alarm(40);
+	static char got[4096];
+	size_t len = 0;
+	while (!strstr(got, "still waiting\n") && len < sizeof(got) - 1) {
+		ssize_t n = read(p[0], got + len, sizeof(got) - 1 - len);
+		CHILD_CHECK(n > 0);
+		len += (size_t)n;
+		got[len] = 0;
+	}
+	dup2(saved, 2);
+	fputs(got, stderr);
+	/* The holder and the waiter, as a watchdog sees them. */
+	struct lab_zone_locks locks;
+	lab_zone_get_locks(z, &locks);
+	fprintf(stderr, "zone lock %d waits %u\n", locks.zone_lock, locks.nr_waits);
+	CHILD_CHECK(locks.zone_lock == gettid());
+	CHILD_CHECK(locks.nr_waits == 1);
+	CHILD_CHECK(locks.waits[0].tid == atomic_load(&s.tid));
+	CHILD_CHECK(!strcmp(locks.waits[0].lock, "zone lock"));
+	CHILD_CHECK(locks.waits[0].holder_tid == gettid());
+	CHILD_CHECK(locks.waits[0].waited_ns >= LAB_LOCK_REPORT_S * 1000000000ull);
+	char who[64], what[64];
+	snprintf(who, sizeof(who), "thread %d has waited ", atomic_load(&s.tid));
+	snprintf(what, sizeof(what), " s for the zone lock, held by thread %d", gettid());
+	CHILD_CHECK(strstr(got, who) && strstr(strstr(got, who), what));
+	_exit(0);  /* the waiter never gets the lock: it goes with the process */
+}
+
+Test(threads, a_lock_never_released_is_reported_by_its_waiter, .timeout = 90)
+{
+	static char out[8192];
+	int status = run_in_child(waiter_reports_the_holder, NULL, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%s", status, out);
+}
+
+/*
+ * The checker owns every per-CPU set or none: while one set is busy (here
+ * held by the test, as a thread interrupted inside a list operation holds
+ * it), it holds no other, so the other CPUs keep their lists.  It used to
+ * hold the sets before the busy one for the whole wait, and their CPUs'
+ * allocations all went to the zone lock: with a signal storm under TSan,
+ * a feedback loop that stalled 16 threads.
+ */
+struct checker_run {
+	struct lab_zone *z;
+	_Atomic int errors;
+};
+
+static void *check_zone(void *arg)
+{
+	struct checker_run *c = arg;
+	atomic_store(&c->errors, lab_zone_check(c->z));
+	return NULL;
+}
+
+Test(threads, a_checker_waiting_for_one_per_cpu_set_holds_no_other, .timeout = 60)
+{
+	struct lab_zone *z = make_zone(256, 4, 8, 12, LAB_ZONE_NO_KSWAPD);
+	if (!z->pcp || z->nr_pcp < 2) {
+		lab_zone_destroy(z);
+		cr_skip_test("fewer than two per-CPU sets");
+	}
+	unsigned int last = (unsigned int)z->nr_pcp - 1;
+	_Atomic uint32_t *busy = &set_at(z, last)->lock;
+	uint32_t free_word = 0;
+	while (!atomic_compare_exchange_weak(busy, &free_word, 1))
+		free_word = 0;
+	struct checker_run c = { .z = z, .errors = -1 };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, check_zone, &c), 0);
+	struct lab_zone_locks l;
+	do {
+		usleep(1000);
+		lab_zone_get_locks(z, &l);
+	} while (l.nr_waits == 0);
+	cr_assert_str_eq(l.waits[0].lock, "per-CPU set");
+	cr_assert_eq(l.waits[0].cpu, (int)last);
+	/* Every set but the busy one is free meanwhile (the wait is recorded
+	 * once the others are let go). */
+	cr_assert_eq(l.pcp_sets_owned, 1, "the checker holds %u sets while it waits for one",
+		     l.pcp_sets_owned - 1);
+	atomic_store(busy, 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&c.errors), 0);
+	lab_zone_destroy(z);
 }
