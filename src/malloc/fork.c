@@ -1,19 +1,18 @@
 /*
  * fork.c - fork() in a program whose other threads are in the middle of
- * malloc: the child has one thread and every lock as it was, so before
- * fork() we take the heap's locks in the order the allocator nests them:
- * the zone's reclaim and grow mutexes, the class caches' per-CPU array
- * locks (lock mode, where every user takes them), every class cache's lock
- * and the slab-header cache's (a slab of a large class gets its header
- * outside its cache's lock), and the zone's per-CPU page lists; and give
- * them back after it, in parent and child.  The zone's own lock is held across fork by the page layer's
- * handlers, which run after ours (registered before them), so the whole
- * heap is copied at rest: no lock of it is inherited held by a thread the
- * child does not have.
+ * malloc: the child has one thread and every lock as it was.  The page
+ * layer's fork handlers hold every zone's locks across fork() in the order
+ * the allocator nests them (page/zone.c): the reclaim and growth mutexes,
+ * then, through lab__zone_fork_above(), ours: the class caches' per-CPU
+ * array locks (lock mode, where every user takes them), every class cache's
+ * lock and the slab-header cache's (a slab of a large class gets its header
+ * outside its cache's lock); then the zone's per-CPU page lists and its
+ * lock.  So the whole heap is copied at rest: no lock of it is inherited
+ * held by a thread the child does not have.
  *
- * While the handlers hold the locks the forking thread counts as inside the
- * allocator, so that a signal handler's malloc there goes around them.  In
- * the child kswapd did not come along: the zone grows when a call needs it.
+ * Around all of it the forking thread counts as inside the allocator, so
+ * that a signal handler's malloc there goes around the locks.  In the child
+ * kswapd did not come along: the zone grows when a call needs it.
  *
  * Exports lab__malloc_fork_init.
  */
@@ -26,7 +25,7 @@
 /* The caches whose locks fork holds: the classes, then the header cache. */
 #define NR_HELD (MALLOC_NR_CLASSES + 1)
 static bool held[NR_HELD];
-static bool zone_held;
+static bool caches_held;
 
 static struct lab_kmem_cache *held_cache(unsigned int i)
 {
@@ -48,50 +47,49 @@ static void cache_sets(struct lab_kmem_cache *c, bool own)
 	}
 }
 
-static void prepare(void)
+/* Between the zones' mutexes and their per-CPU sets (the page layer's fork
+ * handlers, page/zone.h): the caches' per-CPU arrays and locks. */
+static void lock_caches(void)
 {
-	lab__malloc_enter();
-	struct lab_zone *z = __atomic_load_n(&lab__malloc_heap.zone, __ATOMIC_ACQUIRE);
-	if (!z)
+	if (!__atomic_load_n(&lab__malloc_heap.zone, __ATOMIC_ACQUIRE))
 		return;
-	lab__malloc_zone_locks(z, true);
-	zone_held = true;
 	for (unsigned int i = 0; i < NR_HELD; i++)
 		cache_sets(held_cache(i), true);
 	for (unsigned int i = 0; i < NR_HELD; i++)
 		held[i] = held_cache(i) && lab__slab_lock(held_cache(i), true);
-	lab__pcp_own_all(z);
+	caches_held = true;
 }
 
-static void release(bool child)
+static void unlock_caches(bool child)
 {
+	if (!caches_held)
+		return;
+	for (unsigned int i = NR_HELD; i-- > 0;)
+		if (held[i])
+			lab__slab_unlock(held_cache(i));
+	for (unsigned int i = NR_HELD; i-- > 0;)
+		cache_sets(held_cache(i), false);
+	caches_held = false;
 	struct lab_zone *z = __atomic_load_n(&lab__malloc_heap.zone, __ATOMIC_ACQUIRE);
-	if (z && zone_held) {
-		lab__pcp_release_all(z);
-		for (unsigned int i = NR_HELD; i-- > 0;)
-			if (held[i])
-				lab__slab_unlock(held_cache(i));
-		for (unsigned int i = NR_HELD; i-- > 0;)
-			cache_sets(held_cache(i), false);
-		lab__malloc_zone_locks(z, false);
-		zone_held = false;
-		if (child)
-			lab__malloc_zone_child(z);
-	}
+	if (child && z)
+		lab__malloc_zone_child(z);
+}
+
+/* Around all of it (registered after the page layer's, so its prepare runs
+ * first and its parent/child handlers last): the forking thread counts as
+ * inside the allocator. */
+static void prepare(void)
+{
+	lab__malloc_enter();
+}
+
+static void done(void)
+{
 	lab__malloc_exit();
-}
-
-static void parent(void)
-{
-	release(false);
-}
-
-static void child(void)
-{
-	release(true);
 }
 
 void lab__malloc_fork_init(void)
 {
-	lab__os_atfork(prepare, parent, child);
+	lab__zone_fork_above(lock_caches, unlock_caches);
+	lab__os_atfork(prepare, done, done);
 }

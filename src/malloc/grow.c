@@ -14,7 +14,7 @@
  *     below its low watermark, so most growth happens on kswapd's time and
  *     the caches' objects are reclaimed only once the zone cannot grow.
  *
- * And the zone's sleeping-side locks for fork.c.
+ * And a fork child's zone for fork.c.
  */
 #include "malloc/malloc.h"
 #include "os/thread.h"
@@ -112,18 +112,6 @@ int lab__malloc_grow_init(struct lab_zone *z)
 }
 
 /* ---- fork ----------------------------------------------------------------- */
-
-void lab__malloc_zone_locks(struct lab_zone *z, bool lock)
-{
-	/* The order reclaim and growth take them in: reclaim, then grow. */
-	if (lock) {
-		lab__os_mutex_lock(&z->reclaim_mutex);
-		lab__os_mutex_lock(&z->grow_mutex);
-	} else {
-		lab__os_mutex_unlock(&z->grow_mutex);
-		lab__os_mutex_unlock(&z->reclaim_mutex);
-	}
-}
 
 void lab__malloc_zone_child(struct lab_zone *z)
 {

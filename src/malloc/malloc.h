@@ -179,8 +179,7 @@ void lab__malloc_heap_sync(void);
 bool lab__malloc_grow(struct lab_zone *z, unsigned int order);
 /* Let kswapd grow the zone ahead of need (a shrinker). */
 int lab__malloc_grow_init(struct lab_zone *z);
-/* fork.c uses these: the zone's sleeping-side locks, taken around fork(). */
-void lab__malloc_zone_locks(struct lab_zone *z, bool lock);
+/* fork.c: a fork child's zone, without the kswapd the parent had. */
 void lab__malloc_zone_child(struct lab_zone *z);
 
 /* ---- OS mappings (huge.c) ------------------------------------------------ */

@@ -152,8 +152,19 @@ static lab__os_mutex_t registry_mutex = LAB_OS_MUTEX_INIT;
  * (the lock order: set, then zone).  A shrink round's callbacks allocate
  * without reclaiming (PF_MEMALLOC), so they never wait for a mutex this
  * holds.  The OOM lock is a trylock a handler holds while it runs: the
- * child, which has no such handler running, finds it free.
+ * child, which has no such handler running, finds it free.  A layer above
+ * whose locks nest between the mutexes and the per-CPU sets (the slab
+ * caches a malloc holds) takes them through lab__zone_fork_above().
  */
+static void (*fork_lock_above)(void);
+static void (*fork_unlock_above)(bool child);
+
+void lab__zone_fork_above(void (*lock)(void), void (*unlock)(bool child))
+{
+	fork_lock_above = lock;
+	fork_unlock_above = unlock;
+}
+
 static void zones_lock_for_fork(void)
 {
 	struct lab_zone *z;
@@ -162,6 +173,8 @@ static void zones_lock_for_fork(void)
 		lab__os_mutex_lock(&z->reclaim_mutex);
 		lab__os_mutex_lock(&z->grow_mutex);
 	}
+	if (fork_lock_above)
+		fork_lock_above();
 	lab__for_each_zone(z) {
 		lab__pcp_own_all(z);
 		lab__zone_lock(z);
@@ -174,6 +187,10 @@ static void zones_unlock(bool child)
 	lab__for_each_zone(z) {
 		lab__zone_unlock(z);
 		lab__pcp_release_all(z);
+	}
+	if (fork_unlock_above)
+		fork_unlock_above(child);
+	lab__for_each_zone(z) {
 		lab__os_mutex_unlock(&z->grow_mutex);
 		lab__os_mutex_unlock(&z->reclaim_mutex);
 		if (child && atomic_load(&z->oom_lock) != lab__self_token())

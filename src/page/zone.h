@@ -190,6 +190,10 @@ uintptr_t lab__self_token(void);
 int lab__self_tid(void);
 int lab__self_tid_cached(void);
 void lab__self_tid_forget(void);  /* in a fork child */
+/* fork(): lock() runs after every zone's reclaim and growth mutexes are held
+ * and before their per-CPU sets and locks; unlock(child) in reverse.  One
+ * layer may set them (the malloc layer), before its first fork. */
+void lab__zone_fork_above(void (*lock)(void), void (*unlock)(bool child));
 
 /* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
 void lab__zone_lock(struct lab_zone *z);
