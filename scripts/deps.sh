@@ -18,6 +18,7 @@ need_packages() {
 }
 
 BUILD_PACKAGES=(gcc clang meson ninja-build pkg-config libc6-dev
+	liburcu-dev  # RCU for the kernel headers (linux/rcupdate.h over liburcu-bp)
 	systemtap-sdt-dev)  # USDT probes (optional: built without when absent)
 TEST_PACKAGES=(libcriterion-dev
 	spin      # model checking (tests/model)
@@ -25,7 +26,8 @@ TEST_PACKAGES=(libcriterion-dev
 	libclang-rt-14-dev  # clang's sanitizer and libFuzzer runtimes (tsan, fuzz stages)
 	gcovr     # the coverage stage
 	cmake     # find_package(labyrinth) from an installed tree (tests/install)
-	groff-base man-db mandoc)  # the man pages render without warnings (tests/docs)
+	groff-base man-db mandoc  # the man pages render without warnings (tests/docs)
+	linux-source-6.12)  # kernel source files the 'kernel' suite compiles unchanged
 
 # What `labyrinth bench` compares against, and draws with (scripts/main.sh).
 # libsodium23 and libssl3 are loaded at run time by the exclusive-pages benchmark.

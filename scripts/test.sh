@@ -8,7 +8,8 @@
 #             native as they are, lock with LABYRINTH_PCP=lock, norseq with
 #             glibc.pthread.rseq=0), the command's conventions (tools), the man
 #             pages (docs), meson install + pkg-config and CMake (install), the
-#             examples, fuzz corpus replay
+#             examples, kernel source compiled with `labyrinth ktest` (kernel),
+#             fuzz corpus replay
 #   stress    `labyrinth stress --seconds 20` in that ASan+UBSan build
 #   release   clang release: the same, and the spin models (suite 'model')
 #   tsan      clang, ThreadSanitizer: fuzz corpus replay and `labyrinth stress
@@ -17,7 +18,7 @@
 #   fuzz      clang, libFuzzer+ASan+UBSan: each target 30 s from its seed corpus
 #   valgrind  gcc debug with coverage: unit tests, examples and corpus replay
 #             under memcheck (every process logged; any error or definite leak
-#             fails); then suite native without Valgrind
+#             fails); then suites native and kernel without Valgrind
 #   coverage  gcovr: lines of src/ covered by the valgrind stage's run, per
 #             file; fails below COVERAGE_FLOOR percent
 #
@@ -36,6 +37,8 @@ COVERAGE_FLOOR=${COVERAGE_FLOOR:-85}
 STRESS_SECONDS=${STRESS_SECONDS:-20}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# Suite 'kernel': the kernel files it compiles are unpacked once for every build.
+export LAB_KERNEL_SRC=$PWD/build/kernel-src
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 passed=0 failed=0 skipped=0 status=0
@@ -43,9 +46,18 @@ stage_names=() stage_times=() stage_results=()
 current_stage=""
 # One line per skipped test: "stage<TAB>test<TAB>reason" (listed at the end).
 skip_log=build/test-skips.txt
+# Lines saying why a test failed: "stage<TAB>test<TAB>line" (listed at the end,
+# so that the tail of the output names every failure).
+fail_log=build/test-failures.txt
 
 pass() { passed=$((passed + ${1:-1})); }
-fail() { failed=$((failed + ${1:-1})); status=1; }
+# fail [N [WHY]]: count N failures; WHY (for failures no test log names) goes
+# into the list printed at the end.
+fail() {
+	failed=$((failed + ${1:-1}))
+	status=1
+	[ -z "${2:-}" ] || printf '%s\t-\t%s\n' "$current_stage" "$2" >>"$fail_log"
+}
 
 # Count a meson test run.  A Criterion executable counts by its tests: its
 # "Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C" line counts
@@ -56,11 +68,27 @@ fail() { failed=$((failed + ${1:-1})); status=1; }
 count_meson() {
 	local dir=$1 json
 	json=$(ls "$dir"/meson-logs/testlog*.json 2>/dev/null | head -1)
-	[ -n "$json" ] || { fail; return; }
-	read -r p f k < <(python3 - "$json" "$current_stage" "$skip_log" <<'EOF'
+	[ -n "$json" ] || { fail 1 "no test log in $dir/meson-logs"; return; }
+	read -r p f k < <(python3 - "$json" "$current_stage" "$skip_log" "$fail_log" <<'EOF'
 import json, re, sys
 p = f = k = 0
 skips = open(sys.argv[3], 'a')
+fails = open(sys.argv[4], 'a')
+
+def failed(name, out):
+    # The lines that say why: Criterion's [FAIL] lines and each assertion with
+    # the two lines of message after it; else the test's last lines.
+    lines, why = out.splitlines(), []
+    for i, l in enumerate(lines):
+        if l.startswith('[FAIL]'):
+            why.append(l)
+        elif l.startswith('[----]') and re.search(r'[Aa]ssert|BUG|[Tt]imed? ?out|crash|signal', l):
+            why.append(l)
+            why += [m for m in lines[i + 1:i + 4] if m.startswith('[----]') and m[6:].strip()][:2]
+    if not why:
+        why = [l for l in lines if l.strip()][-3:]
+    for l in why[:8]:
+        fails.write(f"{sys.argv[2]}\t{name}\t{l.strip()[:240]}\n")
 for line in open(sys.argv[1]):
     t = json.loads(line)
     out = re.sub(r'\x1b\[[0-9;]*m', '', (t.get('stdout') or '') + (t.get('stderr') or ''))
@@ -69,6 +97,8 @@ for line in open(sys.argv[1]):
         p += sum(int(s[1]) for s in syn)
         bad = sum(int(s[2]) + int(s[3]) for s in syn)
         f += bad if bad or t['result'] == 'OK' else 1
+        if bad or t['result'] != 'OK':
+            failed(t['name'], out)
         for m in re.finditer(r'^\[SKIP\] (\S+?): (.*)$', out, re.M):
             k += 1
             skips.write(f"{sys.argv[2]}\t{m.group(1)}\t{m.group(2).strip()}\n")
@@ -80,6 +110,7 @@ for line in open(sys.argv[1]):
         skips.write(f"{sys.argv[2]}\t{t['name']}\t{said[-1] if said else 'exit status 77'}\n")
     else:
         f += 1
+        failed(t['name'] + ' (' + t['result'] + ')', out)
 print(p, f, k)
 EOF
 	)
@@ -113,7 +144,7 @@ stress() {
 	else
 		echo "stress failed; its stderr (last 60 lines of $2):"
 		tail -60 "$2"
-		fail
+		fail 1 "labyrinth stress failed: $(grep -m1 -E 'BUG|violation|stall|error' "$2" || tail -1 "$2")"
 		return 1
 	fi
 }
@@ -135,7 +166,7 @@ stage() {
 }
 
 stage_asan() {
-	CC=gcc build build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false || { fail; return 1; }
+	CC=gcc build build/asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false || { fail 1 "build failed: see the ninja log above"; return 1; }
 	meson_tests build/asan --no-suite model
 }
 
@@ -144,12 +175,12 @@ stage_stress() {
 }
 
 stage_release() {
-	CC=clang build build/clang-release --buildtype=release || { fail; return 1; }
+	CC=clang build build/clang-release --buildtype=release || { fail 1 "build failed: see the ninja log above"; return 1; }
 	meson_tests build/clang-release
 }
 
 stage_tsan() {
-	CC=clang build build/tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false || { fail; return 1; }
+	CC=clang build build/tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false || { fail 1 "build failed: see the ninja log above"; return 1; }
 	local rc=0
 	meson_tests build/tsan --suite fuzz || rc=1
 	stress build/tsan/labyrinth build/tsan-stress.log || rc=1
@@ -158,7 +189,7 @@ stage_tsan() {
 
 stage_fuzz() {
 	CC=clang build build/fuzz --buildtype=debugoptimized -Db_sanitize=address,undefined \
-		-Db_lundef=false -Dfuzz=libfuzzer -Dtests=disabled || { fail; return 1; }
+		-Db_lundef=false -Dfuzz=libfuzzer -Dtests=disabled || { fail 1 "build failed: see the ninja log above"; return 1; }
 	local rc=0 t
 	mkdir -p build/fuzz-logs
 	for t in ops gfp_name slab; do
@@ -173,7 +204,7 @@ stage_fuzz() {
 			echo "fuzz_$t FAILED (full log build/fuzz-logs/$t.log; replay a crash with"
 			echo "  build/fuzz/tests/fuzz/fuzz_$t build/fuzz-logs/$t-crash-...):"
 			grep -v '^#' "build/fuzz-logs/$t.log" | tail -40
-			fail
+			fail 1 "fuzz_$t failed: build/fuzz-logs/$t.log"
 			rc=1
 		fi
 	done
@@ -181,7 +212,7 @@ stage_fuzz() {
 }
 
 stage_valgrind() {
-	CC=gcc build build/coverage --buildtype=debug -Db_coverage=true || { fail; return 1; }
+	CC=gcc build build/coverage --buildtype=debug -Db_coverage=true || { fail 1 "build failed: see the ninja log above"; return 1; }
 	find build/coverage -name '*.gcda' -delete
 	rm -rf build/valgrind-logs
 	mkdir -p build/valgrind-logs
@@ -190,23 +221,26 @@ stage_valgrind() {
 	# 'lock' and 'norseq' suites would repeat the 'unit' one.
 	# Suite 'native' checks the real kernel path (seccomp, faults,
 	# memfd_secret, pkeys) and runs many threads and forks: tests/meson.build.
+	# Suite 'kernel' compiles modules at test time (a compiler under memcheck).
 	# Suites 'norseq', 'tools', 'docs' and 'install' exercise the build
 	# and its command, not memory: they run in the asan and release stages.
 	meson_tests build/coverage --no-suite model --no-suite lock --no-suite native \
 		--no-suite norseq --no-suite tools --no-suite docs --no-suite install \
+		--no-suite kernel \
 		--timeout-multiplier 4 --wrapper \
 		"valgrind --suppressions=$PWD/tests/valgrind.supp --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file=$PWD/build/valgrind-logs/%p.log" || rc=1
 	bad=$(grep -l 'ERROR SUMMARY: [1-9]' build/valgrind-logs/*.log || true)
 	if [ -n "$bad" ]; then
 		echo "valgrind found errors in $(echo "$bad" | wc -l) processes:"
 		for f in $bad; do grep -v '^==[0-9]*== *$' "$f" | head -40; done
-		fail
+		fail 1 "valgrind found errors: $(echo $bad)"
 		return 1
 	fi
 	echo "valgrind: $(ls build/valgrind-logs | wc -l) processes, no errors, no definite leaks"
 	pass
-	# The native suite still counts for coverage: run it in this build without Valgrind.
-	meson_tests build/coverage --suite native || rc=1
+	# The native and kernel suites still count for coverage: run them in this
+	# build without Valgrind.
+	meson_tests build/coverage --suite native --suite kernel || rc=1
 	return $rc
 }
 
@@ -219,7 +253,7 @@ stage_coverage() {
 		pass
 	else
 		echo "coverage: below the floor of $COVERAGE_FLOOR% of the lines in src/ (gcovr exit $rc)"
-		fail
+		fail 1 "coverage below $COVERAGE_FLOOR% (gcovr exit $rc)"
 		return 1
 	fi
 }
@@ -227,6 +261,7 @@ stage_coverage() {
 t_start=$SECONDS
 mkdir -p build
 : >"$skip_log"
+: >"$fail_log"
 stage asan "gcc debug, ASan+UBSan: every suite but the models, fuzz corpus replay"
 stage stress "labyrinth stress --seconds $STRESS_SECONDS in the ASan+UBSan build"
 stage release "clang release: every suite, models included"
@@ -257,5 +292,9 @@ for reason, (n, tests, stages) in by_reason.items():
     print(f"   {n:4d} x {reason}")
     print(f"          tests: {', '.join(tests)}; stages: {', '.join(stages)}")
 EOF
+if [ -s "$fail_log" ] || [ "$failed" -ne 0 ]; then
+	echo "== failed: $failed (what each printed; whole logs in build/*/meson-logs)"
+	sed 's/^/   /' "$fail_log" | head -60
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -2,6 +2,12 @@
 # symbols.sh - the library's link-time namespace, checked with nm.
 #
 # Usage: symbols.sh NM liblabyrinth.a liblabyrinth.so INCLUDE_DIR [coverage]
+#        symbols.sh NM ARCHIVE LIB.so HEADER.h [coverage] PROVIDER.so
+#
+# The second form checks a library built over liblabyrinth's public ABI (the
+# kernel layer's: liblabyrinth-kernel, its objects' archive, lab_kernel.h)
+# the same way, except that the lab_ symbols it uses may come from PROVIDER
+# (liblabyrinth.so), which must export them.
 #
 # 1. Every global symbol the static archive or the shared library defines
 #    (T, D, B, R, W, V, ...) starts with lab_ (public) or lab__ (internal), so
@@ -24,8 +30,12 @@
 # Exit status: 0 clean, 1 with the offending symbols listed, 77 (skip) when nm
 # is missing.
 set -u
-NM=$1 A=$2 SO=$3 INC=$4 MODE=${5:-}
-HDRS=("$INC/labyrinth.h" "$INC"/labyrinth/*.h)
+NM=$1 A=$2 SO=$3 INC=$4 MODE=${5:-} PROVIDER=${6:-}
+if [ -f "$INC" ]; then
+	HDRS=("$INC")
+else
+	HDRS=("$INC/labyrinth.h" "$INC"/labyrinth/*.h)
+fi
 
 command -v "$NM" >/dev/null 2>&1 || { echo "SKIP: no nm"; exit 77; }
 status=0
@@ -68,9 +78,17 @@ done)
 echo "$(basename "$SO"): $(wc -l <<<"$exported") exported symbols checked against" \
 	"${#HDRS[@]} public headers"
 
-so_undef=$("$NM" -D --undefined-only "$SO" | awk '{ print $NF }' | grep '^lab_')
+# What the provider exports may be used (nothing without one).
+provided=
+[ -n "$PROVIDER" ] &&
+	provided=$("$NM" -D --defined-only "$PROVIDER" | awk 'NF >= 3 { print $3 }' | sort -u)
+so_undef=$("$NM" -D --undefined-only "$SO" | awk '{ print $NF }' | grep '^lab_' | sort -u)
+so_undef=$(comm -23 <(echo "$so_undef") <(echo "$provided") | grep -v '^$')
 [ -z "$so_undef" ] || bad "$(basename "$SO") leaves lab_ symbols undefined:" <<<"$so_undef"
-a_defined=$("$NM" -g --defined-only "$A" | awk 'NF >= 3 { print $3 }' | sort -u)
+a_defined=$( (
+	"$NM" -g --defined-only "$A" | awk 'NF >= 3 { print $3 }'
+	echo "$provided"
+) | sort -u)
 a_undef=$("$NM" -g --undefined-only "$A" | awk 'NF >= 2 { print $2 }' | grep '^lab_' | sort -u)
 dangling=$(comm -23 <(echo "$a_undef") <(echo "$a_defined") | grep -v '^$')
 [ -z "$dangling" ] ||

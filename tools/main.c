@@ -7,6 +7,7 @@
  *   labyrinth stat PID  another process's zones (tools/stat.c)
  *   labyrinth top PID   the same, refreshing
  *   labyrinth stress    torture a zone with threads, signals and fork (stress.c)
+ *   labyrinth ktest     compile kernel module source and run it (ktest.c)
  *   labyrinth --help
  *
  * Every command parses its arguments with getopt_long (tools/cli.c): --help
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ktest.h"
 #include "stat.h"
 
 static void usage(FILE *out)
@@ -41,6 +43,9 @@ static void usage(FILE *out)
 		"  top PID    refresh a summary of those zones [--interval S] [--count N]\n"
 		"  stress     torture a zone: threads, signal storm, shrinkers, pressure,\n"
 		"             fork; checks every invariant (labyrinth stress --help)\n"
+		"  ktest FILE.c... [PARAM=VALUE...]\n"
+		"             compile kernel module source over Labyrinth and run its\n"
+		"             init and exit, checking for leaks (labyrinth ktest --help)\n"
 		"  --version  print the version\n"
 		"  --help     this text\n"
 		"\n"
@@ -252,6 +257,8 @@ int main(int argc, char **argv)
 		return lab_tool_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "stress"))
 		return stress_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ktest"))
+		return lab_tool_ktest(argc - 1, argv + 1);
 	bool help = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help");
 	bool version = !strcmp(cmd, "--version");
 	if ((help || version) && argc > 2)

@@ -31,6 +31,10 @@ for f in "$(rel "$includedir")/labyrinth.h" "$(rel "$includedir")/labyrinth/page
 done
 echo "installed into $dest: header, libraries, labyrinth.pc, CMake package, command, man pages"
 libpath=$(rel "$libdir")
+# The libraries a program loads: ldd's whole output, then grep.  (ldd | grep -q
+# fails under pipefail when grep stops at a match before the loader's last line
+# is written: SIGPIPE.)
+loads() { LD_LIBRARY_PATH=${2:-} ldd "$1"; }
 
 # pkg-config, with the prefix moved under DESTDIR.
 export PKG_CONFIG_PATH=$libpath/pkgconfig
@@ -41,7 +45,7 @@ echo "pkg-config: $flags"
 $cc $cflags -o "$work/hello-pc" "$src/tests/install/hello.c" $flags
 LD_LIBRARY_PATH=$libpath "$work/hello-pc"
 # The program ran against the installed library, not the build's.
-LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc" | grep -q "$libpath/liblabyrinth.so" ||
+grep -q "$libpath/liblabyrinth.so" <<<"$(loads "$work/hello-pc" "$libpath")" ||
 	{ echo "hello-pc did not load the installed library:"; LD_LIBRARY_PATH=$libpath ldd "$work/hello-pc"; exit 1; }
 
 # CMake: find_package(labyrinth 0.1) from the installed tree.
@@ -52,9 +56,9 @@ cmake -S "$src/tests/install" -B "$work/cmake" -G Ninja -DCMAKE_C_COMPILER="$cc"
 ninja -C "$work/cmake" >>"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; exit 1; }
 "$work/cmake/hello"          # the imported target's RPATH points at the installed library
 "$work/cmake/hello_static"
-ldd "$work/cmake/hello" | grep -q "$libpath/liblabyrinth.so" ||
+grep -q "$libpath/liblabyrinth.so" <<<"$(loads "$work/cmake/hello")" ||
 	{ echo "hello (CMake) did not load the installed library"; exit 1; }
-if ldd "$work/cmake/hello_static" | grep -q liblabyrinth; then
+if grep -q liblabyrinth <<<"$(loads "$work/cmake/hello_static")"; then
 	echo "hello_static is linked with the shared library"
 	exit 1
 fi
@@ -66,4 +70,20 @@ if cmake -S "$src/tests/install" -B "$work/cmake-v1" -G Ninja -DCMAKE_C_COMPILER
 fi
 grep -q "compatible with requested version" "$work/cmake-v1.log" ||
 	{ echo "find_package(labyrinth 1.0) failed for another reason:"; cat "$work/cmake-v1.log"; exit 1; }
-echo "install: pkg-config and CMake find_package builds ran"
+# The kernel-compatibility layer: its headers, libraries and pkg-config file,
+# and the installed `labyrinth ktest` building a module with them.
+kinc=$(rel "$includedir")/labyrinth-kernel
+for f in "$kinc/lab_kernel.h" "$kinc/linux/slab.h" "$kinc/asm/page.h" \
+	"$libpath/liblabyrinth-kernel.so" "$libpath/liblabyrinth-ktest.a" \
+	"$libpath/pkgconfig/labyrinth-kernel.pc"; do
+	[ -e "$f" ] || { echo "not installed: ${f#$dest}"; exit 1; }
+done
+# ktest runs "$PKG_CONFIG --cflags labyrinth-kernel" through the shell.
+PKG_CONFIG="pkg-config --define-variable=prefix=$root" CC=$cc CFLAGS="$cflags" \
+	LDFLAGS="$cflags" TMPDIR=$work LD_LIBRARY_PATH=$libpath \
+	"$(rel "$bindir")/labyrinth" ktest -o "$work/page_ops" "$src/tests/kernel/page_ops.c" \
+	>"$work/ktest.log" 2>&1 || { cat "$work/ktest.log"; exit 1; }
+grep -q "page operations checked" "$work/ktest.log" || { cat "$work/ktest.log"; exit 1; }
+grep -q "$libpath/liblabyrinth-kernel.so" <<<"$(loads "$work/page_ops" "$libpath")" ||
+	{ echo "the module did not load the installed liblabyrinth-kernel:"; loads "$work/page_ops" "$libpath"; exit 1; }
+echo "install: pkg-config and CMake find_package builds ran; labyrinth ktest built a module"

@@ -42,7 +42,7 @@ expect() {
 }
 
 # --help of every command: usage on stdout, exit 0.
-for cmd in "" demo info bench stat top stress; do
+for cmd in "" demo info bench stat top stress ktest; do
 	expect 0 "" -- $cmd --help
 	if ! head -1 "$out" | grep -q "^usage: labyrinth $cmd"; then
 		failed=$((failed + 1))
@@ -57,7 +57,7 @@ grep -q '^labyrinth [0-9]' "$out" || { failed=$((failed + 1)); echo "FAIL: --ver
 expect 2 "labyrinth: unknown command 'bogus'" -- bogus
 expect 2 "labyrinth: unknown option '--bogus'" -- --bogus
 expect 2 "labyrinth: unexpected argument 'extra' after '--help'" -- --help extra
-for cmd in demo info bench stat top stress; do
+for cmd in demo info bench stat top stress ktest; do
 	expect 2 "labyrinth: $cmd: unknown option '--bogus'" -- $cmd --bogus
 	expect 2 "labyrinth: $cmd: unknown option '-x'" -- $cmd -x
 	expect 2 "labyrinth: $cmd: option '--help' takes no value" -- $cmd --help=yes
@@ -74,6 +74,10 @@ expect 2 "labyrinth: stat: unexpected argument '2'" -- stat 1 2
 expect 2 "labyrinth: top: a process id is needed" -- top --count 1
 expect 2 "labyrinth: top: '-5' is not a process id" -- top -- -5
 expect 2 "labyrinth: top: unexpected argument '2'" -- top 1 2
+expect 2 "labyrinth: ktest: a module source FILE.c is needed" -- ktest
+expect 2 "labyrinth: ktest: a module source FILE.c is needed" -- ktest verbose=1
+expect 2 "labyrinth: ktest: 'module' is neither FILE.c nor PARAM=VALUE" -- ktest module
+expect 2 "labyrinth: ktest: '/no/such/mod.c': No such file or directory" -- ktest /no/such/mod.c
 
 # Values: each bad one names its option.
 expect 2 "labyrinth: stress: --seconds '0'" -- stress --seconds 0
@@ -91,11 +95,21 @@ expect 2 "labyrinth: top: --interval '0'" -- top 1 --interval 0
 expect 2 "labyrinth: top: --count '0'" -- top 1 --count 0
 expect 2 "labyrinth: top: --count 'many'" -- top 1 --count many
 expect 2 "labyrinth: bench: option '--png' needs a value" -- bench --png
+expect 2 "labyrinth: ktest: option '-o' needs a value" -- ktest -o
+expect 2 "labyrinth: ktest: option '--define' needs a value" -- ktest --define= x.c
+expect 2 "labyrinth: ktest: option '--verbose' takes no value" -- ktest --verbose=1 x.c
+expect 2 "labyrinth: ktest: option '--compile-only' needs '--output FILE'" -- ktest -c x.c
 # The chart is drawn at the end of a long run: a path that cannot be
 # written fails at once, naming it.
 expect 2 "labyrinth: bench: --png '/no/such/dir/x.png': directory '/no/such/dir'" -- \
 	bench --png /no/such/dir/x.png
 expect 2 "labyrinth: bench: --png 'somewhere/': not a file name" -- bench --png somewhere/
+# ktest checks its files before compiling anything.
+src=$(mktemp --suffix=.c)
+trap 'rm -f "$out" "$err" "$src"' EXIT
+expect 2 "labyrinth: ktest: --output '/no/such/dir/m': directory '/no/such/dir'" -- \
+	ktest -o /no/such/dir/m "$src"
+expect 2 "labyrinth: ktest: --output 'somewhere/': not a file name" -- ktest -o somewhere/ "$src"
 
 # Not usage errors: a process that exports nothing is a plain failure (1).
 expect 1 "labyrinth: process 1 exports no statistics" -- stat 1

@@ -1,0 +1,2 @@
+/* linux/compiler_attributes.h - in linux/compiler.h (labyrinth-kernel). */
+#include <linux/compiler.h>

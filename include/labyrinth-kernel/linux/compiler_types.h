@@ -1,0 +1,2 @@
+/* linux/compiler_types.h - in linux/compiler.h (labyrinth-kernel). */
+#include <linux/compiler.h>

@@ -1,0 +1,2 @@
+/* linux/mmdebug.h - VM_BUG_ON and friends: in linux/bug.h. */
+#include <linux/bug.h>
