@@ -351,7 +351,7 @@ static const struct figure *figure_by_id(const char *id)
 
 /* ---- the report ------------------------------------------------------------ */
 
-static char machine[256], date[64];
+static char machine[512], date[64];
 static double clock_vals[3];  /* ticks per ns, step ns, empty region ns */
 
 static void describe_machine(void)
