@@ -61,7 +61,7 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 
 	if (lab__gfp_may_sleep(gfp))
 		lab__zone_lock(z);
-	else if (!lab__zone_lock_atomic(z))
+	else if (!lab__zone_lock_atomic_alloc(z))
 		return NULL;
 	lab__drain_deferred(z);
 

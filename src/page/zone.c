@@ -82,6 +82,40 @@ void lab__zone_unlock(struct lab_zone *z)
 	atomic_store_explicit(&z->lock.owner, 0, memory_order_release);
 }
 
+/*
+ * An atomic allocation that needs the zone lock must not fail because
+ * another thread holds it: only its watermark may fail it.  Holders never
+ * sleep with the lock, so the wait is the holder's own time on a CPU, as
+ * for the kernel's atomic callers spinning on zone->lock.  A holder can be
+ * descheduled, though (the kernel's cannot): the spin outlasts that, since
+ * the scheduler gives the holder a CPU within a time slice or two, while
+ * the caller keeps spinning without a system call.  It is bounded all the
+ * same (a holder that left the library without unlocking; a real-time
+ * caller that shares its CPU with the holder): ATOMIC_ALLOC_SPIN_LIMIT
+ * pauses, about 20-60 ms on current x86-64 (a PAUSE is 40-140 cycles),
+ * then it fails, counted in lock_fail.  Its own thread's hold (a signal
+ * handler that interrupted it) fails at once.  Frees keep
+ * lab__zone_lock_atomic and its short spin: they defer instead of waiting.
+ */
+#define ATOMIC_ALLOC_SPIN_LIMIT (1u << 20)
+
+bool lab__zone_lock_atomic_alloc(struct lab_zone *z)
+{
+	uintptr_t me = lab__self_token();
+	for (unsigned int spins = 0; spins < ATOMIC_ALLOC_SPIN_LIMIT; spins++) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
+			break;
+		lab__os_cpu_relax();
+	}
+	zone_stat_inc(z, lock_fail);
+	return false;
+}
+
 /* ---- the registry ----------------------------------------------------- */
 
 _Atomic(struct lab_zone *) lab__registry[LAB_MAX_ZONES];

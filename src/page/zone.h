@@ -166,9 +166,12 @@ static inline struct lab_page *pfn_to_page(const struct lab_zone *z, size_t pfn)
 /* Thread token: an address unique to each live thread, found without a syscall. */
 uintptr_t lab__self_token(void);
 
-/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
+/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long
+ * (frees then defer); lock_atomic_alloc, for allocations, spins out another
+ * thread's hold, descheduled or not, up to a bound (zone.c). */
 void lab__zone_lock(struct lab_zone *z);
 bool lab__zone_lock_atomic(struct lab_zone *z);
+bool lab__zone_lock_atomic_alloc(struct lab_zone *z);
 void lab__zone_unlock(struct lab_zone *z);
 static inline bool zone_lock_held_by_self(const struct lab_zone *z)
 {

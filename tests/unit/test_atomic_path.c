@@ -6,8 +6,11 @@
  * (c) a signal storm whose handler allocates and frees ATOMIC while two
  *     threads run KERNEL/NOWAIT loops under pressure, with a watchdog and
  *     conservation checked at the end;
+ * (d) no failure because another thread holds the zone lock, even a holder
+ *     that is off its CPU for a while;
  * and failure reports of atomic callers are printed by kswapd, not by them. */
 #include "helpers.h"
+#include "page/zone.h"
 
 #include <linux/filter.h>
 #include <linux/futex.h>
@@ -287,4 +290,46 @@ Test(atomic_path, atomic_failures_are_reported_by_kswapd)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x\n%s", status, out);
 	cr_assert_not_null(strstr(out, "labyrinth: atomic context: page allocation failure: order:0"),
 			   "%s", out);
+}
+
+/* (d): a holder of the zone lock that is off its CPU (here: asleep, as a
+ * descheduled holder would be) for 5 ms, ten times the old spin's bound.
+ * An ATOMIC allocation that needs the lock (order 5: no per-CPU list) waits
+ * it out instead of failing; only a watermark may fail it. */
+static struct lab_zone *held_zone;
+static _Atomic int held;
+
+static void *hold_the_zone_lock(void *arg)
+{
+	(void)arg;
+	lab__zone_lock(held_zone);
+	atomic_store(&held, 1);
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	lab__zone_unlock(held_zone);
+	return NULL;
+}
+
+Test(atomic_path, another_threads_hold_of_the_zone_lock_does_not_fail_an_atomic_allocation)
+{
+	struct lab_zone_config cfg = { .name = "held", .pages = 1024, .flags = LAB_ZONE_NO_KSWAPD };
+	held_zone = lab_zone_create(&cfg);
+	cr_assert_not_null(held_zone);
+	for (int round = 0; round < 5; round++) {
+		pthread_t t;
+		atomic_store(&held, 0);
+		cr_assert_eq(pthread_create(&t, NULL, hold_the_zone_lock, NULL), 0);
+		while (!atomic_load(&held))
+			;
+		struct lab_page *p = lab_alloc_pages(held_zone, LAB_GFP_ATOMIC | LAB_GFP_NOWARN, 5);
+		cr_assert_not_null(p, "round %d: an ATOMIC allocation failed on another thread's lock",
+				   round);
+		pthread_join(t, NULL);
+		lab_free_pages(p, 5);
+	}
+	struct lab_zone_stats st;
+	lab_zone_get_stats(held_zone, &st);
+	cr_assert_eq(st.lock_fail, 0);
+	assert_zone_ok(held_zone);
+	lab_zone_destroy(held_zone);
 }
