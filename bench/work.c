@@ -438,9 +438,15 @@ static void sodium_release(void *h, unsigned int order)
 	sodium_free_fn(h);
 }
 
-static int plain_setup(char *note, size_t len)
+static int lifo_setup(char *note, size_t len)
 {
-	(void)note, (void)len;
+	snprintf(note, len, "the limit: a thread-local LIFO of pre-faulted pages");
+	return 0;
+}
+
+static int mmap_setup(char *note, size_t len)
+{
+	snprintf(note, len, "mmap and munmap of each block");
 	return 0;
 }
 
@@ -472,13 +478,13 @@ static const struct bench_subject subject_list[] = {
 
 static const struct ops subject_ops[NR_SUBJECTS] = {
 	{ none_setup, no_thread_init, no_thread_exit, none_alloc, none_free },
-	{ plain_setup, no_thread_init, lifo_thread_exit, lifo_alloc, lifo_free },
+	{ lifo_setup, no_thread_init, lifo_thread_exit, lifo_alloc, lifo_free },
 	{ lab_setup, lab_thread_init, no_thread_exit, lab_alloc, lab_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
-	{ plain_setup, no_thread_init, no_thread_exit, mmap_alloc, mmap_free },
+	{ mmap_setup, no_thread_init, no_thread_exit, mmap_alloc, mmap_free },
 	{ excl_setup, lab_thread_init, no_thread_exit, lab_alloc, lab_free },
 	{ excl_pkey_setup, lab_thread_init, no_thread_exit, lab_alloc, lab_free },
 	{ limit_setup, lab_thread_init, no_thread_exit, lab_alloc, lab_free },
