@@ -287,10 +287,15 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	if (lab__gfp_may_sleep(gfp))
 		lab__might_sleep("lab_alloc_pages");
 	/* Inline fast path only while no debugging feature wants to see the page. */
-	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~LAB_GFP_FAST_MASK) && !z->debug &&
-		       !fault_armed())) {
+	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~(LAB_GFP_FAST_MASK | LAB_GFP_ZERO |
+								 LAB_GFP_EXCLUSIVE)) &&
+		       !z->debug && !fault_armed())) {
 		struct lab_page *page = alloc_fast(z, order);
 		if (lab_likely(page)) {
+			/* prep_new_page() without its debugging hooks (none here):
+			 * zeroed, and for EXCLUSIVE owned. */
+			if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
+				lab__exclusive_prep(z, page, gfp, order);
 			lab_trace(mm_page_alloc, page, order, gfp, z->name);
 			return page;
 		}

@@ -136,12 +136,36 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 }
 
 /*
+ * The fast path's free of an exclusive block of order 0..3 with one
+ * reference, by its owner: claimed as the general path claims (PG_deferred,
+ * "being freed", with the same one atomic instruction), scrubbed and
+ * disowned, then given to this CPU's list as the general path's last step
+ * does (lab__free_block).  Anyone else takes the general path, which
+ * reports it.  Only when the zone has no debugging (free_fast's caller).
+ */
+static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
+							   struct lab_page *page,
+							   unsigned int order)
+{
+	if (__atomic_load_n(&page->owner, __ATOMIC_ACQUIRE) != lab_owner_self())
+		return false;
+	uint32_t expect = PG_allocated | PG_exclusive;
+	if (!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_deferred,
+						     memory_order_acquire, memory_order_relaxed))
+		return false;
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	lab__exclusive_scrub(z, page, order);
+	lab__free_block(z, page, order);
+	return true;
+}
+
+/*
  * The fast path of a free of order 0..3: the only reference of a plain
- * allocated block of that order (refcount 1, no lock, not exclusive, not
- * compound) is dropped by claiming the block with the free's one atomic
- * instruction, then the block is pushed on this CPU's list of its order in
- * a restartable sequence.  False means "take the general path" (the block
- * is then untouched).
+ * allocated block of that order (refcount 1, no lock, not compound) is
+ * dropped by claiming the block with the free's one atomic instruction,
+ * then the block is pushed on this CPU's list of its order in a restartable
+ * sequence (an exclusive one: free_fast_exclusive).  False means "take the
+ * general path" (the block is then untouched).
  */
 static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
@@ -156,7 +180,8 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned
 	if (lab_unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
 							      memory_order_relaxed,
 							      memory_order_relaxed)))
-		return false;
+		return expect == (PG_allocated | PG_exclusive) &&
+		       free_fast_exclusive(z, page, order);
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_likely(rseq_push(rs, z->pcp, list_offset(order), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);

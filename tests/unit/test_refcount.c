@@ -341,6 +341,11 @@ static void misuse_child(void *arg)
 		p = lab_alloc_pages(z, LAB_GFP_ATOMIC, 2);
 		lab_free_pages(p, 2);
 		lab_free_pages(p, 2);
+	} else if (!strcmp(m->what, "double_free_exclusive")) {
+		/* Exclusive blocks of orders 0..3 have the inline fast paths too. */
+		p = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE, 1);
+		lab_free_pages(p, 1);
+		lab_free_pages(p, 1);
 	} else if (!strcmp(m->what, "wrong_order")) {
 		p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
 		lab_free_pages(p, 1);
@@ -420,6 +425,11 @@ Test(refcount, double_free_is_reported_and_nothing_leaks)
 Test(refcount, double_free_of_an_order_2_block_is_reported_and_nothing_leaks)
 {
 	check_misuse("double_free_order_2", 0, 0, "double free: the block is already free");
+}
+
+Test(refcount, double_free_of_an_exclusive_block_is_reported_and_nothing_leaks)
+{
+	check_misuse("double_free_exclusive", 0, 0, "double free: the block is already free");
 }
 
 Test(refcount, wrong_order_is_reported_and_the_block_leaked)
