@@ -70,9 +70,19 @@ if cmake -S "$src/tests/install" -B "$work/cmake-v1" -G Ninja -DCMAKE_C_COMPILER
 fi
 grep -q "compatible with requested version" "$work/cmake-v1.log" ||
 	{ echo "find_package(labyrinth 1.0) failed for another reason:"; cat "$work/cmake-v1.log"; exit 1; }
-# The kernel-compatibility layer: its headers, libraries and pkg-config file,
-# and the installed `labyrinth ktest` building a module with them.
+# The kernel-compatibility layer, where this build has it (LAB_KERNEL_LAYER,
+# from meson: -Dkernel and liburcu-bp): nothing of it may be installed
+# otherwise.
 kinc=$(rel "$includedir")/labyrinth-kernel
+if [ "${LAB_KERNEL_LAYER:-1}" = 0 ]; then
+	for f in "$kinc" "$libpath/liblabyrinth-kernel.so" "$libpath/pkgconfig/labyrinth-kernel.pc"; do
+		[ ! -e "$f" ] || { echo "installed without the kernel layer: ${f#$dest}"; exit 1; }
+	done
+	echo "install: pkg-config and CMake find_package builds ran; no kernel layer in this build (none installed)"
+	exit 0
+fi
+# Its headers, libraries and pkg-config file, and the installed `labyrinth
+# ktest` building a module with them.
 for f in "$kinc/lab_kernel.h" "$kinc/linux/slab.h" "$kinc/asm/page.h" \
 	"$libpath/liblabyrinth-kernel.so" "$libpath/liblabyrinth-ktest.a" \
 	"$libpath/pkgconfig/labyrinth-kernel.pc"; do
