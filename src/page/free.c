@@ -135,6 +135,7 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	lab__wake_waiters(z);
 }
 
+#if defined(LAB_HAVE_RSEQ_LIST)
 /*
  * The fast path's free of an exclusive block of order 0..3 with one
  * reference, by its owner: claimed as the general path claims (PG_deferred,
@@ -158,6 +159,7 @@ static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
 	lab__free_block(z, page, order);
 	return true;
 }
+#endif
 
 /*
  * The fast path of a free of order 0..3: the only reference of a plain
