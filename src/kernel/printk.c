@@ -50,34 +50,38 @@ static void put_str(struct out *o, const char *s)
 	put_mem(o, s, strlen(s));
 }
 
+/*
+ * Append a formatted piece, truncating at the buffer's end.  Through put_spec
+ * the format is one conversion of the caller's, rebuilt: not a literal by
+ * construction (format() checks the conversion and passes the argument of
+ * the type it names).
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void put_vfmt(struct out *o, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	if (n > 0)
+		o->len = (size_t)n < o->cap - o->len ? o->len + (size_t)n : o->cap - 1;
+}
+#pragma GCC diagnostic pop
+
 static void put_fmt(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put_fmt(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	put_vfmt(o, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		o->len = (size_t)n < o->cap - o->len ? o->len + (size_t)n : o->cap - 1;
 }
 
-/*
- * One conversion of the caller's format, rebuilt in spec: the format is not
- * a literal by construction (format() checks the conversion and passes the
- * argument of the type it names).
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void put_spec(struct out *o, const char *spec, ...)
 {
 	va_list ap;
 	va_start(ap, spec);
-	int n = vsnprintf(o->buf + o->len, o->cap - o->len, spec, ap);
+	put_vfmt(o, spec, ap);
 	va_end(ap);
-	if (n > 0)
-		o->len = (size_t)n < o->cap - o->len ? o->len + (size_t)n : o->cap - 1;
 }
-#pragma GCC diagnostic pop
 
 /* %pe: the error's name, as the kernel's errname(). */
 static const char *errname(long err)
