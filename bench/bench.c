@@ -1,532 +1,824 @@
 /*
- * bench.c - `labyrinth bench`: Labyrinth's ATOMIC path against what users
- * pick instead, on 4 KiB blocks, each block touched once.
+ * bench.c - `labyrinth bench`: Labyrinth's ATOMIC and EXCLUSIVE paths
+ * against what users pick instead, and against the harness itself.
  *
- * Every allocator ("subject") runs in its own child process so that peers
- * loaded with LD_PRELOAD (jemalloc, tcmalloc, mimalloc) replace glibc's
- * malloc there and nowhere else; the parent collects one line per figure and
- * prints the table, each figure with its ratio to the best peer in the same
- * run.  Nothing here gates CI on a time.
+ * Method (docs/PERFORMANCE.md): every subject (an allocator) runs in a
+ * worker process of its own (work.c), started once, with its peer library
+ * preloaded; the parent then runs rounds.  In each round every figure is
+ * measured once by every subject that takes part, one after the other, for
+ * about --run-ms each, so that whatever else the machine does at that
+ * moment hits them all alike.  Each figure is the median over the rounds;
+ * each ratio is the median of the per-round ratios, with the lowest and
+ * highest.  One-thread figures are the thread's CPU time, several threads
+ * wall time.  Latencies: the clock's resolution and the cost of an empty
+ * timed region are measured and printed; the median comes from allocations
+ * timed in batches, the tails from single ones with that cost subtracted.
+ *
+ * Groups: pages (4 KiB pairs at batch 1 and 1024, producer/consumer,
+ * latency idle and under pressure), orders (pairs of orders 0..10),
+ * scaling (1..--threads threads), exclusive (exclusive pages against
+ * OpenSSL's secure heap and libsodium), slab (objects: slab.c).  Nothing
+ * here gates a test on a time; targets are reported as met or missed.
  */
 #include "bench.h"
+#include "bench_int.h"
 #include "bench_malloc.h"
 #include "bench_slab.h"
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <labyrinth.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BLOCK 4096
-#define BATCH 1024
-#define LAT_SAMPLES 200000
-#define PRESSURE_BLOCKS 4096
+#define MAX_ROUNDS 64
+#define MAX_REQ 64
+#define MAX_FIG 96
+#define MAX_SUBJ 16
+#define MAX_SCALE 256
 
-/* ---- clocks ------------------------------------------------------------- */
+/* ---- figures and the requests that measure them -------------------------- */
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static inline uint64_t cycles(void)
-{
-#if defined(__x86_64__)
-	uint32_t lo, hi;
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-#elif defined(__aarch64__)
-	uint64_t v;
-	__asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v));
-	return v;
-#else
-	return (uint64_t)now_ns();
-#endif
-}
-
-/* Cycle counter ticks per ns, measured against the monotonic clock. */
-static double calibrate(void)
-{
-	double t0 = now_ns();
-	uint64_t c0 = cycles();
-	while (now_ns() - t0 < 50e6)
-		;
-	return (double)(cycles() - c0) / (now_ns() - t0);
-}
-
-/* ---- subjects ----------------------------------------------------------- */
-
-struct subject {
-	const char *name;
-	const char *preload;    /* library to LD_PRELOAD, or NULL */
-	int (*setup)(void);
-	void *(*alloc)(void **addr);
-	void (*free)(void *handle);
+struct request {
+	int fig;
+	unsigned int a, b;
+	int nvalues;
+	/* [value][subject][round]; NAN-free: `got` says what was measured */
+	double v[LATENCY_VALUES][MAX_SUBJ][MAX_ROUNDS];
+	bool got[MAX_SUBJ][MAX_ROUNDS];
 };
 
-/* Labyrinth: one zone of 1 GiB (batch 63 per-CPU lists, as the kernel sizes
- * them), ATOMIC allocations. */
-static struct lab_zone *bench_zone;
-
-static int lab_setup(void)
-{
-	struct lab_zone_config cfg = { .name = "bench", .pages = (1u << 30) / BLOCK };
-	bench_zone = lab_zone_create(&cfg);
-	return bench_zone ? 0 : -errno;
-}
-
-static void *lab_alloc(void **addr)
-{
-	struct lab_page *p = lab_alloc_page(bench_zone, LAB_GFP_ATOMIC);
-	*addr = p ? lab_page_address(p) : NULL;
-	return p;
-}
-
-static void lab_free(void *handle)
-{
-	lab_free_page(handle);
-}
-
-/* The physical limit: a thread-local LIFO of pre-faulted pages.  An empty
- * stack maps another pre-faulted chunk; a full one drops the page (only the
- * producer/consumer workload, where pages change threads, does either). */
-#define LIFO_PAGES (2 * BATCH + 16)
-static _Thread_local void *lifo[LIFO_PAGES];
-static _Thread_local int lifo_top;
-
-static int lifo_setup(void)
-{
-	return 0;
-}
-
-static void lifo_fill(void)
-{
-	char *mem = mmap(NULL, (size_t)BATCH * BLOCK, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (mem == MAP_FAILED)
-		abort();
-	for (int i = 0; i < BATCH && lifo_top < LIFO_PAGES; i++)
-		lifo[lifo_top++] = mem + (size_t)i * BLOCK;
-}
-
-static void *lifo_alloc(void **addr)
-{
-	if (!lifo_top)
-		lifo_fill();
-	void *p = lifo[--lifo_top];
-	*addr = p;
-	return p;
-}
-
-static void lifo_free(void *handle)
-{
-	if (lifo_top < LIFO_PAGES)
-		lifo[lifo_top++] = handle;
-}
-
-/* malloc's aligned_alloc: glibc, or whichever allocator is preloaded. */
-static int malloc_setup(void)
-{
-	return 0;
-}
-
-static void *malloc_alloc(void **addr)
-{
-	void *p = aligned_alloc(BLOCK, BLOCK);
-	*addr = p;
-	return p;
-}
-
-static void malloc_free(void *handle)
-{
-	free(handle);
-}
-
-static int mmap_setup(void)
-{
-	return 0;
-}
-
-static void *mmap_alloc(void **addr)
-{
-	void *p = mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		p = NULL;
-	*addr = p;
-	return p;
-}
-
-static void mmap_free(void *handle)
-{
-	munmap(handle, BLOCK);
-}
-
-static const struct subject subjects[] = {
-	{ "labyrinth", NULL, lab_setup, lab_alloc, lab_free },
-	{ "lifo-limit", NULL, lifo_setup, lifo_alloc, lifo_free },
-	{ "glibc", NULL, malloc_setup, malloc_alloc, malloc_free },
-	{ "jemalloc", "libjemalloc.so.2", malloc_setup, malloc_alloc, malloc_free },
-	{ "tcmalloc", "libtcmalloc_minimal.so.4", malloc_setup, malloc_alloc, malloc_free },
-	{ "mimalloc", "libmimalloc.so.2", malloc_setup, malloc_alloc, malloc_free },
-	{ "mmap", NULL, mmap_setup, mmap_alloc, mmap_free },
+struct figure {
+	char id[32];           /* JSON key */
+	char label[48];
+	unsigned int group;
+	int req, value;
 };
-#define NR_SUBJECTS (sizeof(subjects) / sizeof(subjects[0]))
 
-/* Peers are what users pick instead; the LIFO is a limit, not a peer. */
-static bool is_peer(const struct subject *s)
+static struct request reqs[MAX_REQ];
+static int nr_reqs;
+static struct figure figs[MAX_FIG];
+static int nr_figs;
+
+static int find_request(int fig, unsigned int a, unsigned int b, int nvalues)
 {
-	return strcmp(s->name, "labyrinth") && strcmp(s->name, "lifo-limit");
+	for (int i = 0; i < nr_reqs; i++)
+		if (reqs[i].fig == fig && reqs[i].a == a && reqs[i].b == b)
+			return i;
+	reqs[nr_reqs] = (struct request){ .fig = fig, .a = a, .b = b, .nvalues = nvalues };
+	return nr_reqs++;
 }
 
-/* ---- workloads (run in the child) -------------------------------------- */
-
-static const struct subject *me;
-
-static inline void touch(void *addr)
+static void add_figure(unsigned int group, const char *id, const char *label, int fig,
+		       unsigned int a, unsigned int b, int nvalues, int value)
 {
-	*(volatile char *)addr = 1;
+	struct figure *f = &figs[nr_figs++];
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	snprintf(f->label, sizeof(f->label), "%s", label);
+	f->group = group;
+	f->req = find_request(fig, a, b, nvalues);
+	f->value = value;
 }
 
-/* An atomic allocation may fail (it fails rather than wait on a zone lock
- * whose holder was descheduled); the workloads retry and count it. */
-static _Atomic unsigned long alloc_failures;
+static const char *const lat_ids[LATENCY_VALUES] = { "p50", "p99", "p99_9", "p99_99", "max" };
+static const char *const lat_names[LATENCY_VALUES] = { "p50", "p99", "p99.9", "p99.99", "max" };
 
-static inline void *must_alloc(void **addr)
+static void build_figures(unsigned int groups, unsigned int max_threads)
 {
-	void *h;
-	while (!(h = me->alloc(addr)))
-		atomic_fetch_add_explicit(&alloc_failures, 1, memory_order_relaxed);
-	return h;
-}
-
-static double pairs_batch1(unsigned long n)
-{
-	double t0 = now_ns();
-	for (unsigned long i = 0; i < n; i++) {
-		void *addr, *h = must_alloc(&addr);
-		touch(addr);
-		me->free(h);
+	char id[32], label[48];
+	if (groups & G_PAGES) {
+		add_figure(G_PAGES, "pair_b1", "pair, batch 1", FIG_PAIRS, 0, 1, 1, 0);
+		add_figure(G_PAGES, "pair_b1024", "pair, batch 1024", FIG_PAIRS, 0, 1024, 1, 0);
+		add_figure(G_PAGES, "producer_consumer", "producer/consumer", FIG_PRODCONS, 0, 0,
+			   1, 0);
+		for (int p = 0; p < 2; p++)
+			for (int i = 0; i < LATENCY_VALUES; i++) {
+				snprintf(id, sizeof(id), "%s_%s", p ? "pressure" : "latency", lat_ids[i]);
+				snprintf(label, sizeof(label), "%s %s", p ? "pressure" : "latency",
+					 lat_names[i]);
+				add_figure(G_PAGES, id, label, FIG_LATENCY, (unsigned int)p, 0,
+					   LATENCY_VALUES, i);
+			}
 	}
-	return (now_ns() - t0) / (double)n;
-}
-
-static double pairs_batch1024(unsigned long n)
-{
-	static _Thread_local void *held[BATCH];
-	double t0 = now_ns();
-	for (unsigned long done = 0; done < n; done += BATCH) {
-		for (int i = 0; i < BATCH; i++) {
-			void *addr;
-			held[i] = must_alloc(&addr);
-			touch(addr);
+	if (groups & G_ORDERS)
+		for (unsigned int k = 0; k <= 10; k++) {
+			snprintf(id, sizeof(id), "order_%u", k);
+			snprintf(label, sizeof(label), "order %u (%u KiB), batch 1", k, 4u << k);
+			add_figure(G_ORDERS, id, label, FIG_PAIRS, k, 1, 1, 0);
 		}
-		for (int i = 0; i < BATCH; i++)
-			me->free(held[i]);
-	}
-	return (now_ns() - t0) / (double)n;
-}
-
-struct thread_arg {
-	unsigned long n;
-	double ns;
-	pthread_barrier_t *go;
-};
-
-static void *pairs_thread(void *arg)
-{
-	struct thread_arg *a = arg;
-	pairs_batch1(a->n / 10);  /* warm this thread's caches */
-	pthread_barrier_wait(a->go);
-	a->ns = pairs_batch1(a->n);
-	return NULL;
-}
-
-/* Two threads at batch 1: ns per pair of the pair of threads together. */
-static double pairs_two_threads(unsigned long n)
-{
-	pthread_barrier_t go;
-	pthread_barrier_init(&go, NULL, 3);
-	struct thread_arg a[2] = { { n, 0, &go }, { n, 0, &go } };
-	pthread_t t[2];
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, pairs_thread, &a[i]);
-	pthread_barrier_wait(&go);
-	double t0 = now_ns();
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	double wall = now_ns() - t0;
-	pthread_barrier_destroy(&go);
-	return wall / (double)(2 * n);
-}
-
-/* Producer/consumer: blocks allocated by one thread, freed by another. */
-#define RING 4096
-static void *_Atomic ring[RING];
-static _Atomic unsigned long consumed;
-
-static void *consumer(void *arg)
-{
-	unsigned long n = *(unsigned long *)arg;
-	for (unsigned long i = 0; i < n; i++) {
-		void *h;
-		while (!(h = atomic_load_explicit(&ring[i % RING], memory_order_acquire)))
-			;
-		atomic_store_explicit(&ring[i % RING], NULL, memory_order_relaxed);
-		atomic_store_explicit(&consumed, i + 1, memory_order_release);
-		me->free(h);
-	}
-	return NULL;
-}
-
-static double producer_consumer(unsigned long n)
-{
-	pthread_t t;
-	pthread_create(&t, NULL, consumer, &n);
-	double t0 = now_ns();
-	for (unsigned long i = 0; i < n; i++) {
-		while (i - atomic_load_explicit(&consumed, memory_order_acquire) >= RING / 2)
-			;
-		void *addr, *h = must_alloc(&addr);
-		touch(addr);
-		atomic_store_explicit(&ring[i % RING], h, memory_order_release);
-	}
-	pthread_join(t, NULL);
-	return (now_ns() - t0) / (double)n;
-}
-
-/* A thread that keeps memory churning around a large working set. */
-static _Atomic bool pressure_stop;
-
-static void *pressure_main(void *arg)
-{
-	(void)arg;
-	static void *held[PRESSURE_BLOCKS];
-	unsigned int seed = 1;
-	for (int i = 0; i < PRESSURE_BLOCKS; i++) {
-		void *addr;
-		held[i] = me->alloc(&addr);
-		if (held[i])
-			touch(addr);
-	}
-	while (!atomic_load_explicit(&pressure_stop, memory_order_relaxed)) {
-		int i = rand_r(&seed) % PRESSURE_BLOCKS;
-		if (held[i])
-			me->free(held[i]);
-		void *addr;
-		held[i] = me->alloc(&addr);
-		if (held[i])
-			touch(addr);
-	}
-	for (int i = 0; i < PRESSURE_BLOCKS; i++)
-		if (held[i])
-			me->free(held[i]);
-	return NULL;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Latency of single allocations in ns: p50 p99 p99.9 p99.99 max. */
-static void latency(double ticks_per_ns, bool with_pressure, double out[5])
-{
-	static uint64_t lat[LAT_SAMPLES];
-	pthread_t t;
-	if (with_pressure) {
-		atomic_store(&pressure_stop, false);
-		pthread_create(&t, NULL, pressure_main, NULL);
-		struct timespec settle = { 0, 20 * 1000 * 1000 };
-		nanosleep(&settle, NULL);
-	}
-	for (int i = 0; i < LAT_SAMPLES; i++) {
-		void *addr;
-		uint64_t c0 = cycles();
-		void *h = me->alloc(&addr);
-		uint64_t c1 = cycles();
-		lat[i] = c1 - c0;
-		if (!h)
-			atomic_fetch_add_explicit(&alloc_failures, 1, memory_order_relaxed);
-		if (h) {
-			touch(addr);
-			me->free(h);
+	if (groups & G_SCALING)
+		for (unsigned int k = 1; k <= max_threads; k++) {
+			snprintf(id, sizeof(id), "threads_%u", k);
+			snprintf(label, sizeof(label), "%u thread%s", k, k > 1 ? "s" : "");
+			add_figure(G_SCALING, id, label, FIG_THREADS, k, 0, 1, 0);
 		}
+	if (groups & G_EXCL) {
+		add_figure(G_EXCL, "exclusive_b1", "pair, batch 1", FIG_PAIRS, 0, 1, 1, 0);
+		add_figure(G_EXCL, "exclusive_b1024", "pair, batch 1024", FIG_PAIRS, 0, 1024, 1, 0);
+		add_figure(G_EXCL, "exclusive_threads_1", "pair, 1 thread (wall)", FIG_THREADS, 1, 0,
+			   1, 0);
+		add_figure(G_EXCL, "exclusive_threads_2", "pair, 2 threads (aggregate)",
+			   FIG_THREADS, 2, 0, 1, 0);
 	}
-	if (with_pressure) {
-		atomic_store(&pressure_stop, true);
-		pthread_join(t, NULL);
-	}
-	qsort(lat, LAT_SAMPLES, sizeof(lat[0]), cmp_u64);
-	const double q[4] = { 0.50, 0.99, 0.999, 0.9999 };
-	for (int i = 0; i < 4; i++)
-		out[i] = (double)lat[(size_t)(q[i] * (LAT_SAMPLES - 1))] / ticks_per_ns;
-	out[4] = (double)lat[LAT_SAMPLES - 1] / ticks_per_ns;
 }
 
-static const char *const figure_names[] = {
-	"pair, batch 1 (ns)", "pair, batch 1024 (ns)", "pair, 2 threads (ns/pair)",
-	"producer/consumer (ns)", "latency p50 (ns)", "latency p99 (ns)",
-	"latency p99.9 (ns)", "latency p99.99 (ns)", "latency max (ns)",
-	"pressure p50 (ns)", "pressure p99 (ns)", "pressure p99.9 (ns)",
-	"pressure p99.99 (ns)", "pressure max (ns)",
-	"failed allocations",
+/* ---- the workers ----------------------------------------------------------- */
+
+struct worker {
+	const struct bench_subject *s;
+	bool up;
+	pid_t pid;
+	FILE *to, *from;
+	char note[256];
+	double failures;
 };
-#define FIGURE_FAILURES 14
-#define NR_FIGURES (sizeof(figure_names) / sizeof(figure_names[0]))
 
-/* The child: run every workload for one subject, print "index value" lines. */
-static int run_worker(const char *name, unsigned long pairs)
+static const struct bench_subject *subjects;
+static size_t nr_subjects;
+static struct worker workers[MAX_SUBJ];
+
+static bool takes(const struct worker *w, unsigned int group)
 {
-	for (size_t i = 0; i < NR_SUBJECTS; i++)
-		if (!strcmp(subjects[i].name, name))
-			me = &subjects[i];
-	if (!me || me->setup())
-		return 1;
-	double tpn = calibrate();
-	double v[NR_FIGURES];
-	pairs_batch1(pairs / 10);
-	v[0] = pairs_batch1(pairs);
-	pairs_batch1024(pairs / 10);
-	v[1] = pairs_batch1024(pairs);
-	v[2] = pairs_two_threads(pairs);
-	v[3] = producer_consumer(pairs / 2);
-	latency(tpn, false, &v[4]);
-	latency(tpn, true, &v[9]);
-	v[FIGURE_FAILURES] = (double)atomic_load(&alloc_failures);
-	for (size_t i = 0; i < NR_FIGURES; i++)
-		printf("%zu %.2f\n", i, v[i]);
-	fflush(stdout);
-	return 0;
+	return w->up && (w->s->groups & group);
 }
 
-/* ---- the parent -------------------------------------------------------- */
-
-/* Find a peer library the way the dynamic loader would (a quick probe). */
-static bool library_present(const char *lib)
+static bool takes_request(const struct worker *w, int req)
 {
-	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-					    "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu" };
-	char path[512];
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], lib);
-		if (access(path, R_OK) == 0)
+	for (int f = 0; f < nr_figs; f++)
+		if (figs[f].req == req && takes(w, figs[f].group))
 			return true;
-	}
 	return false;
 }
 
-/* Run one subject's worker; fill v[] (NAN-free) and return 0 on success. */
-static int run_subject(const char *self, const struct subject *s, unsigned long pairs,
-		       double v[NR_FIGURES])
+/* Send a request, read the reply: 0 with its values, -1 (a "no" or a dead worker). */
+static int ask(struct worker *w, const char *req, double *v, int max)
 {
-	int fds[2];
-	if (pipe(fds))
+	char line[512];
+	fprintf(w->to, "%s\n", req);
+	fflush(w->to);
+	if (!fgets(line, sizeof(line), w->from)) {
+		snprintf(w->note, sizeof(w->note), "the worker died");
+		w->up = false;
 		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], STDOUT_FILENO);
-		if (s->preload)
-			setenv("LD_PRELOAD", s->preload, 1);
-		char n[32];
-		snprintf(n, sizeof(n), "%lu", pairs);
-		execl(self, "labyrinth", "bench-worker", s->name, n, (char *)NULL);
-		_exit(127);
 	}
-	close(fds[1]);
-	FILE *f = fdopen(fds[0], "r");
-	size_t idx;
-	double val;
-	size_t got = 0;
-	while (f && fscanf(f, "%zu %lf", &idx, &val) == 2)
-		if (idx < NR_FIGURES) {
-			v[idx] = val;
-			got++;
-		}
-	if (f)
-		fclose(f);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && got == NR_FIGURES ? 0 : -1;
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "ok", 2)) {
+		snprintf(w->note, sizeof(w->note), "%s", line + (line[0] == 'n' ? 3 : 0));
+		return -1;
+	}
+	char *p = line + 2;
+	for (int i = 0; i < max; i++) {
+		char *end;
+		v[i] = strtod(p, &end);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	return 0;
 }
 
-static void write_chart(const char *png, double v[][NR_FIGURES], const bool *ok)
+static bool start_worker(struct worker *w, const char *self, double run_ms)
 {
-	char data[] = "/tmp/labyrinth-bench-XXXXXX";
-	int fd = mkstemp(data);
-	if (fd < 0)
+	int in[2], out[2];
+	if (w->s->preload && !bench_library_loadable(w->s->preload)) {
+		snprintf(w->note, sizeof(w->note), "%s not found by the loader", w->s->preload);
+		return false;
+	}
+	/* Close-on-exec: a later worker must not hold this one's pipe open (its
+	 * stdin would never see EOF, and stop_worker would wait forever). */
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+		return false;
+	w->pid = fork();
+	if (w->pid < 0)
+		return false;
+	if (w->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		if (w->s->preload)
+			setenv("LD_PRELOAD", w->s->preload, 1);
+		else
+			unsetenv("LD_PRELOAD");
+		char ms[32];
+		snprintf(ms, sizeof(ms), "%g", run_ms);
+		execl(self, "labyrinth", "bench-worker", w->s->name, ms, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]), close(out[1]);
+	w->to = fdopen(in[1], "w");
+	w->from = fdopen(out[0], "r");
+	w->up = true;
+	char line[512];
+	fprintf(w->to, "hello\n");
+	fflush(w->to);
+	if (!fgets(line, sizeof(line), w->from)) {
+		snprintf(w->note, sizeof(w->note), "the worker did not start");
+		w->up = false;
+		return false;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(w->note, sizeof(w->note), "%s", line + 3);
+	w->up = !strncmp(line, "ok", 2);
+	return w->up;
+}
+
+static void stop_worker(struct worker *w)
+{
+	if (w->to)
+		fclose(w->to);
+	if (w->from)
+		fclose(w->from);
+	w->to = w->from = NULL;
+	if (w->pid > 0)
+		waitpid(w->pid, NULL, 0);
+	w->pid = 0;
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+static int nr_rounds;
+
+static double median_of(double *x, int n)
+{
+	for (int i = 1; i < n; i++)  /* insertion sort: n is small */
+		for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
+			double t = x[j];
+			x[j] = x[j - 1];
+			x[j - 1] = t;
+		}
+	if (!n)
+		return -1;
+	return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+struct stat3 {
+	double med, lo, hi;  /* med < 0: not measured */
+};
+
+static struct stat3 stats_of(double *x, int n)
+{
+	struct stat3 s = { -1, -1, -1 };
+	if (!n)
+		return s;
+	s.med = median_of(x, n);
+	s.lo = x[0];
+	s.hi = x[n - 1];
+	return s;
+}
+
+static double value_at(const struct figure *f, size_t s, int r, bool *ok)
+{
+	const struct request *q = &reqs[f->req];
+	*ok = q->got[s][r];
+	return q->v[f->value][s][r];
+}
+
+static struct stat3 figure_stat(const struct figure *f, size_t s)
+{
+	double x[MAX_ROUNDS];
+	int n = 0;
+	for (int r = 0; r < nr_rounds; r++) {
+		bool ok;
+		double v = value_at(f, s, r, &ok);
+		if (ok)
+			x[n++] = v;
+	}
+	return stats_of(x, n);
+}
+
+/* Per round: num's figure fa / den's figure fb (den < 0: the best peer of
+ * fb's group in that round); the median and range over rounds. */
+static struct stat3 ratio_stat(const struct figure *fa, size_t num, const struct figure *fb,
+			       long den)
+{
+	double x[MAX_ROUNDS];
+	int n = 0;
+	for (int r = 0; r < nr_rounds; r++) {
+		bool ok;
+		double a = value_at(fa, num, r, &ok), b = -1;
+		if (!ok)
+			continue;
+		if (den >= 0) {
+			b = value_at(fb, (size_t)den, r, &ok);
+			if (!ok)
+				continue;
+		} else {
+			for (size_t s = 0; s < nr_subjects; s++) {
+				double v = value_at(fb, s, r, &ok);
+				if (ok && takes(&workers[s], fb->group) && subjects[s].peer &&
+				    (b < 0 || v < b))
+					b = v;
+			}
+			if (b < 0)
+				continue;
+		}
+		if (b > 0)
+			x[n++] = a / b;
+	}
+	return stats_of(x, n);
+}
+
+static long reference_of(unsigned int group)
+{
+	for (size_t s = 0; s < nr_subjects; s++)
+		if (subjects[s].reference && (subjects[s].groups & group) && workers[s].up)
+			return (long)s;
+	return -1;
+}
+
+static long subject_index(const char *name)
+{
+	for (size_t s = 0; s < nr_subjects; s++)
+		if (!strcmp(subjects[s].name, name) && workers[s].up)
+			return (long)s;
+	return -1;
+}
+
+static const struct figure *figure_by_id(const char *id)
+{
+	for (int f = 0; f < nr_figs; f++)
+		if (!strcmp(figs[f].id, id))
+			return &figs[f];
+	return NULL;
+}
+
+/* ---- the report ------------------------------------------------------------ */
+
+static char machine[512], date[64];
+static double clock_vals[3];  /* ticks per ns, step ns, empty region ns */
+
+static void describe_machine(void)
+{
+	struct utsname u;
+	char model[128] = "unknown CPU", line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		if (!strncmp(line, "model name", 10) && colon) {
+			snprintf(model, sizeof(model), "%s", colon + 2);
+			model[strcspn(model, "\n")] = '\0';
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	uname(&u);
+	snprintf(machine, sizeof(machine), "%s, %ld CPUs, Linux %s %s", model,
+		 sysconf(_SC_NPROCESSORS_ONLN), u.release, u.machine);
+	time_t t = time(NULL);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+}
+
+static const char *const group_titles[] = {
+	"4 KiB pages: ns per allocate+touch+free pair; latency: ns per allocation",
+	"Orders 0..10: ns per allocate+touch+free pair, batch 1",
+	"Threads at batch 1: ns per pair of all threads together (aggregate)",
+	"Exclusive 4 KiB pages: ns per allocate+touch+free pair",
+};
+
+static int group_index(unsigned int g)
+{
+	int i = 0;
+	while (!(g & 1u))
+		g >>= 1, i++;
+	return i;
+}
+
+static void print_cell_stat(struct stat3 st, int width)
+{
+	char cell[64];
+	if (st.med < 0)
+		snprintf(cell, sizeof(cell), "-");
+	else
+		snprintf(cell, sizeof(cell), "%.2f [%.2f,%.2f]", st.med, st.lo, st.hi);
+	printf(" %*s", width, cell);
+}
+
+static void print_group(unsigned int group)
+{
+	long ref = reference_of(group);
+	printf("\n== %s\n\n%-28s", group_titles[group_index(group)], "");
+	for (size_t s = 0; s < nr_subjects; s++)
+		if (takes(&workers[s], group))
+			printf(" %11.11s", subjects[s].name);
+	printf("\n");
+	for (int f = 0; f < nr_figs; f++) {
+		if (figs[f].group != group)
+			continue;
+		printf("%-28s", figs[f].label);
+		for (size_t s = 0; s < nr_subjects; s++) {
+			if (!takes(&workers[s], group))
+				continue;
+			struct stat3 st = figure_stat(&figs[f], s);
+			if (st.med < 0)
+				printf(" %11s", "-");
+			else
+				printf(" %11.*f", st.med < 100 ? 2 : st.med < 10000 ? 1 : 0, st.med);
+		}
+		printf("\n");
+	}
+	if (ref < 0)
 		return;
-	FILE *f = fdopen(fd, "w");
-	/* One block per subject: percentile index, latency without and with pressure. */
-	for (size_t s = 0; s < NR_SUBJECTS; s++) {
-		if (!ok[s] || !strcmp(subjects[s].name, "mmap"))
+	printf("\n%s / each: median of the per-round ratios [lowest, highest]\n%-28s",
+	       subjects[ref].name, "");
+	for (size_t s = 0; s < nr_subjects; s++)
+		if (takes(&workers[s], group) && (long)s != ref)
+			printf(" %18.18s", subjects[s].name);
+	printf("\n");
+	for (int f = 0; f < nr_figs; f++) {
+		if (figs[f].group != group)
 			continue;
-		fprintf(f, "# %s\n", subjects[s].name);
-		for (int i = 0; i < 5; i++)
-			fprintf(f, "%d %.1f %.1f\n", i, v[s][4 + i], v[s][9 + i]);
-		fprintf(f, "\n\n");
+		printf("%-28s", figs[f].label);
+		for (size_t s = 0; s < nr_subjects; s++)
+			if (takes(&workers[s], group) && (long)s != ref)
+				print_cell_stat(ratio_stat(&figs[f], (size_t)ref, &figs[f], (long)s), 18);
+		printf("\n");
 	}
-	fclose(f);
-	char script[2048];
-	int n = snprintf(script, sizeof(script),
-			 "set terminal pngcairo size 1000,600; set output '%s';"
-			 "set title 'Latency of single 4 KiB allocations (same run)';"
-			 "set logscale y; set ylabel 'ns'; set key left top;"
-			 "set xtics ('p50' 0, 'p99' 1, 'p99.9' 2, 'p99.99' 3, 'max' 4);"
-			 "plot ", png);
-	int block = 0;
-	for (size_t s = 0; s < NR_SUBJECTS; s++) {
-		if (!ok[s] || !strcmp(subjects[s].name, "mmap"))
+	if (group == G_SCALING) {
+		const struct figure *one = figure_by_id("threads_1");
+		printf("\nspeed-up over one thread (pairs per second), median of the per-round "
+		       "ratios\n%-28s", "");
+		for (size_t s = 0; s < nr_subjects; s++)
+			if (takes(&workers[s], group))
+				printf(" %11.11s", subjects[s].name);
+		printf("\n");
+		for (int f = 0; f < nr_figs; f++) {
+			if (figs[f].group != group || !one)
+				continue;
+			printf("%-28s", figs[f].label);
+			for (size_t s = 0; s < nr_subjects; s++) {
+				if (!takes(&workers[s], group))
+					continue;
+				struct stat3 st = ratio_stat(one, s, &figs[f], (long)s);
+				if (st.med < 0)
+					printf(" %11s", "-");
+				else
+					printf(" %10.2fx", st.med);
+			}
+			printf("\n");
+		}
+	}
+}
+
+/* ---- targets (the fast-path issue's) --------------------------------------- */
+
+struct target {
+	const char *id, *what;
+	struct stat3 st;
+	double bound;
+	bool at_least;
+	const char *note;
+};
+
+static struct target targets[16];
+static int nr_targets;
+
+static void add_target(const char *id, const char *what, struct stat3 st, double bound,
+		       bool at_least, const char *note)
+{
+	if (nr_targets < 16)
+		targets[nr_targets++] = (struct target){ id, what, st, bound, at_least, note };
+}
+
+/* The worst (highest) median ratio of labyrinth's orders lo..hi to order 0. */
+static struct stat3 orders_ratio(unsigned int lo, unsigned int hi, long lab)
+{
+	struct stat3 worst = { -1, -1, -1 };
+	const struct figure *zero = figure_by_id("order_0");
+	for (unsigned int k = lo; zero && k <= hi; k++) {
+		char id[32];
+		snprintf(id, sizeof(id), "order_%u", k);
+		const struct figure *f = figure_by_id(id);
+		if (!f)
 			continue;
-		n += snprintf(script + n, sizeof(script) - (size_t)n,
-			      "%s'%s' index %d using 1:2 with linespoints title '%s',"
-			      "'%s' index %d using 1:3 with linespoints dt 2 title '%s + pressure'",
-			      block ? "," : "", data, block, subjects[s].name, data, block,
-			      subjects[s].name);
-		block++;
+		struct stat3 st = ratio_stat(f, (size_t)lab, zero, lab);
+		if (st.med > worst.med)
+			worst = st;
 	}
-	char cmd[2200];
-	snprintf(cmd, sizeof(cmd), "gnuplot -e \"%s\" 2>/dev/null", script);
-	if (system(cmd) == 0)
+	return worst;
+}
+
+static void compute_targets(unsigned int max_threads)
+{
+	long lab = subject_index("labyrinth"), tc = subject_index("tcmalloc");
+	long ex = subject_index("lab_exclusive"), ossl = subject_index("openssl");
+	const struct figure *f;
+	static char thr_id[32];
+	struct stat3 none = { -1, -1, -1 };
+	if (lab >= 0 && (f = figure_by_id("pair_b1"))) {
+		add_target("atomic_b1_vs_tcmalloc", "ATOMIC order-0 pair, batch 1 / tcmalloc's",
+			   tc >= 0 ? ratio_stat(f, (size_t)lab, f, tc) : none, 0.75, false, NULL);
+		f = figure_by_id("pair_b1024");
+		add_target("atomic_b1024_vs_tcmalloc", "the same at batch 1024",
+			   tc >= 0 ? ratio_stat(f, (size_t)lab, f, tc) : none, 0.8, false, NULL);
+		f = figure_by_id("latency_p99_99");
+		add_target("p99_99_idle_vs_best_peer", "allocation p99.99 / the best peer's, idle",
+			   ratio_stat(f, (size_t)lab, f, -1), 1.0, false, NULL);
+		f = figure_by_id("pressure_p99_99");
+		add_target("p99_99_pressure_vs_best_peer",
+			   "allocation p99.99 / the best peer's, under pressure",
+			   ratio_stat(f, (size_t)lab, f, -1), 1.0, false, NULL);
+	}
+	if (lab >= 0 && figure_by_id("order_0")) {
+		add_target("orders_1_3_vs_order_0", "orders 1-3 pair / order 0 pair (worst order)",
+			   orders_ratio(1, 3, lab), 1.5, false, NULL);
+		add_target("orders_4_10_vs_order_0", "orders 4-10 pair / order 0 pair (worst order)",
+			   orders_ratio(4, 10, lab), 3.0, false, NULL);
+	}
+	if (lab >= 0) {
+		struct stat3 st = { workers[lab].failures, workers[lab].failures,
+				    workers[lab].failures };
+		add_target("atomic_failures", "ATOMIC allocations that failed (all figures)", st, 0,
+			   false, "with the zone far above its watermarks: any is a lock's fault");
+	}
+	snprintf(thr_id, sizeof(thr_id), "threads_%u", max_threads);
+	if (lab >= 0 && max_threads >= 16 && (f = figure_by_id(thr_id))) {
+		/* Throughput: the best peer's ns per pair / labyrinth's. */
+		struct stat3 st = ratio_stat(f, (size_t)lab, f, -1);
+		struct stat3 inv = { st.med > 0 ? 1 / st.med : -1, st.hi > 0 ? 1 / st.hi : -1,
+				     st.lo > 0 ? 1 / st.lo : -1 };
+		add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's", inv, 1.2,
+			   true, NULL);
+	}
+	if (ex >= 0 && (f = figure_by_id("exclusive_b1"))) {
+		add_target("exclusive_vs_openssl", "OpenSSL secure heap pair / exclusive pair, batch 1",
+			   ossl >= 0 ? ratio_stat(f, (size_t)ossl, f, ex) : none, 12, true, NULL);
+		const struct figure *one = figure_by_id("exclusive_threads_1");
+		const struct figure *two = figure_by_id("exclusive_threads_2");
+		add_target("exclusive_two_threads", "exclusive pairs/s, two threads / one thread",
+			   ratio_stat(one, (size_t)ex, two, ex), 1.8, true,
+			   "a figure for an otherwise idle machine with many cores");
+	}
+}
+
+static bool met(const struct target *t)
+{
+	return t->at_least ? t->st.med >= t->bound : t->st.med <= t->bound;
+}
+
+static void print_targets(void)
+{
+	printf("\n== Targets (medians of per-round ratios [lowest, highest])\n\n");
+	for (int i = 0; i < nr_targets; i++) {
+		const struct target *t = &targets[i];
+		if (t->st.med < 0) {
+			printf("  %-58s not measured\n", t->what);
+			continue;
+		}
+		printf("  %-58s %8.3f [%.3f,%.3f] (%s %g) %s\n", t->what, t->st.med, t->st.lo,
+		       t->st.hi, t->at_least ? ">=" : "<=", t->bound, met(t) ? "met" : "MISSED");
+		if (t->note)
+			printf("  %-58s (%s)\n", "", t->note);
+	}
+}
+
+static void json_stat(struct stat3 st)
+{
+	if (st.med < 0)
+		printf("null");
+	else
+		printf("{\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}", st.med, st.lo, st.hi);
+}
+
+/* JSON strings here are ours or the machine's: escape quotes and backslashes. */
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		if ((unsigned char)*s >= 0x20)
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_json(unsigned int groups, double run_ms)
+{
+	printf("{\"machine\": ");
+	json_string(machine);
+	printf(", \"date\": \"%s\", \"pcp_mode\": \"%s\", \"method\": {\"rounds\": %d, "
+	       "\"run_ms\": %g, \"clock\": {\"ticks_per_ns\": %.4f, \"step_ns\": %.3f, "
+	       "\"empty_region_ns\": %.3f}}, \"subjects\": {",
+	       date, lab_pcp_mode_name(), nr_rounds, run_ms, clock_vals[0], clock_vals[1],
+	       clock_vals[2]);
+	bool first = true;
+	for (size_t s = 0; s < nr_subjects; s++) {
+		if (!(subjects[s].groups & groups))
+			continue;
+		printf("%s\"%s\": {\"up\": %s, \"note\": ", first ? "" : ", ", subjects[s].name,
+		       workers[s].up ? "true" : "false");
+		json_string(workers[s].note);
+		printf(", \"failures\": %.0f}", workers[s].failures);
+		first = false;
+	}
+	printf("}, \"figures\": {");
+	for (int f = 0; f < nr_figs; f++) {
+		long ref = reference_of(figs[f].group);
+		printf("%s\"%s\": {\"values\": {", f ? ", " : "", figs[f].id);
+		bool f1 = true;
+		for (size_t s = 0; s < nr_subjects; s++) {
+			if (!takes(&workers[s], figs[f].group))
+				continue;
+			printf("%s\"%s\": ", f1 ? "" : ", ", subjects[s].name);
+			json_stat(figure_stat(&figs[f], s));
+			f1 = false;
+		}
+		printf("}, \"ratios\": {");
+		f1 = true;
+		for (size_t s = 0; ref >= 0 && s < nr_subjects; s++) {
+			if (!takes(&workers[s], figs[f].group) || (long)s == ref)
+				continue;
+			printf("%s\"%s_over_%s\": ", f1 ? "" : ", ", subjects[ref].name,
+			       subjects[s].name);
+			json_stat(ratio_stat(&figs[f], (size_t)ref, &figs[f], (long)s));
+			f1 = false;
+		}
+		printf("}}");
+	}
+	printf("}, \"targets\": {");
+	for (int i = 0; i < nr_targets; i++) {
+		printf("%s\"%s\": {\"value\": ", i ? ", " : "", targets[i].id);
+		json_stat(targets[i].st);
+		printf(", \"bound\": %g, \"at_least\": %s, \"met\": %s}", targets[i].bound,
+		       targets[i].at_least ? "true" : "false",
+		       targets[i].st.med < 0 ? "null" : met(&targets[i]) ? "true" : "false");
+	}
+	printf("}");
+}
+
+/* ---- the chart (gnuplot, run with a script file, never through a shell) ----- */
+
+/* Distinct colours, one per subject (the subject table's order). */
+static const char *const colours[] = {
+	"#7f7f7f", "#bcbd22", "#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
+	"#8c564b", "#e377c2", "#17becf", "#000000", "#aec7e8", "#ffbb78",
+};
+
+/* A gnuplot single-quoted string: '' stands for a quote. */
+static void gp_string(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', f);
+		fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+static void write_chart(const char *png)
+{
+	char dir[] = "/tmp/labyrinth-bench-XXXXXX";
+	if (!mkdtemp(dir)) {
+		printf("chart: not drawn: no temporary directory (%s)\n", strerror(errno));
+		return;
+	}
+	char data[64], script[64];
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(script, sizeof(script), "%s/chart.gp", dir);
+	FILE *d = fopen(data, "w"), *g = fopen(script, "w");
+	if (!d || !g) {
+		printf("chart: not drawn: cannot write in %s\n", dir);
+		if (d)
+			fclose(d);
+		if (g)
+			fclose(g);
+		rmdir(dir);
+		return;
+	}
+	/* Blocks: per subject, the latencies idle and under pressure; then per
+	 * subject the pairs per microsecond per thread count. */
+	int lat_block[MAX_SUBJ], scale_block[MAX_SUBJ], blocks = 0;
+	for (size_t s = 0; s < nr_subjects; s++) {
+		lat_block[s] = scale_block[s] = -1;
+		if (!takes(&workers[s], G_PAGES) || !strcmp(subjects[s].name, "mmap"))
+			continue;
+		fprintf(d, "# %s latency\n", subjects[s].name);
+		for (int i = 0; i < LATENCY_VALUES; i++) {
+			char id[32];
+			snprintf(id, sizeof(id), "latency_%s", lat_ids[i]);
+			const struct figure *a = figure_by_id(id);
+			snprintf(id, sizeof(id), "pressure_%s", lat_ids[i]);
+			const struct figure *b = figure_by_id(id);
+			struct stat3 x = figure_stat(a, s), y = figure_stat(b, s);
+			fprintf(d, "%d %.2f %.2f\n", i, x.med > 0 ? x.med : 0.1, y.med > 0 ? y.med : 0.1);
+		}
+		fprintf(d, "\n\n");
+		lat_block[s] = blocks++;
+	}
+	for (size_t s = 0; s < nr_subjects; s++) {
+		if (!takes(&workers[s], G_SCALING))
+			continue;
+		fprintf(d, "# %s scaling\n", subjects[s].name);
+		for (int f = 0; f < nr_figs; f++) {
+			if (figs[f].group != G_SCALING)
+				continue;
+			struct stat3 st = figure_stat(&figs[f], s);
+			if (st.med > 0)
+				fprintf(d, "%u %.3f\n", reqs[figs[f].req].a, 1000.0 / st.med);
+		}
+		fprintf(d, "\n\n");
+		scale_block[s] = blocks++;
+	}
+	fclose(d);
+	fprintf(g, "set terminal pngcairo size 1400,600\nset output ");
+	gp_string(g, png);
+	fprintf(g, "\nset multiplot layout 1,2\n"
+		   "set title 'Latency of single 4 KiB allocations (same run; dashed: under "
+		   "pressure)'\nset logscale y\nset ylabel 'ns'\nset key left top\n"
+		   "set xtics ('p50' 0, 'p99' 1, 'p99.9' 2, 'p99.99' 3, 'max' 4)\nplot ");
+	bool any = false;
+	for (size_t s = 0; s < nr_subjects; s++) {
+		if (lat_block[s] < 0)
+			continue;
+		const char *c = colours[s % (sizeof(colours) / sizeof(colours[0]))];
+		fprintf(g, "%s", any ? ", " : "");
+		gp_string(g, data);
+		fprintf(g, " index %d using 1:2 with linespoints lc rgb '%s' title '%s', ",
+			lat_block[s], c, subjects[s].name);
+		gp_string(g, data);
+		fprintf(g, " index %d using 1:3 with linespoints dt 2 lc rgb '%s' notitle",
+			lat_block[s], c);
+		any = true;
+	}
+	if (!any)
+		fprintf(g, "0 notitle");
+	fprintf(g, "\nunset logscale y\nset xtics auto\nset title 'Pairs per microsecond, "
+		   "all threads together, batch 1'\nset xlabel 'threads'\nset ylabel "
+		   "'pairs/us'\nplot ");
+	any = false;
+	for (size_t s = 0; s < nr_subjects; s++) {
+		if (scale_block[s] < 0)
+			continue;
+		fprintf(g, "%s", any ? ", " : "");
+		gp_string(g, data);
+		fprintf(g, " index %d using 1:2 with linespoints lc rgb '%s' title '%s'",
+			scale_block[s], colours[s % (sizeof(colours) / sizeof(colours[0]))],
+			subjects[s].name);
+		any = true;
+	}
+	if (!any)
+		fprintf(g, "0 notitle");
+	fprintf(g, "\nunset multiplot\n");
+	fclose(g);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
+		execlp("gnuplot", "gnuplot", script, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		printf("chart: %s\n", png);
-	else if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+	else if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		printf("chart: skipped (gnuplot not found)\n");
 	else
 		printf("chart: not drawn: gnuplot failed (its pngcairo terminal missing, or %s "
 		       "not writable)\n", png);
 	unlink(data);
+	unlink(script);
+	rmdir(dir);
 }
+
+/* ---- options ----------------------------------------------------------------- */
 
 static void bench_usage(void)
 {
-	printf("usage: labyrinth bench [--json] [--quick] [--png FILE | --no-png]\n"
-	       "       labyrinth bench --malloc [--json] [--quick | --rounds N] [--only LIST]\n"
-	       "  4 KiB allocate+free pairs and single-allocation latency: Labyrinth's ATOMIC\n"
-	       "  path, a pre-faulted LIFO, glibc, jemalloc, tcmalloc, mimalloc and mmap\n"
-	       "  --json       machine-readable results on stdout (no chart)\n"
-	       "  --quick      a tenth of the pairs (with --malloc: one round)\n"
-	       "  --png FILE   where to draw the latency chart (default labyrinth-bench.png;\n"
-	       "               needs gnuplot)\n"
-	       "  --no-png     no chart\n"
-	       "  --malloc     instead: liblabyrinth-malloc.so against glibc, jemalloc, tcmalloc\n"
-	       "               and mimalloc, preloaded, on programs (python3, sqlite3, git, perl,\n"
-	       "               gcc, stress-ng, redis) and synthetic workloads (larson, xfree,\n"
-	       "               realloc, pairs): times, peak RSS, ratios; minutes\n"
-	       "  --rounds N   --malloc: rounds of each (1 to %d, default 3)\n"
-	       "  --only LIST  --malloc: only these workloads (comma-separated)\n",
+	printf("usage: labyrinth bench [--json] [--quick] [--rounds N] [--run-ms MS] [--threads N]\n"
+	       "                       [--only GROUPS] [--png FILE | --no-png]\n"
+	       "       labyrinth bench --malloc [--json] [--quick | --rounds N] [--only WORKLOADS]\n"
+	       "  Labyrinth's ATOMIC and EXCLUSIVE paths against glibc, jemalloc, tcmalloc,\n"
+	       "  mimalloc, mmap, OpenSSL's secure heap and libsodium, a LIFO limit and no\n"
+	       "  allocator at all (the harness); subjects interleaved in rounds, each figure\n"
+	       "  the median of the rounds, each ratio the median of per-round ratios\n"
+	       "  --json        machine-readable results on stdout (no chart)\n"
+	       "  --quick       fewer and shorter rounds (5 of 5 ms; with --malloc: one round)\n"
+	       "  --rounds N    rounds (default 9; with --malloc 1 to %d, default 3)\n"
+	       "  --run-ms MS   time per figure per subject per round (default 20)\n"
+	       "  --threads N   the scaling curve runs 1..N threads (default: the CPUs online)\n"
+	       "  --only GROUPS comma-separated: pages, orders, scaling, exclusive, slab\n"
+	       "                (with --malloc: workloads, e.g. larson,pairs)\n"
+	       "  --png FILE    where to draw the latency and scaling chart (default\n"
+	       "                labyrinth-bench.png; needs gnuplot)\n"
+	       "  --no-png      no chart\n"
+	       "  --malloc      instead: liblabyrinth-malloc.so against glibc, jemalloc, tcmalloc\n"
+	       "                and mimalloc, preloaded, on programs (python3, sqlite3, git, perl,\n"
+	       "                gcc, stress-ng, redis) and synthetic workloads (larson, xfree,\n"
+	       "                realloc, pairs): times, peak RSS, ratios; minutes\n",
 	       BENCH_MALLOC_MAX_ROUNDS);
 }
 
@@ -554,60 +846,142 @@ static bool png_writable(const char *png)
 	return true;
 }
 
-/* Options of bench: 0 to run, else the exit status (--help: -1). */
+#define G_SLAB (1u << 8)
+
+static bool parse_groups(const char *arg, unsigned int *groups)
+{
+	static const struct { const char *name; unsigned int g; } names[] = {
+		{ "pages", G_PAGES }, { "orders", G_ORDERS }, { "scaling", G_SCALING },
+		{ "exclusive", G_EXCL }, { "slab", G_SLAB },
+	};
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*groups = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof(names) / sizeof(names[0]) && strcmp(names[i].name, t))
+			i++;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			cli_error("bench", "--only '%s': unknown group '%s'", arg, t);
+			return false;
+		}
+		*groups |= names[i].g;
+	}
+	if (!*groups)
+		cli_error("bench", "--only '%s': no group", arg);
+	return *groups != 0;
+}
+
 struct bench_opts {
-	bool json, malloc;
-	const char *png;
-	unsigned long pairs, rounds;
-	const char *only;
+	bool json, quick, malloc;
+	const char *png, *only;
+	unsigned long rounds, threads;
+	double run_ms;
+	unsigned int groups;
 };
 
+/* Options of bench: 0 to run, else the exit status (--help: -1). */
 static int bench_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "run-ms", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "png", required_argument, NULL, 'p' },
 		{ "no-png", no_argument, NULL, 'n' },
-		{ "malloc", no_argument, NULL, 'm' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "only", required_argument, NULL, 'o' },
+		{ "malloc", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool quick = false, png_asked = false;
 	int c;
+	bool rounds_set = false, ms_set = false, threads_set = false, png_asked = false;
 	optind = 0;
 	while ((c = cli_getopt("bench", argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case 'j': o->json = true; break;
-		case 'q': quick = true; break;
-		case 'p': o->png = optarg; png_asked = true; break;
-		case 'n': o->png = NULL; png_asked = true; break;
-		case 'm': o->malloc = true; break;
+		case 'q': o->quick = true; break;
 		case 'r':
-			if (!cli_ulong("bench", "--rounds", optarg, 1, BENCH_MALLOC_MAX_ROUNDS,
-				       &o->rounds))
+			if (!cli_ulong("bench", "--rounds", optarg, 1, MAX_ROUNDS, &o->rounds))
 				return CLI_EXIT_USAGE;
+			rounds_set = true;
+			break;
+		case 'm':
+			if (!cli_double("bench", "--run-ms", optarg, 0.1, 10000, &o->run_ms))
+				return CLI_EXIT_USAGE;
+			ms_set = true;
+			break;
+		case 't':
+			if (!cli_ulong("bench", "--threads", optarg, 1, MAX_SCALE, &o->threads))
+				return CLI_EXIT_USAGE;
+			threads_set = true;
 			break;
 		case 'o': o->only = optarg; break;
+		case 'p': o->png = optarg; png_asked = true; break;
+		case 'n': o->png = NULL; png_asked = true; break;
+		case 'M': o->malloc = true; break;
 		case 'h': bench_usage(); return -1;
 		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (!cli_no_operands("bench", argc, argv))
 		return CLI_EXIT_USAGE;
-	if (!o->malloc && (o->rounds || o->only))
-		return cli_error("bench", "%s is for --malloc", o->rounds ? "--rounds" : "--only");
-	if (o->malloc && png_asked)
-		return cli_error("bench", "--malloc draws no chart (--png, --no-png)");
-	if (o->malloc && quick && o->rounds)
-		return cli_error("bench", "--quick and --rounds: one or the other");
-	if (quick)
-		o->pairs = 200000, o->rounds = 1;
-	if (!o->malloc && o->png && !o->json && !png_writable(o->png))
+	if (o->malloc) {
+		/* The programs and workloads: rounds, a workload list, nothing else. */
+		if (png_asked)
+			return cli_error("bench", "--malloc draws no chart (--png, --no-png)");
+		if (ms_set || threads_set)
+			return cli_error("bench", "%s is not for --malloc",
+					 ms_set ? "--run-ms" : "--threads");
+		if (o->quick && rounds_set)
+			return cli_error("bench", "--quick and --rounds: one or the other");
+		if (rounds_set && o->rounds > BENCH_MALLOC_MAX_ROUNDS)
+			return cli_error("bench", "--rounds '%lu': at most %d with --malloc",
+					 o->rounds, BENCH_MALLOC_MAX_ROUNDS);
+		o->rounds = o->quick ? 1 : rounds_set ? o->rounds : 3;
+		return 0;
+	}
+	if (o->only && !parse_groups(o->only, &o->groups))
 		return CLI_EXIT_USAGE;
+	if (o->png && !o->json && !png_writable(o->png))
+		return CLI_EXIT_USAGE;
+	if (o->quick && !rounds_set)
+		o->rounds = 5;
+	if (o->quick && !ms_set)
+		o->run_ms = 5;
 	return 0;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void run_rounds(bool quiet)
+{
+	for (int r = 0; r < nr_rounds; r++) {
+		if (!quiet)
+			fprintf(stderr, "\rbench: round %d of %d...", r + 1, nr_rounds);
+		for (int q = 0; q < nr_reqs; q++) {
+			/* Rotate who goes first, so that nobody always follows the same one. */
+			for (size_t k = 0; k < nr_subjects; k++) {
+				size_t s = (k + (size_t)r) % nr_subjects;
+				struct worker *w = &workers[s];
+				if (!w->up || !takes_request(w, q))
+					continue;
+				char line[64];
+				double v[LATENCY_VALUES];
+				snprintf(line, sizeof(line), "run %d %u %u", reqs[q].fig, reqs[q].a,
+					 reqs[q].b);
+				if (ask(w, line, v, reqs[q].nvalues) == 0) {
+					for (int i = 0; i < reqs[q].nvalues; i++)
+						reqs[q].v[i][s][r] = v[i];
+					reqs[q].got[s][r] = true;
+				}
+			}
+		}
+	}
+	if (!quiet)
+		fprintf(stderr, "\r%40s\r", "");
 }
 
 int bench_main(int argc, char **argv)
@@ -615,95 +989,85 @@ int bench_main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[0], "bench-worker") && !strcmp(argv[1], "slab"))
 		return bench_slab_worker(argc, argv);  /* bench/slab.c */
 	if (argc >= 3 && !strcmp(argv[0], "bench-worker") && !strcmp(argv[1], "malloc"))
-		return bench_malloc_worker(argv[2]);  /* bench/malloc.c */
+		return bench_malloc_worker(argv[2]);   /* bench/malloc.c */
 	if (argc >= 2 && !strcmp(argv[0], "bench-worker"))
-		return run_worker(argv[1], argc >= 3 ? strtoul(argv[2], NULL, 0) : 1000000);
+		return bench_worker_main(argc, argv);   /* work.c */
 
-	struct bench_opts o = { .png = "labyrinth-bench.png", .pairs = 2000000 };
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	struct bench_opts o = { .png = "labyrinth-bench.png", .rounds = 9, .run_ms = 20,
+				.threads = online > 0 ? (unsigned long)online : 1,
+				.groups = G_PAGES | G_ORDERS | G_SCALING | G_EXCL | G_SLAB };
 	int rc = bench_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (o.malloc)
-		return bench_malloc_run(o.json, o.rounds ? (int)o.rounds : 3, o.only);
-	bool json = o.json;
-	const char *png = o.png;
-	unsigned long pairs = o.pairs;
+		return bench_malloc_run(o.json, (int)o.rounds, o.only);
 	char self[512];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0)
 		return 1;
 	self[len] = '\0';
+	signal(SIGPIPE, SIG_IGN);  /* a worker that dies is reported, not fatal */
+	describe_machine();
+	nr_rounds = (int)o.rounds;
+	build_figures(o.groups, (unsigned int)o.threads);
 
-	static double v[NR_SUBJECTS][NR_FIGURES];
-	bool ok[NR_SUBJECTS] = { false };
-	for (size_t s = 0; s < NR_SUBJECTS; s++) {
-		if (subjects[s].preload && !library_present(subjects[s].preload)) {
-			fprintf(stderr, "bench: %s skipped: %s not installed\n", subjects[s].name,
-				subjects[s].preload);
+	subjects = bench_subjects(&nr_subjects);
+	if (nr_subjects > MAX_SUBJ)
+		nr_subjects = MAX_SUBJ;
+	unsigned int page_groups = o.groups & (G_PAGES | G_ORDERS | G_SCALING | G_EXCL);
+	for (size_t s = 0; s < nr_subjects; s++) {
+		workers[s].s = &subjects[s];
+		if (!(subjects[s].groups & page_groups))
 			continue;
-		}
-		if (!json)
-			fprintf(stderr, "bench: running %s...\n", subjects[s].name);
-		ok[s] = run_subject(self, &subjects[s], pairs, v[s]) == 0;
-		if (!ok[s])
-			fprintf(stderr, "bench: %s failed\n", subjects[s].name);
+		if (!o.json)
+			fprintf(stderr, "bench: starting %s...\n", subjects[s].name);
+		if (!start_worker(&workers[s], self, o.run_ms))
+			fprintf(stderr, "bench: %s skipped: %s\n", subjects[s].name, workers[s].note);
 	}
-	/* The best peer per figure (lower is better everywhere). */
-	double best[NR_FIGURES];
-	for (size_t i = 0; i < NR_FIGURES; i++) {
-		best[i] = 0;
-		for (size_t s = 0; s < NR_SUBJECTS; s++)
-			if (ok[s] && is_peer(&subjects[s]) && (!best[i] || v[s][i] < best[i]))
-				best[i] = v[s][i];
+	long none = subject_index("none");
+	if (none >= 0)
+		ask(&workers[none], "clock", clock_vals, 3);
+	if (page_groups)
+		run_rounds(o.json);
+	for (size_t s = 0; s < nr_subjects; s++)
+		if (workers[s].up && ask(&workers[s], "failures", &workers[s].failures, 1))
+			workers[s].failures = 0;
+	compute_targets((unsigned int)o.threads);
+	for (size_t s = 0; s < nr_subjects; s++)
+		stop_worker(&workers[s]);
+
+	if (o.json) {
+		print_json(page_groups, o.run_ms);
+	} else if (page_groups) {
+		printf("labyrinth bench: %s; %s\n", machine, date);
+		printf("method: %d rounds; in each, every subject measures every figure once, one "
+		       "after the other,\nfor about %g ms (one thread: its CPU time; several: wall "
+		       "time); a figure is the median over\nthe rounds, a ratio the median of the "
+		       "per-round ratios [lowest, highest]\n", nr_rounds, o.run_ms);
+		printf("clock: %.3f ticks per ns; smallest step %.2f ns; an empty timed region "
+		       "%.2f ns (subtracted\nfrom single allocations; the p50 comes from %d "
+		       "allocations timed together)\nper-CPU lists: %s\n", clock_vals[0],
+		       clock_vals[1], clock_vals[2], 32, lab_pcp_mode_name());
+		for (size_t s = 0; s < nr_subjects; s++)
+			if ((subjects[s].groups & page_groups) && workers[s].up)
+				printf("  %-20s %s\n", subjects[s].name, workers[s].note);
+		for (unsigned int g = G_PAGES; g <= G_EXCL; g <<= 1)
+			if (page_groups & g)
+				print_group(g);
+		print_targets();
 	}
-	if (json) {
-		printf("{\"allocators\": {\"block\": %d, \"pairs\": %lu, \"pcp_mode\": \"%s\", "
-		       "\"results\": {", BLOCK, pairs, lab_pcp_mode_name());
-		bool first = true;
-		for (size_t s = 0; s < NR_SUBJECTS; s++) {
-			if (!ok[s])
-				continue;
-			printf("%s\"%s\": {", first ? "" : ", ", subjects[s].name);
-			for (size_t i = 0; i < NR_FIGURES; i++)
-				printf("%s\"%s\": %.2f", i ? ", " : "", figure_names[i], v[s][i]);
-			printf("}");
-			first = false;
-		}
-		printf("}}");
-	} else {
-		printf("4 KiB blocks, each touched once; %lu pairs per figure; per-CPU lists: %s\n"
-		       "each cell: value (ratio to the best peer in this run)\n\n", pairs,
-		       lab_pcp_mode_name());
-		printf("%-28s", "");
-		for (size_t s = 0; s < NR_SUBJECTS; s++)
-			if (ok[s])
-				printf(" %18s", subjects[s].name);
-		printf("\n");
-		for (size_t i = 0; i < NR_FIGURES; i++) {
-			printf("%-28s", figure_names[i]);
-			for (size_t s = 0; s < NR_SUBJECTS; s++) {
-				if (!ok[s])
-					continue;
-				char cell[40];
-				if (i == FIGURE_FAILURES)
-					snprintf(cell, sizeof(cell), "%.0f", v[s][i]);
-				else
-					snprintf(cell, sizeof(cell), "%.1f (%.2fx)", v[s][i],
-						 best[i] > 0 ? v[s][i] / best[i] : 0.0);
-				printf(" %18s", cell);
-			}
-			printf("\n");
-		}
-		size_t lab = 0;
-		if (ok[lab]) {
-			printf("\nlabyrinth: two threads give %.2fx the pairs per second of one\n",
-			       v[lab][0] / v[lab][2]);
-		}
+	if (o.png && !o.json && (page_groups & (G_PAGES | G_SCALING)))
+		write_chart(o.png);
+	if (o.groups & G_SLAB) {
+		if (o.json)
+			printf("%s\"slab\": ", page_groups ? ", " : "{");
+		else
+			printf("\n== Objects (the slab layer) against malloc, libsodium and OpenSSL\n\n");
+		fflush(stdout);
+		bench_slab_run(stdout, o.json, o.quick);
 	}
-	if (png && !json)
-		write_chart(png, v, ok);
-	bench_extra(json);
-	if (json)
-		printf("}\n");
+	if (o.json)
+		printf("%s\n", page_groups || (o.groups & G_SLAB) ? "}" : "{}");
 	return 0;
 }

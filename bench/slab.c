@@ -20,9 +20,10 @@
  * moment hits them all alike.  Resident memory is measured in a fresh child.
  * Ratios are to the best peer of the same run.  Never fails on a time.
  *
- * Exports bench_slab_run (called by bench_extra) and bench_slab_worker (the
+ * Exports bench_slab_run (called by bench.c) and bench_slab_worker (the
  * children, "labyrinth bench-worker slab ...").
  */
+#include "bench_int.h"
 #include "bench_slab.h"
 
 #include <dlfcn.h>
@@ -352,19 +353,6 @@ static const char *const keys[NR_FIGURES] = {
 	"malloc64_b1024", "mixed", "excl32", "sodium32", "ossl32", "rss",
 };
 
-static bool library_present(const char *lib)
-{
-	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-					    "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu" };
-	char path[512];
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], lib);
-		if (access(path, R_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Run one child; fold its figures into v (the fastest so far). */
 static int run_child(const char *self, const struct subject *s, const char *what,
 		     double v[NR_FIGURES])
@@ -449,7 +437,7 @@ void bench_slab_run(FILE *out, bool json, bool quick)
 	static double v[NR_SUBJECTS][NR_FIGURES];
 	bool ok[NR_SUBJECTS];
 	for (size_t s = 0; s < NR_SUBJECTS; s++)
-		ok[s] = !subjects[s].preload || library_present(subjects[s].preload);
+		ok[s] = !subjects[s].preload || bench_library_loadable(subjects[s].preload);
 	int rounds = quick ? 2 : 5;
 	for (int r = 0; r <= rounds; r++) {
 		for (size_t s = 0; s < NR_SUBJECTS; s++) {

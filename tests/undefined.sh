@@ -46,7 +46,7 @@ declare -A extra=(
 	[src_debug_dump.c.o]='fprintf|fputs|fputc|fflush|fwrite|putc|stderr|stdout'
 	[src_secure_describe.c.o]='fprintf|fputs|fputc|fflush|fwrite|putc'
 	[src_slab_slabinfo.c.o]='fputs|fwrite|fflush'
-	# The OS layer, call by call.
+	# The OS layer, call by call (open and read: the possible-CPU mask, once).
 	[src_os_linux.c.o]='mmap|mmap64|munmap|mprotect|madvise|syscall|sysconf|sched_yield|clock_gettime|prctl|write|strerror_r|shm_open|shm_unlink|ftruncate|ftruncate64|fstat|fstat64|__fxstat64|close|opendir|readdir|readdir64|closedir|kill|mremap|fcntl|fcntl64|dlsym|__rseq_offset|__rseq_size|__start___rseq_cs|__stop___rseq_cs|__start___rseq_failure|__stop___rseq_failure|open|open64|read|getrlimit|getrlimit64|strcpy|strstr'
 	[src_os_arch_x86_64_pkey.c.o]='syscall'
 	[src_os_thread.c.o]='pthread_[a-z_]+|sigfillset|atexit|getpid|clock_gettime'

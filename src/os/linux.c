@@ -329,19 +329,50 @@ int lab__os_dup_cloexec(int fd)
 	return copy >= 0 ? copy : -errno;
 }
 
+uint32_t lab__os_cpu_bound;
+
+/* The highest CPU id of the possible mask plus one ("0-3", "0,2-5"), or 0
+ * when the file cannot be read.  CPU ids can be sparse: the count of CPUs
+ * (sysconf) can be below the highest id + 1. */
+static uint32_t possible_cpu_ids(void)
+{
+	char buf[4096];
+	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	uint32_t ids = 0;
+	for (const char *p = buf; *p;) {
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		unsigned long v = 0;
+		while (*p >= '0' && *p <= '9' && v < (1ul << 24))
+			v = v * 10 + (unsigned long)(*p++ - '0');
+		if (v + 1 > ids)
+			ids = (uint32_t)v + 1;
+	}
+	return ids;
+}
+
 int lab__os_nr_cpus(void)
 {
-	/* The possible CPUs do not change while we run, and glibc reads
-	 * /sys/devices/system/cpu/possible on every call: a process that makes
-	 * dozens of caches at start-up (the malloc layer) opened it each time. */
-	static _Atomic int cached;
-	int n = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (n > 0)
-		return n;
-	long v = sysconf(_SC_NPROCESSORS_CONF);
-	n = v > 0 ? (int)v : 1;
-	atomic_store_explicit(&cached, n, memory_order_relaxed);
-	return n;
+	uint32_t n = __atomic_load_n(&lab__os_cpu_bound, __ATOMIC_RELAXED);
+	if (n)
+		return (int)n;
+	long conf = sysconf(_SC_NPROCESSORS_CONF);
+	n = possible_cpu_ids();
+	if (conf > 0 && (unsigned long)conf > n)
+		n = (uint32_t)conf;
+	if (!n)
+		n = 1;
+	__atomic_store_n(&lab__os_cpu_bound, n, __ATOMIC_RELAXED);
+	return (int)n;
 }
 
 size_t lab__os_phys_pages(void)

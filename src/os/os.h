@@ -70,8 +70,16 @@ void lab__os_write_fd(int fd, const char *buf, size_t len);
  * or -errno: a copy of stderr that a program closing fd 2 leaves open. */
 int lab__os_dup_cloexec(int fd);
 
-/* Number of CPUs the system may have (for per-CPU arrays); asked once. */
+/* Number of CPU ids the kernel may report: the highest CPU of the possible
+ * mask (/sys/devices/system/cpu/possible) plus one, at least the CPUs
+ * configured; the number of sets of every per-CPU array.  Found once. */
 int lab__os_nr_cpus(void);
+/* The same number, read by the restartable sequences (os/rseq_list.h): a
+ * CPU id at or above it takes the locked path instead of indexing past the
+ * sets.  0 until lab__os_nr_cpus() first runs (no per-CPU array exists
+ * yet).  Only a test lowers it, before it creates the arrays it uses.
+ * Hidden: the sequences address it relative to %rip, without a register. */
+extern uint32_t lab__os_cpu_bound __attribute__((visibility("hidden")));
 /* Pages of physical memory the machine has (0 if unknown). */
 size_t lab__os_phys_pages(void);
 /* Map size bytes of private memory, pre-faulted; NULL and *err on failure. */

@@ -61,7 +61,7 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 
 	if (lab__gfp_may_sleep(gfp))
 		lab__zone_lock(z);
-	else if (!lab__zone_lock_atomic(z))
+	else if (!lab__zone_lock_atomic_alloc(z))
 		return NULL;
 	lab__drain_deferred(z);
 
@@ -273,11 +273,13 @@ void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 }
 
 /*
- * The order-0 fast path: above the low watermark, pop this CPU's list in a
- * restartable sequence and hand the page out.  No lock, no atomic
- * instruction, no system call.  NULL means "take the general path".
+ * The fast path of orders 0..3: above the low watermark (for order > 0 with
+ * a free block that large, as the general path's first attempt checks),
+ * pop this CPU's list of the order in a restartable sequence and hand the
+ * block out.  No lock, no atomic instruction, no system call.  NULL means
+ * "take the general path".
  */
-static inline struct lab_page *alloc_fast(struct lab_zone *z)
+static inline struct lab_page *alloc_fast(struct lab_zone *z, unsigned int order)
 {
 #if defined(LAB_HAVE_RSEQ_LIST)
 	struct lab__os_rseq *rs = pcp_fast_rseq(z);
@@ -285,17 +287,18 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z)
 		return NULL;
 	size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
 	size_t low = atomic_load_explicit(&z->wmark[WMARK_LOW], memory_order_relaxed);
-	if (!lab__watermark_free_ok(z, 0, low, ALLOC_WMARK_LOW, free_now))
+	if (order == 0 ? !lab__watermark_free_ok(z, 0, low, ALLOC_WMARK_LOW, free_now)
+		       : !lab__zone_watermark_ok(z, order, low, ALLOC_WMARK_LOW, free_now))
 		return NULL;
 	struct lab_page *page;
-	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(0), &page) != PCP_OK))
+	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(order), &page) != PCP_OK))
 		return NULL;
-	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == 0);
-	PCP_COUNT(rs, z, hit[0]);
+	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == order);
+	rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) + order * sizeof(uint64_t));
 	lab__hand_out(page, 0);  /* COMP is not in LAB_GFP_FAST_MASK */
 	return page;
 #else
-	(void)z;
+	(void)z, (void)order;
 	return NULL;
 #endif
 }
@@ -380,10 +383,16 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	if (lab__gfp_may_sleep(gfp))
 		lab__might_sleep("lab_alloc_pages");
 	/* Inline fast path only while no debugging feature wants to see the page. */
-	if (lab_likely(z && order == 0 && !(gfp & ~LAB_GFP_FAST_MASK) && !z->debug && !fault_armed())) {
-		struct lab_page *page = alloc_fast(z);
+	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~(LAB_GFP_FAST_MASK | LAB_GFP_ZERO |
+								 LAB_GFP_EXCLUSIVE)) &&
+		       !z->debug && !fault_armed())) {
+		struct lab_page *page = alloc_fast(z, order);
 		if (lab_likely(page)) {
-			lab_trace(mm_page_alloc, page, 0, gfp, z->name);
+			/* prep_new_page() without its debugging hooks (none here):
+			 * zeroed, and for EXCLUSIVE owned. */
+			if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
+				lab__exclusive_prep(z, page, gfp, order);
+			lab_trace(mm_page_alloc, page, order, gfp, z->name);
 			return page;
 		}
 	}

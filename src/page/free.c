@@ -1,6 +1,6 @@
 /*
  * free.c - lab_free_pages(), a reference put as __free_pages() is: the inline
- * order-0 fast path onto this CPU's list, the general path with its misuse
+ * fast path of orders 0..3 onto this CPU's lists, the general path with its misuse
  * checks, the claim that makes exactly one of two racing frees win, the
  * split of a shared plain block, and the leak of a misused block.
  *
@@ -221,41 +221,69 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	lab__wake_waiters(z);
 }
 
+#if defined(LAB_HAVE_RSEQ_LIST)
 /*
- * The order-0 fast path of a free: the only reference of a plain allocated
- * page (refcount 1, no lock, not exclusive) is dropped by claiming the page
- * with the free's one atomic instruction, then the page is pushed on this
- * CPU's list in a restartable sequence.  False means "take the general
- * path" (the page is then untouched).
+ * The fast path's free of an exclusive block of order 0..3 with one
+ * reference, by its owner: claimed as the general path claims (PG_deferred,
+ * "being freed", with the same one atomic instruction), scrubbed and
+ * disowned, then given to this CPU's list as the general path's last step
+ * does (lab__free_block).  Anyone else takes the general path, which
+ * reports it.  Only when the zone has no debugging (free_fast's caller).
  */
-static inline bool free_fast(struct lab_zone *z, struct lab_page *page)
+static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
+							   struct lab_page *page,
+							   unsigned int order)
+{
+	if (__atomic_load_n(&page->owner, __ATOMIC_ACQUIRE) != lab_owner_self())
+		return false;
+	uint32_t expect = PG_allocated | PG_exclusive;
+	if (!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_deferred,
+						     memory_order_acquire, memory_order_relaxed))
+		return false;
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	lab__exclusive_scrub(z, page, order);
+	lab__free_block(z, page, order);
+	return true;
+}
+#endif
+
+/*
+ * The fast path of a free of order 0..3: the only reference of a plain
+ * allocated block of that order (refcount 1, no lock, not compound) is
+ * dropped by claiming the block with the free's one atomic instruction,
+ * then the block is pushed on this CPU's list of its order in a restartable
+ * sequence (an exclusive one: free_fast_exclusive).  False means "take the
+ * general path" (the block is then untouched).
+ */
+static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
 #if defined(LAB_HAVE_RSEQ_LIST)
 	struct lab__os_rseq *rs = pcp_fast_rseq(z);
 	if (lab_unlikely(!rs))
 		return false;
-	if (page_order(page) != 0 || atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
+	if (page_order(page) != order ||
+	    atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
 		return false;
 	uint32_t expect = PG_allocated;
 	if (lab_unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
 							      memory_order_relaxed,
 							      memory_order_relaxed)))
-		return false;
+		return expect == (PG_allocated | PG_exclusive) &&
+		       free_fast_exclusive(z, page, order);
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-	if (lab_likely(rseq_push(rs, z->pcp, list_offset(0), page) == PCP_OK)) {
+	if (lab_likely(rseq_push(rs, z->pcp, list_offset(order), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);
 		/* A sleeping allocator waits for a free: it drains the lists. */
 		if (lab_unlikely(atomic_load_explicit(&z->nr_waiters, memory_order_relaxed)))
 			lab__wake_waiters(z);
 		return true;
 	}
-	/* Full or being drained: finish as a general free of a claimed page. */
+	/* Full or being drained: finish as a general free of a claimed block. */
 	set_page_flags(page, PG_deferred);
-	lab__free_block(z, page, 0);
+	lab__free_block(z, page, order);
 	return true;
 #else
-	(void)z;
-	(void)page;
+	(void)z, (void)page, (void)order;
 	return false;
 #endif
 }
@@ -365,8 +393,8 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 	if (lab_unlikely(!page))
 		return;
 	struct lab_zone *z = lab__zone_of_desc(page);
-	if (lab_likely(z && order == 0 && !z->debug && free_fast(z, page))) {
-		lab_trace(mm_page_free, page, 0, z->name);
+	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug && free_fast(z, page, order))) {
+		lab_trace(mm_page_free, page, order, z->name);
 		return;
 	}
 	free_pages_general(z, page, order);

@@ -206,7 +206,7 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 
 	if (lab__gfp_may_sleep(gfp))
 		lab__zone_lock(z);
-	else if (!lab__zone_lock_atomic(z))
+	else if (!lab__zone_lock_atomic_alloc(z))
 		return NULL;
 	lab__drain_deferred(z);
 	uint32_t n = take_from_buddy(z, buf, batch, order);

@@ -109,10 +109,12 @@ void lab__zone_lock(struct lab_zone *z)
 	}
 }
 
-bool lab__zone_lock_atomic(struct lab_zone *z)
+/* Spin for the lock up to limit pauses, never sleeping; fail at once on the
+ * caller's own hold (a signal handler that interrupted it). */
+static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit)
 {
 	uintptr_t me = lab__self_token();
-	for (unsigned int spins = 0; spins < ATOMIC_SPIN_LIMIT; spins++) {
+	for (unsigned int spins = 0; spins < limit; spins++) {
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
@@ -129,10 +131,37 @@ bool lab__zone_lock_atomic(struct lab_zone *z)
 	return false;
 }
 
+bool lab__zone_lock_atomic(struct lab_zone *z)
+{
+	return lock_atomic_spin(z, ATOMIC_SPIN_LIMIT);
+}
+
 void lab__zone_unlock(struct lab_zone *z)
 {
 	atomic_store_explicit(&z->nr_free_snapshot, z->nr_free, memory_order_relaxed);
 	atomic_store_explicit(&z->lock.owner, 0, memory_order_release);
+}
+
+/*
+ * An atomic allocation that needs the zone lock must not fail because
+ * another thread holds it: only its watermark may fail it.  Holders never
+ * sleep with the lock, so the wait is the holder's own time on a CPU, as
+ * for the kernel's atomic callers spinning on zone->lock.  A holder can be
+ * descheduled, though (the kernel's cannot): the spin outlasts that, since
+ * the scheduler gives the holder a CPU within a time slice or two, while
+ * the caller keeps spinning without a system call.  It is bounded all the
+ * same (a holder that left the library without unlocking; a real-time
+ * caller that shares its CPU with the holder): ATOMIC_ALLOC_SPIN_LIMIT
+ * pauses, about 20-60 ms on current x86-64 (a PAUSE is 40-140 cycles),
+ * then it fails, counted in lock_fail.  Its own thread's hold (a signal
+ * handler that interrupted it) fails at once.  Frees keep
+ * lab__zone_lock_atomic and its short spin: they defer instead of waiting.
+ */
+#define ATOMIC_ALLOC_SPIN_LIMIT (1u << 20)
+
+bool lab__zone_lock_atomic_alloc(struct lab_zone *z)
+{
+	return lock_atomic_spin(z, ATOMIC_ALLOC_SPIN_LIMIT);
 }
 
 /* ---- the registry ----------------------------------------------------- */

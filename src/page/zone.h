@@ -195,9 +195,12 @@ void lab__self_tid_forget(void);  /* in a fork child */
  * layer may set them (the malloc layer), before its first fork. */
 void lab__zone_fork_above(void (*lock)(void), void (*unlock)(bool child));
 
-/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long. */
+/* zone lock: lock_sleepable may yield; lock_atomic fails rather than wait long
+ * (frees then defer); lock_atomic_alloc, for allocations, spins out another
+ * thread's hold, descheduled or not, up to a bound (zone.c). */
 void lab__zone_lock(struct lab_zone *z);
 bool lab__zone_lock_atomic(struct lab_zone *z);
+bool lab__zone_lock_atomic_alloc(struct lab_zone *z);
 void lab__zone_unlock(struct lab_zone *z);
 static inline bool zone_lock_held_by_self(const struct lab_zone *z)
 {

@@ -100,9 +100,9 @@ expect 2 "labyrinth: top: --count '0'" -- top 1 --count 0
 expect 2 "labyrinth: top: --count 'many'" -- top 1 --count many
 expect 2 "labyrinth: bench: option '--png' needs a value" -- bench --png
 expect 2 "labyrinth: bench: --rounds '0'" -- bench --malloc --rounds 0
-expect 2 "labyrinth: bench: --rounds '10'" -- bench --malloc --rounds 10
-expect 2 "labyrinth: bench: --rounds is for --malloc" -- bench --rounds 2
-expect 2 "labyrinth: bench: --only is for --malloc" -- bench --only pairs
+expect 2 "labyrinth: bench: --rounds '10': at most 9 with --malloc" -- bench --malloc --rounds 10
+expect 2 "labyrinth: bench: --run-ms is not for --malloc" -- bench --malloc --run-ms 5
+expect 2 "labyrinth: bench: --threads is not for --malloc" -- bench --threads 2 --malloc
 expect 2 "labyrinth: bench: --malloc draws no chart" -- bench --malloc --no-png
 expect 2 "labyrinth: bench: --quick and --rounds" -- bench --malloc --quick --rounds 2
 expect 2 "labyrinth: ktest: option '-o' needs a value" -- ktest -o

@@ -1,7 +1,10 @@
 /* test_pcp.c - per-CPU lists: LIFO reuse, batched refill and drain, the
  * free count that leaves them out, draining before failing (this CPU's
- * lists, then every CPU's), and the lock-mode fallback when rseq is absent. */
+ * lists, then every CPU's), the lock-mode fallback when rseq is absent, and
+ * a CPU beyond the sets taking the locked path. */
 #include "helpers.h"
+#include "os/os.h"
+#include "page/pcp.h"
 
 #include <fcntl.h>
 #include <linux/membarrier.h>
@@ -97,6 +100,79 @@ Test(pcp, refill_and_drain_move_whole_batches)
 	cr_assert_geq(st.pcp_drain, 1);
 	cr_assert_eq(st.free + st.pcp, 4096);
 	cr_assert_eq(st.free % 8, 0, "drains move whole batches");
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/*
+ * The sets are indexed by the CPU id the kernel reports.  One at or above
+ * their number (a CPU outside the possible mask the sets were sized by)
+ * must take the locked path, not read and write past the sets (issue 16,
+ * item 10).  Here the sets are sized for CPU 0 alone and the thread runs on
+ * CPU 1: in rseq mode the buddy lists serve it and the lists stay empty; in
+ * lock mode it shares set 0 (the lock-mode index wraps).
+ */
+Test(pcp, a_cpu_beyond_the_sets_takes_the_locked_path)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	cpu_set_t can;
+	cr_assert_eq(sched_getaffinity(0, sizeof(can), &can), 0);
+	if (!CPU_ISSET(0, &can) || !CPU_ISSET(1, &can))
+		cr_skip_test("needs CPUs 0 and 1");
+	lab__os_nr_cpus();
+	lab__os_cpu_bound = 1;  /* as if CPU 0 were the only possible one */
+	struct lab_zone *z = pcp_zone(8, 64);
+	cr_assert_eq(z->nr_pcp, 1, "the sets are sized by the bound");
+	bool rseq = !strcmp(lab_pcp_mode_name(), "rseq");
+
+	/* In rseq mode, what lies past the sets (CPU 0's slots, all unused yet)
+	 * is made to look like an unlocked set with room: a CPU 1 that indexed
+	 * past the sets would use it. */
+	static char saved[sizeof(struct pcp_set)];
+	static struct lab_page *decoy[LAB_PCP_ORDERS][64];
+	struct pcp_set *past = set_at(z, 1);
+	if (rseq) {
+		cr_assert_geq(z->pcp_bytes, 2 * sizeof(struct pcp_set));
+		memcpy(saved, past, sizeof(saved));
+		memset(past, 0, sizeof(*past));
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			past->list[o].high = 64;
+			past->list[o].slots = decoy[o];
+		}
+	}
+	pin_to_cpu(1);
+	enum { N = 200 };
+	static struct lab_page *held[N];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			held[i] = lab_alloc_pages(z, LAB_GFP_ATOMIC, (unsigned int)(i % 4 == 3));
+			cr_assert_not_null(held[i], "allocation %d on CPU 1", i);
+		}
+		for (int i = 0; i < N; i++)
+			lab_free_pages(held[i], (unsigned int)(i % 4 == 3));
+	}
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	if (rseq) {
+		cr_assert_eq(st.pcp_hit, 0, "CPU 1 has no set: the buddy lists served it");
+		cr_assert_eq(lab__pcp_pages(z), 0, "nothing was pushed on a list");
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			cr_assert_eq(past->list[o].count, 0, "order %u: a set past the last used", o);
+			for (int i = 0; i < 64; i++)
+				cr_assert_null(decoy[o][i]);
+		}
+		memcpy(past, saved, sizeof(saved));
+	}
+	assert_zone_ok(z);
+
+	pin_to_cpu(0);  /* CPU 0's set still works */
+	struct lab_page *p = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	lab_free_page(p);
+	cr_assert_eq(lab_alloc_page(z, LAB_GFP_ATOMIC), p, "served from CPU 0's list");
+	lab_free_page(p);
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(st.pcp_hit, 0);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }

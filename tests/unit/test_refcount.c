@@ -336,6 +336,16 @@ static void misuse_child(void *arg)
 		p = lab_alloc_page(z, LAB_GFP_KERNEL);
 		lab_free_page(p);
 		lab_free_page(p);
+	} else if (!strcmp(m->what, "double_free_order_2")) {
+		/* Orders 1..3 have the inline fast paths too (this CPU's lists). */
+		p = lab_alloc_pages(z, LAB_GFP_ATOMIC, 2);
+		lab_free_pages(p, 2);
+		lab_free_pages(p, 2);
+	} else if (!strcmp(m->what, "double_free_exclusive")) {
+		/* Exclusive blocks of orders 0..3 have the inline fast paths too. */
+		p = lab_alloc_pages(z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE, 1);
+		lab_free_pages(p, 1);
+		lab_free_pages(p, 1);
 	} else if (!strcmp(m->what, "wrong_order")) {
 		p = lab_alloc_pages(z, LAB_GFP_KERNEL, 2);
 		lab_free_pages(p, 1);
@@ -410,6 +420,16 @@ static void check_misuse(const char *what, size_t leaked, size_t allocated, cons
 Test(refcount, double_free_is_reported_and_nothing_leaks)
 {
 	check_misuse("double_free", 0, 0, "double free: the block is already free");
+}
+
+Test(refcount, double_free_of_an_order_2_block_is_reported_and_nothing_leaks)
+{
+	check_misuse("double_free_order_2", 0, 0, "double free: the block is already free");
+}
+
+Test(refcount, double_free_of_an_exclusive_block_is_reported_and_nothing_leaks)
+{
+	check_misuse("double_free_exclusive", 0, 0, "double free: the block is already free");
 }
 
 Test(refcount, wrong_order_is_reported_and_the_block_leaked)

@@ -27,7 +27,9 @@
  * stride is an immediate when the caller's is a constant.
  */
 /* Publish the descriptor (labels 1, 2, 4) and, from 1, read this CPU's
- * number: eax = cpu_id_start. */
+ * number: eax = cpu_id_start, leaving with RSEQ_LIST_LOCKED (the locked
+ * path) when it is not below lab__os_cpu_bound, the number of sets (a CPU
+ * outside the possible mask must not index past them). */
 #define RSEQ_CPU                                                        \
 	".pushsection __rseq_cs, \"aw\"\n\t"                            \
 	".balign 32\n\t"                                                \
@@ -38,7 +40,10 @@
 	"leaq 3b(%%rip), %%rax\n\t"                                     \
 	"movq %%rax, 8(%[rs])\n\t"                                      \
 	"1:\n\t"                                                        \
-	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */
+	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */         \
+	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */     \
+	"cmpl %[ncpu], %%eax\n\t"                                      \
+	"jae 2f\n\t"
 
 /* RSEQ_CPU, then rax = this CPU's set: sets + cpu_id_start * stride. */
 #define RSEQ_START                                                      \
@@ -46,9 +51,9 @@
 	"imulq %[stride], %%rax\n\t"                                    \
 	"addq %[sets], %%rax\n\t"
 
-/* Leave if a drainer holds the set (rax); then rax = the list. */
+/* Leave if a drainer holds the set (rax), st still RSEQ_LIST_LOCKED from
+ * RSEQ_CPU; then rax = the list. */
 #define RSEQ_UNLOCKED_LIST                                              \
-	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */       \
 	"cmpl $0, (%%rax)\n\t"                                          \
 	"jne 2f\n\t"                                                    \
 	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
@@ -78,7 +83,10 @@
  * sets, their stride (an immediate when the caller's is a constant) and
  * the list's offset in a set. */
 #define RSEQ_STATUS   [st] "=&r"(st)
-#define RSEQ_INPUTS   [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff)
+#define RSEQ_INPUTS   [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff), \
+		      RSEQ_BOUND
+/* The number of sets, for RSEQ_CPU's bound check. */
+#define RSEQ_BOUND    [ncpu] "m"(lab__os_cpu_bound)
 /* What the many-item sequences use besides. */
 #define RSEQ_MANY_CLOBBERS "rax", "rcx", "rdx", "r8", "r9", "r11", "memory", "cc"
 
@@ -214,7 +222,7 @@ static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_
  * The commit word is 64 bits: the count in its low 16 (the counted list's
  * slot index, read with movzwl), the pops above.  Their sets are found with
  * RSEQ_CLIST_PROLOGUE; the list's offset in a set is usually a constant. */
-#define RSEQ_CLIST_INPUTS [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff)
+#define RSEQ_CLIST_INPUTS [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff), RSEQ_BOUND
 
 /* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
 static inline int rseq_clist_pop(struct lab__os_rseq *rs, void *sets, size_t loff, void **out)
@@ -345,7 +353,8 @@ static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t s
 			"movq %%rcx, (%%rax)\n\t"          /* commit */
 			RSEQ_EPILOGUE
 			: RSEQ_STATUS
-			: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [off] "r"(off)
+			: [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [off] "r"(off),
+			  RSEQ_BOUND
 			: "rax", "rcx", "memory", "cc");
 	} while (st == RSEQ_LIST_ABORTED && ++tries < RSEQ_MAX_RETRIES);
 }
