@@ -93,11 +93,15 @@ Test(threads, random_allocations_and_cross_thread_frees_conserve_pages)
 			lab_free_pages(p, order);
 		}
 	}
+	/* kswapd may hold the zone lock as these frees run: a free that finds
+	 * it taken waits on the deferred stack, counted as allocated until the
+	 * next holder drains it. */
 	struct lab_zone_stats st;
 	lab_zone_get_stats(s.z, &st);
-	cr_assert_eq(st.free + st.pcp, 512, "pages lost: %zu free, %zu on lists after freeing %zu held",
-		     st.free, st.pcp, held_pages);
-	cr_assert_eq(st.allocated, 0);
+	cr_assert_eq(st.free + st.pcp + st.deferred, 512,
+		     "pages lost: %zu free, %zu on lists, %zu deferred after freeing %zu held",
+		     st.free, st.pcp, st.deferred, held_pages);
+	cr_assert_eq(st.allocated, st.deferred);
 	cr_assert_eq(st.bad_page, 0);
 	cr_assert_gt(s.fails, 0, "the zone was under pressure");
 	assert_zone_ok(s.z);
