@@ -138,6 +138,9 @@ struct lab_zone {
 	int pcp_mode;
 	size_t pcp_stride, pcp_bytes;
 	uint32_t pcp_batch[LAB_PCP_ORDERS], pcp_high[LAB_PCP_ORDERS];
+	/* The adaptive high's bound per order, and the slots of each list (pcp.c);
+	 * equal to pcp_high when the high is fixed. */
+	uint32_t pcp_high_max[LAB_PCP_ORDERS];
 	_Atomic uint32_t pcp_drain_request;
 
 	struct zone_counters stat;
