@@ -27,7 +27,8 @@ enum {
 /* Layout known to the assembly (struct rseq_list): keep offsets in sync. */
 struct pcp_list {
 	uint32_t count;             /* blocks on the list: the commit word */
-	uint32_t high;              /* capacity: a full list drains a batch */
+	uint32_t high;              /* capacity now: a full list drains a batch or adapts
+				     * it (pcp.c); slots hold the zone's pcp_high_max */
 	struct lab_page **slots;
 	uint32_t batch;             /* blocks moved per refill or drain */
 	uint32_t spare;
