@@ -235,8 +235,11 @@ static void high_on_refill(struct lab_zone *z, struct pcp_set *set, unsigned int
 		high_shrink(z, l, order, run);
 		return;
 	}
-	uint32_t high = high_clamped(z, l, order) + z->pcp_batch[order];
+	uint32_t high = high_clamped(z, l, order), was = high;
+	high += z->pcp_batch[order];
 	high_set(l, high < z->pcp_high_max[order] ? high : z->pcp_high_max[order]);
+	if (was == z->pcp_high[order])  /* after the store: kswapd must see it */
+		lab__kswapd_arm_decay(z);
 }
 
 /* nr_pcp_high(): the list is full.  If frees have outnumbered allocations
@@ -260,6 +263,8 @@ static bool high_on_full(struct lab_zone *z, struct pcp_set *set, unsigned int o
 		return false;
 	}
 	high_set(l, need);
+	if (high == z->pcp_high[order])
+		lab__kswapd_arm_decay(z);
 	return __atomic_load_n(&l->count, __ATOMIC_RELAXED) < need;
 }
 

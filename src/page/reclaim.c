@@ -225,6 +225,24 @@ void lab__wakeup_kswapd(struct lab_zone *z)
 /* How often kswapd decays a raised per-CPU high (the kernel: every second). */
 #define PCP_DECAY_NS 1000000000LL
 
+/*
+ * A per-CPU high rose above its floor: make sure kswapd sleeps at most a
+ * second, so that it decays.  No round of reclaim, no statistics: kswapd
+ * only looks again.  At most one futex wake per indefinite sleep of kswapd,
+ * never blocking (fine in atomic context).
+ */
+void lab__kswapd_arm_decay(struct lab_zone *z)
+{
+	/* The raised high (a relaxed store) before the flag, against kswapd's
+	 * flag before its look at the highs: without it each could miss the other. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!z->kswapd_started || atomic_load_explicit(&z->kswapd_timed, memory_order_relaxed) ||
+	    atomic_exchange(&z->kswapd_timed, 1))
+		return;
+	atomic_fetch_add(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
+}
+
 static void *kswapd_main(void *arg)
 {
 	struct lab_zone *z = arg;
@@ -237,7 +255,11 @@ static void *kswapd_main(void *arg)
 		if (!atomic_exchange(&z->kswapd_pending, 0)) {
 			/* While some CPU's list high is raised, wake each second to
 			 * decay it (the kernel's vmstat_update: decay_pcp_high). */
+			atomic_store(&z->kswapd_timed, 0);
+			atomic_thread_fence(memory_order_seq_cst);
 			bool raised = lab__pcp_high_raised(z);
+			if (raised)
+				atomic_store(&z->kswapd_timed, 1);
 			int rc = lab__os_futex_wait(&z->kswapd_seq, seq,
 						    raised ? PCP_DECAY_NS : -1);
 			if (raised && rc == -ETIMEDOUT && !atomic_load(&z->kswapd_stop))

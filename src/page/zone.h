@@ -112,6 +112,7 @@ struct lab_zone {
 	bool kswapd_started;
 	_Atomic uint32_t kswapd_seq;
 	_Atomic int kswapd_pending;
+	_Atomic int kswapd_timed;  /* kswapd waits at most a second (pcp decay) */
 	_Atomic bool kswapd_stop;
 	_Atomic uint64_t pending_warn;       /* a failure report left by an atomic caller */
 	_Atomic unsigned long pending_warn_count;

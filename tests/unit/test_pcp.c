@@ -563,3 +563,35 @@ Test(pcp, below_the_high_watermark_high_shrinks_and_nothing_is_stranded)
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
+
+/* The same decay from kswapd itself, which wakes once a second while some
+ * high is raised: the wait is a bound, not a measurement (20 s at most). */
+Test(pcp, kswapd_decays_a_raised_high)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone_config cfg = { .name = "pcp-kswapd", .pages = 16384, .wmark_min = 64,
+				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t n = live_set(&st);
+	if (!n)
+		cr_skip_test("%ld CPUs: no margin for an adaptive high",
+			     sysconf(_SC_NPROCESSORS_CONF));
+	uint64_t first, last;
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	size_t raised = st.pcp_high_now;
+	cr_assert_gt(raised, st.pcp_high);
+	for (int i = 0; i < 200 && st.pcp_high_now >= raised; i++) {
+		usleep(100 * 1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_lt(st.pcp_high_now, raised, "kswapd lowered the idle CPU's high");
+	cr_assert_leq(st.pcp, (size_t)st.pcp_high_now * (size_t)sysconf(_SC_NPROCESSORS_CONF));
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
