@@ -44,7 +44,7 @@ struct pcp_set {
 	 * since allocations last caught up (the kernel's pcp->free_count). */
 	uint64_t seen_free, seen_hit;
 	uint32_t free_run;
-	uint32_t spare2;
+	uint32_t idle_seen;         /* frees + hits (low bits) at kswapd's last decay tick */
 } __attribute__((aligned(64)));
 
 #define PCP_SET_STRIDE ((int)sizeof(struct pcp_set))
