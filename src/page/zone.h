@@ -112,7 +112,6 @@ struct lab_zone {
 	bool kswapd_started;
 	_Atomic uint32_t kswapd_seq;
 	_Atomic int kswapd_pending;
-	_Atomic int kswapd_timed;  /* kswapd waits at most a second (pcp decay) */
 	_Atomic bool kswapd_stop;
 	_Atomic uint64_t pending_warn;       /* a failure report left by an atomic caller */
 	_Atomic unsigned long pending_warn_count;
@@ -139,9 +138,6 @@ struct lab_zone {
 	int pcp_mode;
 	size_t pcp_stride, pcp_bytes;
 	uint32_t pcp_batch[LAB_PCP_ORDERS], pcp_high[LAB_PCP_ORDERS];
-	/* The adaptive high's bound per order, and the slots of each list (pcp.c);
-	 * equal to pcp_high when the high is fixed. */
-	uint32_t pcp_high_max[LAB_PCP_ORDERS];
 	_Atomic uint32_t pcp_drain_request;
 
 	struct zone_counters stat;
@@ -157,6 +153,13 @@ struct lab_zone {
 	int prot_errno[16];        /* first errno per fallback bit */
 	_Atomic size_t nr_sections;
 	_Atomic size_t nr_guard_pfns;
+
+	/* Cold, at the end so that the hot fields above keep their offsets: the
+	 * adaptive high's bound per order, the slots of each list (pcp.c), equal
+	 * to pcp_high when the high is fixed; and whether kswapd waits at most a
+	 * second (to decay a raised high, reclaim.c). */
+	uint32_t pcp_high_max[LAB_PCP_ORDERS];
+	_Atomic int kswapd_timed;
 };
 
 /* Readers of a const zone still take its lock. */
