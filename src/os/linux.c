@@ -297,19 +297,6 @@ const char *lab__os_strerror(int err, char *buf, size_t len)
 	return strerror_r(err, buf, len);  /* the GNU one: it may return a static string */
 }
 
-void lab__os_write_stderr(const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(STDERR_FILENO, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		buf += w;
-		len -= (size_t)w;
-	}
-}
-
 void lab__os_write_fd(int fd, const char *buf, size_t len)
 {
 	while (len) {
@@ -321,6 +308,11 @@ void lab__os_write_fd(int fd, const char *buf, size_t len)
 		buf += w;
 		len -= (size_t)w;
 	}
+}
+
+void lab__os_write_stderr(const char *buf, size_t len)
+{
+	lab__os_write_fd(STDERR_FILENO, buf, len);
 }
 
 int lab__os_dup_cloexec(int fd)
