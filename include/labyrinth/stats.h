@@ -56,7 +56,7 @@ struct lab_zone_stats {
 	uint64_t pcp_hit;      /* allocations served from a per-CPU list */
 	uint64_t pcp_refill;   /* batches moved from the buddy lists to a per-CPU list */
 	uint64_t pcp_drain;    /* batches moved back */
-	size_t pcp_batch, pcp_high; /* order-0 batch and capacity */
+	size_t pcp_batch, pcp_high; /* order-0 batch and capacity (the adaptive high's floor) */
 	/* debugging and observability */
 	uint64_t fail_injected;  /* NULL returned by fault injection (not in alloc_fail) */
 	uint64_t poison_corrupt; /* blocks whose poison was overwritten while free */
@@ -71,6 +71,10 @@ struct lab_zone_stats {
 	size_t guard_pfns;          /* pfns kept inaccessible between sections (in allocated) */
 	uint64_t exclusive_alloc;   /* LAB_GFP_EXCLUSIVE blocks handed out */
 	uint64_t owner_refused;     /* frees, locks, gets or transfers refused to a non-owner */
+	/* The adaptive per-CPU capacity (docs/PCP.md), order 0; pcp_high is its
+	 * floor.  Equal to pcp_high when the zone's config fixed it. */
+	size_t pcp_high_max;        /* its bound */
+	size_t pcp_high_now;        /* the largest over the CPUs now */
 };
 
 /*

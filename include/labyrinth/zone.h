@@ -61,7 +61,8 @@ struct lab_zone_config {
 	size_t wmark_high;
 	unsigned int watermark_scale_factor; /* like vm.watermark_scale_factor; default 10 */
 	size_t pcp_batch;      /* per-CPU list refill/drain batch (order 0); 0 = derive */
-	size_t pcp_high;       /* per-CPU list capacity in pages (order 0); 0 = derive */
+	size_t pcp_high;       /* per-CPU list capacity in pages (order 0), fixed; 0 = derive
+				* a capacity that adapts to the live set (docs/PCP.md) */
 };
 
 /*

@@ -49,6 +49,12 @@ static void print_zoneinfo(const char *name, const struct lab_zone_stats *st, FI
 	/* Pages parked on per-CPU lists are in neither free nor allocated:
 	 * nr_free_pages + nr_pcp_pages + nr_allocated == managed. */
 	fprintf(out, "      nr_pcp_pages %zu\n", st->pcp);
+	/* The per-CPU capacity adapts between high_min and high_max (pcp.c);
+	 * pcp_high is the largest over the CPUs now, order 0. */
+	fprintf(out, "      pcp_high %zu\n", st->pcp_high_now);
+	fprintf(out, "      pcp_high_min %zu\n", st->pcp_high);
+	fprintf(out, "      pcp_high_max %zu\n", st->pcp_high_max);
+	fprintf(out, "      pcp_batch %zu\n", st->pcp_batch);
 	fprintf(out, "      nr_allocated %zu\n", st->allocated);
 	fprintf(out, "      nr_deferred %zu\n", st->deferred);
 	fprintf(out, "      nr_leaked %zu\n", st->leaked);

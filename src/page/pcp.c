@@ -22,8 +22,19 @@
  *    CPU, or the code its signal handler interrupted) goes to the buddy lists
  *    instead, as the kernel's pcp_spin_trylock() callers do.
  *
+ * The capacity ("high") of each list adapts to the live set, as the kernel's
+ * has since 6.7 (mm/page_alloc.c, nr_pcp_alloc/nr_pcp_high/decay_pcp_high):
+ * between high_min (the low watermark spread over the CPUs) and high_max (an
+ * eighth of the zone spread over the CPUs), raised by a batch on each refill
+ * and on a full list when frees outnumber allocations, lowered under memory
+ * pressure and by kswapd an eighth a second while the CPU's lists sit idle.
+ * Only the slow paths (refill, drain, kswapd) read or write it: the
+ * sequences see nothing but the list's high word.  docs/PCP.md.
+ *
  * Invariant: a descriptor on a list has PG_pcp and the list's order; every
- * page outside the buddy lists is on a list, handed out, or deferred.
+ * page outside the buddy lists is on a list, handed out, or deferred; a
+ * list's count never exceeds its slots (high_max; its high may be below the
+ * count for a moment after a decrease).
  */
 #include "base/compiler.h"
 #include "os/env.h"
@@ -118,6 +129,160 @@ static bool set_trylock(struct pcp_set *set)
 static void set_unlock(struct pcp_set *set)
 {
 	rseq_set_unlock(&set->lock);
+}
+
+/* ---- the adaptive high ------------------------------------------------- */
+
+/* How far a run of frees may raise high (the kernel's
+ * CONFIG_PCP_BATCH_SCALE_MAX: 2^5 batches). */
+#define PCP_BATCH_SCALE_MAX 5
+
+static bool adaptive(const struct lab_zone *z, unsigned int order)
+{
+	return z->pcp_high_max[order] > z->pcp_high[order];
+}
+
+/* high is written by whichever slow path runs for the CPU, without owning
+ * the set: a lost update only costs a batch, and any value between high_min
+ * and high_max is safe, since the slots are sized for high_max. */
+static uint32_t high_get(const struct pcp_list *l)
+{
+	return __atomic_load_n(&l->high, __ATOMIC_RELAXED);
+}
+
+static void high_set(struct pcp_list *l, uint32_t high)
+{
+	__atomic_store_n(&l->high, high, __ATOMIC_RELAXED);
+}
+
+static uint32_t high_clamped(const struct lab_zone *z, const struct pcp_list *l,
+			     unsigned int order)
+{
+	uint32_t high = high_get(l);
+	if (high < z->pcp_high[order])
+		return z->pcp_high[order];
+	return high > z->pcp_high_max[order] ? z->pcp_high_max[order] : high;
+}
+
+/* ZONE_BELOW_HIGH: the buddy lists hold less than the high watermark, so
+ * pages parked on the lists would soon be missed: stop growing, shrink. */
+static bool below_high(const struct lab_zone *z)
+{
+	return atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed) <
+	       atomic_load_explicit(&z->wmark[WMARK_HIGH], memory_order_relaxed);
+}
+
+/* The set a slow path adapts: the lock-mode caller's, or in rseq mode the
+ * CPU the thread was on a moment ago (it may have moved since: harmless). */
+static struct pcp_set *slow_set(const struct lab_zone *z, struct lab__os_rseq *rs,
+				struct pcp_set *set)
+{
+	if (set || !rs)
+		return set;
+	uint32_t cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+	return cpu < (uint32_t)z->nr_pcp ? set_at(z, cpu) : NULL;
+}
+
+static uint64_t relaxed64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/*
+ * The kernel's pcp->free_count without touching the fast paths: the set's
+ * frees less its list hits since the last slow-path visit, added to what
+ * was left of the run then; allocations wear it down, and it is capped at
+ * 2^5 batches.  Read from the counters the sequences already keep.
+ */
+static uint32_t update_free_run(const struct lab_zone *z, struct pcp_set *set)
+{
+	uint64_t frees = relaxed64(&set->stat.free), hits = 0;
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+		hits += relaxed64(&set->stat.hit[o]);
+	uint64_t df = frees - relaxed64(&set->seen_free), dh = hits - relaxed64(&set->seen_hit);
+	__atomic_store_n(&set->seen_free, frees, __ATOMIC_RELAXED);
+	__atomic_store_n(&set->seen_hit, hits, __ATOMIC_RELAXED);
+	uint64_t run = __atomic_load_n(&set->free_run, __ATOMIC_RELAXED);
+	if (df >= dh)
+		run += df - dh;
+	else
+		run = dh - df >= run ? 0 : run - (dh - df);
+	uint64_t cap = (uint64_t)z->pcp_batch[0] << PCP_BATCH_SCALE_MAX;
+	if (run > cap)
+		run = cap;
+	__atomic_store_n(&set->free_run, (uint32_t)run, __ATOMIC_RELAXED);
+	return (uint32_t)run;
+}
+
+/* Under pressure: lower high by the run of frees (a batch at least). */
+static void high_shrink(const struct lab_zone *z, struct pcp_list *l, unsigned int order,
+			uint32_t run)
+{
+	uint32_t high = high_clamped(z, l, order), min = z->pcp_high[order];
+	uint32_t step = run > z->pcp_batch[order] ? run : z->pcp_batch[order];
+	high_set(l, high - min > step ? high - step : min);
+}
+
+/* nr_pcp_alloc(): the list ran empty; a larger high would have kept the
+ * blocks this CPU freed before, so raise it a batch (not under pressure). */
+static void high_on_refill(struct lab_zone *z, struct pcp_set *set, unsigned int order)
+{
+	if (!set || !adaptive(z, order))
+		return;
+	struct pcp_list *l = &set->list[order];
+	uint32_t run = update_free_run(z, set) >> order;
+	if (below_high(z)) {
+		high_shrink(z, l, order, run);
+		return;
+	}
+	uint32_t high = high_clamped(z, l, order), was = high;
+	high += z->pcp_batch[order];
+	high_set(l, high < z->pcp_high_max[order] ? high : z->pcp_high_max[order]);
+	if (was == z->pcp_high[order])  /* after the store: kswapd must see it */
+		lab__kswapd_arm_decay(z);
+}
+
+/* nr_pcp_high(): the list is full.  If frees have outnumbered allocations
+ * by more than it holds, raise high to hold that run and a batch more.
+ * True when there is room now (no drain needed). */
+static bool high_on_full(struct lab_zone *z, struct pcp_set *set, unsigned int order)
+{
+	if (!set || !adaptive(z, order))
+		return false;
+	struct pcp_list *l = &set->list[order];
+	uint32_t run = update_free_run(z, set) >> order;
+	if (below_high(z)) {
+		high_shrink(z, l, order, run);
+		return false;
+	}
+	uint32_t high = high_clamped(z, l, order), need = run + z->pcp_batch[order];
+	if (need > z->pcp_high_max[order])
+		need = z->pcp_high_max[order];
+	if (high >= need) {
+		high_set(l, high);
+		return false;
+	}
+	high_set(l, need);
+	if (high == z->pcp_high[order])
+		lab__kswapd_arm_decay(z);
+	return __atomic_load_n(&l->count, __ATOMIC_RELAXED) < need;
+}
+
+uint32_t lab__pcp_high_now(const struct lab_zone *z, unsigned int cpu, unsigned int order)
+{
+	if (!z->pcp || cpu >= (unsigned int)z->nr_pcp)
+		return 0;
+	return high_get(&set_at(z, cpu)->list[order]);
+}
+
+/* Whether some list's high is above its floor (kswapd then wakes to decay it). */
+bool lab__pcp_high_raised(const struct lab_zone *z)
+{
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+			if (high_get(&set_at(z, i)->list[o]) > z->pcp_high[o])
+				return true;
+	return false;
 }
 
 /* ---- moving blocks between the lists and the buddy allocator ----------- */
@@ -217,6 +382,7 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	zone_stat_inc(z, pcp_refill);
 	zone_stat_inc(z, alloc_success);
 	zone_stat_inc(z, alloc_order[order]);
+	high_on_refill(z, slow_set(z, rs, set), order);
 	uint32_t pushed = push_many(z, rs, set, order, buf + 1, n - 1);
 	return_to_buddy(z, buf + 1 + pushed, n - 1 - pushed, order, true);
 	lab__zone_unlock(z);
@@ -305,8 +471,8 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 			}
 			if (st == PCP_LOCKED)
 				break;
-			if (st == PCP_EMPTY)  /* no room */
-				drain_batch(z, rs, NULL, order);
+			if (st == PCP_EMPTY && !high_on_full(z, slow_set(z, rs, NULL), order))
+				drain_batch(z, rs, NULL, order);  /* no room, and high stays */
 		}
 		goto no;
 	}
@@ -318,8 +484,9 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	 * never sees a PG_pcp page that is on no list. */
 	set_page_flags(page, PG_pcp);
 	struct pcp_list *l = &set->list[order];
-	if (l->count >= l->high)
-		drain_batch(z, NULL, set, order);
+	if (l->count >= high_get(l) && !high_on_full(z, set, order))
+		while (l->count && l->count >= high_get(l))  /* high may just have fallen */
+			drain_batch(z, NULL, set, order);
 	l->slots[l->count] = page;
 	set_count(l, l->count + 1);
 	PCP_STAT_INC(set, free);
@@ -428,6 +595,81 @@ void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
 	}
 }
 
+/*
+ * decay_pcp_high(): lower each list's high toward high_min, to high_min
+ * under pressure (below the high watermark, or when asked), else, for a CPU
+ * idle since the last call, by an eighth and by no more than 2^5 batches
+ * below its count; then drain each set's lists down to their high, owning
+ * the set.  kswapd calls it once a second while some high is raised (a CPU
+ * whose lists sit idle gives its pages back within seconds) and on every
+ * round (pressure).  May sleep.
+ */
+void lab__pcp_decay(struct lab_zone *z, bool pressure)
+{
+	struct lab_page *buf[LAB_PCP_MAX_BATCH];
+	if (!z->pcp)
+		return;
+	pressure = pressure || below_high(z);
+	for (unsigned int i = 0; i < (unsigned int)z->nr_pcp; i++) {
+		struct pcp_set *set = set_at(z, i);
+		bool over = false;
+		/* Idle: the set's counters did not move since the last tick.  A CPU
+		 * at work keeps its high (the kernel decays it all the same and lets
+		 * the next refills raise it again: here that cost a batch-1024 loop
+		 * a tenth of its speed). */
+		uint64_t work = relaxed64(&set->stat.free);
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+			work += relaxed64(&set->stat.hit[o]);
+		uint32_t seen = __atomic_load_n(&set->idle_seen, __ATOMIC_RELAXED);
+		__atomic_store_n(&set->idle_seen, (uint32_t)work, __ATOMIC_RELAXED);
+		if (!pressure && seen != (uint32_t)work)
+			continue;
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			struct pcp_list *l = &set->list[o];
+			if (!adaptive(z, o))
+				continue;
+			uint32_t high = high_clamped(z, l, o), min = z->pcp_high[o];
+			uint32_t count = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+			uint32_t keep = count > z->pcp_batch[o] << PCP_BATCH_SCALE_MAX ?
+					count - (z->pcp_batch[o] << PCP_BATCH_SCALE_MAX) : 0;
+			uint32_t to = pressure ? min : high - high / 8;
+			if (!pressure && keep > to)
+				to = keep;
+			if (to < min)
+				to = min;
+			if (to < high)
+				high_set(l, to);
+			over |= count > to;
+		}
+		if (!over)
+			continue;
+		own_set(z, i);
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+			struct pcp_list *l = &set->list[o];
+			uint32_t high = high_get(l);
+			while (l->count > high) {
+				uint32_t want = l->count - high;
+				uint32_t n = list_pop_many(l, buf, want < LAB_PCP_MAX_BATCH ?
+							   want : LAB_PCP_MAX_BATCH);
+				zone_stat_inc(z, pcp_drain);
+				return_to_buddy(z, buf, n, o, false);
+			}
+		}
+		set_unlock(set);
+	}
+}
+
+/* Memory is short: every list's high back to its floor.  Only stores, fine
+ * in any context; the lists drain to it on their next full push or when
+ * kswapd decays them, and a caller about to fail drains them all. */
+void lab__pcp_high_reset(struct lab_zone *z)
+{
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+			if (adaptive(z, o))
+				high_set(&set_at(z, i)->list[o], z->pcp_high[o]);
+}
+
 void lab_drain_all_pages(struct lab_zone *z)
 {
 	if (z)
@@ -502,10 +744,11 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_lo
 		const struct pcp_set *set = set_at(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			const struct pcp_list *l = &set->list[o];
-			if (l->count > l->high) {
+			if (l->count > z->pcp_high_max[o] || l->high > z->pcp_high_max[o]) {
 				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
-						  "pcp_count cpu %u order %u: %u > high %u\n",
-						  z->name, i, o, l->count, l->high);
+						  "pcp_count cpu %u order %u: %u, high %u, slots %u\n",
+						  z->name, i, o, l->count, l->high,
+						  z->pcp_high_max[o]);
 				errors++;
 				continue;
 			}
@@ -599,16 +842,35 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 	}
 	if (high > UINT32_MAX / 2)
 		high = UINT32_MAX / 2;
+	/* The adaptive high's bound, as the kernel's high_max: an eighth of the
+	 * zone spread over the CPUs (MIN_PERCPU_PAGELIST_HIGH_FRACTION), and never
+	 * what the high watermark needs.  A configured high is fixed, as the
+	 * kernel's is when vm.percpu_pagelist_high_fraction is set. */
+	size_t high_max = high;
+	if (!cfg->pcp_high) {
+		size_t wmark = atomic_load(&z->wmark[WMARK_HIGH]);
+		high_max = managed / 8;
+		if (high_max > managed - (wmark < managed ? wmark : managed))
+			high_max = managed - (wmark < managed ? wmark : managed);
+		high_max /= (size_t)ncpu;
+		if (high_max > UINT32_MAX / 2)
+			high_max = UINT32_MAX / 2;
+		if (high_max < high)
+			high_max = high;
+	}
 
 	size_t slots_per_set = 0;
 	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 		uint32_t b = o ? (batch >> o > 2 ? batch >> o : 2) : batch;
-		uint32_t h = (uint32_t)(high >> o);
+		uint32_t h = (uint32_t)(high >> o), hmax = (uint32_t)(high_max >> o);
 		if (h < 2 * b)
 			h = 2 * b;
+		if (hmax < h)
+			hmax = h;
 		z->pcp_batch[o] = b;
 		z->pcp_high[o] = h;
-		slots_per_set += h;
+		z->pcp_high_max[o] = hmax;
+		slots_per_set += hmax;
 	}
 	z->nr_pcp = ncpu;
 	z->pcp_stride = PCP_SET_STRIDE;
@@ -625,7 +887,7 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 			set->list[o].high = z->pcp_high[o];
 			set->list[o].batch = z->pcp_batch[o];
 			set->list[o].slots = slots;
-			slots += z->pcp_high[o];
+			slots += z->pcp_high_max[o];
 		}
 	}
 	return 0;

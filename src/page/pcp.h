@@ -27,7 +27,8 @@ enum {
 /* Layout known to the assembly (struct rseq_list): keep offsets in sync. */
 struct pcp_list {
 	uint32_t count;             /* blocks on the list: the commit word */
-	uint32_t high;              /* capacity: a full list drains a batch */
+	uint32_t high;              /* capacity now: a full list drains a batch or adapts
+				     * it (pcp.c); slots hold the zone's pcp_high_max */
 	struct lab_page **slots;
 	uint32_t batch;             /* blocks moved per refill or drain */
 	uint32_t spare;
@@ -38,6 +39,12 @@ struct pcp_set {
 	uint32_t spare;
 	struct pcp_list list[LAB_PCP_ORDERS];
 	struct pcp_counters stat;
+	/* The adaptive high (pcp.c), touched only on the slow paths: the
+	 * counters as the last slow-path visit saw them, and the net frees
+	 * since allocations last caught up (the kernel's pcp->free_count). */
+	uint64_t seen_free, seen_hit;
+	uint32_t free_run;
+	uint32_t idle_seen;         /* frees + hits (low bits) at kswapd's last decay tick */
 } __attribute__((aligned(64)));
 
 #define PCP_SET_STRIDE ((int)sizeof(struct pcp_set))
@@ -129,5 +136,9 @@ struct lab__check_log;
 int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log);
 size_t lab__pcp_pages(const struct lab_zone *z);
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
+void lab__pcp_decay(struct lab_zone *z, bool pressure);
+void lab__pcp_high_reset(struct lab_zone *z);
+bool lab__pcp_high_raised(const struct lab_zone *z);
+uint32_t lab__pcp_high_now(const struct lab_zone *z, unsigned int cpu, unsigned int order);
 
 #endif /* LAB_PAGE_PCP_H */

@@ -182,6 +182,8 @@ unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned in
 {
 	zone_stat_inc(z, direct_reclaim);
 	lab_trace(mm_vmscan_direct_reclaim_begin, z->name, order, gfp);
+	/* Memory is short: no CPU should park more than its floor. */
+	lab__pcp_high_reset(z);
 	size_t target = atomic_load(&z->wmark[WMARK_MIN]) + ((size_t)1 << order);
 	unsigned long freed = shrink_until(z, gfp, target);
 	lab_trace(mm_vmscan_direct_reclaim_end, z->name, freed);
@@ -220,6 +222,27 @@ void lab__wakeup_kswapd(struct lab_zone *z)
 	lab__os_futex_wake(&z->kswapd_seq, 1);
 }
 
+/* How often kswapd decays a raised per-CPU high (the kernel: every second). */
+#define PCP_DECAY_NS 1000000000LL
+
+/*
+ * A per-CPU high rose above its floor: make sure kswapd sleeps at most a
+ * second, so that it decays.  No round of reclaim, no statistics: kswapd
+ * only looks again.  At most one futex wake per indefinite sleep of kswapd,
+ * never blocking (fine in atomic context).
+ */
+void lab__kswapd_arm_decay(struct lab_zone *z)
+{
+	/* The raised high (a relaxed store) before the flag, against kswapd's
+	 * flag before its look at the highs: without it each could miss the other. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!z->kswapd_started || atomic_load_explicit(&z->kswapd_timed, memory_order_relaxed) ||
+	    atomic_exchange(&z->kswapd_timed, 1))
+		return;
+	atomic_fetch_add(&z->kswapd_seq, 1);
+	lab__os_futex_wake(&z->kswapd_seq, 1);
+}
+
 static void *kswapd_main(void *arg)
 {
 	struct lab_zone *z = arg;
@@ -230,7 +253,17 @@ static void *kswapd_main(void *arg)
 		/* Take the request before the work: one that arrives during the
 		 * round sets the flag again and gets a round of its own. */
 		if (!atomic_exchange(&z->kswapd_pending, 0)) {
-			lab__os_futex_wait(&z->kswapd_seq, seq, -1);
+			/* While some CPU's list high is raised, wake each second to
+			 * decay it (the kernel's vmstat_update: decay_pcp_high). */
+			atomic_store(&z->kswapd_timed, 0);
+			atomic_thread_fence(memory_order_seq_cst);
+			bool raised = lab__pcp_high_raised(z);
+			if (raised)
+				atomic_store(&z->kswapd_timed, 1);
+			int rc = lab__os_futex_wait(&z->kswapd_seq, seq,
+						    raised ? PCP_DECAY_NS : -1);
+			if (raised && rc == -ETIMEDOUT && !atomic_load(&z->kswapd_stop))
+				lab__pcp_decay(z, false);
 			continue;
 		}
 		zone_stat_inc(z, kswapd_run);
@@ -239,6 +272,9 @@ static void *kswapd_main(void *arg)
 		/* An atomic caller could not drain other CPUs' lists itself. */
 		if (atomic_exchange(&z->pcp_drain_request, 0))
 			lab__pcp_drain_all(z, true);
+		/* Below the high watermark, the lists give back what lies above
+		 * their floor; else they decay an eighth. */
+		lab__pcp_decay(z, false);
 		/* Frees deferred by signal handlers land on the lists first. */
 		lab__zone_lock(z);
 		lab__drain_deferred(z);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 void lab__wakeup_kswapd(struct lab_zone *z);
+void lab__kswapd_arm_decay(struct lab_zone *z);
 int lab__kswapd_start(struct lab_zone *z);
 void lab__kswapd_stop(struct lab_zone *z);
 unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority);

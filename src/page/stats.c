@@ -55,6 +55,11 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->free_calls += pcp.free;
 	out->pcp_batch = z->pcp ? z->pcp_batch[0] : 0;
 	out->pcp_high = z->pcp ? z->pcp_high[0] : 0;
+	out->pcp_high_max = z->pcp ? z->pcp_high_max[0] : 0;
+	out->pcp_high_now = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		if (lab__pcp_high_now(z, i, 0) > out->pcp_high_now)
+			out->pcp_high_now = lab__pcp_high_now(z, i, 0);
 	lab__exclusive_stats(z, out);
 }
 

@@ -153,6 +153,13 @@ struct lab_zone {
 	int prot_errno[16];        /* first errno per fallback bit */
 	_Atomic size_t nr_sections;
 	_Atomic size_t nr_guard_pfns;
+
+	/* Cold, at the end so that the hot fields above keep their offsets: the
+	 * adaptive high's bound per order, the slots of each list (pcp.c), equal
+	 * to pcp_high when the high is fixed; and whether kswapd waits at most a
+	 * second (to decay a raised high, reclaim.c). */
+	uint32_t pcp_high_max[LAB_PCP_ORDERS];
+	_Atomic int kswapd_timed;
 };
 
 /* Readers of a const zone still take its lock. */

@@ -1,12 +1,15 @@
 /* test_pcp.c - per-CPU lists: LIFO reuse, batched refill and drain, the
  * free count that leaves them out, draining before failing (this CPU's
  * lists, then every CPU's), the lock-mode fallback when rseq is absent, and
- * a CPU beyond the sets taking the locked path. */
+ * a CPU beyond the sets taking the locked path, and the high that adapts to
+ * the live set (rising under a batch-1024 pattern, falling when idle or
+ * short of memory). */
 #include "helpers.h"
 #include "os/os.h"
 #include "page/pcp.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <pthread.h>
@@ -356,6 +359,244 @@ Test(pcp, tails_of_a_referenced_block_go_to_the_lists_with_their_order)
 	lab_drain_all_pages(z);
 	lab_zone_get_stats(z, &st);
 	cr_assert_eq(st.free, 4096);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* ---- the adaptive high (docs/PCP.md) ------------------------------------ */
+
+/* A zone whose per-CPU high is derived, so adaptive: floor the low
+ * watermark over the CPUs, bound an eighth of the zone over the CPUs. */
+static struct lab_zone *adaptive_zone(void)
+{
+	struct lab_zone_config cfg = { .name = "pcp-adapt", .pages = 16384,
+				       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	return z;
+}
+
+/* Zone-lock trips (refills plus drains) of one round: allocate n pages,
+ * then free them, as `labyrinth bench` does at batch 1024. */
+static uint64_t lock_trips_of_a_round(struct lab_zone *z, struct lab_page **pages, size_t n)
+{
+	struct lab_zone_stats a, b;
+	lab_zone_get_stats(z, &a);
+	for (size_t i = 0; i < n; i++) {
+		pages[i] = lab_alloc_page(z, LAB_GFP_ATOMIC);
+		cr_assert_not_null(pages[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		lab_free_page(pages[i]);
+	lab_zone_get_stats(z, &b);
+	return (b.pcp_refill - a.pcp_refill) + (b.pcp_drain - a.pcp_drain);
+}
+
+/* Raise this CPU's high by running rounds of a live set of n; returns the
+ * trips of the first and of the last round. */
+static void raise_high(struct lab_zone *z, size_t n, uint64_t *first, uint64_t *last)
+{
+	struct lab_page **pages = calloc(n, sizeof(*pages));
+	cr_assert_not_null(pages);
+	*first = lock_trips_of_a_round(z, pages, n);
+	for (int r = 0; r < 8; r++)
+		*last = lock_trips_of_a_round(z, pages, n);
+	free(pages);
+}
+
+/* The live set an adaptive zone's lists can hold once high rose, beyond
+ * the fixed sizing's; 0 when this machine has too many CPUs for a margin. */
+static size_t live_set(const struct lab_zone_stats *st)
+{
+	size_t n = st->pcp_high_max > 2 * st->pcp_batch ? st->pcp_high_max - 2 * st->pcp_batch : 0;
+	if (n > 1024)
+		n = 1024;
+	return n > st->pcp_high + 2 * st->pcp_batch ? n : 0;
+}
+
+/*
+ * A live set of 1024 pages (the bench's batch 1024) exceeds the fixed
+ * sizing's high, so every round refilled and drained batches under the zone
+ * lock.  The high rises on refills (the kernel's nr_pcp_alloc), the lists
+ * then hold the whole set, and later rounds never take the zone lock.
+ */
+Test(pcp, high_rises_to_hold_the_live_set)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = adaptive_zone();
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_batch, 8);
+	cr_assert_eq(st.pcp_high_now, st.pcp_high, "high starts at its floor");
+	size_t n = live_set(&st);
+	if (!n)
+		cr_skip_test("%ld CPUs: an eighth of the zone per CPU (%zu) leaves no margin",
+			     sysconf(_SC_NPROCESSORS_CONF), st.pcp_high_max);
+	cr_assert_gt(n, st.pcp_high + st.pcp_batch, "the live set exceeds the fixed sizing");
+
+	uint64_t first, last;
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	cr_assert_geq(first, n / st.pcp_batch, "the first round refills batch after batch");
+	cr_assert_eq(last, 0, "once high rose, a round takes the zone lock not once (%" PRIu64
+		     " trips; high %zu, floor %zu, bound %zu)", last, st.pcp_high_now,
+		     st.pcp_high, st.pcp_high_max);
+	cr_assert_geq(st.pcp_high_now, n, "high holds the live set");
+	cr_assert_leq(st.pcp_high_now, st.pcp_high_max);
+	cr_assert_eq(st.free + st.pcp, st.managed);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* The same with a fixed high (a configured pcp_high, as the kernel's
+ * percpu_pagelist_high_fraction): every round still goes to the zone. */
+Test(pcp, a_configured_high_stays_fixed)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_high_max, 64);
+	uint64_t first, last;
+	raise_high(z, 256, &first, &last);
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(last, 0);
+	cr_assert_eq(st.pcp_high_now, 64);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/*
+ * A raised high decays back: by an eighth a step while the CPU is idle (what
+ * kswapd does each second, here called directly so that nothing waits on a
+ * clock; a CPU whose counters moved since the last step keeps its high), its
+ * pages above it drained to the buddy lists; at once to the floor under
+ * memory pressure.
+ */
+Test(pcp, high_falls_back_when_idle_and_under_pressure)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = adaptive_zone();
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t n = live_set(&st);
+	if (!n)
+		cr_skip_test("%ld CPUs: no margin for an adaptive high",
+			     sysconf(_SC_NPROCESSORS_CONF));
+	uint64_t first, last;
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	size_t raised = st.pcp_high_now;
+	cr_assert_gt(raised, st.pcp_high);
+	cr_assert_gt(st.pcp, st.pcp_high, "the lists hold more than the floor");
+
+	/* The first tick sees the rounds just run: a CPU at work keeps its high. */
+	lab__pcp_decay(z, false);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_high_now, raised, "a busy CPU keeps its high");
+	lab__pcp_decay(z, false);
+	lab_zone_get_stats(z, &st);
+	cr_assert_lt(st.pcp_high_now, raised, "an idle step lowers high");
+	cr_assert_geq(st.pcp_high_now, raised - raised / 8 - 1, "by an eighth");
+	cr_assert_leq(st.pcp, st.pcp_high_now, "and drains what lies above it");
+	for (int i = 0; i < 64 && st.pcp_high_now > st.pcp_high; i++) {
+		lab__pcp_decay(z, false);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_eq(st.pcp_high_now, st.pcp_high, "idle, high returns to its floor");
+	cr_assert_leq(st.pcp, st.pcp_high);
+	assert_zone_ok(z);
+
+	/* Raised again, then pressure: the floor at once. */
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	cr_assert_gt(st.pcp_high_now, st.pcp_high);
+	lab__pcp_decay(z, true);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_high_now, st.pcp_high);
+	cr_assert_leq(st.pcp, st.pcp_high);
+	cr_assert_eq(st.free + st.pcp, st.managed);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/*
+ * Below the high watermark a raised high shrinks on the slow paths by
+ * itself (the kernel's ZONE_BELOW_HIGH), and a sleeping caller still finds
+ * every page: the lists drain before an allocation fails.
+ */
+Test(pcp, below_the_high_watermark_high_shrinks_and_nothing_is_stranded)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = adaptive_zone();
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t n = live_set(&st);
+	if (!n)
+		cr_skip_test("%ld CPUs: no margin for an adaptive high",
+			     sysconf(_SC_NPROCESSORS_CONF));
+	uint64_t first, last;
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	size_t raised = st.pcp_high_now;
+	cr_assert_gt(raised, st.pcp_high);
+
+	/* Take the zone below its high watermark, then return pages: each full
+	 * list finds the zone short and lowers high instead of raising it. */
+	struct held h;
+	held_init(&h, 16384);
+	struct lab_page *p;
+	while ((p = lab_alloc_pages(z, LAB_GFP_NOWAIT | LAB_GFP_MEMALLOC, 0)))
+		held_push(&h, p);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.free + st.pcp, 0, "every page handed out");
+	p = lab_alloc_page(z, LAB_GFP_KERNEL | LAB_GFP_NORETRY);
+	cr_assert_null(p);
+	held_free_all(&h);
+	lab_zone_get_stats(z, &st);
+	cr_assert_lt(st.pcp_high_now, raised, "the slow paths below the high watermark lowered high");
+	cr_assert_eq(st.free + st.pcp, st.managed);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* The same decay from kswapd itself, which wakes once a second while some
+ * high is raised: the wait is a bound, not a measurement (20 s at most). */
+Test(pcp, kswapd_decays_a_raised_high)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone_config cfg = { .name = "pcp-kswapd", .pages = 16384, .wmark_min = 64,
+				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	size_t n = live_set(&st);
+	if (!n)
+		cr_skip_test("%ld CPUs: no margin for an adaptive high",
+			     sysconf(_SC_NPROCESSORS_CONF));
+	uint64_t first, last;
+	raise_high(z, n, &first, &last);
+	lab_zone_get_stats(z, &st);
+	size_t raised = st.pcp_high_now;
+	cr_assert_gt(raised, st.pcp_high);
+	for (int i = 0; i < 200 && st.pcp_high_now >= raised; i++) {
+		usleep(100 * 1000);
+		lab_zone_get_stats(z, &st);
+	}
+	cr_assert_lt(st.pcp_high_now, raised, "kswapd lowered the idle CPU's high");
+	cr_assert_leq(st.pcp, (size_t)st.pcp_high_now * (size_t)sysconf(_SC_NPROCESSORS_CONF));
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
