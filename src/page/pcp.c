@@ -107,8 +107,10 @@ static uint32_t list_pop_many(struct pcp_list *l, struct lab_page **buf, uint32_
 
 static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, uint32_t n)
 {
-	uint32_t k = 0, count = l->count;
-	while (k < n && count < l->high)
+	/* high is written by kswapd's decay without owning the set (pcp.c's
+	 * adaptive high): one relaxed load, not a plain read. */
+	uint32_t k = 0, count = l->count, high = __atomic_load_n(&l->high, __ATOMIC_RELAXED);
+	while (k < n && count < high)
 		l->slots[count++] = buf[k++];
 	set_count(l, count);
 	return k;
@@ -744,10 +746,10 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_lo
 		const struct pcp_set *set = set_at(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			const struct pcp_list *l = &set->list[o];
-			if (l->count > z->pcp_high_max[o] || l->high > z->pcp_high_max[o]) {
+			if (l->count > z->pcp_high_max[o] || high_get(l) > z->pcp_high_max[o]) {
 				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
 						  "pcp_count cpu %u order %u: %u, high %u, slots %u\n",
-						  z->name, i, o, l->count, l->high,
+						  z->name, i, o, l->count, high_get(l),
 						  z->pcp_high_max[o]);
 				errors++;
 				continue;
