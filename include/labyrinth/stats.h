@@ -75,6 +75,11 @@ struct lab_zone_stats {
 	 * floor.  Equal to pcp_high when the zone's config fixed it. */
 	size_t pcp_high_max;        /* its bound */
 	size_t pcp_high_now;        /* the largest over the CPUs now */
+	/* Zone-lock attempts by allocations that spun out another thread's hold
+	 * and gave up (also in lock_fail).  Atomic allocations should fail only
+	 * on their watermark: nonzero means a holder kept the lock for tens of
+	 * milliseconds (descheduled, or gone without unlocking). */
+	uint64_t alloc_lock_fail;
 };
 
 /*

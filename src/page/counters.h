@@ -44,6 +44,7 @@
 	EVENT(grow, "zone_grow")                                \
 	EVENT(bad_page, "bad_page")                             \
 	EVENT(lock_fail, "zone_lock_fail")                      \
+	EVENT(alloc_lock_fail, "zone_lock_fail_alloc")          \
 	EVENT(poison_corrupt, "page_poison_corrupt")            \
 	SIZE(pcp_hit, "pcp_hit")                                \
 	EVENT(pcp_refill, "pcp_refill")                         \

@@ -110,8 +110,9 @@ void lab__zone_lock(struct lab_zone *z)
 }
 
 /* Spin for the lock up to limit pauses, never sleeping; fail at once on the
- * caller's own hold (a signal handler that interrupted it). */
-static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit)
+ * caller's own hold (a signal handler that interrupted it).  An allocation
+ * that spun out another thread's hold is counted apart (alloc_lock_fail). */
+static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit, bool alloc)
 {
 	uintptr_t me = lab__self_token();
 	for (unsigned int spins = 0; spins < limit; spins++) {
@@ -123,17 +124,21 @@ static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit)
 					      memory_order_relaxed);
 			return true;
 		}
-		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
-			break;
+		if (seen == me) {  /* we interrupted ourselves: waiting would deadlock */
+			zone_stat_inc(z, lock_fail);
+			return false;
+		}
 		lab__os_cpu_relax();
 	}
 	zone_stat_inc(z, lock_fail);
+	if (alloc)
+		zone_stat_inc(z, alloc_lock_fail);
 	return false;
 }
 
 bool lab__zone_lock_atomic(struct lab_zone *z)
 {
-	return lock_atomic_spin(z, ATOMIC_SPIN_LIMIT);
+	return lock_atomic_spin(z, ATOMIC_SPIN_LIMIT, false);
 }
 
 void lab__zone_unlock(struct lab_zone *z)
@@ -153,7 +158,7 @@ void lab__zone_unlock(struct lab_zone *z)
  * same (a holder that left the library without unlocking; a real-time
  * caller that shares its CPU with the holder): ATOMIC_ALLOC_SPIN_LIMIT
  * pauses, about 20-60 ms on current x86-64 (a PAUSE is 40-140 cycles),
- * then it fails, counted in lock_fail.  Its own thread's hold (a signal
+ * then it fails, counted in lock_fail and alloc_lock_fail.  Its own thread's hold (a signal
  * handler that interrupted it) fails at once.  Frees keep
  * lab__zone_lock_atomic and its short spin: they defer instead of waiting.
  */
@@ -161,7 +166,7 @@ void lab__zone_unlock(struct lab_zone *z)
 
 bool lab__zone_lock_atomic_alloc(struct lab_zone *z)
 {
-	return lock_atomic_spin(z, ATOMIC_ALLOC_SPIN_LIMIT);
+	return lock_atomic_spin(z, ATOMIC_ALLOC_SPIN_LIMIT, true);
 }
 
 /* ---- the registry ----------------------------------------------------- */

@@ -335,6 +335,49 @@ Test(atomic_path, another_threads_hold_of_the_zone_lock_does_not_fail_an_atomic_
 	struct lab_zone_stats st;
 	lab_zone_get_stats(held_zone, &st);
 	cr_assert_eq(st.lock_fail, 0);
+	cr_assert_eq(st.alloc_lock_fail, 0);
+	assert_zone_ok(held_zone);
+	lab_zone_destroy(held_zone);
+}
+
+/* A holder that never lets go while the allocation spins (gone from the
+ * library without unlocking, say): the spin is bounded, the allocation
+ * fails without a system call, and the failure is counted apart from the
+ * watermark's, as alloc_lock_fail (the figure `labyrinth stress` prints). */
+static _Atomic int release_it;
+
+static void *hold_until_released(void *arg)
+{
+	(void)arg;
+	lab__zone_lock(held_zone);
+	atomic_store(&held, 1);
+	struct timespec ts = { 0, 1000 * 1000 };
+	for (int i = 0; i < 10000 && !atomic_load(&release_it); i++)
+		nanosleep(&ts, NULL);
+	lab__zone_unlock(held_zone);
+	return NULL;
+}
+
+Test(atomic_path, an_atomic_allocation_gives_up_on_a_hold_that_never_ends_and_counts_it)
+{
+	struct lab_zone_config cfg = { .name = "held", .pages = 1024, .flags = LAB_ZONE_NO_KSWAPD };
+	held_zone = lab_zone_create(&cfg);
+	cr_assert_not_null(held_zone);
+	pthread_t t;
+	atomic_store(&held, 0);
+	atomic_store(&release_it, 0);
+	cr_assert_eq(pthread_create(&t, NULL, hold_until_released, NULL), 0);
+	while (!atomic_load(&held))
+		;
+	struct lab_page *p = lab_alloc_pages(held_zone, LAB_GFP_ATOMIC | LAB_GFP_NOWARN, 5);
+	atomic_store(&release_it, 1);
+	pthread_join(t, NULL);
+	cr_assert_null(p, "the zone lock was held for the whole call");
+	struct lab_zone_stats st;
+	lab_zone_get_stats(held_zone, &st);
+	cr_assert_geq(st.alloc_lock_fail, 1);
+	cr_assert_geq(st.lock_fail, st.alloc_lock_fail);
+	cr_assert_eq(st.fail_atomic, 1, "one ATOMIC allocation failed");
 	assert_zone_ok(held_zone);
 	lab_zone_destroy(held_zone);
 }

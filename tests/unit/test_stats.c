@@ -149,12 +149,13 @@ Test(stats, scripted_sequence_gives_exact_counts)
 		{ "allocstall", 0 }, { "direct_reclaim", 1 }, { "kswapd_wake", 0 },
 		{ "pageoutrun", 0 }, { "shrinker_freed", 0 }, { "oom_calls", 0 },
 		{ "zone_grow", 0 }, { "bad_page", 1 }, { "zone_lock_fail", 0 },
+		{ "zone_lock_fail_alloc", 0 },
 		{ "page_poison_corrupt", 1 }, { "pcp_hit", 0 }, { "pcp_refill", 0 },
 		{ "pcp_drain", 0 },
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		cr_assert_eq(vm(text, expect[i].name), expect[i].v, "%s", expect[i].name);
-	cr_assert_eq(count_of(text, "\n"), 7 + 1 + 11 + 22, "one line per counter:\n%s", text);
+	cr_assert_eq(count_of(text, "\n"), 7 + 1 + 11 + 23, "one line per counter:\n%s", text);
 	free(text);
 
 	text = capture(lab_zone_print_zoneinfo, z);

@@ -296,6 +296,7 @@ Test(zone, own_thread_holding_the_lock_defers_frees_and_fails_atomic)
 	cr_assert_geq(lock_fail, 2, "both calls saw the lock taken");
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.alloc_lock_fail, 0, "its own hold is not another thread's");
 	cr_assert_eq(st.deferred, 1);
 	cr_assert_eq(st.allocated, 1, "a deferred page still counts as allocated");
 	/* The next holder drains it: nothing lost. */
