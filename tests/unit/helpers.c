@@ -227,6 +227,10 @@ void hold_export_lock(void)
 
 pid_t start_exporter(const char *mode, int *to_child)
 {
+	/* Looked up before the fork: a failed assertion in the child would run
+	 * on inside Criterion's worker, while this process waits for its word
+	 * holding the tests' lock (every other test then waits on it). */
+	const char *child = test_path("CHILD");
 	int in[2], out[2];
 	cr_assert_eq(pipe(in), 0);
 	cr_assert_eq(pipe(out), 0);
@@ -239,7 +243,7 @@ pid_t start_exporter(const char *mode, int *to_child)
 		close(in[1]);
 		close(out[0]);
 		setenv("LABYRINTH_EXPORT", "1", 1);
-		execl(test_path("CHILD"), "debug_child", mode, (char *)NULL);
+		execl(child, "debug_child", mode, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
