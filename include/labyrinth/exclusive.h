@@ -27,7 +27,10 @@ extern "C" {
  * other allocation can get it.  Every way back counts as a free: a put of
  * its last reference, a return to a mempool (whose reserve holds it
  * scrubbed and owned by nobody, and hands it out zeroed and owned again for
- * an EXCLUSIVE caller) and a pool's destruction.  With LAB_GFP_ATOMIC it keeps every property
+ * an EXCLUSIVE caller) and a pool's destruction.  A SECRET zone (without
+ * poisoning) wipes every block on its way back, exclusive or not, as the
+ * kernel's init_on_free does, and so hands out zeroes without wiping twice.
+ * With LAB_GFP_ATOMIC it keeps every property
  * of the atomic path: no syscall, no page fault, safe in a signal handler.
  * See docs/THREAT_MODEL.md for what each protection does and does not cover.
  */

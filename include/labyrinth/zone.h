@@ -25,7 +25,8 @@ extern "C" {
 #define LAB_ZONE_WIPEONFORK 0x0010u
 /* Absent in a forked child (MADV_DONTFORK): touching it there faults. */
 #define LAB_ZONE_DONTFORK   0x0020u
-/* memfd_secret: out of the kernel's direct map; implies LOCKED|NODUMP|DONTFORK. */
+/* memfd_secret: out of the kernel's direct map; implies LOCKED|NODUMP|DONTFORK.
+ * Every block is wiped when freed (init_on_free), exclusive or not. */
 #define LAB_ZONE_SECRET     0x0040u
 /* Inaccessible guard pages around each section of the zone. */
 #define LAB_ZONE_GUARD      0x0080u

@@ -135,8 +135,8 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 static void release_block(struct lab_zone *z, struct lab_page *page, unsigned int order,
 			  bool exclusive)
 {
-	if (exclusive)
-		lab__exclusive_scrub(z, page, order);
+	if (exclusive || z->zero_on_free)
+		lab__free_scrub(z, page, order, exclusive);
 	lab_trace(mm_page_free, page, order, z->name);
 	lab__debug_free(z, page, order);
 	lab__free_block(z, page, order);
@@ -184,8 +184,8 @@ bool lab__free_to_reserve(struct lab_zone *z, struct lab_page *page, unsigned in
 	bool exclusive = page_flags(page) & PG_exclusive;
 	if (!lab__put_testzero(z, page) || !free_pages_prepare(z, page, order, PG_pooled))
 		return false;
-	if (exclusive)
-		lab__exclusive_scrub(z, page, order);
+	if (exclusive || z->zero_on_free)
+		lab__free_scrub(z, page, order, exclusive);
 	lab__debug_free(z, page, order);
 	return true;
 }
@@ -271,6 +271,8 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned
 		return expect == (PG_allocated | PG_exclusive) &&
 		       free_fast_exclusive(z, page, order);
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	if (lab_unlikely(z->zero_on_free))  /* a plain block of an exclusive zone */
+		lab__free_scrub(z, page, order, false);
 	if (lab_likely(rseq_push(rs, z->pcp, list_offset(order), page) == PCP_OK)) {
 		PCP_COUNT(rs, z, free);
 		/* A sleeping allocator waits for a free: it drains the lists. */

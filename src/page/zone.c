@@ -465,6 +465,8 @@ struct lab_zone *lab__zone_create(const struct lab_zone_config *cfg)
 	if (!err && z->pages)
 		err = lab__debug_zone_init(z, cfg->flags);
 	if (!err && z->pages)
+		lab__exclusive_zone_debug(z);  /* secure/owner.c: needs z->debug */
+	if (!err && z->pages)
 		err = lab__zone_add_pages(z, cfg->pages);
 	if (!err && cfg->wmark_high) {
 		z->wmark_fixed = true;

@@ -70,6 +70,9 @@ struct zone_counters {
  *     nr_free == sum over orders and types of (area[o].nr_free[mt] << o)
  * Pages leaked by a Bad page report, or deferred, count as allocated.
  */
+/* Stripes of the exclusive allocation counter (a power of two). */
+#define LAB_EXCLUSIVE_STRIPES 16
+
 struct lab_zone {
 	char name[32];
 	size_t self_bytes;         /* the mapping of the struct and pageblock_mt */
@@ -160,6 +163,17 @@ struct lab_zone {
 	 * second (to decay a raised high, reclaim.c). */
 	uint32_t pcp_high_max[LAB_PCP_ORDERS];
 	_Atomic int kswapd_timed;
+	/* The kernel's init_on_free for an exclusive zone (secure/owner.c): every
+	 * block is wiped on its way back, so a hand-out needs no second wipe.
+	 * Fixed at creation. */
+	bool zero_on_free;
+	/* exclusive_alloc, counted in stripes a cache line apart indexed by the
+	 * CPU (secure/owner.c): one zone-wide counter written by every exclusive
+	 * allocation made two threads on 16 cores slower than one (issue 12). */
+	struct {
+		_Atomic uint64_t n;
+		char pad[56];
+	} exclusive_alloc_cpu[LAB_EXCLUSIVE_STRIPES] __attribute__((aligned(64)));
 };
 
 /* Readers of a const zone still take its lock. */

@@ -35,6 +35,13 @@ void lab__zone_wipe(const struct lab_zone *z, void *addr, size_t len); /* not el
 void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			 unsigned int order);
 void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order);
+/* Whether the zone wipes every block on free (z->zero_on_free), decided once
+ * its debugging features are known. */
+void lab__exclusive_zone_debug(struct lab_zone *z);
+/* A claimed block on its way back when it is exclusive or its zone wipes on
+ * free: scrubbed (and disowned), before any list or owner can see it. */
+void lab__free_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order,
+		     bool exclusive);
 /* May the calling thread free, lock or get (what) this page?  True for a
  * page that is not exclusive; otherwise a non-owner gets a Bad page report
  * and false, and the page is left as it was. */

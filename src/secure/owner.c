@@ -7,8 +7,10 @@
  * Exports the "Exclusive pages" owner API (labyrinth.h) and
  * lab__exclusive_may_touch/prep/scrub (secure/hooks.h).
  */
+#include "base/assert.h"
 #include "base/compiler.h"
 #include "base/fmt.h"
+#include "os/rseq_list.h"
 #include "page/badpage.h"
 #include "page/page.h"
 #include "page/zone.h"
@@ -116,16 +118,47 @@ int lab_page_transfer(struct lab_page *page, lab_owner_t new_owner)
 
 /* prep_new_page() for LAB_GFP_ZERO or LAB_GFP_EXCLUSIVE: outside the zone
  * lock, no syscall, no fault (the memory is pre-faulted and locked if asked). */
+/*
+ * init_on_free for exclusive zones: a SECRET zone wipes every block on its
+ * way back (exclusive or not: lab__free_scrub on every path to a free list
+ * or a mempool's reserve), and its fresh memory is zero, so what it hands
+ * out is zero already and ZERO or EXCLUSIVE costs no second wipe.  Not with
+ * poisoning, which fills free blocks.  A block written while free (a use
+ * after free) is then handed out dirty, as with the kernel's init_on_free;
+ * debug builds check every such hand-out and report it.
+ */
+void lab__exclusive_zone_debug(struct lab_zone *z)
+{
+	z->zero_on_free = (z->flags & LAB_ZONE_SECRET) && !(z->debug & ZONE_DEBUG_POISON);
+}
+
+static bool all_zero(const struct lab_zone *z, const char *p, size_t len)
+{
+	uint32_t saved = lab__zone_write_begin(z);  /* a protected zone's memory */
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	uint64_t acc = 0;
+	for (size_t i = 0; i < len / sizeof(*w); i++)
+		acc |= w[i];
+	lab__zone_write_end(z, saved);
+	return !acc;
+}
+
 void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			 unsigned int order)
 {
-	lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
+	if (!z->zero_on_free)
+		lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
+	else if (LAB_ASSERT_LEVEL >= 1 &&
+		 !all_zero(z, page_address_of(z, page), z->page_size << order))
+		lab__bad_page(z, page, "handed out without a wipe but not zero: written while "
+			      "free, or a free path missed its scrub");
 	if (!(gfp & LAB_GFP_EXCLUSIVE))
 		return;
 	__atomic_store_n(&page->owner, lab_owner_self(), __ATOMIC_RELAXED);
 	/* Nobody else knows the block yet; release publishes the owner with the flag. */
 	atomic_store_explicit(&page->flags, page_flags(page) | PG_exclusive, memory_order_release);
-	zone_stat_inc(z, exclusive_alloc);
+	atomic_fetch_add_explicit(&z->exclusive_alloc_cpu[rseq_list_lock_index(
+					  LAB_EXCLUSIVE_STRIPES)].n, 1, memory_order_relaxed);
 }
 
 /* A claimed exclusive block on its way back: wipe it before any list or
@@ -134,4 +167,13 @@ void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned in
 {
 	lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
 	__atomic_store_n(&page->owner, LAB_OWNER_NONE, __ATOMIC_RELAXED);
+}
+
+void lab__free_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order,
+		     bool exclusive)
+{
+	if (exclusive)
+		lab__exclusive_scrub(z, page, order);
+	else if (z->zero_on_free)
+		lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
 }
