@@ -11,7 +11,7 @@
  *    sequence that reads the CPU number, checks the set is not being drained,
  *    and ends in a single commit store of the list's word: its count and,
  *    above it, its hits (a counted list; frees and hits are derived from
- *    the words, see lab__pcp_counters).  Preemption, migration
+ *    the words, see set_counters).  Preemption, migration
  *    or a signal before the commit restarts it, so a signal handler may use
  *    the same list it interrupted; no atomic instruction, no lock, no system
  *    call.  Draining another CPU's set takes the set's lock word (which the
@@ -143,10 +143,11 @@ static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, 
 	return k;
 }
 
-/* Blocks a slow path moved onto (refills) or off (drains) a set's lists.  An
- * atomic add: two threads that ran on one CPU may move blocks of its set at
- * once.  Release, after the word's commit: a reader that sees the count
- * sees the move (lab__pcp_counters reads moved_out first). */
+/* Blocks a slow path moved onto (refills) or off (drains) a set's lists,
+ * counted after the word's commit.  An atomic add: two threads that ran on
+ * one CPU may move blocks of its set at once.  Release: a reader that sees
+ * a drain's count (set_counters reads moved_out first, acquire) sees
+ * its pop too. */
 static void count_moved(uint64_t *moved, uint32_t n)
 {
 	__atomic_fetch_add(moved, (uint64_t)n, __ATOMIC_RELEASE);
@@ -162,7 +163,7 @@ static void count_moved(uint64_t *moved, uint32_t n)
  * deferred) every drain moves and counts.  A drain seen half done makes the
  * frees lag, never run ahead: moved_out is read first.
  */
-void lab__pcp_counters(const struct pcp_set *set, struct pcp_counters *c)
+static void set_counters(const struct pcp_set *set, struct pcp_counters *c)
 {
 	uint64_t out = __atomic_load_n(&set->moved_out, __ATOMIC_ACQUIRE), sum = 0;
 	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
@@ -247,11 +248,11 @@ static inline uint64_t relaxed64(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/* A set's frees and hits (every order), as lab__pcp_counters derives them. */
+/* A set's frees and hits (every order), as set_counters derives them. */
 static uint64_t set_work(const struct pcp_set *set, uint64_t *hits)
 {
 	struct pcp_counters c;
-	lab__pcp_counters(set, &c);
+	set_counters(set, &c);
 	*hits = 0;
 	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
 		*hits += c.hit[o];
@@ -463,6 +464,8 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	uint32_t pushed = push_many(z, rs, set, order, buf + 1, n - 1);
 	return_to_buddy(z, buf + 1 + pushed, n - 1 - pushed, order, true);
 	lab__zone_unlock(z);
+	if (pushed < n - 1)
+		lab__wake_waiters(z);
 	return buf[0];
 }
 
@@ -848,13 +851,13 @@ size_t lab__pcp_pages(const struct lab_zone *z)
 }
 
 /* Every set's counters, added up (exact under the zone lock, see
- * lab__pcp_counters). */
+ * set_counters). */
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++) {
 		struct pcp_counters c;
-		lab__pcp_counters(set_at(z, i), &c);
+		set_counters(set_at(z, i), &c);
 		sum->free += c.free;
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
 			sum->hit[o] += c.hit[o];

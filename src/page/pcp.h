@@ -14,7 +14,7 @@
 /* How the sets are owned in this process (pcp.c, docs/PCP.md). */
 enum { LAB_PCP_OFF = 0, LAB_PCP_RSEQ = 1, LAB_PCP_LOCK = 2 };
 
-/* What a set's lists served, as lab__pcp_counters() derives it. */
+/* What a set's lists served, as pcp.c derives it from their words. */
 struct pcp_counters {
 	uint64_t hit[LAB_PCP_ORDERS];  /* allocations served by a list, per order */
 	uint64_t free;                 /* blocks pushed by lab_free_pages */
@@ -159,7 +159,6 @@ unsigned int lab__pcp_sets_owned(const struct lab_zone *z);
 struct lab__check_log;
 int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log);
 size_t lab__pcp_pages(const struct lab_zone *z);
-void lab__pcp_counters(const struct pcp_set *set, struct pcp_counters *c);
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
 void lab__pcp_decay(struct lab_zone *z, bool pressure);
 void lab__pcp_high_reset(struct lab_zone *z);

@@ -35,7 +35,7 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	out->deferred = atomic_load(&z->nr_deferred);
 	/* The lists' counters are derived from their words and the blocks the
 	 * slow paths moved, which refills and drains count under this lock:
-	 * read here, they are exact (pcp.c, lab__pcp_counters). */
+	 * read here, they are exact (pcp.c, set_counters). */
 	struct pcp_counters pcp;
 	lab__pcp_sum_counters(z, &pcp);
 	lab__zone_unlock(z);
