@@ -276,8 +276,8 @@ void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
  * The fast path of orders 0..3: above the low watermark (for order > 0 with
  * a free block that large, as the general path's first attempt checks),
  * pop this CPU's list of the order in a restartable sequence (which counts
- * the hit in the same commit) and hand the block out.  No lock, no atomic instruction, no system call.  NULL means
- * "take the general path".
+ * the hit in the same commit) and hand the block out.  No lock, no atomic
+ * instruction, no system call.  NULL means "take the general path".
  */
 static inline struct lab_page *alloc_fast(struct lab_zone *z, unsigned int order)
 {
