@@ -1730,9 +1730,10 @@ static void check_failures(const char *zone, const struct lab_zone_stats *st, ui
 }
 
 /*
- * Allocations and frees served by the per-CPU lists are counted per set, in
- * rseq mode in a restartable sequence of their own (src/os/arch/x86_64/rseq_list.h): exact in
- * every mode, signal handlers included.
+ * Allocations and frees served by the per-CPU lists are counted by the lists'
+ * commit words (each pop counts its hit in the store that commits it; frees
+ * follow from the words and the blocks refills and drains moved, src/page/pcp.c):
+ * exact in every mode, signal handlers included.
  */
 static void check_pcp_counted(const char *what, uint64_t lib, uint64_t tool)
 {

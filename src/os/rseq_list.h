@@ -4,17 +4,17 @@
  * that both the page layer's per-CPU lists (page/pcp.h, pcp.c, alloc.c,
  * free.c) and the slab layer's per-CPU object arrays (src/slab/) use.  See docs/PCP.md for the design.
  *
- * The memory is an array of per-CPU "sets", `stride` bytes apart, indexed by
+ * The memory is an array of per-CPU "sets", 2^shift bytes apart, indexed by
  * the CPU number the kernel keeps in the thread's struct rseq.  A set begins
  * with a 32-bit lock word, nonzero while a drainer (rseq mode) or any user
  * (lock mode) owns it; a set holds one or more lists at offsets `loff`, each
- * laid out as struct rseq_list.  Items are pointers.
+ * laid out as struct rseq_clist.  Items are pointers.
  *
- * Counted lists (struct rseq_clist) are the same LIFO with the pops counted
- * in the commit word itself: its low 16 bits are the count, its high 48 bits
- * the number of single pops, so one 64-bit store commits both and the
- * counter is exact without a second sequence (the slab layer's arrays).
- * Their sets are RSEQ_CLIST_STRIDE bytes apart.
+ * The lists are counted: the pops are counted in the commit word itself: its
+ * low 16 bits are the count, its high 48 bits the number of single pops, so
+ * one 64-bit store commits both and the counter is exact without a second
+ * sequence.  Their sets are RSEQ_CLIST_STRIDE (the slab layer's arrays) or
+ * RSEQ_CLIST4_STRIDE (the page layer's sets) bytes apart.
  *
  * Also the shared per-thread facts: this thread's rseq area, and the set a
  * lock-mode caller uses when rseq cannot tell it its CPU.
@@ -43,19 +43,6 @@
  * for a push; LOCKED: a drainer owns the set; ABORTED: start again. */
 enum { RSEQ_LIST_OK = 0, RSEQ_LIST_EMPTY = 1, RSEQ_LIST_LOCKED = 2, RSEQ_LIST_ABORTED = 3 };
 
-/* Layout known to the assembly below: keep offsets in sync (static_asserts). */
-struct rseq_list {
-	uint32_t count;             /* items on the list: the commit word */
-	uint32_t high;              /* capacity */
-	void **slots;
-	uint32_t batch;             /* items moved per refill or drain */
-	uint32_t spare;
-};
-
-static_assert(offsetof(struct rseq_list, count) == 0, "asm: count at 0");
-static_assert(offsetof(struct rseq_list, high) == 4, "asm: high at 4");
-static_assert(offsetof(struct rseq_list, slots) == 8, "asm: slots at 8");
-
 /* A counted list.  word = count | pops << 16; count <= high <= 65535.  The
  * 48 bits of pops wrap after 2.8e14 pops of one CPU (a month at 10^8/s). */
 struct rseq_clist {
@@ -65,9 +52,15 @@ struct rseq_clist {
 	uint32_t batch;
 };
 #define RSEQ_CLIST_MAX 0xffffu
-/* Sets of counted lists are one cache line apart (a shift in the asm). */
+/* Sets of counted lists are 2^shift bytes apart (a shift in the asm): one
+ * cache line (the slab layer's arrays) or four (the page layer's sets: four
+ * lists and the lock word in the first two lines, what only the slow paths
+ * write in the other two).  Each has its family of sequences (rseq_clist_*,
+ * rseq_clist4_*). */
 #define RSEQ_CLIST_SHIFT 6
 #define RSEQ_CLIST_STRIDE (1u << RSEQ_CLIST_SHIFT)
+#define RSEQ_CLIST4_SHIFT 8
+#define RSEQ_CLIST4_STRIDE (1u << RSEQ_CLIST4_SHIFT)
 #define RSEQ_CLIST_COUNT(w) ((uint32_t)((w) & RSEQ_CLIST_MAX))
 #define RSEQ_CLIST_POPS(w) ((w) >> 16)
 /* Added to the word: one pop (count - 1, pops + 1). */
@@ -88,30 +81,6 @@ enum { RSEQ_LIST_DUP = 4 };
 #endif
 
 /* ---- plain list operations (lock mode, and drainers owning a set) ------- */
-
-/* The count is also read without the set's lock (for statistics). */
-static inline void rseq_list_set_count(struct rseq_list *l, uint32_t count)
-{
-	__atomic_store_n(&l->count, count, __ATOMIC_RELAXED);
-}
-
-static inline uint32_t rseq_list_pop_many_owned(struct rseq_list *l, void **buf, uint32_t max)
-{
-	uint32_t k = 0, count = l->count;
-	while (k < max && count)
-		buf[k++] = l->slots[--count];
-	rseq_list_set_count(l, count);
-	return k;
-}
-
-static inline uint32_t rseq_list_push_many_owned(struct rseq_list *l, void *const *buf, uint32_t n)
-{
-	uint32_t k = 0, count = l->count;
-	while (k < n && count < l->high)
-		l->slots[count++] = buf[k++];
-	rseq_list_set_count(l, count);
-	return k;
-}
 
 /* Counted lists owned by the caller (lock mode, drainers).  The word is also
  * read without the set's lock (statistics). */
@@ -142,12 +111,14 @@ static inline uint32_t rseq_clist_pop_many_owned(struct rseq_clist *l, void **bu
 	return k;
 }
 
+/* high may be written by a slow path that does not own the set (the page
+ * layer's adaptive high): one relaxed load. */
 static inline uint32_t rseq_clist_push_many_owned(struct rseq_clist *l, void *const *buf,
 						  uint32_t n)
 {
 	uint64_t w = l->word;
-	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w);
-	while (k < n && count < l->high)
+	uint32_t k = 0, count = RSEQ_CLIST_COUNT(w), high = __atomic_load_n(&l->high, __ATOMIC_RELAXED);
+	while (k < n && count < high)
 		l->slots[count++] = buf[k++];
 	rseq_clist_set(l, w + k);
 	return k;

@@ -275,9 +275,9 @@ void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 /*
  * The fast path of orders 0..3: above the low watermark (for order > 0 with
  * a free block that large, as the general path's first attempt checks),
- * pop this CPU's list of the order in a restartable sequence and hand the
- * block out.  No lock, no atomic instruction, no system call.  NULL means
- * "take the general path".
+ * pop this CPU's list of the order in a restartable sequence (which counts
+ * the hit in the same commit) and hand the block out.  No lock, no atomic
+ * instruction, no system call.  NULL means "take the general path".
  */
 static inline struct lab_page *alloc_fast(struct lab_zone *z, unsigned int order)
 {
@@ -294,7 +294,7 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z, unsigned int order
 	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(order), &page) != PCP_OK))
 		return NULL;
 	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == order);
-	rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) + order * sizeof(uint64_t));
+	/* The pop's commit counted the hit (pcp.h). */
 	lab__hand_out(page, 0);  /* COMP is not in LAB_GFP_FAST_MASK */
 	return page;
 #else

@@ -273,8 +273,8 @@ static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_unlikely(z->zero_on_free))  /* a plain block of an exclusive zone */
 		lab__free_scrub(z, page, order, false);
+	/* One sequence: a single push is a free (pcp.h counts them from the word). */
 	if (lab_likely(rseq_push(rs, z->pcp, list_offset(order), page) == PCP_OK)) {
-		PCP_COUNT(rs, z, free);
 		/* A sleeping allocator waits for a free: it drains the lists. */
 		if (lab_unlikely(atomic_load_explicit(&z->nr_waiters, memory_order_relaxed)))
 			lab__wake_waiters(z);

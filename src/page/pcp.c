@@ -9,7 +9,9 @@
  *
  *  - rseq (x86-64, glibc registered rseq): a push or pop is a restartable
  *    sequence that reads the CPU number, checks the set is not being drained,
- *    and ends in a single commit store of the count.  Preemption, migration
+ *    and ends in a single commit store of the list's word: its count and,
+ *    above it, its hits (a counted list; frees and hits are derived from
+ *    the words, see set_counters).  Preemption, migration
  *    or a signal before the commit restarts it, so a signal handler may use
  *    the same list it interrupted; no atomic instruction, no lock, no system
  *    call.  Draining another CPU's set takes the set's lock word (which the
@@ -90,30 +92,86 @@ const char *lab_pcp_mode_name(void)
 
 /* ---- plain list operations (lock mode, and drainers owning a set) ------- */
 
-/* The count is read without the set's lock (lab__pcp_pages, for stats). */
-static inline void set_count(struct pcp_list *l, uint32_t count)
+/* The word is read without the set's lock (statistics, the adaptive high):
+ * one relaxed 64-bit store, as the sequences' commit. */
+static inline void set_word(struct pcp_list *l, uint64_t word)
 {
-	__atomic_store_n(&l->count, count, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->word, word, __ATOMIC_RELAXED);
 }
 
+/* A hit: count - 1, hits + 1, as rseq_pop() commits.  NULL when empty. */
+static struct lab_page *list_pop(struct pcp_list *l)
+{
+	uint64_t w = l->word;
+	uint32_t count = PCP_COUNT_OF(w);
+	if (!count)
+		return NULL;
+	struct lab_page *page = l->slots[count - 1];
+	set_word(l, w + RSEQ_CLIST_ONE_POP);
+	return page;
+}
+
+/* A free: count + 1, as rseq_push() commits; the caller made room. */
+static void list_push(struct pcp_list *l, struct lab_page *page)
+{
+	uint64_t w = l->word;
+	l->slots[PCP_COUNT_OF(w)] = page;
+	set_word(l, w + 1);
+}
+
+/* A drain's pops: not hits. */
 static uint32_t list_pop_many(struct pcp_list *l, struct lab_page **buf, uint32_t max)
 {
-	uint32_t k = 0, count = l->count;
+	uint64_t w = l->word;
+	uint32_t k = 0, count = PCP_COUNT_OF(w);
 	while (k < max && count)
 		buf[k++] = l->slots[--count];
-	set_count(l, count);
+	set_word(l, w - k);
 	return k;
 }
 
+/* A refill's pushes: not frees. */
 static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, uint32_t n)
 {
 	/* high is written by kswapd's decay without owning the set (pcp.c's
 	 * adaptive high): one relaxed load, not a plain read. */
-	uint32_t k = 0, count = l->count, high = __atomic_load_n(&l->high, __ATOMIC_RELAXED);
+	uint64_t w = l->word;
+	uint32_t k = 0, count = PCP_COUNT_OF(w), high = __atomic_load_n(&l->high, __ATOMIC_RELAXED);
 	while (k < n && count < high)
 		l->slots[count++] = buf[k++];
-	set_count(l, count);
+	set_word(l, w + k);
 	return k;
+}
+
+/* Blocks a slow path moved onto (refills) or off (drains) a set's lists,
+ * counted after the word's commit.  An atomic add: two threads that ran on
+ * one CPU may move blocks of its set at once.  Release: a reader that sees
+ * a drain's count (set_counters reads moved_out first, acquire) sees
+ * its pop too. */
+static void count_moved(uint64_t *moved, uint32_t n)
+{
+	__atomic_fetch_add(moved, (uint64_t)n, __ATOMIC_RELEASE);
+}
+
+/*
+ * What a set's lists served, derived from their words and the slow paths'
+ * moves (docs/PCP.md): hits are the single pops each word counts; frees are
+ * the single pushes, what is on the lists and was popped less what the
+ * refills pushed and plus what the drains popped.  Exact whenever no move is
+ * half done; lab_zone_get_stats reads under the zone lock, under which
+ * every refill and (unless the lock was out of reach and its blocks
+ * deferred) every drain moves and counts.  A drain seen half done makes the
+ * frees lag, never run ahead: moved_out is read first.
+ */
+static void set_counters(const struct pcp_set *set, struct pcp_counters *c)
+{
+	uint64_t out = __atomic_load_n(&set->moved_out, __ATOMIC_ACQUIRE), sum = 0;
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+		uint64_t w = pcp_word(&set->list[o]);
+		c->hit[o] = PCP_HITS_OF(w);
+		sum += PCP_COUNT_OF(w) + PCP_HITS_OF(w);
+	}
+	c->free = sum + out - __atomic_load_n(&set->moved_in, __ATOMIC_RELAXED);
 }
 
 /* The set a lock-mode caller uses: its CPU when rseq tells it, else a slot
@@ -185,22 +243,31 @@ static struct pcp_set *slow_set(const struct lab_zone *z, struct lab__os_rseq *r
 	return cpu < (uint32_t)z->nr_pcp ? set_at(z, cpu) : NULL;
 }
 
-static uint64_t relaxed64(const uint64_t *p)
+static inline uint64_t relaxed64(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* A set's frees and hits (every order), as set_counters derives them. */
+static uint64_t set_work(const struct pcp_set *set, uint64_t *hits)
+{
+	struct pcp_counters c;
+	set_counters(set, &c);
+	*hits = 0;
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+		*hits += c.hit[o];
+	return c.free;
 }
 
 /*
  * The kernel's pcp->free_count without touching the fast paths: the set's
  * frees less its list hits since the last slow-path visit, added to what
  * was left of the run then; allocations wear it down, and it is capped at
- * 2^5 batches.  Read from the counters the sequences already keep.
+ * 2^5 batches.  Read from the commit words the sequences already write.
  */
 static uint32_t update_free_run(const struct lab_zone *z, struct pcp_set *set)
 {
-	uint64_t frees = relaxed64(&set->stat.free), hits = 0;
-	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
-		hits += relaxed64(&set->stat.hit[o]);
+	uint64_t hits, frees = set_work(set, &hits);
 	uint64_t df = frees - relaxed64(&set->seen_free), dh = hits - relaxed64(&set->seen_hit);
 	__atomic_store_n(&set->seen_free, frees, __ATOMIC_RELAXED);
 	__atomic_store_n(&set->seen_hit, hits, __ATOMIC_RELAXED);
@@ -267,7 +334,7 @@ static bool high_on_full(struct lab_zone *z, struct pcp_set *set, unsigned int o
 	high_set(l, need);
 	if (high == z->pcp_high[order])
 		lab__kswapd_arm_decay(z);
-	return __atomic_load_n(&l->count, __ATOMIC_RELAXED) < need;
+	return pcp_count(l) < need;
 }
 
 uint32_t lab__pcp_high_now(const struct lab_zone *z, unsigned int cpu, unsigned int order)
@@ -289,13 +356,12 @@ bool lab__pcp_high_raised(const struct lab_zone *z)
 
 /* ---- moving blocks between the lists and the buddy allocator ----------- */
 
-/* Give blocks back to the buddy lists; defer them if the lock is out of reach. */
+/* Give blocks back to the buddy lists under the zone lock the caller
+ * holds (locked), else on the deferred stack. */
 static void return_to_buddy(struct lab_zone *z, struct lab_page *const *buf, uint32_t n,
 			    unsigned int order, bool locked)
 {
-	if (!n)
-		return;
-	if (!locked && !lab__zone_lock_atomic(z)) {
+	if (!locked) {
 		for (uint32_t i = 0; i < n; i++)
 			lab__defer_free(z, page_to_pfn(z, buf[i]), order);
 		return;
@@ -304,9 +370,6 @@ static void return_to_buddy(struct lab_zone *z, struct lab_page *const *buf, uin
 		lab__buddy_free(z, page_to_pfn(z, buf[i]), order);
 		z->nr_allocated -= (size_t)1 << order;
 	}
-	if (!locked)
-		lab__zone_unlock(z);
-	lab__wake_waiters(z);
 }
 
 /* Take up to n blocks of order from the buddy lists, as PG_pcp pages. */
@@ -327,21 +390,28 @@ static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint3
 
 /* Move blocks between buf and this CPU's list of order: through rseq
  * (restarted after aborts, RSEQ_MAX_RETRIES times at most) when rs, else on
- * the set the caller owns (lock mode).  How many moved. */
+ * the set the caller owns (lock mode).  How many moved, counted in the
+ * moves of the set they moved on (the one the sequence committed on). */
 static uint32_t push_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
 			  unsigned int order, struct lab_page *const *buf, uint32_t n)
 {
 	uint32_t k = 0;
 #if defined(LAB_HAVE_RSEQ_LIST)
 	if (rs) {
+		uint32_t cpu = 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_push_many(rs, z->pcp, list_offset(order), buf, n, &k) != PCP_ABORTED)
+			if (rseq_push_many(rs, z->pcp, list_offset(order), buf, n, &k, &cpu) !=
+			    PCP_ABORTED)
 				break;
+		if (k)
+			count_moved(&set_at(z, cpu)->moved_in, k);
 		return k;
 	}
 #endif
 	(void)z, (void)rs;
-	return set ? list_push_many(&set->list[order], buf, n) : k;
+	if (set && (k = list_push_many(&set->list[order], buf, n)))
+		count_moved(&set->moved_in, k);
+	return k;
 }
 
 static uint32_t pop_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
@@ -350,14 +420,20 @@ static uint32_t pop_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp
 	uint32_t k = 0;
 #if defined(LAB_HAVE_RSEQ_LIST)
 	if (rs) {
+		uint32_t cpu = 0;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++)
-			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf, max, &k) != PCP_ABORTED)
+			if (rseq_pop_many(rs, z->pcp, list_offset(order), buf, max, &k, &cpu) !=
+			    PCP_ABORTED)
 				break;
+		if (k)
+			count_moved(&set_at(z, cpu)->moved_out, k);
 		return k;
 	}
 #endif
 	(void)z, (void)rs;
-	return set ? list_pop_many(&set->list[order], buf, max) : k;
+	if (set && (k = list_pop_many(&set->list[order], buf, max)))
+		count_moved(&set->moved_out, k);
+	return k;
 }
 
 /*
@@ -388,18 +464,40 @@ static struct lab_page *refill(struct lab_zone *z, struct lab__os_rseq *rs, stru
 	uint32_t pushed = push_many(z, rs, set, order, buf + 1, n - 1);
 	return_to_buddy(z, buf + 1 + pushed, n - 1 - pushed, order, true);
 	lab__zone_unlock(z);
+	if (pushed < n - 1)
+		lab__wake_waiters(z);
 	return buf[0];
 }
 
-/* The list was full: move a batch of its oldest-pushed-last blocks out. */
+/*
+ * Move up to max blocks of order, newest first, from this CPU's list (rs) or
+ * the set the caller owns to the buddy lists.  The pop and its count happen
+ * under the zone lock, where lab_zone_get_stats sees both or neither; when
+ * the lock is out of reach at once the blocks are deferred.  How many moved.
+ */
+static uint32_t drain_list(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
+			   unsigned int order, uint32_t max)
+{
+	struct lab_page *buf[LAB_PCP_MAX_BATCH];
+	bool locked = lab__zone_lock_atomic(z);
+	uint32_t n = pop_many(z, rs, set, order, buf, max < LAB_PCP_MAX_BATCH ?
+			      max : LAB_PCP_MAX_BATCH);
+	if (n)
+		zone_stat_inc(z, pcp_drain);
+	return_to_buddy(z, buf, n, order, locked);
+	if (locked) {
+		lab__zone_unlock(z);
+		if (n)
+			lab__wake_waiters(z);
+	}
+	return n;
+}
+
+/* The list was full: move a batch of its newest blocks out. */
 static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_set *set,
 			unsigned int order)
 {
-	struct lab_page *buf[LAB_PCP_MAX_BATCH];
-	uint32_t n = pop_many(z, rs, set, order, buf, z->pcp_batch[order]);
-	if (n)
-		zone_stat_inc(z, pcp_drain);
-	return_to_buddy(z, buf, n, order, false);
+	drain_list(z, rs, set, order, z->pcp_batch[order]);
 }
 
 /*
@@ -419,10 +517,8 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 			return NULL;
 		int st = PCP_ABORTED;
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES && st == PCP_ABORTED; tries++)
-			st = rseq_pop(rs, z->pcp, list_offset(order), &page);
+			st = rseq_pop(rs, z->pcp, list_offset(order), &page);  /* counts the hit */
 		if (st == PCP_OK) {
-			rseq_count(rs, z->pcp, offsetof(struct pcp_set, stat.hit) +
-				   order * sizeof(uint64_t));
 			lab__hand_out(page, gfp);
 			return page;
 		}
@@ -437,14 +533,9 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 	set = lock_mode_set(z);
 	if (!set_trylock(set))
 		return NULL;
-	struct pcp_list *l = &set->list[order];
-	if (l->count) {
-		set_count(l, l->count - 1);
-		page = l->slots[l->count];
-		PCP_STAT_INC(set, hit[order]);
-	} else {
+	page = list_pop(&set->list[order]);  /* counts the hit */
+	if (!page)
 		page = refill(z, NULL, set, order, gfp);
-	}
 	if (page)
 		lab__hand_out(page, gfp);
 	set_unlock(set);
@@ -467,10 +558,8 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 		set_page_flags(page, PG_pcp);
 		for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
 			int st = rseq_push(rs, z->pcp, list_offset(order), page);
-			if (st == PCP_OK) {
-				PCP_COUNT(rs, z, free);
+			if (st == PCP_OK)  /* counted: a single push is a free */
 				return true;
-			}
 			if (st == PCP_LOCKED)
 				break;
 			if (st == PCP_EMPTY && !high_on_full(z, slow_set(z, rs, NULL), order))
@@ -486,12 +575,10 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	 * never sees a PG_pcp page that is on no list. */
 	set_page_flags(page, PG_pcp);
 	struct pcp_list *l = &set->list[order];
-	if (l->count >= high_get(l) && !high_on_full(z, set, order))
-		while (l->count && l->count >= high_get(l))  /* high may just have fallen */
+	if (pcp_count(l) >= high_get(l) && !high_on_full(z, set, order))
+		while (pcp_count(l) && pcp_count(l) >= high_get(l))  /* high may just have fallen */
 			drain_batch(z, NULL, set, order);
-	l->slots[l->count] = page;
-	set_count(l, l->count + 1);
-	PCP_STAT_INC(set, free);
+	list_push(l, page);  /* counted: a single push is a free */
 	set_unlock(set);
 	return true;
 no:
@@ -502,16 +589,11 @@ no:
 /* ---- draining whole sets ---------------------------------------------- */
 
 /* Empty every list of a set the caller owns. */
-static void drain_set_owned(struct lab_zone *z, struct pcp_set *set, bool zone_locked)
+static void drain_set_owned(struct lab_zone *z, struct pcp_set *set)
 {
-	struct lab_page *buf[LAB_PCP_MAX_BATCH];
-	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
-		uint32_t n;
-		while ((n = list_pop_many(&set->list[o], buf, LAB_PCP_MAX_BATCH))) {
-			zone_stat_inc(z, pcp_drain);
-			return_to_buddy(z, buf, n, o, zone_locked);
-		}
-	}
+	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
+		while (drain_list(z, NULL, set, o, LAB_PCP_MAX_BATCH))
+			;
 }
 
 /* Take a set away from its CPU: its lock, then (rseq) abort any sequence
@@ -541,24 +623,17 @@ bool lab__pcp_drain_local(struct lab_zone *z)
 		return false;
 #if defined(LAB_HAVE_RSEQ_LIST)
 	if (z->pcp_mode == LAB_PCP_RSEQ) {
-		struct lab_page *buf[LAB_PCP_MAX_BATCH];
 		struct lab__os_rseq *rs = rseq_self();
 		if (!rs)
 			return false;
-		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
+		/* A batch at a time, RSEQ_MAX_RETRIES batches of each order at
+		 * most (the thread may move to another CPU meanwhile). */
+		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
 			for (int tries = 0; tries < RSEQ_MAX_RETRIES; tries++) {
-				uint32_t n = 0;
-				int st = rseq_pop_many(rs, z->pcp, list_offset(o), buf,
-						       LAB_PCP_MAX_BATCH, &n);
-				if (st == PCP_OK) {
-					zone_stat_inc(z, pcp_drain);
-					return_to_buddy(z, buf, n, o, false);
-					drained = true;
-				} else if (st != PCP_ABORTED) {
+				if (!drain_list(z, rs, NULL, o, LAB_PCP_MAX_BATCH))
 					break;
-				}
+				drained = true;
 			}
-		}
 		return drained;
 	}
 #endif
@@ -566,8 +641,8 @@ bool lab__pcp_drain_local(struct lab_zone *z)
 	if (!set_trylock(set))
 		return false;
 	for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
-		drained |= set->list[o].count != 0;
-	drain_set_owned(z, set, false);
+		drained |= pcp_count(&set->list[o]) != 0;
+	drain_set_owned(z, set);
 	set_unlock(set);
 	return drained;
 }
@@ -592,7 +667,7 @@ void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
 			own_set(z, i);
 		else if (!set_trylock(set))
 			continue;
-		drain_set_owned(z, set, false);
+		drain_set_owned(z, set);
 		set_unlock(set);
 	}
 }
@@ -608,7 +683,6 @@ void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
  */
 void lab__pcp_decay(struct lab_zone *z, bool pressure)
 {
-	struct lab_page *buf[LAB_PCP_MAX_BATCH];
 	if (!z->pcp)
 		return;
 	pressure = pressure || below_high(z);
@@ -619,9 +693,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 		 * at work keeps its high (the kernel decays it all the same and lets
 		 * the next refills raise it again: here that cost a batch-1024 loop
 		 * a tenth of its speed). */
-		uint64_t work = relaxed64(&set->stat.free);
-		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
-			work += relaxed64(&set->stat.hit[o]);
+		uint64_t hits, work = set_work(set, &hits) + hits;
 		uint32_t seen = __atomic_load_n(&set->idle_seen, __ATOMIC_RELAXED);
 		__atomic_store_n(&set->idle_seen, (uint32_t)work, __ATOMIC_RELAXED);
 		if (!pressure && seen != (uint32_t)work)
@@ -631,7 +703,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 			if (!adaptive(z, o))
 				continue;
 			uint32_t high = high_clamped(z, l, o), min = z->pcp_high[o];
-			uint32_t count = __atomic_load_n(&l->count, __ATOMIC_RELAXED);
+			uint32_t count = pcp_count(l);
 			uint32_t keep = count > z->pcp_batch[o] << PCP_BATCH_SCALE_MAX ?
 					count - (z->pcp_batch[o] << PCP_BATCH_SCALE_MAX) : 0;
 			uint32_t to = pressure ? min : high - high / 8;
@@ -649,13 +721,8 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			struct pcp_list *l = &set->list[o];
 			uint32_t high = high_get(l);
-			while (l->count > high) {
-				uint32_t want = l->count - high;
-				uint32_t n = list_pop_many(l, buf, want < LAB_PCP_MAX_BATCH ?
-							   want : LAB_PCP_MAX_BATCH);
-				zone_stat_inc(z, pcp_drain);
-				return_to_buddy(z, buf, n, o, false);
-			}
+			while (pcp_count(l) > high)
+				drain_list(z, NULL, set, o, pcp_count(l) - high);
 		}
 		set_unlock(set);
 	}
@@ -746,15 +813,16 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_lo
 		const struct pcp_set *set = set_at(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			const struct pcp_list *l = &set->list[o];
-			if (l->count > z->pcp_high_max[o] || high_get(l) > z->pcp_high_max[o]) {
+			uint32_t count = pcp_count(l);
+			if (count > z->pcp_high_max[o] || high_get(l) > z->pcp_high_max[o]) {
 				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
 						  "pcp_count cpu %u order %u: %u, high %u, slots %u\n",
-						  z->name, i, o, l->count, high_get(l),
+						  z->name, i, o, count, high_get(l),
 						  z->pcp_high_max[o]);
 				errors++;
 				continue;
 			}
-			for (uint32_t k = 0; k < l->count; k++) {
+			for (uint32_t k = 0; k < count; k++) {
 				const struct lab_page *p = l->slots[k];
 				size_t pfn = (size_t)(p - z->pages);
 				if (pfn >= atomic_load(&z->managed) || !(page_flags(p) & PG_pcp) ||
@@ -778,19 +846,21 @@ size_t lab__pcp_pages(const struct lab_zone *z)
 	size_t pages = 0;
 	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
-			pages += (size_t)__atomic_load_n(&set_at(z, i)->list[o].count,
-							 __ATOMIC_RELAXED) << o;
+			pages += (size_t)pcp_count(&set_at(z, i)->list[o]) << o;
 	return pages;
 }
 
+/* Every set's counters, added up (exact under the zone lock, see
+ * set_counters). */
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++) {
-		const struct pcp_counters *c = &set_at(z, i)->stat;
-		sum->free += __atomic_load_n(&c->free, __ATOMIC_RELAXED);
+		struct pcp_counters c;
+		set_counters(set_at(z, i), &c);
+		sum->free += c.free;
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++)
-			sum->hit[o] += __atomic_load_n(&c->hit[o], __ATOMIC_RELAXED);
+			sum->hit[o] += c.hit[o];
 	}
 }
 
@@ -842,8 +912,10 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 		if (high < 4 * (size_t)batch)
 			high = 4 * (size_t)batch;
 	}
-	if (high > UINT32_MAX / 2)
-		high = UINT32_MAX / 2;
+	/* A list's count is the low 16 bits of its commit word (rseq_list.h):
+	 * 65 535 blocks per CPU and order at most, 256 MiB of 4 KiB pages. */
+	if (high > RSEQ_CLIST_MAX)
+		high = RSEQ_CLIST_MAX;
 	/* The adaptive high's bound, as the kernel's high_max: an eighth of the
 	 * zone spread over the CPUs (MIN_PERCPU_PAGELIST_HIGH_FRACTION), and never
 	 * what the high watermark needs.  A configured high is fixed, as the
@@ -855,8 +927,8 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 		if (high_max > managed - (wmark < managed ? wmark : managed))
 			high_max = managed - (wmark < managed ? wmark : managed);
 		high_max /= (size_t)ncpu;
-		if (high_max > UINT32_MAX / 2)
-			high_max = UINT32_MAX / 2;
+		if (high_max > RSEQ_CLIST_MAX)
+			high_max = RSEQ_CLIST_MAX;
 		if (high_max < high)
 			high_max = high;
 	}

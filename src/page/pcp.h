@@ -14,6 +14,7 @@
 /* How the sets are owned in this process (pcp.c, docs/PCP.md). */
 enum { LAB_PCP_OFF = 0, LAB_PCP_RSEQ = 1, LAB_PCP_LOCK = 2 };
 
+/* What a set's lists served, as pcp.c derives it from their words. */
 struct pcp_counters {
 	uint64_t hit[LAB_PCP_ORDERS];  /* allocations served by a list, per order */
 	uint64_t free;                 /* blocks pushed by lab_free_pages */
@@ -24,74 +25,103 @@ enum {
 	PCP_ABORTED = RSEQ_LIST_ABORTED,
 };
 
-/* Layout known to the assembly (struct rseq_list): keep offsets in sync. */
+/* A counted list (struct rseq_clist): its word is the count and, above it,
+ * the single pops, which are the list's hits.  Accessed at 64 bits only. */
 struct pcp_list {
-	uint32_t count;             /* blocks on the list: the commit word */
+	uint64_t word;              /* count | hits << 16: the commit word */
+	struct lab_page **slots;
 	uint32_t high;              /* capacity now: a full list drains a batch or adapts
 				     * it (pcp.c); slots hold the zone's pcp_high_max */
-	struct lab_page **slots;
 	uint32_t batch;             /* blocks moved per refill or drain */
-	uint32_t spare;
 };
 
+/*
+ * One CPU's set, four cache lines (RSEQ_CLIST4_STRIDE).  The first two hold
+ * what the sequences read and commit: the lock word and the four lists.
+ * The other two are written by the slow paths only: the blocks they moved
+ * (the frees follow from the words and these, docs/PCP.md: frees = count +
+ * hits + moved_out - moved_in over the orders) and the adaptive high's
+ * memory.
+ */
 struct pcp_set {
 	_Atomic uint32_t lock;      /* held by a drainer (rseq) or by any user (lock mode) */
 	uint32_t spare;
 	struct pcp_list list[LAB_PCP_ORDERS];
-	struct pcp_counters stat;
+	/* Blocks pushed by refills and popped by drains, every order (atomic
+	 * adds: the refill's and drain's sequences commit on whichever CPU the
+	 * thread runs, and tell which). */
+	uint64_t moved_in __attribute__((aligned(128)));
+	uint64_t moved_out;
 	/* The adaptive high (pcp.c), touched only on the slow paths: the
 	 * counters as the last slow-path visit saw them, and the net frees
 	 * since allocations last caught up (the kernel's pcp->free_count). */
 	uint64_t seen_free, seen_hit;
 	uint32_t free_run;
 	uint32_t idle_seen;         /* frees + hits (low bits) at kswapd's last decay tick */
-} __attribute__((aligned(64)));
+} __attribute__((aligned(RSEQ_CLIST4_STRIDE)));
 
-#define PCP_SET_STRIDE ((int)sizeof(struct pcp_set))
+#define PCP_SET_STRIDE RSEQ_CLIST4_STRIDE
 
+static_assert(sizeof(struct pcp_set) == PCP_SET_STRIDE, "a set is four cache lines");
 static_assert(offsetof(struct pcp_set, lock) == 0, "asm: lock at 0");
-static_assert(offsetof(struct pcp_list, count) == offsetof(struct rseq_list, count) &&
-	      offsetof(struct pcp_list, high) == offsetof(struct rseq_list, high) &&
-	      offsetof(struct pcp_list, slots) == offsetof(struct rseq_list, slots) &&
-	      sizeof(struct pcp_list) == sizeof(struct rseq_list), "pcp_list is an rseq_list");
+static_assert(offsetof(struct pcp_set, list) + sizeof(((struct pcp_set *)0)->list) <= 128,
+	      "the sequences touch the first two lines only");
+static_assert(offsetof(struct pcp_list, word) == offsetof(struct rseq_clist, word) &&
+	      offsetof(struct pcp_list, slots) == offsetof(struct rseq_clist, slots) &&
+	      offsetof(struct pcp_list, high) == offsetof(struct rseq_clist, high) &&
+	      offsetof(struct pcp_list, batch) == offsetof(struct rseq_clist, batch) &&
+	      sizeof(struct pcp_list) == sizeof(struct rseq_clist), "pcp_list is an rseq_clist");
+
+/* A list's count and hits, from one 64-bit load of its word. */
+#define PCP_COUNT_OF(w) RSEQ_CLIST_COUNT(w)
+#define PCP_HITS_OF(w) RSEQ_CLIST_POPS(w)
+
+static inline uint64_t pcp_word(const struct pcp_list *l)
+{
+	return __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t pcp_count(const struct pcp_list *l)
+{
+	return PCP_COUNT_OF(pcp_word(l));
+}
 
 /* ---- the restartable sequences (rseq_list.h) on the zone's sets --------- */
 
 #if defined(LAB_HAVE_RSEQ_LIST)
+/* Pop one block, counted as a hit in the same commit. */
 static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			   struct lab_page **out)
 {
 	void *item;
-	int st = rseq_list_pop(rs, sets, PCP_SET_STRIDE, loff, &item);
+	int st = rseq_clist4_pop(rs, sets, loff, &item);
 	*out = item;
 	return st;
 }
 
+/* Push one freed block (a free: the pushes that no slow path counts). */
 static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			    struct lab_page *item)
 {
-	return rseq_list_push(rs, sets, PCP_SET_STRIDE, loff, item);
+	return rseq_clist4_push(rs, sets, loff, item);
 }
 
-/* Pop up to max blocks, newest first, into buf; *nr gets how many. */
+/* Pop up to max blocks, newest first, into buf, not counted as hits (a
+ * drain); *nr gets how many, *cpu the set's index. */
 static inline int rseq_pop_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
-				struct lab_page **buf, uint32_t max, uint32_t *nr)
+				struct lab_page **buf, uint32_t max, uint32_t *nr, uint32_t *cpu)
 {
-	return rseq_list_pop_many(rs, sets, PCP_SET_STRIDE, loff, (void **)buf, max, nr);
+	return rseq_clist4_pop_many_on(rs, sets, loff, (void **)buf, max, false, nr, cpu);
 }
 
-/* Push up to n blocks from buf while there is room; *nr gets how many. */
+/* Push up to n blocks from buf while there is room (a refill); *nr gets how
+ * many, *cpu the set's index. */
 static inline int rseq_push_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
-				 struct lab_page *const *buf, uint32_t n, uint32_t *nr)
+				 struct lab_page *const *buf, uint32_t n, uint32_t *nr,
+				 uint32_t *cpu)
 {
-	return rseq_list_push_many(rs, sets, PCP_SET_STRIDE, loff, (void *const *)buf, n, nr);
+	return rseq_clist4_push_many_on(rs, sets, loff, (void *const *)buf, n, nr, cpu);
 }
-
-static inline void rseq_count(struct lab__os_rseq *rs, struct pcp_set *sets, size_t off)
-{
-	rseq_list_count(rs, sets, PCP_SET_STRIDE, off);
-}
-#define PCP_COUNT(rs, z, field) rseq_count((rs), (z)->pcp, offsetof(struct pcp_set, stat.field))
 #endif /* LAB_HAVE_RSEQ_LIST */
 
 static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
@@ -113,12 +143,6 @@ static inline struct lab__os_rseq *pcp_fast_rseq(const struct lab_zone *z)
 		return NULL;
 	return rseq_self();
 }
-
-/* Counters of a set, bumped without atomics by whoever owns the set now
- * (lock mode: under the set's lock, which a signal handler cannot take). */
-#define PCP_STAT_INC(set, field) \
-	__atomic_store_n(&(set)->stat.field, __atomic_load_n(&(set)->stat.field, __ATOMIC_RELAXED) + 1, \
-			 __ATOMIC_RELAXED)
 
 /* ---- pcp.c ------------------------------------------------------------ */
 

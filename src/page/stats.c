@@ -33,6 +33,11 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	 * counted here are still in allocated above (a free deferred meanwhile
 	 * only adds to both). */
 	out->deferred = atomic_load(&z->nr_deferred);
+	/* The lists' counters are derived from their words and the blocks the
+	 * slow paths moved, which refills and drains count under this lock:
+	 * read here, they are exact (pcp.c, set_counters). */
+	struct pcp_counters pcp;
+	lab__pcp_sum_counters(z, &pcp);
 	lab__zone_unlock(z);
 	out->leaked = atomic_load(&z->nr_leaked);
 	out->wmark_min = atomic_load(&z->wmark[WMARK_MIN]);
@@ -45,8 +50,6 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	for (int o = 0; o <= LAB_MAX_ORDER; o++) \
 		out->field[o] = LOAD(field[o]);
 	LAB_ZONE_STATS(LAB_COUNTER_NONE, COPY_EVENT, COPY_ORDERS)
-	struct pcp_counters pcp;
-	lab__pcp_sum_counters(z, &pcp);
 	for (int o = 0; o < LAB_PCP_ORDERS; o++) {
 		out->alloc_order[o] += pcp.hit[o];
 		out->alloc_success += pcp.hit[o];

@@ -14,6 +14,14 @@
  *     atomic { if :: aborted -> goto restart :: else -> step fi }
  * and the restart clears the flag, as re-entering the sequence does.
  *
+ * The commit word is a counted list's (struct rseq_clist): the count and,
+ * above it, the single pops (the list's hits), stored together by the one
+ * commit; `count' and `pops' below change in the same atomic step.  The
+ * frees are not stored anywhere: they follow from the word and what the
+ * slow paths moved (moved_in by refills, moved_out by drains, pcp.c
+ * lab__pcp_counters), and the end checks both counters against ghost
+ * tallies of the pops and pushes that really committed.
+ *
  * Run: spin -a pcp.pml && cc -DSAFETY -o pan pan.c && ./pan
  */
 
@@ -26,6 +34,9 @@
 
 byte slots[CAP];
 byte count;
+byte pops;            /* the word's high bits: single pops (hits) */
+byte moved_in, moved_out;   /* pcp_set.moved_in/out: blocks refills pushed, drains popped */
+byte hits, frees;     /* ghosts: single pops and pushes that committed */
 bit lock;             /* pcp_set.lock */
 byte state[NPAGES];
 bit aborted;          /* the running sequence was moved to abort_ip */
@@ -45,6 +56,8 @@ proctype striker()
 			if
 			:: lock == 0 && count > 0 ->           /* rseq_pop() hit */
 				count--;
+				pops++;                        /* the same commit */
+				hits++;
 				hp = slots[count];
 				assert(state[hp] == ON_LIST);
 				state[hp] = HELD
@@ -59,6 +72,7 @@ proctype striker()
 				:: lock == 0 && count < CAP ->      /* rseq_push() */
 					slots[count] = hp;
 					count++;
+					frees++;
 					state[hp] = ON_LIST
 				:: else -> state[hp] = IN_BUDDY      /* full or locked: to the buddy lists */
 				fi;
@@ -90,6 +104,8 @@ pop_restart:		aborted = 0;                     /* leaq 3b, rseq_cs; label 1 */
 				:: aborted -> p = NONE; goto pop_restart
 				:: else ->
 					count = n - 1;
+					pops++;                        /* one store: count and pops */
+					hits++;
 					assert(state[p] == ON_LIST);   /* never handed out twice */
 					state[p] = HELD
 				fi
@@ -108,6 +124,7 @@ push_restart:		aborted = 0;
 				:: aborted -> goto push_restart
 				:: else ->
 					count = n + 1;
+					frees++;
 					assert(state[p] == HELD);
 					state[p] = ON_LIST;
 					p = NONE
@@ -136,18 +153,24 @@ proctype drainer()
 		k++
 	:: else -> break
 	od;
-	count = 0;
+	count = 0;                    /* a drain's pops: not hits */
+	moved_out = moved_out + k;    /* counted after the pops (count_moved) */
 	lock = 0
 }
 
 init {
 	byte i, k, seen;
 	atomic {
-		slots[0] = 0; slots[1] = 1; count = 2;
+		slots[0] = 0; slots[1] = 1; count = 2; moved_in = 2;   /* a refill listed two */
 		state[0] = ON_LIST; state[1] = ON_LIST; state[2] = IN_BUDDY;
 		run thread(); run striker(); run drainer()
 	};
 	(_nr_pr == 1);
+	/* The counters derived from the word are exact: hits are its pops,
+	 * frees what it holds and popped, less what refills pushed, plus what
+	 * drains popped. */
+	assert(pops == hits);
+	assert(count + pops + moved_out - moved_in == frees);
 	/* Conservation: a page is on the list exactly when it is in slots[0..count),
 	 * exactly once; nobody holds one at the end. */
 	i = 0;

@@ -17,6 +17,12 @@
  *   debug_child pcp-probe      say whether glibc registered rseq and which
  *                              per-CPU list mode the library chose, then use
  *                              the lists and print their counters
+ *   debug_child pcp-count      on CPU 0, a known sequence of allocations and
+ *                              frees of orders 0..3 through the per-CPU
+ *                              lists (the inline fast paths and the refills
+ *                              and drains); print the mode, each counter as
+ *                              the library and as a model of the lists count
+ *                              it, and the checker's verdict
  *   debug_child settings       print what the LABYRINTH_* variables set
  *   debug_child flood [reopen] 100 double frees in one rate-limit interval,
  *                              then exit (or, with reopen, end the interval
@@ -27,6 +33,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <labyrinth.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -94,6 +101,109 @@ static void flood(bool reopen)
 		lab_free_page(p);
 	}
 	fprintf(stderr, "-- exit\n");
+}
+
+/*
+ * pcp-count: the per-CPU lists of a zone with a fixed batch (8) and high
+ * (32), on CPU 0 only, and a model of what they count: an allocation pops
+ * (a hit) or, from an empty list, refills a batch (one handed out, the rest
+ * listed); a free drains a batch from a full list, then pushes.  Order k
+ * moves max(8 >> k, 2) blocks and holds max(32 >> k, 2 batches).
+ */
+struct list_model {
+	unsigned long long count, hit, refill, drain, free, alloc;
+};
+
+static void model_alloc(struct list_model *m, unsigned int batch)
+{
+	m->alloc++;
+	if (m->count) {
+		m->count--;
+		m->hit++;
+	} else {
+		m->refill++;
+		m->count += batch - 1;
+	}
+}
+
+static void model_free(struct list_model *m, unsigned int batch, unsigned int high)
+{
+	if (m->count >= high) {
+		m->count -= m->count < batch ? m->count : batch;
+		m->drain++;
+	}
+	m->count++;
+	m->free++;
+}
+
+static int pcp_count(void)
+{
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus)) {
+		perror("sched_setaffinity");
+		return 1;
+	}
+	struct lab_zone_config cfg = { .name = "count", .pages = 4096,
+				       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
+				       .pcp_high = 32 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	if (!z)
+		return 1;
+	static struct lab_page *held[100];
+	struct list_model m[4] = { { 0 } };
+	for (unsigned int o = 0; o < 4; o++) {
+		unsigned int batch = o ? (8u >> o > 2 ? 8u >> o : 2) : 8;
+		unsigned int high = 32u >> o > 2 * batch ? 32u >> o : 2 * batch;
+		/* Pairs at batch 1 (the fast paths), then rounds of 100
+		 * allocations and 100 frees (refills and drains too). */
+		for (int i = 0; i < (o ? 20000 : 200000); i++) {
+			struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC, o);
+			if (!p)
+				return 2;
+			model_alloc(&m[o], batch);
+			lab_free_pages(p, o);
+			model_free(&m[o], batch, high);
+		}
+		for (int round = 0; round < 5; round++) {
+			for (int i = 0; i < 100; i++) {
+				if (!(held[i] = lab_alloc_pages(z, LAB_GFP_ATOMIC, o)))
+					return 2;
+				model_alloc(&m[o], batch);
+			}
+			for (int i = 0; i < 100; i++) {
+				lab_free_pages(held[i], o);
+				model_free(&m[o], batch, high);
+			}
+		}
+	}
+	struct list_model sum = { 0 };
+	size_t listed = 0;
+	for (unsigned int o = 0; o < 4; o++) {
+		sum.alloc += m[o].alloc;
+		sum.hit += m[o].hit;
+		sum.refill += m[o].refill;
+		sum.drain += m[o].drain;
+		sum.free += m[o].free;
+		listed += m[o].count << o;
+	}
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	printf("mode: %s\n", lab_pcp_mode_name());
+	printf("pgalloc: %llu model %llu\n", (unsigned long long)st.alloc_success, sum.alloc);
+	for (unsigned int o = 0; o < 4; o++)
+		printf("pgalloc_order_%u: %llu model %llu\n", o,
+		       (unsigned long long)st.alloc_order[o], m[o].alloc);
+	printf("pgfree: %llu model %llu\n", (unsigned long long)st.free_calls, sum.free);
+	printf("pcp_hit: %llu model %llu\n", (unsigned long long)st.pcp_hit, sum.hit);
+	printf("pcp_refill: %llu model %llu\n", (unsigned long long)st.pcp_refill, sum.refill);
+	printf("pcp_drain: %llu model %llu\n", (unsigned long long)st.pcp_drain, sum.drain);
+	printf("nr_pcp_pages: %zu model %zu\n", st.pcp, listed);
+	printf("check: %d\n", lab_zone_check(z));
+	lab_zone_destroy(z);
+	return 0;
 }
 
 /* One line per LABYRINTH_* variable: the setting in force. */
@@ -255,6 +365,8 @@ int main(int argc, char **argv)
 		lab_zone_destroy(z);
 		return 0;
 	}
+	if (!strcmp(cmd, "pcp-count"))
+		return pcp_count();
 	if (!strcmp(cmd, "flood")) {
 		flood(argc > 2 && !strcmp(argv[2], "reopen"));
 		return 0;

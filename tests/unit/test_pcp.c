@@ -161,7 +161,7 @@ Test(pcp, a_cpu_beyond_the_sets_takes_the_locked_path)
 		cr_assert_eq(st.pcp_hit, 0, "CPU 1 has no set: the buddy lists served it");
 		cr_assert_eq(lab__pcp_pages(z), 0, "nothing was pushed on a list");
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
-			cr_assert_eq(past->list[o].count, 0, "order %u: a set past the last used", o);
+			cr_assert_eq(pcp_count(&past->list[o]), 0, "order %u: a set past the last used", o);
 			for (int i = 0; i < 64; i++)
 				cr_assert_null(decoy[o][i]);
 		}
@@ -335,6 +335,60 @@ Test(pcp, lock_mode_without_rseq)
 	cr_assert(!strstr(out, "pcp_hit: 0\n"), "lock mode still uses the lists: %s", out);
 	cr_assert(strstr(out, "free+pcp: 4096 of 4096\n"), "%s", out);
 	cr_assert(strstr(out, "check: 0\n"), "%s", out);
+}
+
+/*
+ * The lists count their hits in the commit word of each pop and their
+ * frees as what the words, the refills and the drains leave (docs/PCP.md):
+ * a known sequence of allocations and frees of every listed order on one
+ * CPU (pairs on the inline fast paths, then rounds that refill and drain)
+ * must give exactly the counters a model of the lists gives, in rseq mode
+ * where the process has it and in lock mode, each in a fresh process (the
+ * mode is chosen once per process).
+ */
+static void expect_exact_counts(const char *env, const char *mode)
+{
+	char cmd[4300], out[4096];
+	snprintf(cmd, sizeof(cmd), "%s %s pcp-count", env, test_path("CHILD"));
+	int status = run_shell(cmd, out, sizeof(out));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status, out);
+	char want[32];
+	snprintf(want, sizeof(want), "mode: %s\n", mode);
+	cr_assert(strstr(out, want), "wanted %s: %s", mode, out);
+	int lines = 0;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		unsigned long long lib, model;
+		char name[32];
+		if (sscanf(line, "%31[a-z_0-9]: %llu model %llu", name, &lib, &model) == 3) {
+			cr_assert_eq(lib, model, "%s mode: %s is %llu, the model says %llu", mode,
+				     name, lib, model);
+			cr_assert_gt(model, 0, "%s", name);
+			lines++;
+		} else if (!strncmp(line, "check:", 6)) {
+			cr_assert_str_eq(line, "check: 0", "%s mode", mode);
+		}
+	}
+	cr_assert_eq(lines, 10, "every counter printed");
+}
+
+Test(pcp, counters_are_exact_in_rseq_and_lock_mode)
+{
+	cpu_set_t can;
+	cr_assert_eq(sched_getaffinity(0, sizeof(can), &can), 0);
+	if (!CPU_ISSET(0, &can))
+		cr_skip_test("needs CPU 0");
+	expect_exact_counts("LABYRINTH_PCP=lock", "lock");
+	if (getenv("LABYRINTH_PCP"))
+		return;  /* a suite that forces the mode: the unit suite checks rseq mode */
+	if (!&__rseq_size || !__rseq_size)
+		cr_skip_test("lock mode checked; glibc registered no rseq, so no rseq mode");
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ))
+		cr_skip_test("lock mode checked; no membarrier rseq fence, so no rseq mode");
+#if defined(LAB_TSAN)
+	cr_skip_test("lock mode checked; a ThreadSanitizer build has no rseq mode");
+#endif
+	expect_exact_counts("", "rseq");
 }
 
 /* __free_pages() of a block someone still references gives its tails back at

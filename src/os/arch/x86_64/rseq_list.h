@@ -1,12 +1,11 @@
 /*
  * rseq_list.h (x86-64) - the restartable sequences of os/rseq_list.h:
- * pop, push, pop-many, push-many and a counter bump on this CPU's list,
- * and the same on counted lists (push also as a push that refuses the
- * newest item again), each committed with one store, each restarted by the
- * kernel if the thread is preempted, migrated or signalled before that
- * store.  Included by os/rseq_list.h only, after struct rseq_list and
- * struct rseq_clist; the abort handlers carry the one rseq signature,
- * LAB_OS_RSEQ_SIG (os.h).
+ * pop, push (also as a push that refuses the newest item again), pop-many
+ * and push-many on this CPU's counted list, and a counter bump, each
+ * committed with one store, each restarted by the kernel if the thread is
+ * preempted, migrated or signalled before that store.  Included by
+ * os/rseq_list.h only, after struct rseq_clist; the abort handlers carry
+ * the one rseq signature, LAB_OS_RSEQ_SIG (os.h).
  */
 #ifndef LAB_OS_ARCH_X86_64_RSEQ_LIST_H
 #define LAB_OS_ARCH_X86_64_RSEQ_LIST_H
@@ -20,11 +19,11 @@
 
 /*
  * Each sequence: publish its descriptor in rseq_cs, then from label 1 read
- * the CPU, find that CPU's set (sets + cpu * stride), leave if a drainer
- * holds it, do the work in registers and scratch, and commit with one store
- * of the count just before label 2.  The abort handler, preceded by glibc's
- * signature, reports RSEQ_LIST_ABORTED and the caller starts again.  The
- * stride is an immediate when the caller's is a constant.
+ * the CPU, find that CPU's set (sets + cpu << shift for a counted list,
+ * sets + cpu * stride for a counter), leave if a drainer holds it, do the
+ * work in registers and scratch, and commit with one store of the list's
+ * word just before label 2.  The abort handler, preceded by glibc's
+ * signature, reports RSEQ_LIST_ABORTED and the caller starts again.
  */
 /* Publish the descriptor (labels 1, 2, 4) and, from 1, read this CPU's
  * number: eax = cpu_id_start, leaving with RSEQ_LIST_LOCKED (the locked
@@ -58,17 +57,6 @@
 	"jne 2f\n\t"                                                    \
 	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
 
-/* RSEQ_START, then leave if a drainer holds the set; rax = the list. */
-#define RSEQ_PROLOGUE RSEQ_START RSEQ_UNLOCKED_LIST
-
-/* The same for sets of counted lists, RSEQ_CLIST_STRIDE bytes apart: the
- * CPU's set is found with a shift instead of a multiply. */
-#define RSEQ_CLIST_PROLOGUE                                             \
-	RSEQ_CPU                                                        \
-	"shlq $" LAB_STRINGIFY(RSEQ_CLIST_SHIFT) ", %%rax\n\t"          \
-	"addq %[sets], %%rax\n\t"                                       \
-	RSEQ_UNLOCKED_LIST
-
 #define RSEQ_EPILOGUE                                                   \
 	"2:\n\t"                                                        \
 	".pushsection __rseq_failure, \"ax\"\n\t"                       \
@@ -79,12 +67,8 @@
 	"jmp 2b\n\t"                                                    \
 	".popsection\n\t"
 
-/* Operands every sequence has: its status, the thread's rseq area, the
- * sets, their stride (an immediate when the caller's is a constant) and
- * the list's offset in a set. */
+/* The status every sequence reports. */
 #define RSEQ_STATUS   [st] "=&r"(st)
-#define RSEQ_INPUTS   [rs] "r"(rs), [sets] "r"(sets), [stride] "ri"(stride), [loff] "r"(loff), \
-		      RSEQ_BOUND
 /* The number of sets, for RSEQ_CPU's bound check. */
 #define RSEQ_BOUND    [ncpu] "m"(lab__os_cpu_bound)
 /* What the many-item sequences use besides. */
@@ -92,7 +76,7 @@
 
 /* Copy k = edx items, r9 counting up from 0: from src to dst (operands),
  * pre before each; then post, publish k and commit with the store `commit'
- * (the count in ecx for a list, the word in r10 for a counted list). */
+ * (the word in r10 for a counted list). */
 #define RSEQ_COPY_AND_COMMIT_WITH(pre, src, dst, post, commit)          \
 	"xorl %%r9d, %%r9d\n\t"                                         \
 	"5:\n\t"                                                        \
@@ -106,8 +90,6 @@
 	"movl %%edx, %[k]\n\t"                                          \
 	"xorl %[st], %[st]\n\t"                                         \
 	commit
-#define RSEQ_COPY_AND_COMMIT(pre, src, dst, post)                       \
-	RSEQ_COPY_AND_COMMIT_WITH(pre, src, dst, post, "movl %%ecx, (%%rax)\n\t")
 
 /* With ecx = count: edx = k = min(max, count), leaving if 0; r8 = slots. */
 #define RSEQ_TAKE                                                       \
@@ -122,7 +104,8 @@
  * min(room, n), leaving if 0; r8 = &slots[count]. */
 #define RSEQ_ROOM(high)                                                 \
 	"movl " high "(%%rax), %%edx\n\t"    /* high */                 \
-	"subl %%ecx, %%edx\n\t"              /* room (count <= high always) */ \
+	"subl %%ecx, %%edx\n\t"              /* room */                 \
+	"jbe 2f\n\t"                         /* none: high <= count */  \
 	"cmpl %[n], %%edx\n\t"                                          \
 	"cmova %[n], %%edx\n\t"              /* k = min(room, n) */     \
 	"testl %%edx, %%edx\n\t"                                        \
@@ -130,137 +113,73 @@
 	"movq 8(%%rax), %%r8\n\t"                                       \
 	"leaq (%%r8,%%rcx,8), %%r8\n\t"      /* &slots[count] */
 
-static inline int rseq_list_pop(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
-				void **out)
-{
-	int st;
-	void *item = NULL;
-	__asm__ __volatile__(
-		RSEQ_PROLOGUE
-		"movl $1, %[st]\n\t"                 /* RSEQ_LIST_EMPTY */
-		"movl (%%rax), %%ecx\n\t"
-		"testl %%ecx, %%ecx\n\t"
-		"jz 2f\n\t"
-		"movq 8(%%rax), %%rdx\n\t"
-		"movq -8(%%rdx,%%rcx,8), %[item]\n\t"
-		"decl %%ecx\n\t"
-		"xorl %[st], %[st]\n\t"
-		"movl %%ecx, (%%rax)\n\t"            /* commit */
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [item] "=&r"(item)
-		: RSEQ_INPUTS
-		: "rax", "rcx", "rdx", "memory", "cc");
-	*out = item;
-	return st;
-}
-
-static inline int rseq_list_push(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
-				 void *item)
-{
-	int st;
-	__asm__ __volatile__(
-		RSEQ_PROLOGUE
-		"movl $1, %[st]\n\t"                 /* full: RSEQ_LIST_EMPTY means "no room" here */
-		"movl (%%rax), %%ecx\n\t"
-		"cmpl 4(%%rax), %%ecx\n\t"
-		"jae 2f\n\t"
-		"movq 8(%%rax), %%rdx\n\t"
-		"movq %[item], (%%rdx,%%rcx,8)\n\t"  /* unpublished until the commit */
-		"incl %%ecx\n\t"
-		"xorl %[st], %[st]\n\t"
-		"movl %%ecx, (%%rax)\n\t"            /* commit */
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS
-		: RSEQ_INPUTS, [item] "r"(item)
-		: "rax", "rcx", "rdx", "memory", "cc");
-	return st;
-}
-
-/* Pop up to max items, newest first, into buf; *nr gets how many. */
-static inline int rseq_list_pop_many(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
-				     void **buf, uint32_t max, uint32_t *nr)
-{
-	int st;
-	uint32_t k = 0;
-	__asm__ __volatile__(
-		RSEQ_PROLOGUE
-		"movl $1, %[st]\n\t"
-		"movl (%%rax), %%ecx\n\t"            /* count */
-		RSEQ_TAKE
-		/* buf[i] = slots[count - 1 - i] */
-		RSEQ_COPY_AND_COMMIT("decl %%ecx\n\t", "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "")
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [k] "+m"(k)
-		: RSEQ_INPUTS, [buf] "r"(buf), [max] "r"(max)
-		: RSEQ_MANY_CLOBBERS);
-	*nr = k;
-	return st;
-}
-
-/* Push up to n items from buf while there is room; *nr gets how many. */
-static inline int rseq_list_push_many(struct lab__os_rseq *rs, void *sets, size_t stride, size_t loff,
-				      void *const *buf, uint32_t n, uint32_t *nr)
-{
-	int st;
-	uint32_t k = 0;
-	__asm__ __volatile__(
-		RSEQ_PROLOGUE
-		"movl $1, %[st]\n\t"
-		"movl (%%rax), %%ecx\n\t"            /* count */
-		RSEQ_ROOM("4")
-		/* slots[count + i] = buf[i]; count += k */
-		RSEQ_COPY_AND_COMMIT("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)", "addl %%edx, %%ecx\n\t")
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [k] "+m"(k)
-		: RSEQ_INPUTS, [buf] "r"(buf), [n] "r"(n)
-		: RSEQ_MANY_CLOBBERS);
-	*nr = k;
-	return st;
-}
-
 /* ---- counted lists ------------------------------------------------------
  * The commit word is 64 bits: the count in its low 16 (the counted list's
- * slot index, read with movzwl), the pops above.  Their sets are found with
- * RSEQ_CLIST_PROLOGUE; the list's offset in a set is usually a constant. */
+ * slot index, read with movzwl from the one 64-bit load: a list's word is
+ * never accessed at another width, as a narrower store followed by a wider
+ * load stalls store forwarding), the pops above.  The sets are 2^shift bytes
+ * apart, found with a shift instead of a multiply; the shift must be an
+ * immediate (a register count needs %cl, which the sequences use, or BMI2),
+ * so each family of sequences is generated for one shift by RSEQ_CLIST_FNS
+ * below.  The list's offset in a set is usually a constant. */
 #define RSEQ_CLIST_INPUTS [rs] "r"(rs), [sets] "r"(sets), [loff] "rmi"(loff), RSEQ_BOUND
 
+/* RSEQ_CPU, then rax = this CPU's set (sets + cpu << shift); leave if a
+ * drainer holds it; rax = the list. */
+#define RSEQ_CLIST_PROLOGUE(shift)                                      \
+	RSEQ_CPU                                                        \
+	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
+	"addq %[sets], %%rax\n\t"                                       \
+	RSEQ_UNLOCKED_LIST
+/* The same, storing the CPU's number in the output [cpu] first: the
+ * many-item sequences say which set they committed on (the slow paths
+ * count what they move per set). */
+#define RSEQ_CLIST_PROLOGUE_CPU(shift)                                  \
+	RSEQ_CPU                                                        \
+	"movl %%eax, %[cpu]\n\t"                                        \
+	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
+	"addq %[sets], %%rax\n\t"                                       \
+	RSEQ_UNLOCKED_LIST
+
 /* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
-static inline int rseq_clist_pop(struct lab__os_rseq *rs, void *sets, size_t loff, void **out)
-{
-	int st;
-	void *item = NULL;
-	__asm__ __volatile__(
-		RSEQ_CLIST_PROLOGUE
-		"movl $1, %[st]\n\t"                 /* RSEQ_LIST_EMPTY */
-		"movq (%%rax), %%rcx\n\t"
-		"movzwl %%cx, %%edx\n\t"
-		"testl %%edx, %%edx\n\t"
-		"jz 2f\n\t"
-		"movq 8(%%rax), %%r8\n\t"
-		"movq -8(%%r8,%%rdx,8), %[item]\n\t"
-		"addq $0xffff, %%rcx\n\t"            /* RSEQ_CLIST_ONE_POP */
-		"xorl %[st], %[st]\n\t"
-		"movq %%rcx, (%%rax)\n\t"            /* commit */
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [item] "=&r"(item)
-		: RSEQ_CLIST_INPUTS
-		: "rax", "rcx", "rdx", "r8", "memory", "cc");
-	*out = item;
-	return st;
+#define RSEQ_CLIST_POP_FN(name, shift)                                  \
+static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void **out) \
+{                                                                       \
+	int st;                                                         \
+	void *item = NULL;                                              \
+	__asm__ __volatile__(                                           \
+		RSEQ_CLIST_PROLOGUE(shift)                              \
+		"movl $1, %[st]\n\t"         /* RSEQ_LIST_EMPTY */      \
+		"movq (%%rax), %%rcx\n\t"                               \
+		"movzwl %%cx, %%edx\n\t"                                \
+		"testl %%edx, %%edx\n\t"                                \
+		"jz 2f\n\t"                                             \
+		"movq 8(%%rax), %%r8\n\t"                               \
+		"movq -8(%%r8,%%rdx,8), %[item]\n\t"                    \
+		"addq $0xffff, %%rcx\n\t"    /* RSEQ_CLIST_ONE_POP */   \
+		"xorl %[st], %[st]\n\t"                                 \
+		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_EPILOGUE                                           \
+		: RSEQ_STATUS, [item] "=&r"(item)                       \
+		: RSEQ_CLIST_INPUTS                                     \
+		: "rax", "rcx", "rdx", "r8", "memory", "cc");           \
+	*out = item;                                                    \
+	return st;                                                      \
 }
 
 /*
- * Push item if there is room: rseq_clist_push; rseq_clist_push_unique also
- * refuses an item equal to the newest one on the list (a double free of the
- * object freed last): RSEQ_LIST_DUP, nothing pushed.  check runs with
- * edx = count, r8 = slots.
+ * Push item if there is room (count below high): name; with check
+ * RSEQ_CLIST_UNIQUE it also refuses an item equal to the newest one on the
+ * list (a double free of the object freed last): RSEQ_LIST_DUP, nothing
+ * pushed.  check runs with edx = count, r8 = slots.  The count is below
+ * high <= RSEQ_CLIST_MAX, so the increment never carries into the pops.
  */
-#define RSEQ_CLIST_PUSH_FN(name, check)                                 \
+#define RSEQ_CLIST_PUSH_FN(name, shift, check)                          \
 static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void *item) \
 {                                                                       \
 	int st;                                                         \
 	__asm__ __volatile__(                                           \
-		RSEQ_CLIST_PROLOGUE                                     \
+		RSEQ_CLIST_PROLOGUE(shift)                              \
 		"movq (%%rax), %%rcx\n\t"                               \
 		"movzwl %%cx, %%edx\n\t"                                \
 		"movq 8(%%rax), %%r8\n\t"                               \
@@ -278,62 +197,97 @@ static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void *i
 		: "rax", "rcx", "rdx", "r8", "memory", "cc");           \
 	return st;                                                      \
 }
-RSEQ_CLIST_PUSH_FN(rseq_clist_push, "")
-RSEQ_CLIST_PUSH_FN(rseq_clist_push_unique,
-		   "movl $4, %[st]\n\t"              /* RSEQ_LIST_DUP, before "full" */
-		   "testl %%edx, %%edx\n\t"
-		   "jz 6f\n\t"
-		   "cmpq %[item], -8(%%r8,%%rdx,8)\n\t"
-		   "je 2f\n\t"
-		   "6:\n\t")
+#define RSEQ_CLIST_UNIQUE                                               \
+	"movl $4, %[st]\n\t"                 /* RSEQ_LIST_DUP, before "full" */ \
+	"testl %%edx, %%edx\n\t"                                        \
+	"jz 6f\n\t"                                                     \
+	"cmpq %[item], -8(%%r8,%%rdx,8)\n\t"                            \
+	"je 2f\n\t"                                                     \
+	"6:\n\t"
 
-/* Pop up to max items, newest first, into buf; *nr gets how many.  counted:
- * they count as pops (a bulk allocation), else not (a drain). */
+/* Pop up to max items, newest first, into buf; *nr gets how many, *cpu the
+ * set's index.  counted: they count as pops (a bulk allocation), else not
+ * (a drain). */
+#define RSEQ_CLIST_POP_MANY_FN(name, shift)                             \
+static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void **buf, \
+		       uint32_t max, bool counted, uint32_t *nr, uint32_t *cpu) \
+{                                                                       \
+	int st;                                                         \
+	uint32_t k = 0, on = 0;                                         \
+	uint64_t per = counted ? RSEQ_CLIST_ONE_POP : (uint64_t)-1;  /* added k times */ \
+	__asm__ __volatile__(                                           \
+		RSEQ_CLIST_PROLOGUE_CPU(shift)                          \
+		"movl $1, %[st]\n\t"                                    \
+		"movq (%%rax), %%r10\n\t"    /* word */                 \
+		"movzwl %%r10w, %%ecx\n\t"   /* count */                \
+		RSEQ_TAKE                                               \
+		/* buf[i] = slots[count - 1 - i]; word += per */        \
+		RSEQ_COPY_AND_COMMIT_WITH("decl %%ecx\n\t" "addq %[per], %%r10\n\t", \
+					  "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "", \
+					  "movq %%r10, (%%rax)\n\t")    \
+		RSEQ_EPILOGUE                                           \
+		: RSEQ_STATUS, [k] "+m"(k), [cpu] "+m"(on)              \
+		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [max] "rm"(max), [per] "rm"(per) \
+		: RSEQ_MANY_CLOBBERS, "r10");                           \
+	*nr = k;                                                        \
+	*cpu = on;                                                      \
+	return st;                                                      \
+}
+
+/* Push up to n items from buf while there is room; *nr gets how many, *cpu
+ * the set's index.  A high below the count (lowered a moment ago by a slow
+ * path that does not own the set) means no room. */
+#define RSEQ_CLIST_PUSH_MANY_FN(name, shift)                            \
+static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, \
+		       void *const *buf, uint32_t n, uint32_t *nr, uint32_t *cpu) \
+{                                                                       \
+	int st;                                                         \
+	uint32_t k = 0, on = 0;                                         \
+	__asm__ __volatile__(                                           \
+		RSEQ_CLIST_PROLOGUE_CPU(shift)                          \
+		"movl $1, %[st]\n\t"                                    \
+		"movq (%%rax), %%r10\n\t"    /* word */                 \
+		"movzwl %%r10w, %%ecx\n\t"   /* count */                \
+		RSEQ_ROOM("16")                                         \
+		/* slots[count + i] = buf[i]; word += k */              \
+		RSEQ_COPY_AND_COMMIT_WITH("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)", \
+					  "addq %%rdx, %%r10\n\t", "movq %%r10, (%%rax)\n\t") \
+		RSEQ_EPILOGUE                                           \
+		: RSEQ_STATUS, [k] "+m"(k), [cpu] "+m"(on)              \
+		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [n] "rm"(n)        \
+		: RSEQ_MANY_CLOBBERS, "r10");                           \
+	*nr = k;                                                        \
+	*cpu = on;                                                      \
+	return st;                                                      \
+}
+
+/* The sequences on counted lists whose sets are 2^shift bytes apart:
+ * pfx_pop, pfx_push, pfx_push_unique, pfx_pop_many_on, pfx_push_many_on. */
+#define RSEQ_CLIST_FNS(pfx, shift)                                      \
+	RSEQ_CLIST_POP_FN(pfx##_pop, shift)                             \
+	RSEQ_CLIST_PUSH_FN(pfx##_push, shift, "")                       \
+	RSEQ_CLIST_PUSH_FN(pfx##_push_unique, shift, RSEQ_CLIST_UNIQUE) \
+	RSEQ_CLIST_POP_MANY_FN(pfx##_pop_many_on, shift)                \
+	RSEQ_CLIST_PUSH_MANY_FN(pfx##_push_many_on, shift)
+
+/* Sets of one cache line (the slab layer's per-CPU arrays). */
+RSEQ_CLIST_FNS(rseq_clist, RSEQ_CLIST_SHIFT)
+/* Sets of four cache lines (the page layer's per-CPU sets). */
+RSEQ_CLIST_FNS(rseq_clist4, RSEQ_CLIST4_SHIFT)
+
+/* The one-line sets' many-item sequences without the set's index. */
 static inline int rseq_clist_pop_many(struct lab__os_rseq *rs, void *sets, size_t loff,
 				      void **buf, uint32_t max, bool counted, uint32_t *nr)
 {
-	int st;
-	uint32_t k = 0;
-	uint64_t per = counted ? RSEQ_CLIST_ONE_POP : (uint64_t)-1;  /* added k times */
-	__asm__ __volatile__(
-		RSEQ_CLIST_PROLOGUE
-		"movl $1, %[st]\n\t"
-		"movq (%%rax), %%r10\n\t"            /* word */
-		"movzwl %%r10w, %%ecx\n\t"           /* count */
-		RSEQ_TAKE
-		/* buf[i] = slots[count - 1 - i]; word += per */
-		RSEQ_COPY_AND_COMMIT_WITH("decl %%ecx\n\t" "addq %[per], %%r10\n\t",
-					  "(%%r8,%%rcx,8)", "(%[buf],%%r9,8)", "",
-					  "movq %%r10, (%%rax)\n\t")
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [k] "+m"(k)
-		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [max] "rm"(max), [per] "rm"(per)
-		: RSEQ_MANY_CLOBBERS, "r10");
-	*nr = k;
-	return st;
+	uint32_t cpu;
+	return rseq_clist_pop_many_on(rs, sets, loff, buf, max, counted, nr, &cpu);
 }
 
-/* Push up to n items from buf while there is room; *nr gets how many. */
 static inline int rseq_clist_push_many(struct lab__os_rseq *rs, void *sets, size_t loff,
 				       void *const *buf, uint32_t n, uint32_t *nr)
 {
-	int st;
-	uint32_t k = 0;
-	__asm__ __volatile__(
-		RSEQ_CLIST_PROLOGUE
-		"movl $1, %[st]\n\t"
-		"movq (%%rax), %%r10\n\t"            /* word */
-		"movzwl %%r10w, %%ecx\n\t"           /* count */
-		RSEQ_ROOM("16")
-		/* slots[count + i] = buf[i]; word += k */
-		RSEQ_COPY_AND_COMMIT_WITH("", "(%[buf],%%r9,8)", "(%%r8,%%r9,8)",
-					  "addq %%rdx, %%r10\n\t", "movq %%r10, (%%rax)\n\t")
-		RSEQ_EPILOGUE
-		: RSEQ_STATUS, [k] "+m"(k)
-		: RSEQ_CLIST_INPUTS, [buf] "r"(buf), [n] "rm"(n)
-		: RSEQ_MANY_CLOBBERS, "r10");
-	*nr = k;
-	return st;
+	uint32_t cpu;
+	return rseq_clist_push_many_on(rs, sets, loff, buf, n, nr, &cpu);
 }
 
 /* One more per-CPU counter (the 64-bit word at offset off of this CPU's set),
