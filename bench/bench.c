@@ -171,7 +171,7 @@ static int ask(struct worker *w, const char *req, double *v, int max)
 	}
 	line[strcspn(line, "\n")] = '\0';
 	if (strncmp(line, "ok", 2)) {
-		snprintf(w->note, sizeof(w->note), "%s", line + (line[0] == 'n' ? 3 : 0));
+		snprintf(w->note, sizeof(w->note), "%.255s", line + (line[0] == 'n' ? 3 : 0));
 		return -1;
 	}
 	char *p = line + 2;
@@ -225,7 +225,7 @@ static bool start_worker(struct worker *w, const char *self, double run_ms)
 		return false;
 	}
 	line[strcspn(line, "\n")] = '\0';
-	snprintf(w->note, sizeof(w->note), "%s", line + 3);
+	snprintf(w->note, sizeof(w->note), "%.255s", line + 3);
 	w->up = !strncmp(line, "ok", 2);
 	return w->up;
 }

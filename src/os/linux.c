@@ -473,6 +473,9 @@ extern const char __stop___rseq_failure[] __attribute__((weak, visibility("hidde
 
 static void touch_pages(const char *start, const char *stop)
 {
+	/* The section bounds as plain addresses: gcc -O3 otherwise reads stop - 1
+	 * as an index below an array of unknown size (-Warray-bounds). */
+	__asm__("" : "+r"(start), "+r"(stop));
 	if (!start || !stop || stop <= start)
 		return;
 	uintptr_t ps = lab__os_page_size();
