@@ -365,21 +365,25 @@ static size_t range_bytes(unsigned int shift)
 	return (size_t)LAB_MAX_ZONES << shift;
 }
 
+static int range_err;  /* why the full range was refused */
+
 /*
  * Reserve the range, once per process, before the first zone is published
  * (a lookup that races with this finds lab__vmemmap.zone[] all NULL,
  * whatever it reads here).  The full range, else an eighth of the largest that the
  * process may still reserve (a power of two, probed and given back), so
  * that the zones' own reservations keep the rest; none below the smallest
- * slot.  Reported once when less than the full range was had.
+ * slot.  What it costs is reported once, with the first zone that does not
+ * fit a slot (desc_reserve): under Valgrind or ThreadSanitizer, whose
+ * smaller ranges still hold every zone of the tests, nothing is.
  */
 static void vmemmap_reserve(void)
 {
 	size_t ps = lab__os_page_size();
 	unsigned int shift = LAB_VMEMMAP_FULL_SHIFT;
-	int err = 0, full_err;
+	int err = 0;
 	void *base = lab__os_reserve(range_bytes(shift), ps, &err);
-	full_err = err;
+	range_err = err;
 	if (!base) {
 		for (shift--; shift >= LAB_VMEMMAP_MIN_SHIFT + 3; shift--) {
 			void *probe = lab__os_reserve(range_bytes(shift), ps, &err);
@@ -392,23 +396,9 @@ static void vmemmap_reserve(void)
 		if (shift >= LAB_VMEMMAP_MIN_SHIFT)
 			base = lab__os_reserve(range_bytes(shift), ps, &err);
 	}
-	char buf[64];
-	if (!base) {
-		lab__printk("labyrinth: descriptor range: %zu GiB of address space refused (%s), "
-			    "and no smaller range fits; every zone maps its descriptors apart, "
-			    "validated by a walk of the zones\n",
-			    range_bytes(LAB_VMEMMAP_FULL_SHIFT) >> 30,
-			    lab__os_strerror(-full_err, buf, sizeof(buf)));
+	if (!base)
 		return;
-	}
 	lab__os_dontdump(base, range_bytes(shift));  /* committed slots ask to be dumped */
-	if (shift < LAB_VMEMMAP_FULL_SHIFT)
-		lab__printk("labyrinth: descriptor range: %zu GiB of address space refused (%s); "
-			    "took %zu MiB: zones of more than %zu pages map their descriptors "
-			    "apart, validated by a walk of those zones\n",
-			    range_bytes(LAB_VMEMMAP_FULL_SHIFT) >> 30,
-			    lab__os_strerror(-full_err, buf, sizeof(buf)), range_bytes(shift) >> 20,
-			    ((size_t)1 << shift) / sizeof(struct lab_page));
 	atomic_store_explicit(&lab__vmemmap.shift, shift, memory_order_relaxed);
 	atomic_store_explicit(&lab__vmemmap.base, (uintptr_t)base, memory_order_relaxed);
 	atomic_store_explicit(&lab__vmemmap.bytes, range_bytes(shift), memory_order_relaxed);
@@ -434,6 +424,24 @@ static int desc_reserve(struct lab_zone *z)
 	z->pages = lab__os_reserve(desc_bytes(z), z->page_size, &err);
 	if (!z->pages)
 		return err;
+	static _Atomic bool reported;
+	if (!atomic_exchange(&reported, true)) {
+		char buf[64];
+		size_t full = range_bytes(LAB_VMEMMAP_FULL_SHIFT) >> 30;
+		const char *why = lab__os_strerror(-range_err, buf, sizeof(buf));
+		if (!atomic_load(&lab__vmemmap.bytes))
+			lab__printk("labyrinth: descriptor range: %zu GiB of address space refused "
+				    "(%s), and no smaller range fits; every zone maps its "
+				    "descriptors apart, validated by a walk of the zones\n", full,
+				    why);
+		else
+			lab__printk("labyrinth: descriptor range: %zu GiB of address space refused "
+				    "(%s); took %zu MiB: zone %s and any other of more than %zu "
+				    "pages map their descriptors apart, validated by a walk of "
+				    "those zones\n", full, why,
+				    (size_t)atomic_load(&lab__vmemmap.bytes) >> 20, z->name,
+				    ((size_t)1 << shift) / sizeof(struct lab_page));
+	}
 	z->desc_outside = true;
 	atomic_fetch_add(&lab__vmemmap.nr_outside, 1);
 	return 0;
