@@ -25,7 +25,9 @@ LAB_API struct lab_page *lab_alloc_pages(struct lab_zone *zone, lab_gfp_t gfp,
  * Free a block allocated with the same order.  Misuse (wrong order, double
  * free, a descriptor that heads no block) gives a "BUG: Bad page state"
  * report and the page is leaked, never reused.  Never sleeps.  It drops a
- * reference: see lab_get_page() for blocks that have more than one.
+ * reference: see lab_get_page() for blocks that have more than one.  The
+ * descriptor is checked in O(1) (the descriptor range: LAB_MAX_ZONES in
+ * <labyrinth/zone.h>; O(zones) where the range could not be had).
  */
 LAB_API void lab_free_pages(struct lab_page *page, unsigned int order);
 

@@ -49,7 +49,19 @@ extern "C" {
 #define LAB_ZONE_ALL_FLAGS  (0x0003u | 0x03fcu | LAB_ZONE_NO_PCP | LAB_ZONE_POISON | \
 			     LAB_ZONE_PAGE_OWNER | LAB_ZONE_LAZY)
 
-/* Zones that may exist at once; lab_zone_create() is ENFILE beyond it. */
+/*
+ * Zones that may exist at once; lab_zone_create() is ENFILE beyond it.  The
+ * descriptors of all of them share one reservation of address space, made
+ * at the first lab_zone_create(): a slot of 128 GiB per zone, 8 TiB in all,
+ * inaccessible and never charged to overcommit or resident (MAP_NORESERVE,
+ * PROT_NONE; left out of core dumps) but counted by RLIMIT_AS.  It makes the
+ * check of a descriptor passed to lab_free_pages() O(1).  Where it cannot be
+ * had, a smaller range is taken (an eighth of what RLIMIT_AS or the address
+ * space leaves, 128 MiB at the least) or none, reported once on stderr; a
+ * zone whose descriptors do not fit a slot then has its own and its
+ * descriptors are checked by a walk of the zones, O(LAB_MAX_ZONES), as
+ * every zone's are without a range.  No zone is refused for it.
+ */
 #define LAB_MAX_ZONES 64
 
 struct lab_zone_config {
@@ -78,7 +90,8 @@ struct lab_zone_config {
  * reserve of 1/64 of its memory (at least 64 MiB), under the memory cgroup's
  * limit (cgroup v2 memory.max or v1 memory.limit_in_bytes, at every level)
  * and RLIMIT_DATA; the address space it reserves (max_pages) is subject to
- * RLIMIT_AS.  The pre-fault checks again every 64 MiB and undoes what it did
+ * RLIMIT_AS (the first zone also reserves the descriptor range: LAB_MAX_ZONES).
+ * The pre-fault checks again every 64 MiB and undoes what it did
  * if memory ran out meanwhile.  Growth (LAB_ZONE_GROW) obeys the same rules:
  * a growth that does not fit fails and the zone stays as it was.
  *

@@ -617,6 +617,11 @@ int lab__os_dontdump(void *addr, size_t size)
 	return advise(addr, size, MADV_DONTDUMP);
 }
 
+int lab__os_dodump(void *addr, size_t size)
+{
+	return advise(addr, size, MADV_DODUMP);
+}
+
 int lab__os_dontfork(void *addr, size_t size)
 {
 	return advise(addr, size, MADV_DONTFORK);

@@ -158,8 +158,10 @@ void lab__os_decommit(void *addr, size_t size);
 int lab__os_map_secret(void *addr, size_t size);
 /* mlock(2): resident now and never swapped. */
 int lab__os_lock(void *addr, size_t size);
-/* madvise(2) MADV_DONTDUMP, MADV_DONTFORK, MADV_WIPEONFORK. */
+/* madvise(2) MADV_DONTDUMP, MADV_DODUMP (undoes it), MADV_DONTFORK,
+ * MADV_WIPEONFORK.  A decommit (a fresh mapping) drops the first two. */
 int lab__os_dontdump(void *addr, size_t size);
+int lab__os_dodump(void *addr, size_t size);
 int lab__os_dontfork(void *addr, size_t size);
 int lab__os_wipeonfork(void *addr, size_t size);
 

@@ -1,7 +1,9 @@
 /*
  * zone.c - zones: creation, growth and destruction of their memory, the
- * registry that maps addresses and descriptors back to zones, the zone lock,
- * and the page <-> address conversions.  Watermarks are in watermark.c,
+ * registry that maps addresses and descriptors back to zones, the
+ * descriptor range that puts every zone's descriptors in one reservation
+ * (zone.h: struct lab__vmemmap), the zone lock, and the page <-> address
+ * conversions.  Watermarks are in watermark.c,
  * statistics in stats.c, the invariant checker in check.c.
  */
 #include "base/compiler.h"
@@ -254,32 +256,56 @@ static void register_fork_handlers(void)
 	lab__os_atfork(zones_lock_for_fork, zones_unlock_in_parent, zones_unlock_in_child);
 }
 
-static int registry_add(struct lab_zone *z)
+/*
+ * A zone's index is claimed first (slot_claim: ENFILE beyond LAB_MAX_ZONES),
+ * since its descriptors go to the slot of that index; the zone is published
+ * there once it works (registry_add) and unpublished first at destruction
+ * (registry_del); the index is free again only when the slot's descriptors
+ * are decommitted (slot_release).  Under registry_mutex.
+ */
+static bool slot_taken[LAB_MAX_ZONES];
+
+static int slot_claim(void)
 {
-	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
-	lab__os_once(&fork_handlers, register_fork_handlers);
-	lab__os_rseq_prefault();  /* before the zone's per-CPU lists run */
-	int rc = -ENFILE;
+	int slot = -ENFILE;
 	lab__os_mutex_lock(&registry_mutex);
 	for (int i = 0; i < LAB_MAX_ZONES; i++) {
-		if (!atomic_load(&registry[i])) {
-			atomic_store(&registry[i], z);
-			if (i >= atomic_load(&registry_used))
-				atomic_store(&registry_used, i + 1);
-			rc = 0;
+		if (!slot_taken[i]) {
+			slot_taken[i] = true;
+			slot = i;
 			break;
 		}
 	}
 	lab__os_mutex_unlock(&registry_mutex);
-	return rc;
+	return slot;
+}
+
+static void slot_release(int slot)
+{
+	lab__os_mutex_lock(&registry_mutex);
+	slot_taken[slot] = false;
+	lab__os_mutex_unlock(&registry_mutex);
+}
+
+static void registry_add(struct lab_zone *z)
+{
+	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
+	lab__os_once(&fork_handlers, register_fork_handlers);
+	lab__os_rseq_prefault();  /* before the zone's per-CPU lists run */
+	lab__os_mutex_lock(&registry_mutex);
+	atomic_store(&registry[z->slot], z);
+	if (!z->desc_outside)
+		atomic_store(&lab__vmemmap.zone[z->slot], z);
+	if (z->slot >= atomic_load(&registry_used))
+		atomic_store(&registry_used, z->slot + 1);
+	lab__os_mutex_unlock(&registry_mutex);
 }
 
 static void registry_del(struct lab_zone *z)
 {
 	lab__os_mutex_lock(&registry_mutex);
-	for (int i = 0; i < LAB_MAX_ZONES; i++)
-		if (atomic_load(&registry[i]) == z)
-			atomic_store(&registry[i], NULL);
+	atomic_store(&registry[z->slot], NULL);
+	atomic_store(&lab__vmemmap.zone[z->slot], NULL);
 	int used = atomic_load(&registry_used);
 	while (used && !atomic_load(&registry[used - 1]))
 		used--;
@@ -295,6 +321,21 @@ void lab__registry_lock(void)
 void lab__registry_unlock(void)
 {
 	lab__os_mutex_unlock(&registry_mutex);
+}
+
+struct lab_zone *lab__zone_of_desc_outside(uintptr_t d)
+{
+	struct lab_zone *z;
+	if (lab_likely(!atomic_load_explicit(&lab__vmemmap.nr_outside, memory_order_relaxed)))
+		return NULL;  /* every zone's descriptors lie in the range: d is none */
+	lab__for_each_zone(z) {
+		uintptr_t start = (uintptr_t)z->pages;
+		uintptr_t end = start + atomic_load_explicit(&z->managed, memory_order_relaxed) *
+						sizeof(struct lab_page);
+		if (d >= start && d < end)
+			return (d - start) % sizeof(struct lab_page) ? NULL : z;
+	}
+	return NULL;
 }
 
 struct lab_zone *lab__zone_of_addr(const void *addr)
@@ -314,6 +355,133 @@ struct lab_zone *lab__zone_of_addr(const void *addr)
 static size_t round_up(size_t x, size_t to)
 {
 	return (x + to - 1) / to * to;
+}
+
+/* ---- the descriptor range (zone.h, struct lab__vmemmap) ------------------ */
+
+static_assert(sizeof(uintptr_t) >= 8, "the descriptor range needs a 64-bit address space");
+static_assert(((uintptr_t)(LAB_NO_PFN - 1) * sizeof(struct lab_page)) <=
+	      (uintptr_t)1 << LAB_VMEMMAP_FULL_SHIFT, "the largest zone must fit a full slot");
+
+struct lab__vmemmap lab__vmemmap;
+
+static size_t range_bytes(unsigned int shift)
+{
+	return (size_t)LAB_MAX_ZONES << shift;
+}
+
+static int range_err;  /* why the full range was refused */
+
+/*
+ * Reserve the range, once per process, before the first zone is published
+ * (a lookup that races with this finds lab__vmemmap.zone[] all NULL,
+ * whatever it reads here).  The full range, else an eighth of the largest that the
+ * process may still reserve (a power of two, probed and given back), so
+ * that the zones' own reservations keep the rest; none below the smallest
+ * slot.  What it costs is reported once, with the first zone that does not
+ * fit a slot (desc_reserve): under Valgrind or ThreadSanitizer, whose
+ * smaller ranges still hold every zone of the tests, nothing is.
+ */
+static void vmemmap_reserve(void)
+{
+	size_t ps = lab__os_page_size();
+	unsigned int shift = LAB_VMEMMAP_FULL_SHIFT;
+	int err = 0;
+	void *base = lab__os_reserve(range_bytes(shift), ps, &err);
+	range_err = err;
+	if (!base) {
+		for (shift--; shift >= LAB_VMEMMAP_MIN_SHIFT + 3; shift--) {
+			void *probe = lab__os_reserve(range_bytes(shift), ps, &err);
+			if (probe) {
+				lab__os_release(probe, range_bytes(shift));
+				break;
+			}
+		}
+		shift -= 3;
+		if (shift >= LAB_VMEMMAP_MIN_SHIFT)
+			base = lab__os_reserve(range_bytes(shift), ps, &err);
+	}
+	if (!base)
+		return;
+	lab__os_dontdump(base, range_bytes(shift));  /* committed slots ask to be dumped */
+	atomic_store_explicit(&lab__vmemmap.shift, shift, memory_order_relaxed);
+	atomic_store_explicit(&lab__vmemmap.base, (uintptr_t)base, memory_order_relaxed);
+	atomic_store_explicit(&lab__vmemmap.bytes, range_bytes(shift), memory_order_relaxed);
+}
+
+static size_t desc_bytes(const struct lab_zone *z)
+{
+	return round_up(z->max_pages * sizeof(struct lab_page), z->page_size);
+}
+
+/* z->pages: the zone's slot when it fits, else a reservation of its own. */
+static int desc_reserve(struct lab_zone *z)
+{
+	static lab__os_once_t once = LAB_OS_ONCE_INIT;
+	lab__os_once(&once, vmemmap_reserve);
+	unsigned int shift = atomic_load(&lab__vmemmap.shift);
+	if (atomic_load(&lab__vmemmap.bytes) && desc_bytes(z) <= (size_t)1 << shift) {
+		z->pages = (struct lab_page *)(atomic_load(&lab__vmemmap.base) +
+					       ((uintptr_t)z->slot << shift));
+		return 0;
+	}
+	int err = 0;
+	z->pages = lab__os_reserve(desc_bytes(z), z->page_size, &err);
+	if (!z->pages)
+		return err;
+	static _Atomic bool reported;
+	if (!atomic_exchange(&reported, true)) {
+		char buf[64];
+		size_t full = range_bytes(LAB_VMEMMAP_FULL_SHIFT) >> 30;
+		const char *why = lab__os_strerror(-range_err, buf, sizeof(buf));
+		if (!atomic_load(&lab__vmemmap.bytes))
+			lab__printk("labyrinth: descriptor range: %zu GiB of address space refused "
+				    "(%s), and no smaller range fits; every zone maps its "
+				    "descriptors apart, validated by a walk of the zones\n", full,
+				    why);
+		else
+			lab__printk("labyrinth: descriptor range: %zu GiB of address space refused "
+				    "(%s); took %zu MiB: zone %s and any other of more than %zu "
+				    "pages map their descriptors apart, validated by a walk of "
+				    "those zones\n", full, why,
+				    (size_t)atomic_load(&lab__vmemmap.bytes) >> 20, z->name,
+				    ((size_t)1 << shift) / sizeof(struct lab_page));
+	}
+	z->desc_outside = true;
+	atomic_fetch_add(&lab__vmemmap.nr_outside, 1);
+	return 0;
+}
+
+static int desc_commit(struct lab_zone *z, uintptr_t from, uintptr_t to)
+{
+	int rc = lab__os_commit((void *)from, to - from);
+	if (!rc && !z->desc_outside)
+		lab__os_dodump((void *)from, to - from);  /* as descriptors were before */
+	return rc;
+}
+
+static void desc_decommit(struct lab_zone *z, uintptr_t from, uintptr_t to)
+{
+	lab__os_decommit((void *)from, to - from);
+	if (!z->desc_outside)
+		lab__os_dontdump((void *)from, to - from);
+}
+
+/* After the zone left the registry: its slot back to PROT_NONE, or its own
+ * reservation unmapped; then its index may be claimed again. */
+static void desc_release(struct lab_zone *z)
+{
+	if (z->desc_outside) {
+		lab__os_release(z->pages, desc_bytes(z));
+		atomic_fetch_sub(&lab__vmemmap.nr_outside, 1);
+	} else if (z->pages) {
+		uintptr_t start = (uintptr_t)z->pages;
+		size_t used = round_up(atomic_load(&z->managed) * sizeof(struct lab_page),
+				       z->page_size);
+		if (used)
+			desc_decommit(z, start, start + used);
+	}
+	slot_release(z->slot);
 }
 
 /*
@@ -350,7 +518,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 	if (rc)
 		return rc;
 
-	rc = lab__os_commit((void *)d0, d1 - d0);
+	rc = desc_commit(z, d0, d1);
 	if (!rc)
 		rc = lab__os_prefault((void *)d0, d1 - d0);
 	if (rc)
@@ -380,7 +548,7 @@ int lab__zone_add_pages(struct lab_zone *z, size_t nr)
 undo:
 	lab__exclusive_unmap_section(z, mem, len);
 	if (d1 > fresh)
-		lab__os_decommit((void *)fresh, d1 - fresh);
+		desc_decommit(z, fresh, d1);
 	return rc;
 }
 
@@ -455,13 +623,15 @@ struct lab_zone *lab__zone_create(const struct lab_zone_config *cfg)
 	lab__os_mutex_init(&z->grow_mutex);
 
 	err = lab__exclusive_zone_init(z);  /* secure/protect.c: protection key */
+	z->slot = err ? -1 : slot_claim();  /* the registry index, and descriptor slot */
+	if (z->slot < 0 && !err)
+		err = z->slot;
 	size_t guard = lab__zone_guard_bytes(z);
 	if (!err)
 		z->base = lab__os_reserve_guarded(z->max_pages * z->page_size,
 						  z->page_size << LAB_MAX_ORDER, guard, &err);
 	if (z->base)
-		z->pages = lab__os_reserve(round_up(z->max_pages * sizeof(struct lab_page),
-						    z->page_size), z->page_size, &err);
+		err = desc_reserve(z);
 	if (!err && z->pages)
 		err = lab__debug_zone_init(z, cfg->flags);
 	if (!err && z->pages)
@@ -476,16 +646,15 @@ struct lab_zone *lab__zone_create(const struct lab_zone_config *cfg)
 	}
 	if (!err)
 		err = lab__pcp_init(z, cfg);
-	if (!err)
-		err = registry_add(z);
-	if (!err)
+	if (!err) {
+		registry_add(z);
 		lab__stats_zone_add(z);
+	}
 	if (err) {
 		lab__pcp_destroy(z);
 		lab__debug_zone_fini(z);
-		if (z->pages)
-			lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page),
-							   z->page_size));
+		if (z->slot >= 0)
+			desc_release(z);
 		if (z->base)
 			lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 		lab__exclusive_zone_fini(z);
@@ -540,10 +709,10 @@ void lab_zone_destroy(struct lab_zone *z)
 		lab__printk("labyrinth: zone %s destroyed with %zu pages still allocated\n",
 			    z->name, leaked);
 	lab__debug_zone_fini(z);  /* page_owner leak report; sanitizer marks off */
-	lab__os_release(z->pages, round_up(z->max_pages * sizeof(struct lab_page), z->page_size));
 	size_t guard = lab__zone_guard_bytes(z);
 	lab__os_release(z->base - guard, z->max_pages * z->page_size + 2 * guard);
 	lab__exclusive_zone_fini(z);
+	desc_release(z);  /* last: the index is free from here */
 	lab__os_rwlock_destroy(&z->shrinker_lock);
 	lab__os_mutex_destroy(&z->reclaim_mutex);
 	lab__os_mutex_destroy(&z->grow_mutex);

@@ -6,6 +6,7 @@
 #ifndef LAB_PAGE_ZONE_H
 #define LAB_PAGE_ZONE_H
 
+#include "base/compiler.h"
 #include "labyrinth.h"
 #include "os/thread.h"
 #include "page/counters.h"
@@ -163,6 +164,8 @@ struct lab_zone {
 	 * second (to decay a raised high, reclaim.c). */
 	uint32_t pcp_high_max[LAB_PCP_ORDERS];
 	_Atomic int kswapd_timed;
+	int slot;           /* index in the registry, and of the descriptor slot */
+	bool desc_outside;  /* descriptors mapped outside the range (lab__vmemmap) */
 	/* The kernel's init_on_free for an exclusive zone (secure/owner.c): every
 	 * block is wiped on its way back, so a hand-out needs no second wipe.
 	 * Fixed at creation. */
@@ -263,20 +266,66 @@ extern _Atomic int lab__registry_used;
 			continue;                                                           \
 		else
 
+/*
+ * The descriptor range (zone.c), as the kernel's vmemmap: every zone's
+ * descriptors in one reservation made at the first zone's creation, slot i
+ * (1 << shift bytes) for the zone at lab__registry[i] (zone[i] below,
+ * published and unpublished with it), committed as the zone grows and
+ * decommitted when it is destroyed.  A descriptor is then validated in
+ * O(1): its offset in the range names the slot, the slot's zone (NULL for a
+ * free slot) its bound.  The full range gives every zone the library allows
+ * (LAB_NO_PFN - 1 pages) a slot: LAB_MAX_ZONES << 37 bytes, 8 TiB of address
+ * space, PROT_NONE and MAP_NORESERVE (no commit charge), MADV_DONTDUMP where
+ * nothing is committed.  Where it is refused (RLIMIT_AS, Valgrind,
+ * ThreadSanitizer), an eighth of the largest range that would fit is taken
+ * (slots of at least 1 << LAB_VMEMMAP_MIN_SHIFT bytes); a zone too large for
+ * a slot maps its descriptors apart ("outside"), as every zone does when no
+ * range could be had, and a descriptor outside the range is looked for by a
+ * walk of the registry, as before the range.  Until then, and without a
+ * range, base and shift are 0: every pointer but the first LAB_MAX_ZONES
+ * bytes goes to the walk, and zone[] is all NULL.  Written once, before the
+ * first zone is published (a lookup racing with it finds zone[] empty,
+ * whatever it reads); relaxed loads on the fast path.
+ */
+struct lab__vmemmap {
+	/* The zone in each slot: lab__registry's, less the zones outside
+	 * (first: the lookup indexes it without an offset). */
+	_Atomic(struct lab_zone *) zone[LAB_MAX_ZONES];
+	_Atomic uintptr_t base;
+	_Atomic unsigned int shift;
+	_Atomic int nr_outside;   /* zones whose descriptors lie outside the range */
+	_Atomic uintptr_t bytes;  /* LAB_MAX_ZONES << shift; 0 without a range */
+};
+extern struct lab__vmemmap lab__vmemmap;
+#define LAB_VMEMMAP_FULL_SHIFT 37  /* (LAB_NO_PFN - 1) * 32 bytes fit in 1 << 37 */
+#define LAB_VMEMMAP_MIN_SHIFT  21  /* 64 Ki descriptors: 256 MiB of 4 KiB pages */
+
+/* Zones with their descriptors outside the range: the walk (zone.c). */
+struct lab_zone *lab__zone_of_desc_outside(uintptr_t desc);
+
 /* The zone whose descriptor array holds desc, or NULL: a descriptor that is
- * no descriptor of a live zone is caught here.  Inline: every free asks. */
+ * no descriptor of a live zone is caught here.  Inline: every free asks.
+ * The offset in the slot, rotated right by 5 bits, is the pfn when it is a
+ * multiple of 32 and at least 1 << 59 when it is not: one compare with
+ * managed tests both. */
 static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 {
 	uintptr_t d = (uintptr_t)desc;
-	struct lab_zone *z;
-	lab__for_each_zone(z) {
-		uintptr_t start = (uintptr_t)z->pages;
-		uintptr_t end = start + atomic_load_explicit(&z->managed, memory_order_relaxed) *
-						sizeof(struct lab_page);
-		if (d >= start && d < end)
-			return (d - start) % sizeof(struct lab_page) ? NULL : z;
+	uintptr_t slot = (d - atomic_load_explicit(&lab__vmemmap.base, memory_order_relaxed)) >>
+			 atomic_load_explicit(&lab__vmemmap.shift, memory_order_relaxed);
+	static_assert(sizeof(struct lab_page) == 1 << 5, "the rotation below");
+	if (lab_likely(slot < LAB_MAX_ZONES)) {
+		struct lab_zone *z = atomic_load_explicit(&lab__vmemmap.zone[slot],
+							  memory_order_acquire);
+		if (lab_unlikely(!z))
+			return NULL;
+		uintptr_t off = d - (uintptr_t)z->pages;
+		off = off >> 5 | off << (sizeof(off) * 8 - 5);
+		if (lab_likely(off < atomic_load_explicit(&z->managed, memory_order_relaxed)))
+			return z;
+		return NULL;
 	}
-	return NULL;
+	return lab__zone_of_desc_outside(d);
 }
 struct lab_zone *lab__zone_of_addr(const void *addr);
 /* Hold the registry (no zone comes or goes) while walking it to read what
