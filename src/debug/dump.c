@@ -78,7 +78,7 @@ static void print_vmstat(const struct lab_zone_stats *st, FILE *out)
 #define ORDERS(field, name)                                                     \
 	for (int o = 0; o <= LAB_MAX_ORDER; o++)                                \
 		fprintf(out, "%s%d %llu\n", name, o, (unsigned long long)st->field[o]);
-	LAB_ZONE_STATS(LINE, LINE, ORDERS)
+	LAB_ZONE_STATS(LINE, LINE, ORDERS, LINE)
 #undef LINE
 #undef ORDERS
 }

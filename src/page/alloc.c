@@ -81,14 +81,13 @@ static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp
 			lab__reserve_highatomic(z, pfn);
 		z->nr_allocated += (size_t)1 << order;
 		lab__hand_out(page, gfp);
+		/* Under the lock: the counters' locked cells (counters.h). */
+		zone_stat_inc_locked(z, alloc_success);
+		zone_stat_inc_locked(z, alloc_order[order]);
 	}
 	lab__zone_unlock(z);
-	if (page) {
-		zone_stat_inc(z, alloc_success);
-		zone_stat_inc(z, alloc_order[order]);
-		if (free_before <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
-			zone_stat_inc(z, reserve_use);
-	}
+	if (page && free_before <= atomic_load_explicit(&z->wmark[WMARK_MIN], memory_order_relaxed))
+		zone_stat_inc(z, reserve_use);
 	return page;
 }
 

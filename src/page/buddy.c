@@ -19,38 +19,47 @@ static inline size_t pageblock_of(const struct lab_zone *z, size_t pfn)
 	return pfn >> z->pageblock_order;
 }
 
-static void list_add(struct lab_zone *z, size_t pfn, unsigned int order, unsigned int mt)
+/*
+ * The list primitives take the descriptor array (read once by the caller: a
+ * store through a descriptor could otherwise make the compiler read z->pages
+ * again) and the block's order and type as the caller knows them, and leave
+ * z->nr_free to the caller, which adds the net change once: it is exact again
+ * before the zone lock is released, and only holders of the lock read it.
+ */
+static inline void list_add(struct lab_zone *z, struct lab_page *pages, size_t pfn,
+			    unsigned int order, unsigned int mt)
 {
 	struct free_area *area = &z->area[order];
-	struct lab_page *p = pfn_to_page(z, pfn);
+	struct lab_page *p = &pages[pfn];
 	uint32_t old = area->head[mt];
 
 	p->prev = LAB_NO_PFN;
 	p->next = old;
 	if (old != LAB_NO_PFN)
-		pfn_to_page(z, old)->prev = (uint32_t)pfn;
+		pages[old].prev = (uint32_t)pfn;
 	area->head[mt] = (uint32_t)pfn;
 	/* Read without the lock by the per-CPU fast path's watermark check. */
 	__atomic_store_n(&area->nr_free[mt], area->nr_free[mt] + 1, __ATOMIC_RELAXED);
 	p->order = (uint8_t)order;
 	p->list_mt = (uint8_t)mt;
 	set_page_flags(p, PG_buddy);
-	z->nr_free += (size_t)1 << order;
 }
 
-static void list_del(struct lab_zone *z, size_t pfn)
+/* Unlink the free block at pfn, of that order on the list of type mt. */
+static inline void list_del(struct lab_zone *z, struct lab_page *pages, size_t pfn,
+			    unsigned int order, unsigned int mt)
 {
-	struct lab_page *p = pfn_to_page(z, pfn);
-	struct free_area *area = &z->area[p->order];
+	struct lab_page *p = &pages[pfn];
+	struct free_area *area = &z->area[order];
+	uint32_t next = p->next, prev = p->prev;
 
-	if (p->prev != LAB_NO_PFN)
-		pfn_to_page(z, p->prev)->next = p->next;
+	if (prev != LAB_NO_PFN)
+		pages[prev].next = next;
 	else
-		area->head[p->list_mt] = p->next;
-	if (p->next != LAB_NO_PFN)
-		pfn_to_page(z, p->next)->prev = p->prev;
-	__atomic_store_n(&area->nr_free[p->list_mt], area->nr_free[p->list_mt] - 1, __ATOMIC_RELAXED);
-	z->nr_free -= (size_t)1 << p->order;
+		area->head[mt] = next;
+	if (next != LAB_NO_PFN)
+		pages[next].prev = prev;
+	__atomic_store_n(&area->nr_free[mt], area->nr_free[mt] - 1, __ATOMIC_RELAXED);
 	p->next = p->prev = LAB_NO_PFN;
 	set_page_flags(p, 0);
 }
@@ -76,22 +85,26 @@ void lab__buddy_free(struct lab_zone *z, size_t pfn, unsigned int order)
 	LAB_ASSERT_EXPENSIVE(!block_has_free_page(z, pfn, order));
 	unsigned int mt = z->pageblock_mt[pageblock_of(z, pfn)];
 
-	set_page_flags(pfn_to_page(z, pfn), 0);  /* it may end up a tail */
+	struct lab_page *pages = z->pages;
+	size_t freed = (size_t)1 << order;
+
+	set_page_flags(&pages[pfn], 0);  /* it may end up a tail */
 	while (order < LAB_MAX_ORDER) {
 		size_t buddy = pfn ^ ((size_t)1 << order);
 		if (buddy >= managed)
 			break;
-		struct lab_page *bp = pfn_to_page(z, buddy);
+		struct lab_page *bp = &pages[buddy];
 		if (!(page_flags(bp) & PG_buddy) || bp->order != order)
 			break;
 		/* Pageblocks of different types do not merge (highatomic stays apart). */
 		if (bp->list_mt != mt)
 			break;
-		list_del(z, buddy);
+		list_del(z, pages, buddy, order, mt);
 		pfn &= buddy;
 		order++;
 	}
-	list_add(z, pfn, order, mt);
+	list_add(z, pages, pfn, order, mt);
+	z->nr_free += freed;  /* the buddies merged in were free already */
 }
 
 /* Free an arbitrary range as the largest aligned blocks that fit. */
@@ -112,18 +125,20 @@ void lab__free_range(struct lab_zone *z, size_t start, size_t nr)
 /* __rmqueue_smallest(): the smallest free block of at least order, split down. */
 static struct lab_page *rmqueue_smallest(struct lab_zone *z, unsigned int order, unsigned int mt)
 {
+	struct lab_page *pages = z->pages;
 	for (unsigned int o = order; o <= LAB_MAX_ORDER; o++) {
 		uint32_t pfn = z->area[o].head[mt];
 		if (pfn == LAB_NO_PFN)
 			continue;
-		list_del(z, pfn);
+		list_del(z, pages, pfn, o, mt);
 		/* expand(): hand the upper halves back, largest first. */
 		while (o > order) {
 			o--;
-			list_add(z, pfn + ((size_t)1 << o), o, mt);
+			list_add(z, pages, pfn + ((size_t)1 << o), o, mt);
 		}
+		z->nr_free -= (size_t)1 << order;  /* the halves stay free */
 		/* The head keeps its order from here on (lab__hand_out). */
-		struct lab_page *page = pfn_to_page(z, pfn);
+		struct lab_page *page = &pages[pfn];
 		page->order = (uint8_t)order;
 		return page;
 	}
@@ -148,7 +163,7 @@ struct lab_page *lab__rmqueue(struct lab_zone *z, unsigned int order, unsigned i
 		if (page->list_mt != MT_HIGHATOMIC)
 			goto out;
 	}
-	zone_stat_inc(z, highatomic_use);
+	zone_stat_inc_locked(z, highatomic_use);
 out:
 	lab_trace(mm_page_alloc_zone_locked, page, order, page->list_mt);
 	return page;
@@ -163,12 +178,13 @@ static void move_freepages_block(struct lab_zone *z, size_t pb, unsigned int mt)
 
 	if (end > managed)
 		end = managed;
+	struct lab_page *pages = z->pages;
 	for (size_t pfn = start; pfn < end;) {
-		struct lab_page *p = pfn_to_page(z, pfn);
+		struct lab_page *p = &pages[pfn];
 		if (page_flags(p) & PG_buddy) {
 			unsigned int order = p->order;
-			list_del(z, pfn);
-			list_add(z, pfn, order, mt);
+			list_del(z, pages, pfn, order, p->list_mt);
+			list_add(z, pages, pfn, order, mt);  /* nr_free stays */
 			pfn += (size_t)1 << order;
 		} else {
 			pfn++;
@@ -262,7 +278,7 @@ void lab__defer_free(struct lab_zone *z, size_t pfn, unsigned int order)
 							memory_order_relaxed));
 }
 
-void lab__drain_deferred(struct lab_zone *z)
+void lab__drain_deferred_list(struct lab_zone *z)
 {
 	LAB_ASSERT(zone_lock_held_by_self(z));
 	uint64_t head = atomic_load_explicit(&z->deferred_head, memory_order_relaxed);

@@ -142,6 +142,35 @@ static void release_block(struct lab_zone *z, struct lab_page *page, unsigned in
 	lab__free_block(z, page, order);
 }
 
+/*
+ * A free of a block's only reference (the caller read the count 1, with
+ * acquire: every put that brought it there happened before).  Nobody else
+ * may drop or take a reference now, so the claim, the one atomic instruction
+ * that makes exactly one of two racing frees win, stands for the drop as
+ * well, as on the fast path (free_fast), and the count goes to 0 with a
+ * plain store: one locked instruction instead of two.  The checks and
+ * reports of a put that finds itself last: a racing second free loses the
+ * claim and is reported as a double free (and leaves the count to the
+ * winner); a block whose page lock is held is leaked and reported.
+ */
+static void free_only_ref(struct lab_zone *z, struct lab_page *page, unsigned int order)
+{
+	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
+	uint32_t old;
+	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
+	if (lab_unlikely(!mark)) {
+		lab__bad_page_state(z, page, old, bad_free_reason(old));
+		return;
+	}
+	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
+	if (lab_unlikely(mark == PG_bad)) {
+		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
+		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
+		return;
+	}
+	release_block(z, page, order, exclusive);
+}
+
 void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
 	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
@@ -209,10 +238,13 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 		return;
 	}
 	size_t pfn = page_to_pfn(z, page);
-	zone_stat_inc(z, free_calls);
+	/* free_calls: the locked cell under the lock, the atomic one for a
+	 * deferred free (counters.h). */
 	if (!lab__zone_lock_atomic(z)) {
+		zone_stat_inc(z, free_calls);
 		lab__defer_free(z, pfn, order);
 	} else {
+		zone_stat_inc_locked(z, free_calls);
 		lab__drain_deferred(z);
 		lab__buddy_free(z, pfn, order);
 		z->nr_allocated -= (size_t)1 << order;
@@ -363,12 +395,16 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 	 * With a single reference there is no other holder to race with (a
 	 * get needs a reference), and the block keeps its shape throughout, as
 	 * a concurrent lab_zone_check() or a fork() child expects. */
-	int32_t count = atomic_load_explicit(&page->refcount, memory_order_relaxed);
+	int32_t count = atomic_load_explicit(&page->refcount, memory_order_acquire);
 	if (lab_unlikely(count <= 0)) {
 		lab__put_testzero(z, page);  /* reports the put without a reference */
 		return;
 	}
-	bool split = !compound && order && count > 1;
+	if (lab_likely(count == 1)) {
+		free_only_ref(z, page, order);
+		return;
+	}
+	bool split = !compound && order;
 	if (split && !split_block(page, order)) {
 		/* Another free split it, or is splitting it now: leaking the head
 		 * would pull it from under that free, so only report. */

@@ -198,10 +198,8 @@ bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns)
 	return rc == 0 || rc == -EAGAIN;
 }
 
-void lab__wake_waiters(struct lab_zone *z)
+void lab__wake_waiters_now(struct lab_zone *z)
 {
-	if (atomic_load(&z->nr_waiters) == 0)
-		return;
 	atomic_fetch_add(&z->free_seq, 1);
 	lab__os_futex_wake(&z->free_seq, INT32_MAX);
 }

@@ -7,6 +7,7 @@
 
 #include "page/zone.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,7 +18,15 @@ void lab__kswapd_stop(struct lab_zone *z);
 unsigned long lab__shrink_slab(struct lab_zone *z, lab_gfp_t gfp, int priority);
 unsigned long lab__direct_reclaim(struct lab_zone *z, lab_gfp_t gfp, unsigned int order);
 bool lab__wait_for_free(struct lab_zone *z, uint32_t seq, int64_t timeout_ns);
-void lab__wake_waiters(struct lab_zone *z);
+void lab__wake_waiters_now(struct lab_zone *z);
+/* After a free: wake the sleeping allocators, if any (a futex wake).  Inline:
+ * nearly always nobody waits, and then it is one load and no locked
+ * instruction. */
+static inline void lab__wake_waiters(struct lab_zone *z)
+{
+	if (atomic_load(&z->nr_waiters) != 0)
+		lab__wake_waiters_now(z);
+}
 /* Add memory to a LAB_ZONE_GROW zone for a block of order (reclaim.c's
  * grow_step says how much), under its grow mutex: may sleep.  True when the
  * zone grew, by this call or by another while this one waited. */

@@ -46,10 +46,11 @@ static void get_stats(const struct lab_zone *cz, struct lab_zone_stats *out)
 	/* Every event counter (counters.h), then what the per-CPU lists
 	 * counted on their own. */
 #define COPY_EVENT(field, name) out->field = LOAD(field);
+#define COPY_SPLIT(field, name) out->field = LOAD(field) + LOAD(locked.field);
 #define COPY_ORDERS(field, name) \
 	for (int o = 0; o <= LAB_MAX_ORDER; o++) \
-		out->field[o] = LOAD(field[o]);
-	LAB_ZONE_STATS(LAB_COUNTER_NONE, COPY_EVENT, COPY_ORDERS)
+		out->field[o] = LOAD(field[o]) + LOAD(locked.field[o]);
+	LAB_ZONE_STATS(LAB_COUNTER_NONE, COPY_EVENT, COPY_ORDERS, COPY_SPLIT)
 	for (int o = 0; o < LAB_PCP_ORDERS; o++) {
 		out->alloc_order[o] += pcp.hit[o];
 		out->alloc_success += pcp.hit[o];

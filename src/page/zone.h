@@ -8,6 +8,7 @@
 
 #include "base/compiler.h"
 #include "labyrinth.h"
+#include "base/assert.h"
 #include "os/thread.h"
 #include "page/counters.h"
 #include "page/page.h"
@@ -57,12 +58,18 @@ struct zone_wait {
 
 enum { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
 
-/* The zone's event counters (counters.h), bumped with zone_stat_inc(). */
+/* The zone's event counters (counters.h): every counter's atomic cell,
+ * bumped with zone_stat_inc(), then the cells of the SPLIT and ORDERS ones
+ * that only holders of the zone lock write (zone_stat_inc_locked()). */
 #define LAB_COUNTER_NONE(field, name)
 #define LAB_COUNTER_FIELD(field, name) _Atomic uint64_t field;
 #define LAB_COUNTER_ORDERS(field, name) _Atomic uint64_t field[LAB_NR_ORDERS];
 struct zone_counters {
-	LAB_ZONE_STATS(LAB_COUNTER_NONE, LAB_COUNTER_FIELD, LAB_COUNTER_ORDERS)
+	LAB_ZONE_STATS(LAB_COUNTER_NONE, LAB_COUNTER_FIELD, LAB_COUNTER_ORDERS, LAB_COUNTER_FIELD)
+	struct {
+		LAB_ZONE_STATS(LAB_COUNTER_NONE, LAB_COUNTER_NONE, LAB_COUNTER_ORDERS,
+			       LAB_COUNTER_FIELD)
+	} locked;
 };
 
 /*
@@ -195,6 +202,17 @@ enum {
 
 #define zone_stat_inc(z, field) \
 	atomic_fetch_add_explicit(&(z)->stat.field, 1, memory_order_relaxed)
+/* A SPLIT or ORDERS counter (counters.h) by a holder of the zone lock: no
+ * locked instruction, exact because every writer of the cell holds the lock;
+ * readers (stats.c) load it relaxed, with or without the lock. */
+#define zone_stat_inc_locked(z, field)                                                  \
+	do {                                                                            \
+		LAB_ASSERT(zone_lock_held_by_self(z));                                  \
+		atomic_store_explicit(&(z)->stat.locked.field,                          \
+				      atomic_load_explicit(&(z)->stat.locked.field,     \
+							   memory_order_relaxed) + 1,   \
+				      memory_order_relaxed);                            \
+	} while (0)
 #define zone_stat_add(z, field, n) \
 	atomic_fetch_add_explicit(&(z)->stat.field, (n), memory_order_relaxed)
 
