@@ -136,6 +136,15 @@ static void model_free(struct list_model *m, unsigned int batch, unsigned int hi
 	m->free++;
 }
 
+/* A small zone with fixed per-CPU lists (batch 8, high 32): the pcp-* modes. */
+static struct lab_zone *small_pcp_zone(const char *name)
+{
+	struct lab_zone_config cfg = { .name = name, .pages = 4096, .flags = LAB_ZONE_NO_KSWAPD,
+				       .wmark_min = 64, .wmark_low = 80, .wmark_high = 96,
+				       .pcp_batch = 8, .pcp_high = 32 };
+	return lab_zone_create(&cfg);
+}
+
 static int pcp_count(void)
 {
 	cpu_set_t cpus;
@@ -145,11 +154,7 @@ static int pcp_count(void)
 		perror("sched_setaffinity");
 		return 1;
 	}
-	struct lab_zone_config cfg = { .name = "count", .pages = 4096,
-				       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
-				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
-				       .pcp_high = 32 };
-	struct lab_zone *z = lab_zone_create(&cfg);
+	struct lab_zone *z = small_pcp_zone("count");
 	if (!z)
 		return 1;
 	static struct lab_page *held[100];
@@ -344,11 +349,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "pcp-probe")) {
-		struct lab_zone_config cfg = { .name = "probe", .pages = 4096,
-					       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
-					       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8,
-					       .pcp_high = 32 };
-		struct lab_zone *z = lab_zone_create(&cfg);
+		struct lab_zone *z = small_pcp_zone("probe");
 		if (!z)
 			return 1;
 		struct lab_page *p[100];

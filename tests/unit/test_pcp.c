@@ -421,12 +421,14 @@ Test(pcp, tails_of_a_referenced_block_go_to_the_lists_with_their_order)
 
 /* A zone whose per-CPU high is derived, so adaptive: floor the low
  * watermark over the CPUs, bound an eighth of the zone over the CPUs. */
+static const struct lab_zone_config adaptive_cfg = {
+	.name = "pcp-adapt", .pages = 16384, .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
+	.wmark_low = 80, .wmark_high = 96, .pcp_batch = 8
+};
+
 static struct lab_zone *adaptive_zone(void)
 {
-	struct lab_zone_config cfg = { .name = "pcp-adapt", .pages = 16384,
-				       .flags = LAB_ZONE_NO_KSWAPD, .wmark_min = 64,
-				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8 };
-	struct lab_zone *z = lab_zone_create(&cfg);
+	struct lab_zone *z = lab_zone_create(&adaptive_cfg);
 	cr_assert_not_null(z);
 	return z;
 }
@@ -467,6 +469,28 @@ static size_t live_set(const struct lab_zone_stats *st)
 	if (n > 1024)
 		n = 1024;
 	return n > st->pcp_high + 2 * st->pcp_batch ? n : 0;
+}
+
+/* On CPU 0, a zone of cfg whose high rose above its floor by rounds of the
+ * live set (*n, skipped on a machine without a margin); st as it is then. */
+static struct lab_zone *raised_zone(const struct lab_zone_config *cfg, struct lab_zone_stats *st,
+				    size_t *n)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = lab_zone_create(cfg);
+	cr_assert_not_null(z);
+	lab_zone_get_stats(z, st);
+	*n = live_set(st);
+	if (!*n)
+		cr_skip_test("%ld CPUs: no margin for an adaptive high",
+			     sysconf(_SC_NPROCESSORS_CONF));
+	uint64_t first, last;
+	raise_high(z, *n, &first, &last);
+	lab_zone_get_stats(z, st);
+	cr_assert_gt(st->pcp_high_now, st->pcp_high);
+	return z;
 }
 
 /*
@@ -534,21 +558,11 @@ Test(pcp, a_configured_high_stays_fixed)
  */
 Test(pcp, high_falls_back_when_idle_and_under_pressure)
 {
-	if (!lists_on())
-		cr_skip_test("per-CPU lists are off");
-	pin_to_cpu(0);
-	struct lab_zone *z = adaptive_zone();
 	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	size_t n = live_set(&st);
-	if (!n)
-		cr_skip_test("%ld CPUs: no margin for an adaptive high",
-			     sysconf(_SC_NPROCESSORS_CONF));
-	uint64_t first, last;
-	raise_high(z, n, &first, &last);
-	lab_zone_get_stats(z, &st);
+	size_t n;
+	struct lab_zone *z = raised_zone(&adaptive_cfg, &st, &n);
 	size_t raised = st.pcp_high_now;
-	cr_assert_gt(raised, st.pcp_high);
+	uint64_t first, last;
 	cr_assert_gt(st.pcp, st.pcp_high, "the lists hold more than the floor");
 
 	/* The first tick sees the rounds just run: a CPU at work keeps its high. */
@@ -588,21 +602,10 @@ Test(pcp, high_falls_back_when_idle_and_under_pressure)
  */
 Test(pcp, below_the_high_watermark_high_shrinks_and_nothing_is_stranded)
 {
-	if (!lists_on())
-		cr_skip_test("per-CPU lists are off");
-	pin_to_cpu(0);
-	struct lab_zone *z = adaptive_zone();
 	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	size_t n = live_set(&st);
-	if (!n)
-		cr_skip_test("%ld CPUs: no margin for an adaptive high",
-			     sysconf(_SC_NPROCESSORS_CONF));
-	uint64_t first, last;
-	raise_high(z, n, &first, &last);
-	lab_zone_get_stats(z, &st);
+	size_t n;
+	struct lab_zone *z = raised_zone(&adaptive_cfg, &st, &n);
 	size_t raised = st.pcp_high_now;
-	cr_assert_gt(raised, st.pcp_high);
 
 	/* Take the zone below its high watermark, then return pages: each full
 	 * list finds the zone short and lowers high instead of raising it. */
@@ -627,24 +630,12 @@ Test(pcp, below_the_high_watermark_high_shrinks_and_nothing_is_stranded)
  * high is raised: the wait is a bound, not a measurement (20 s at most). */
 Test(pcp, kswapd_decays_a_raised_high)
 {
-	if (!lists_on())
-		cr_skip_test("per-CPU lists are off");
-	pin_to_cpu(0);
 	struct lab_zone_config cfg = { .name = "pcp-kswapd", .pages = 16384, .wmark_min = 64,
 				       .wmark_low = 80, .wmark_high = 96, .pcp_batch = 8 };
-	struct lab_zone *z = lab_zone_create(&cfg);
-	cr_assert_not_null(z);
 	struct lab_zone_stats st;
-	lab_zone_get_stats(z, &st);
-	size_t n = live_set(&st);
-	if (!n)
-		cr_skip_test("%ld CPUs: no margin for an adaptive high",
-			     sysconf(_SC_NPROCESSORS_CONF));
-	uint64_t first, last;
-	raise_high(z, n, &first, &last);
-	lab_zone_get_stats(z, &st);
+	size_t n;
+	struct lab_zone *z = raised_zone(&cfg, &st, &n);
 	size_t raised = st.pcp_high_now;
-	cr_assert_gt(raised, st.pcp_high);
 	for (int i = 0; i < 200 && st.pcp_high_now >= raised; i++) {
 		usleep(100 * 1000);
 		lab_zone_get_stats(z, &st);
