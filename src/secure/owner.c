@@ -123,13 +123,17 @@ int lab_page_transfer(struct lab_page *page, lab_owner_t new_owner)
  * way back (exclusive or not: lab__free_scrub on every path to a free list
  * or a mempool's reserve), and its fresh memory is zero, so what it hands
  * out is zero already and ZERO or EXCLUSIVE costs no second wipe.  Not with
- * poisoning, which fills free blocks.  A block written while free (a use
- * after free) is then handed out dirty, as with the kernel's init_on_free;
- * debug builds check every such hand-out and report it.
+ * poisoning, which fills free blocks, nor under ASan or Valgrind.  A block
+ * written while free (a use after free) is then handed out dirty, as with
+ * the kernel's init_on_free; debug builds check every such hand-out and
+ * report it.
  */
 void lab__exclusive_zone_debug(struct lab_zone *z)
 {
-	z->zero_on_free = (z->flags & LAB_ZONE_SECRET) && !(z->debug & ZONE_DEBUG_POISON);
+	/* Nor where free pages are marked for ASan or Valgrind: a hand-out marks
+	 * its block as new (undefined) memory, which ZERO must then define. */
+	z->zero_on_free = (z->flags & LAB_ZONE_SECRET) &&
+			  !(z->debug & (ZONE_DEBUG_POISON | ZONE_DEBUG_SANITIZE));
 }
 
 static bool all_zero(const struct lab_zone *z, const char *p, size_t len)
