@@ -270,7 +270,7 @@ static void format(struct out *o, const char *fmt, va_list ap)
 		}
 		/* The length modifier goes back in ('q' is the kernel's "ll"). */
 		if (len[0] == 'q')
-			strcpy(len, "ll");
+			memcpy(len, "ll", 3);
 		size_t ll = strlen(len);
 		memcpy(spec + sl, len, ll);
 		sl += ll;
