@@ -19,6 +19,8 @@
  * stderr taken at start-up).
  */
 #include "fuzz.h"
+#define FUZZ_TARGET "fuzz_slab"
+#include "reader.h"
 
 #include <errno.h>
 #include <labyrinth.h>
@@ -28,44 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct reader *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t u16(struct reader *r)
-{
-	uint16_t lo = u8(r);
-	return (uint16_t)(lo | (uint16_t)u8(r) << 8);
-}
-
-static int report_fd = STDERR_FILENO;
-static uint64_t step_no;
-static const char *op_name = "start";
-
-__attribute__((format(printf, 1, 2), noreturn))
-static void fail(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	dprintf(report_fd, "fuzz_slab: step %llu (%s): %s\n", (unsigned long long)step_no,
-		op_name, buf);
-	abort();
-}
-
-#define expect(cond, ...) do { if (!(cond)) fail(__VA_ARGS__); } while (0)
 
 /* ---- the model ----------------------------------------------------------- */
 
