@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -256,4 +258,45 @@ pid_t start_exporter(const char *mode, int *to_child)
 	cr_assert_eq(atoi(buf + 6), pid, "%s", buf);
 	*to_child = in[1];
 	return pid;
+}
+
+void signal_storm(void (*handler)(int), void *(*worker)(void *),
+		  _Atomic unsigned long *progress, _Atomic bool *stop)
+{
+	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
+	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	/* Only the workers take the signal, so it lands inside the library. */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	pthread_t t[2];
+	for (long i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, worker, (void *)i), 0);
+	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* The watchdog: 5 s without progress in a row is a stall (a second
+	 * alone can pass on a loaded 2-CPU machine). */
+	unsigned long last[2] = { 0, 0 };
+	int still[2] = { 0, 0 };
+	for (int s = 0; s < seconds; s++) {
+		struct timespec one = { 1, 0 };
+		while (nanosleep(&one, &one))
+			;
+		for (int i = 0; i < 2; i++) {
+			unsigned long now = atomic_load(&progress[i]);
+			still[i] = now == last[i] ? still[i] + 1 : 0;
+			cr_assert_lt(still[i], 5, "worker %d stalled from second %d", i, s - 4);
+			last[i] = now;
+		}
+	}
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	atomic_store(stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	signal(SIGALRM, SIG_IGN);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
 }

@@ -8,6 +8,8 @@
 
 #include <criterion/criterion.h>
 #include <labyrinth.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -79,5 +81,16 @@ pid_t start_exporter(const char *mode, int *to_child);
 /* True under Valgrind, which emulates the CPU and the system calls: tests of
  * what the real kernel path does (seccomp, page faults, rseq) skip there. */
 bool running_on_valgrind(void);
+
+/*
+ * A signal storm: handler installed for SIGALRM, which arrives every 100 us
+ * for LAB_STORM_SECONDS seconds (default 20) and only in the two threads
+ * running worker((void *)0) and worker((void *)1), which unblock it (it is
+ * blocked before they start; a caller that makes other threads first blocks
+ * it before them); a worker whose progress[i]
+ * stands still 5 s in a row fails the test.  Sets *stop and joins them.
+ */
+void signal_storm(void (*handler)(int), void *(*worker)(void *),
+		  _Atomic unsigned long *progress, _Atomic bool *stop);
 
 #endif

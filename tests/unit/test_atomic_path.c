@@ -222,43 +222,8 @@ static void *storm_worker(void *arg)
 
 Test(atomic_path, signal_storm_neither_deadlocks_nor_loses_pages, .timeout = 120)
 {
-	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
 	storm.z = storm_zone(400);  /* 300 live pages per thread: constant pressure */
-	struct sigaction sa = { .sa_handler = storm_handler, .sa_flags = SA_RESTART };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	/* Only the workers take the signal, so it lands inside the library. */
-	sigset_t alrm;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
-	pthread_t t[2];
-	for (long i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, storm_worker, (void *)i);
-	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
-	setitimer(ITIMER_REAL, &it, NULL);
-	/* The watchdog: a worker that makes no progress for 5 s in a row is
-	 * stalled (a second alone can pass on a loaded 2-CPU machine). */
-	unsigned long last[2] = { 0, 0 };
-	int still[2] = { 0, 0 };
-	for (int s = 0; s < seconds; s++) {
-		struct timespec one = { 1, 0 };
-		while (nanosleep(&one, &one))
-			;
-		for (int i = 0; i < 2; i++) {
-			unsigned long now = atomic_load(&storm.progress[i]);
-			still[i] = now == last[i] ? still[i] + 1 : 0;
-			cr_assert_lt(still[i], 5, "worker %d stalled from second %d", i, s - 4);
-			last[i] = now;
-		}
-	}
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	setitimer(ITIMER_REAL, &off, NULL);
-	atomic_store(&storm.stop, true);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	signal(SIGALRM, SIG_IGN);
-	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	signal_storm(storm_handler, storm_worker, storm.progress, &storm.stop);
 	cr_assert_gt(atomic_load(&storm.handler_allocs), 0);
 	cr_log_info("handler allocations %lu, handler failures %lu",
 		    atomic_load(&storm.handler_allocs), atomic_load(&storm.handler_fails));

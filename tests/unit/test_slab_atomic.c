@@ -275,7 +275,6 @@ static void *storm_worker(void *arg)
 
 Test(slab_atomic, signal_storm_neither_deadlocks_nor_loses_objects, .timeout = 120)
 {
-	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
 	/* Only the workers take the signal: blocked before any other thread
 	 * (kswapd) is made, so that none inherits it unblocked. */
 	sigset_t alrm;
@@ -286,34 +285,7 @@ Test(slab_atomic, signal_storm_neither_deadlocks_nor_loses_objects, .timeout = 1
 	static struct mix warm;
 	make_everything(&warm, z);
 	storm.c = warm.c;
-	struct sigaction sa = { .sa_handler = storm_handler, .sa_flags = SA_RESTART };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	pthread_t t[2];
-	for (long i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, storm_worker, (void *)i);
-	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
-	setitimer(ITIMER_REAL, &it, NULL);
-	unsigned long last[2] = { 0, 0 };
-	int still[2] = { 0, 0 };
-	for (int s = 0; s < seconds; s++) {
-		struct timespec one = { 1, 0 };
-		while (nanosleep(&one, &one))
-			;
-		for (int i = 0; i < 2; i++) {
-			unsigned long now = atomic_load(&storm.progress[i]);
-			still[i] = now == last[i] ? still[i] + 1 : 0;
-			cr_assert_lt(still[i], 5, "worker %d stalled from second %d", i, s - 4);
-			last[i] = now;
-		}
-	}
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	setitimer(ITIMER_REAL, &off, NULL);
-	atomic_store(&storm.stop, true);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	signal(SIGALRM, SIG_IGN);
-	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	signal_storm(storm_handler, storm_worker, storm.progress, &storm.stop);
 	cr_assert_gt(atomic_load(&storm.handler_allocs), 0);
 	struct lab_kmem_cache_stats st = cstats(storm.c);
 	cr_log_info("handler allocations %lu, failures %lu; deferred frees %llu, detached slabs %llu",
