@@ -91,6 +91,20 @@ void set_free(struct lab_zone *z, struct held *h, size_t target)
 	cr_assert_eq(zone_free(z), target);
 }
 
+int in_child(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		_exit(fn(arg));
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
 int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len)
 {
 	int fds[2];

@@ -35,6 +35,10 @@ void set_free(struct lab_zone *z, struct held *h, size_t target);
 /* Run fn(arg) in a forked child; its stderr goes into out (NUL-terminated).
  * Returns the child's wait status. */
 int run_in_child(void (*fn)(void *), void *arg, char *out, size_t len);
+/* Fork; the child runs fn(arg) and exits with what it returns.  Returns the
+ * child's wait status.  SIGSEGV is reset in the child so that a fault kills
+ * it even under AddressSanitizer, which would otherwise catch it. */
+int in_child(int (*fn)(void *), void *arg);
 
 /* Run a shell command; its stdout and stderr go into out (NUL-terminated).
  * Returns the wait status. */

@@ -164,23 +164,6 @@ static struct vma vma_at(const void *addr)
 	return v;
 }
 
-/* Fork; the child runs fn(arg) and exits with what it returns.  Returns the
- * child's wait status.  SIGSEGV is reset in the child so that a fault kills
- * it even under AddressSanitizer, which would otherwise catch it. */
-static int in_child(int (*fn)(void *), void *arg)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL);
-		_exit(fn(arg));
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 static void assert_killed_by_segv(int status)
 {
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,

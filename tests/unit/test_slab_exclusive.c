@@ -49,22 +49,6 @@ static ssize_t kernel_read(const void *addr, void *buf, size_t len)
 	return n < 0 ? -err : n;
 }
 
-/* Fork; the child runs fn(arg) and exits with what it returns.  SIGSEGV is
- * reset so that a fault kills it even under AddressSanitizer. */
-static int in_child(int (*fn)(void *), void *arg)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL);
-		_exit(fn(arg));
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
 struct probe {
 	const unsigned char *addr;
 	size_t len;
