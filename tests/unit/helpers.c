@@ -274,6 +274,45 @@ pid_t start_exporter(const char *mode, int *to_child)
 	return pid;
 }
 
+/* A storm worker: its thread id (for the watchdog's report), then the
+ * test's worker. */
+struct storm_start {
+	void *(*worker)(void *);
+	long id;
+	_Atomic pid_t tid;
+};
+
+static void *storm_trampoline(void *arg)
+{
+	struct storm_start *st = arg;
+	atomic_store(&st->tid, (pid_t)syscall(SYS_gettid));
+	return st->worker((void *)st->id);
+}
+
+/* What a stalled thread is doing, as the kernel sees it: its state and the
+ * kernel function it waits in (/proc/self/task/TID/stat and wchan). */
+static void thread_state(pid_t tid, char *out, size_t len)
+{
+	char path[64], stat[512] = "", wchan[64] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(stat, sizeof(stat), f))
+			stat[0] = '\0';
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(wchan, sizeof(wchan), f))
+			wchan[0] = '\0';
+		fclose(f);
+	}
+	const char *paren = strrchr(stat, ')');
+	snprintf(out, len, "tid %d state %c wchan %s", (int)tid,
+		 paren && paren[1] ? paren[2] : '?', wchan[0] ? wchan : "?");
+}
+
 void signal_storm(void (*handler)(int), void *(*worker)(void *),
 		  _Atomic unsigned long *progress, _Atomic bool *stop)
 {
@@ -287,12 +326,16 @@ void signal_storm(void (*handler)(int), void *(*worker)(void *),
 	sigaddset(&alrm, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
 	pthread_t t[2];
-	for (long i = 0; i < 2; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, worker, (void *)i), 0);
+	static struct storm_start start[2];
+	for (long i = 0; i < 2; i++) {
+		start[i] = (struct storm_start){ .worker = worker, .id = i };
+		cr_assert_eq(pthread_create(&t[i], NULL, storm_trampoline, &start[i]), 0);
+	}
 	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
 	setitimer(ITIMER_REAL, &it, NULL);
 	/* The watchdog: 5 s without progress in a row is a stall (a second
-	 * alone can pass on a loaded 2-CPU machine). */
+	 * alone can pass on a loaded 2-CPU machine); the report says what each
+	 * worker is doing then. */
 	unsigned long last[2] = { 0, 0 };
 	int still[2] = { 0, 0 };
 	for (int s = 0; s < seconds; s++) {
@@ -302,7 +345,13 @@ void signal_storm(void (*handler)(int), void *(*worker)(void *),
 		for (int i = 0; i < 2; i++) {
 			unsigned long now = atomic_load(&progress[i]);
 			still[i] = now == last[i] ? still[i] + 1 : 0;
-			cr_assert_lt(still[i], 5, "worker %d stalled from second %d", i, s - 4);
+			if (still[i] >= 5) {
+				char a[128], b[128];
+				thread_state(atomic_load(&start[0].tid), a, sizeof(a));
+				thread_state(atomic_load(&start[1].tid), b, sizeof(b));
+				cr_assert_fail("worker %d stalled from second %d (worker 0: %s; "
+					       "worker 1: %s)", i, s - 4, a, b);
+			}
 			last[i] = now;
 		}
 	}
