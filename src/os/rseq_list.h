@@ -100,6 +100,15 @@ static inline bool rseq_clist_pop_owned(struct rseq_clist *l, void **out)
 	return true;
 }
 
+/* Push one item where the caller made room (slots are sized for the
+ * largest high, so a high lowered meanwhile does not matter). */
+static inline void rseq_clist_push_owned(struct rseq_clist *l, void *item)
+{
+	uint64_t w = l->word;
+	l->slots[RSEQ_CLIST_COUNT(w)] = item;
+	rseq_clist_set(l, w + 1);
+}
+
 /* Pops that do not count (a drain). */
 static inline uint32_t rseq_clist_pop_many_owned(struct rseq_clist *l, void **buf, uint32_t max)
 {

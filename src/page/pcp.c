@@ -90,60 +90,12 @@ const char *lab_pcp_mode_name(void)
 	return names[lab__pcp_mode()];
 }
 
-/* ---- plain list operations (lock mode, and drainers owning a set) ------- */
+/* ---- what the lists served ------------------------------------------- */
 
-/* The word is read without the set's lock (statistics, the adaptive high):
- * one relaxed 64-bit store, as the sequences' commit. */
-static inline void set_word(struct pcp_list *l, uint64_t word)
-{
-	__atomic_store_n(&l->word, word, __ATOMIC_RELAXED);
-}
-
-/* A hit: count - 1, hits + 1, as rseq_pop() commits.  NULL when empty. */
-static struct lab_page *list_pop(struct pcp_list *l)
-{
-	uint64_t w = l->word;
-	uint32_t count = PCP_COUNT_OF(w);
-	if (!count)
-		return NULL;
-	struct lab_page *page = l->slots[count - 1];
-	set_word(l, w + RSEQ_CLIST_ONE_POP);
-	return page;
-}
-
-/* A free: count + 1, as rseq_push() commits; the caller made room. */
-static void list_push(struct pcp_list *l, struct lab_page *page)
-{
-	uint64_t w = l->word;
-	l->slots[PCP_COUNT_OF(w)] = page;
-	set_word(l, w + 1);
-}
-
-/* A drain's pops: not hits. */
-static uint32_t list_pop_many(struct pcp_list *l, struct lab_page **buf, uint32_t max)
-{
-	uint64_t w = l->word;
-	uint32_t k = 0, count = PCP_COUNT_OF(w);
-	while (k < max && count)
-		buf[k++] = l->slots[--count];
-	set_word(l, w - k);
-	return k;
-}
-
-/* A refill's pushes: not frees. */
-static uint32_t list_push_many(struct pcp_list *l, struct lab_page *const *buf, uint32_t n)
-{
-	/* high is written by kswapd's decay without owning the set (pcp.c's
-	 * adaptive high): one relaxed load, not a plain read. */
-	uint64_t w = l->word;
-	uint32_t k = 0, count = PCP_COUNT_OF(w), high = __atomic_load_n(&l->high, __ATOMIC_RELAXED);
-	while (k < n && count < high)
-		l->slots[count++] = buf[k++];
-	set_word(l, w + k);
-	return k;
-}
-
-/* Blocks a slow path moved onto (refills) or off (drains) a set's lists,
+/* Lock mode and drainers owning a set use os/rseq_list.h's rseq_clist_*_owned
+ * operations, which commit the word as the sequences do.
+ *
+ * Blocks a slow path moved onto (refills) or off (drains) a set's lists,
  * counted after the word's commit.  An atomic add: two threads that ran on
  * one CPU may move blocks of its set at once.  Release: a reader that sees
  * a drain's count (set_counters reads moved_out first, acquire) sees
@@ -205,17 +157,17 @@ static bool adaptive(const struct lab_zone *z, unsigned int order)
 /* high is written by whichever slow path runs for the CPU, without owning
  * the set: a lost update only costs a batch, and any value between high_min
  * and high_max is safe, since the slots are sized for high_max. */
-static uint32_t high_get(const struct pcp_list *l)
+static uint32_t high_get(const struct rseq_clist *l)
 {
 	return __atomic_load_n(&l->high, __ATOMIC_RELAXED);
 }
 
-static void high_set(struct pcp_list *l, uint32_t high)
+static void high_set(struct rseq_clist *l, uint32_t high)
 {
 	__atomic_store_n(&l->high, high, __ATOMIC_RELAXED);
 }
 
-static uint32_t high_clamped(const struct lab_zone *z, const struct pcp_list *l,
+static uint32_t high_clamped(const struct lab_zone *z, const struct rseq_clist *l,
 			     unsigned int order)
 {
 	uint32_t high = high_get(l);
@@ -284,7 +236,7 @@ static uint32_t update_free_run(const struct lab_zone *z, struct pcp_set *set)
 }
 
 /* Under pressure: lower high by the run of frees (a batch at least). */
-static void high_shrink(const struct lab_zone *z, struct pcp_list *l, unsigned int order,
+static void high_shrink(const struct lab_zone *z, struct rseq_clist *l, unsigned int order,
 			uint32_t run)
 {
 	uint32_t high = high_clamped(z, l, order), min = z->pcp_high[order];
@@ -298,7 +250,7 @@ static void high_on_refill(struct lab_zone *z, struct pcp_set *set, unsigned int
 {
 	if (!set || !adaptive(z, order))
 		return;
-	struct pcp_list *l = &set->list[order];
+	struct rseq_clist *l = &set->list[order];
 	uint32_t run = update_free_run(z, set) >> order;
 	if (below_high(z)) {
 		high_shrink(z, l, order, run);
@@ -318,7 +270,7 @@ static bool high_on_full(struct lab_zone *z, struct pcp_set *set, unsigned int o
 {
 	if (!set || !adaptive(z, order))
 		return false;
-	struct pcp_list *l = &set->list[order];
+	struct rseq_clist *l = &set->list[order];
 	uint32_t run = update_free_run(z, set) >> order;
 	if (below_high(z)) {
 		high_shrink(z, l, order, run);
@@ -409,7 +361,7 @@ static uint32_t push_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pc
 	}
 #endif
 	(void)z, (void)rs;
-	if (set && (k = list_push_many(&set->list[order], buf, n)))
+	if (set && (k = rseq_clist_push_many_owned(&set->list[order], (void *const *)buf, n)))
 		count_moved(&set->moved_in, k);
 	return k;
 }
@@ -431,7 +383,7 @@ static uint32_t pop_many(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp
 	}
 #endif
 	(void)z, (void)rs;
-	if (set && (k = list_pop_many(&set->list[order], buf, max)))
+	if (set && (k = rseq_clist_pop_many_owned(&set->list[order], (void **)buf, max)))
 		count_moved(&set->moved_out, k);
 	return k;
 }
@@ -533,8 +485,10 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 	set = lock_mode_set(z);
 	if (!set_trylock(set))
 		return NULL;
-	page = list_pop(&set->list[order]);  /* counts the hit */
-	if (!page)
+	void *item;
+	if (rseq_clist_pop_owned(&set->list[order], &item))  /* counts the hit */
+		page = item;
+	else
 		page = refill(z, NULL, set, order, gfp);
 	if (page)
 		lab__hand_out(page, gfp);
@@ -574,11 +528,11 @@ bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order
 	/* Marked only with the set held: lab_zone_check(), owning every set,
 	 * never sees a PG_pcp page that is on no list. */
 	set_page_flags(page, PG_pcp);
-	struct pcp_list *l = &set->list[order];
+	struct rseq_clist *l = &set->list[order];
 	if (pcp_count(l) >= high_get(l) && !high_on_full(z, set, order))
 		while (pcp_count(l) && pcp_count(l) >= high_get(l))  /* high may just have fallen */
 			drain_batch(z, NULL, set, order);
-	list_push(l, page);  /* counted: a single push is a free */
+	rseq_clist_push_owned(l, page);  /* counted: a single push is a free */
 	set_unlock(set);
 	return true;
 no:
@@ -699,7 +653,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 		if (!pressure && seen != (uint32_t)work)
 			continue;
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
-			struct pcp_list *l = &set->list[o];
+			struct rseq_clist *l = &set->list[o];
 			if (!adaptive(z, o))
 				continue;
 			uint32_t high = high_clamped(z, l, o), min = z->pcp_high[o];
@@ -719,7 +673,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 			continue;
 		own_set(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
-			struct pcp_list *l = &set->list[o];
+			struct rseq_clist *l = &set->list[o];
 			uint32_t high = high_get(l);
 			while (pcp_count(l) > high)
 				drain_list(z, NULL, set, o, pcp_count(l) - high);
@@ -812,7 +766,7 @@ int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_lo
 	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++) {
 		const struct pcp_set *set = set_at(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
-			const struct pcp_list *l = &set->list[o];
+			const struct rseq_clist *l = &set->list[o];
 			uint32_t count = pcp_count(l);
 			if (count > z->pcp_high_max[o] || high_get(l) > z->pcp_high_max[o]) {
 				lab__check_broken(log, "labyrinth: zone %s: invariant broken: "
@@ -954,7 +908,7 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 	z->pcp = lab__os_map_populated(z->pcp_bytes, &err);
 	if (!z->pcp)
 		return err;
-	struct lab_page **slots = (struct lab_page **)((char *)z->pcp + (size_t)ncpu * z->pcp_stride);
+	void **slots = (void **)((char *)z->pcp + (size_t)ncpu * z->pcp_stride);
 	for (int i = 0; i < ncpu; i++) {
 		struct pcp_set *set = set_at(z, (unsigned int)i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {

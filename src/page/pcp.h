@@ -25,16 +25,6 @@ enum {
 	PCP_ABORTED = RSEQ_LIST_ABORTED,
 };
 
-/* A counted list (struct rseq_clist): its word is the count and, above it,
- * the single pops, which are the list's hits.  Accessed at 64 bits only. */
-struct pcp_list {
-	uint64_t word;              /* count | hits << 16: the commit word */
-	struct lab_page **slots;
-	uint32_t high;              /* capacity now: a full list drains a batch or adapts
-				     * it (pcp.c); slots hold the zone's pcp_high_max */
-	uint32_t batch;             /* blocks moved per refill or drain */
-};
-
 /*
  * One CPU's set, four cache lines (RSEQ_CLIST4_STRIDE).  The first two hold
  * what the sequences read and commit: the lock word and the four lists.
@@ -46,7 +36,11 @@ struct pcp_list {
 struct pcp_set {
 	_Atomic uint32_t lock;      /* held by a drainer (rseq) or by any user (lock mode) */
 	uint32_t spare;
-	struct pcp_list list[LAB_PCP_ORDERS];
+	/* Counted lists (os/rseq_list.h) of struct lab_page pointers, one per
+	 * order: the word is the count and, above it, the single pops, which
+	 * are the list's hits (accessed at 64 bits only); high is the capacity
+	 * now, adapted by pcp.c, the slots are sized for the zone's pcp_high_max. */
+	struct rseq_clist list[LAB_PCP_ORDERS];
 	/* Blocks pushed by refills and popped by drains, every order (atomic
 	 * adds: the refill's and drain's sequences commit on whichever CPU the
 	 * thread runs, and tell which). */
@@ -66,22 +60,17 @@ static_assert(sizeof(struct pcp_set) == PCP_SET_STRIDE, "a set is four cache lin
 static_assert(offsetof(struct pcp_set, lock) == 0, "asm: lock at 0");
 static_assert(offsetof(struct pcp_set, list) + sizeof(((struct pcp_set *)0)->list) <= 128,
 	      "the sequences touch the first two lines only");
-static_assert(offsetof(struct pcp_list, word) == offsetof(struct rseq_clist, word) &&
-	      offsetof(struct pcp_list, slots) == offsetof(struct rseq_clist, slots) &&
-	      offsetof(struct pcp_list, high) == offsetof(struct rseq_clist, high) &&
-	      offsetof(struct pcp_list, batch) == offsetof(struct rseq_clist, batch) &&
-	      sizeof(struct pcp_list) == sizeof(struct rseq_clist), "pcp_list is an rseq_clist");
 
 /* A list's count and hits, from one 64-bit load of its word. */
 #define PCP_COUNT_OF(w) RSEQ_CLIST_COUNT(w)
 #define PCP_HITS_OF(w) RSEQ_CLIST_POPS(w)
 
-static inline uint64_t pcp_word(const struct pcp_list *l)
+static inline uint64_t pcp_word(const struct rseq_clist *l)
 {
 	return __atomic_load_n(&l->word, __ATOMIC_RELAXED);
 }
 
-static inline uint32_t pcp_count(const struct pcp_list *l)
+static inline uint32_t pcp_count(const struct rseq_clist *l)
 {
 	return PCP_COUNT_OF(pcp_word(l));
 }
@@ -131,7 +120,7 @@ static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
 
 static inline size_t list_offset(unsigned int order)
 {
-	return offsetof(struct pcp_set, list) + order * sizeof(struct pcp_list);
+	return offsetof(struct pcp_set, list) + order * sizeof(struct rseq_clist);
 }
 
 /* Where the inline fast paths start: this thread's rseq area when z's

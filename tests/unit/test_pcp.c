@@ -133,7 +133,7 @@ Test(pcp, a_cpu_beyond_the_sets_takes_the_locked_path)
 	 * is made to look like an unlocked set with room: a CPU 1 that indexed
 	 * past the sets would use it. */
 	static char saved[sizeof(struct pcp_set)];
-	static struct lab_page *decoy[LAB_PCP_ORDERS][64];
+	static void *decoy[LAB_PCP_ORDERS][64];
 	struct pcp_set *past = set_at(z, 1);
 	if (rseq) {
 		cr_assert_geq(z->pcp_bytes, 2 * sizeof(struct pcp_set));
