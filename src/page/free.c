@@ -103,14 +103,16 @@ static bool may_put(struct lab_zone *z, struct lab_page *page, const char *what)
 }
 
 /*
- * free_pages_prepare(): the last reference is gone; claim the block and
+ * free_pages_prepare(): the last reference is gone, or goes with the claim
+ * (only_ref: the caller holds the only one and has not dropped it; the count
+ * goes to 0 once the claim is won, free_the_page).  Claim the block and
  * check it may be freed.  `to` says where it goes: PG_deferred, "being
  * freed" until it reaches a free list, or PG_pooled into a mempool's
  * reserve.  Returns false when it may not: the misuse is reported and, if
  * the block was really allocated, it is leaked.
  */
 static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsigned int order,
-			       uint32_t to)
+			       uint32_t to, bool only_ref)
 {
 	uint32_t old;
 	uint32_t mark = claim_block(page, to, PG_bad, &old);
@@ -118,6 +120,8 @@ static bool free_pages_prepare(struct lab_zone *z, struct lab_page *page, unsign
 		lab__bad_page_state(z, page, old, bad_free_reason(old));
 		return false;
 	}
+	if (only_ref)
+		atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_unlikely(mark == PG_bad)) {
 		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
 		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
@@ -143,39 +147,28 @@ static void release_block(struct lab_zone *z, struct lab_page *page, unsigned in
 }
 
 /*
- * A free of a block's only reference (the caller read the count 1, with
- * acquire: every put that brought it there happened before).  Nobody else
- * may drop or take a reference now, so the claim, the one atomic instruction
- * that makes exactly one of two racing frees win, stands for the drop as
- * well, as on the fast path (free_fast), and the count goes to 0 with a
- * plain store: one locked instruction instead of two.  The checks and
- * reports of a put that finds itself last: a racing second free loses the
- * claim and is reported as a double free (and leaves the count to the
- * winner); a block whose page lock is held is leaked and reported.
+ * Free a block whose last reference is gone, or, only_ref, whose only
+ * reference the caller holds (it read the count 1, with acquire: every put
+ * that brought it there happened before).  Then nobody else may drop or
+ * take a reference, so the claim, the one atomic instruction that makes
+ * exactly one of two racing frees win, stands for the drop as well, as on
+ * the fast path (free_fast), and the count goes to 0 with a plain store:
+ * one locked instruction instead of two.  The checks and reports of a put
+ * that finds itself last: a racing second free loses the claim and is
+ * reported as a double free (and leaves the count to the winner); a block
+ * whose page lock is held is leaked and reported.
  */
-static void free_only_ref(struct lab_zone *z, struct lab_page *page, unsigned int order)
+static void free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order,
+			  bool only_ref)
 {
 	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
-	uint32_t old;
-	uint32_t mark = claim_block(page, PG_deferred, PG_bad, &old);
-	if (lab_unlikely(!mark)) {
-		lab__bad_page_state(z, page, old, bad_free_reason(old));
-		return;
-	}
-	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
-	if (lab_unlikely(mark == PG_bad)) {
-		atomic_fetch_add(&z->nr_leaked, (size_t)1 << order);
-		lab__bad_page_state(z, page, old | PG_bad, "freed while the page lock is held");
-		return;
-	}
-	release_block(z, page, order, exclusive);
+	if (free_pages_prepare(z, page, order, PG_deferred, only_ref))
+		release_block(z, page, order, exclusive);
 }
 
 void lab__free_the_page(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	bool exclusive = page_flags(page) & PG_exclusive;  /* the claim clears it */
-	if (free_pages_prepare(z, page, order, PG_deferred))
-		release_block(z, page, order, exclusive);
+	free_the_page(z, page, order, false);
 }
 
 /* lab_put_page(): a free of one reference, with a free's checks; the last
@@ -211,7 +204,7 @@ bool lab__free_to_reserve(struct lab_zone *z, struct lab_page *page, unsigned in
 		return false;
 	}
 	bool exclusive = page_flags(page) & PG_exclusive;
-	if (!lab__put_testzero(z, page) || !free_pages_prepare(z, page, order, PG_pooled))
+	if (!lab__put_testzero(z, page) || !free_pages_prepare(z, page, order, PG_pooled, false))
 		return false;
 	if (exclusive || z->zero_on_free)
 		lab__free_scrub(z, page, order, exclusive);
@@ -401,7 +394,7 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		return;
 	}
 	if (lab_likely(count == 1)) {
-		free_only_ref(z, page, order);
+		free_the_page(z, page, order, true);
 		return;
 	}
 	bool split = !compound && order;

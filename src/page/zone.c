@@ -117,7 +117,8 @@ void lab__zone_lock(struct lab_zone *z)
 static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit, bool alloc)
 {
 	uintptr_t me = lab__self_token();
-	for (unsigned int spins = 0; spins < limit; spins++) {
+	unsigned int spins = 0;
+	for (; spins < limit; spins++) {
 		uintptr_t seen = 0;
 		if (atomic_compare_exchange_weak_explicit(&z->lock.owner, &seen, me,
 							  memory_order_acquire,
@@ -126,14 +127,12 @@ static bool lock_atomic_spin(struct lab_zone *z, unsigned int limit, bool alloc)
 					      memory_order_relaxed);
 			return true;
 		}
-		if (seen == me) {  /* we interrupted ourselves: waiting would deadlock */
-			zone_stat_inc(z, lock_fail);
-			return false;
-		}
+		if (seen == me)  /* we interrupted ourselves: waiting would deadlock */
+			break;
 		lab__os_cpu_relax();
 	}
 	zone_stat_inc(z, lock_fail);
-	if (alloc)
+	if (alloc && spins == limit)  /* another thread's hold outlasted the spin */
 		zone_stat_inc(z, alloc_lock_fail);
 	return false;
 }
@@ -160,8 +159,8 @@ void lab__zone_unlock(struct lab_zone *z)
  * same (a holder that left the library without unlocking; a real-time
  * caller that shares its CPU with the holder): ATOMIC_ALLOC_SPIN_LIMIT
  * pauses, about 20-60 ms on current x86-64 (a PAUSE is 40-140 cycles),
- * then it fails, counted in lock_fail and alloc_lock_fail.  Its own thread's hold (a signal
- * handler that interrupted it) fails at once.  Frees keep
+ * then it fails, counted in lock_fail and alloc_lock_fail.  Its own
+ * thread's hold (a signal handler that interrupted it) fails at once.  Frees keep
  * lab__zone_lock_atomic and its short spin: they defer instead of waiting.
  */
 #define ATOMIC_ALLOC_SPIN_LIMIT (1u << 20)

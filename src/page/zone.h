@@ -155,6 +155,11 @@ struct lab_zone {
 
 	/* Debugging (src/debug/); set at creation. */
 	unsigned int debug;             /* ZONE_DEBUG_* (below): one test on the hot paths */
+	/* The kernel's init_on_free for an exclusive zone (secure/owner.c): every
+	 * block is wiped on its way back, so a hand-out needs no second wipe.
+	 * Fixed at creation; beside debug (in the hole after it, so no hot
+	 * field moves), as every fast free tests it. */
+	bool zero_on_free;
 	struct page_owner *page_owner;  /* LAB_ZONE_PAGE_OWNER: one record per pfn */
 	/* Exclusive pages (src/secure/); written at creation and under grow_mutex. */
 	int pkey;                  /* protection key in force, -1 if none */
@@ -173,10 +178,6 @@ struct lab_zone {
 	_Atomic int kswapd_timed;
 	int slot;           /* index in the registry, and of the descriptor slot */
 	bool desc_outside;  /* descriptors mapped outside the range (lab__vmemmap) */
-	/* The kernel's init_on_free for an exclusive zone (secure/owner.c): every
-	 * block is wiped on its way back, so a hand-out needs no second wipe.
-	 * Fixed at creation. */
-	bool zero_on_free;
 	/* exclusive_alloc, counted in stripes a cache line apart indexed by the
 	 * CPU (secure/owner.c): one zone-wide counter written by every exclusive
 	 * allocation made two threads on 16 cores slower than one (issue 12). */

@@ -116,8 +116,6 @@ int lab_page_transfer(struct lab_page *page, lab_owner_t new_owner)
 	return -EPERM;
 }
 
-/* prep_new_page() for LAB_GFP_ZERO or LAB_GFP_EXCLUSIVE: outside the zone
- * lock, no syscall, no fault (the memory is pre-faulted and locked if asked). */
 /*
  * init_on_free for exclusive zones: a SECRET zone wipes every block on its
  * way back (exclusive or not: lab__free_scrub on every path to a free list
@@ -147,6 +145,8 @@ static bool all_zero(const struct lab_zone *z, const char *p, size_t len)
 	return !acc;
 }
 
+/* prep_new_page() for LAB_GFP_ZERO or LAB_GFP_EXCLUSIVE: outside the zone
+ * lock, no syscall, no fault (the memory is pre-faulted and locked if asked). */
 void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gfp,
 			 unsigned int order)
 {
