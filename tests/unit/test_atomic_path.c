@@ -267,30 +267,45 @@ Test(atomic_path, atomic_failures_are_reported_by_kswapd)
  * An ATOMIC allocation that needs the lock (order 5: no per-CPU list) waits
  * it out instead of failing; only a watermark may fail it. */
 static struct lab_zone *held_zone;
-static _Atomic int held;
+static _Atomic int held, release_it;
 
-static void *hold_the_zone_lock(void *arg)
+/* Take the zone lock and keep it, asleep, for (long)ms milliseconds or
+ * until release_it. */
+static void *hold_the_zone_lock(void *ms)
 {
-	(void)arg;
 	lab__zone_lock(held_zone);
 	atomic_store(&held, 1);
-	struct timespec ts = { 0, 5 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
+	struct timespec ts = { 0, 1000 * 1000 };
+	for (long i = 0; i < (long)ms && !atomic_load(&release_it); i++)
+		nanosleep(&ts, NULL);
 	lab__zone_unlock(held_zone);
 	return NULL;
 }
 
-Test(atomic_path, another_threads_hold_of_the_zone_lock_does_not_fail_an_atomic_allocation)
+/* A thread that holds the lock of held_zone for ms: returns once it does. */
+static pthread_t start_holder(long ms)
+{
+	pthread_t t;
+	atomic_store(&held, 0);
+	atomic_store(&release_it, 0);
+	cr_assert_eq(pthread_create(&t, NULL, hold_the_zone_lock, (void *)ms), 0);
+	while (!atomic_load(&held))
+		;
+	return t;
+}
+
+static void create_held_zone(void)
 {
 	struct lab_zone_config cfg = { .name = "held", .pages = 1024, .flags = LAB_ZONE_NO_KSWAPD };
 	held_zone = lab_zone_create(&cfg);
 	cr_assert_not_null(held_zone);
+}
+
+Test(atomic_path, another_threads_hold_of_the_zone_lock_does_not_fail_an_atomic_allocation)
+{
+	create_held_zone();
 	for (int round = 0; round < 5; round++) {
-		pthread_t t;
-		atomic_store(&held, 0);
-		cr_assert_eq(pthread_create(&t, NULL, hold_the_zone_lock, NULL), 0);
-		while (!atomic_load(&held))
-			;
+		pthread_t t = start_holder(5);
 		struct lab_page *p = lab_alloc_pages(held_zone, LAB_GFP_ATOMIC | LAB_GFP_NOWARN, 5);
 		cr_assert_not_null(p, "round %d: an ATOMIC allocation failed on another thread's lock",
 				   round);
@@ -309,31 +324,10 @@ Test(atomic_path, another_threads_hold_of_the_zone_lock_does_not_fail_an_atomic_
  * library without unlocking, say): the spin is bounded, the allocation
  * fails without a system call, and the failure is counted apart from the
  * watermark's, as alloc_lock_fail (the figure `labyrinth stress` prints). */
-static _Atomic int release_it;
-
-static void *hold_until_released(void *arg)
-{
-	(void)arg;
-	lab__zone_lock(held_zone);
-	atomic_store(&held, 1);
-	struct timespec ts = { 0, 1000 * 1000 };
-	for (int i = 0; i < 10000 && !atomic_load(&release_it); i++)
-		nanosleep(&ts, NULL);
-	lab__zone_unlock(held_zone);
-	return NULL;
-}
-
 Test(atomic_path, an_atomic_allocation_gives_up_on_a_hold_that_never_ends_and_counts_it)
 {
-	struct lab_zone_config cfg = { .name = "held", .pages = 1024, .flags = LAB_ZONE_NO_KSWAPD };
-	held_zone = lab_zone_create(&cfg);
-	cr_assert_not_null(held_zone);
-	pthread_t t;
-	atomic_store(&held, 0);
-	atomic_store(&release_it, 0);
-	cr_assert_eq(pthread_create(&t, NULL, hold_until_released, NULL), 0);
-	while (!atomic_load(&held))
-		;
+	create_held_zone();
+	pthread_t t = start_holder(10000);  /* released below, after the call */
 	struct lab_page *p = lab_alloc_pages(held_zone, LAB_GFP_ATOMIC | LAB_GFP_NOWARN, 5);
 	atomic_store(&release_it, 1);
 	pthread_join(t, NULL);
