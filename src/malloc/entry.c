@@ -59,10 +59,8 @@ static inline void *pop_fast(unsigned int cls)
 	/* This thread's rseq area; NULL until a slow path looked it up (or for
 	 * good, without rseq: then the slow paths serve it all). */
 	struct lab__os_rseq *rs = rseq_known();
-	void *obj;
-	if (lab_likely(sets) && lab_likely(rs) && lab_likely(!failslab_armed()) &&
-	    lab_likely(rseq_clist_pop(rs, sets, SLAB_LIST_OFF, &obj) == RSEQ_LIST_OK))
-		return obj;
+	if (lab_likely(sets) && lab_likely(rs) && lab_likely(!failslab_armed()))
+		return rseq_clist_pop_fast(rs, sets, SLAB_LIST_OFF);
 #endif
 	(void)cls;
 	return NULL;

@@ -148,6 +148,14 @@ static inline struct lab__os_rseq *rseq_self(void)
 	return lab__os_rseq_cache;
 }
 
+/* This thread's rseq area if it was looked up already, else NULL: for the
+ * fast paths of both layers, which stay leaf functions (no call) and send a
+ * NULL to their general path, which looks it up (rseq_self()). */
+static inline struct lab__os_rseq *rseq_known(void)
+{
+	return lab__os_rseq_cache;
+}
+
 /* A thread without rseq gets a slot round-robin, once (os/linux.c). */
 extern _Thread_local unsigned int lab__os_lock_slot __attribute__((tls_model("initial-exec")));
 extern _Atomic unsigned int lab__os_lock_slot_next;

@@ -289,8 +289,8 @@ static inline struct lab_page *alloc_fast(struct lab_zone *z, unsigned int order
 	if (order == 0 ? !lab__watermark_free_ok(z, 0, low, ALLOC_WMARK_LOW, free_now)
 		       : !lab__zone_watermark_ok(z, order, low, ALLOC_WMARK_LOW, free_now))
 		return NULL;
-	struct lab_page *page;
-	if (lab_unlikely(rseq_pop(rs, z->pcp, list_offset(order), &page) != PCP_OK))
+	struct lab_page *page = rseq_pop_fast(rs, z->pcp, list_offset(order));
+	if (lab_unlikely(!page))
 		return NULL;
 	LAB_ASSERT(page_flags(page) == PG_pcp && page_order(page) == order);
 	/* The pop's commit counted the hit (pcp.h). */
@@ -376,26 +376,62 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 	return page;
 }
 
-struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+/* What lab_alloc_pages leaves to a call of its own: the might_sleep check
+ * (on only when lab__sleep_check is), then the general path.  The thread's
+ * rseq area is looked up here, once, for the fast path's next call. */
+static __attribute__((noinline)) struct lab_page *alloc_pages_slow(struct lab_zone *z,
+								   lab_gfp_t gfp,
+								   unsigned int order)
 {
-	/* might_sleep(): a caller that may sleep must not be in atomic context. */
 	if (lab__gfp_may_sleep(gfp))
 		lab__might_sleep("lab_alloc_pages");
-	/* Inline fast path only while no debugging feature wants to see the page. */
+	(void)rseq_self();
+	return alloc_pages_general(z, gfp, order);
+}
+
+/* A fast-path hit: prep_new_page() without its debugging hooks (none
+ * here): a ZERO or EXCLUSIVE block zeroed, and an EXCLUSIVE one owned. */
+static inline struct lab_page *alloc_fast_prep(struct lab_zone *z, struct lab_page *page,
+					       lab_gfp_t gfp, unsigned int order)
+{
+	if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
+		lab__exclusive_prep(z, page, gfp, order);
+	lab_trace(mm_page_alloc, page, order, gfp, z->name);
+	return page;
+}
+
+/* The fast path of orders 1-3, ZERO and EXCLUSIVE: a call of its own, so
+ * that order 0's stays a leaf. */
+static __attribute__((noinline)) struct lab_page *alloc_fast_call(struct lab_zone *z,
+								  lab_gfp_t gfp,
+								  unsigned int order)
+{
+	struct lab_page *page = alloc_fast(z, order);
+	if (lab_likely(page))
+		return alloc_fast_prep(z, page, gfp, order);
+	return alloc_pages_slow(z, gfp, order);
+}
+
+/*
+ * The fast path of a plain order-0 block is a leaf function (no stack
+ * frame, no callee-saved register): whatever it does not do is a tail
+ * call: the other orders, ZERO and EXCLUSIVE (alloc_fast_call), the
+ * might_sleep check when it is on, debugging, fault injection and an empty
+ * list (alloc_pages_slow).
+ */
+struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~(LAB_GFP_FAST_MASK | LAB_GFP_ZERO |
 								 LAB_GFP_EXCLUSIVE)) &&
-		       !z->debug && !fault_armed())) {
-		struct lab_page *page = alloc_fast(z, order);
-		if (lab_likely(page)) {
-			/* prep_new_page() without its debugging hooks (none here):
-			 * zeroed, and for EXCLUSIVE owned. */
-			if (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE))
-				lab__exclusive_prep(z, page, gfp, order);
-			lab_trace(mm_page_alloc, page, order, gfp, z->name);
-			return page;
-		}
+		       !z->debug && !fault_armed() &&
+		       !(lab__gfp_may_sleep(gfp) && lab__sleep_check))) {
+		if (order || (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE)))
+			return alloc_fast_call(z, gfp, order);
+		struct lab_page *page = alloc_fast(z, 0);
+		if (lab_likely(page))
+			return alloc_fast_prep(z, page, gfp, 0);
 	}
-	return alloc_pages_general(z, gfp, order);
+	return alloc_pages_slow(z, gfp, order);
 }
 
 void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)

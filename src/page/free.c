@@ -272,47 +272,78 @@ static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
 }
 #endif
 
+/* What free_fast did (free_fast_finish does the rest). */
+enum { FREE_DONE, FREE_GENERAL, FREE_UNCLAIMED, FREE_CLAIMED };
+
 /*
  * The fast path of a free of order 0..3: the only reference of a plain
  * allocated block of that order (refcount 1, no lock, not compound) is
  * dropped by claiming the block with the free's one atomic instruction,
  * then the block is pushed on this CPU's list of its order in a restartable
- * sequence (an exclusive one: free_fast_exclusive).  False means "take the
- * general path" (the block is then untouched).
+ * sequence.  No call: whatever it does not do it leaves to
+ * free_fast_finish, saying how far it got: FREE_GENERAL (the block is
+ * untouched), FREE_UNCLAIMED (the claim saw *seen instead of a plain
+ * allocated block: an exclusive block's fast free, or the general path),
+ * FREE_CLAIMED (claimed, to be scrubbed or pushed when the list is full or
+ * being drained).
  */
-static inline bool free_fast(struct lab_zone *z, struct lab_page *page, unsigned int order)
+static inline int free_fast(struct lab_zone *z, struct lab_page *page, unsigned int order,
+			    uint32_t *seen)
 {
 #if defined(LAB_HAVE_RSEQ_LIST)
 	struct lab__os_rseq *rs = pcp_fast_rseq(z);
-	if (lab_unlikely(!rs))
-		return false;
-	if (page_order(page) != order ||
+	if (lab_unlikely(!rs) || page_order(page) != order ||
 	    atomic_load_explicit(&page->refcount, memory_order_relaxed) != 1)
-		return false;
+		return FREE_GENERAL;
 	uint32_t expect = PG_allocated;
 	if (lab_unlikely(!atomic_compare_exchange_strong_explicit(&page->flags, &expect, PG_pcp,
 							      memory_order_relaxed,
-							      memory_order_relaxed)))
-		return expect == (PG_allocated | PG_exclusive) &&
-		       free_fast_exclusive(z, page, order);
+							      memory_order_relaxed))) {
+		*seen = expect;
+		return FREE_UNCLAIMED;
+	}
 	atomic_store_explicit(&page->refcount, 0, memory_order_relaxed);
 	if (lab_unlikely(z->zero_on_free))  /* a plain block of an exclusive zone */
-		lab__free_scrub(z, page, order, false);
+		return FREE_CLAIMED;
 	/* One sequence: a single push is a free (pcp.h counts them from the word). */
-	if (lab_likely(rseq_push(rs, z->pcp, list_offset(order), page) == PCP_OK)) {
-		/* A sleeping allocator waits for a free: it drains the lists. */
-		if (lab_unlikely(atomic_load_explicit(&z->nr_waiters, memory_order_relaxed)))
-			lab__wake_waiters(z);
-		return true;
-	}
-	/* Full or being drained: finish as a general free of a claimed block. */
-	set_page_flags(page, PG_deferred);
-	lab__free_block(z, page, order);
-	return true;
+	if (lab_likely(rseq_push_fast(rs, z->pcp, list_offset(order), page)))
+		return FREE_DONE;
+	return FREE_CLAIMED;
 #else
-	(void)z, (void)page, (void)order;
-	return false;
+	(void)z, (void)page, (void)order, (void)seen;
+	return FREE_GENERAL;
 #endif
+}
+
+static void free_pages_general(struct lab_zone *z, struct lab_page *page, unsigned int order);
+
+/* The rest of free_fast's work, as its result says. */
+static __attribute__((noinline)) void free_fast_finish(struct lab_zone *z, struct lab_page *page,
+						       unsigned int order, int done,
+						       uint32_t seen)
+{
+	if (done == FREE_CLAIMED) {
+		if (z->zero_on_free)
+			lab__free_scrub(z, page, order, false);
+		/* Full or being drained: finish as a general free of a claimed
+		 * block (lab__free_block pushes to this CPU's list if it can). */
+		set_page_flags(page, PG_deferred);
+		lab__free_block(z, page, order);
+		lab_trace(mm_page_free, page, order, z->name);
+		return;
+	}
+	if (done != FREE_DONE) {
+#if defined(LAB_HAVE_RSEQ_LIST)
+		if (!(done == FREE_UNCLAIMED && seen == (PG_allocated | PG_exclusive) &&
+		      free_fast_exclusive(z, page, order)))
+#endif
+		{
+			free_pages_general(z, page, order);
+			return;
+		}
+	}
+	lab__wake_waiters(z);  /* a sleeping allocator waits for a free: it drains the lists */
+	lab_trace(mm_page_free, page, order, z->name);
 }
 
 /*
@@ -419,16 +450,44 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 		release_block(z, pfn_to_page(z, pfn + ((size_t)1 << order)), order, exclusive);
 }
 
-void lab_free_pages(struct lab_page *page, unsigned int order)
+/* What lab_free_pages leaves to a call of its own: a descriptor outside the
+ * descriptor range (z NULL: looked up here), the thread's first fast free
+ * (its rseq area is looked up here, once), debugging, orders above 3. */
+static __attribute__((noinline)) void free_pages_slow(struct lab_zone *z, struct lab_page *page,
+						      unsigned int order)
 {
 	if (lab_unlikely(!page))
 		return;
-	struct lab_zone *z = lab__zone_of_desc(page);
-	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug && free_fast(z, page, order))) {
-		lab_trace(mm_page_free, page, order, z->name);
+	(void)rseq_self();
+	if (!z)
+		z = lab__zone_of_desc(page);
+	uint32_t seen = 0;
+	int done = FREE_GENERAL;
+	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug))
+		done = free_fast(z, page, order, &seen);
+	free_fast_finish(z, page, order, done, seen);
+}
+
+/*
+ * The fast path is a leaf function (no stack frame, no callee-saved
+ * register): everything else is a tail call, to free_fast_finish for what
+ * the fast path began, to free_pages_slow for what it did not.
+ */
+void lab_free_pages(struct lab_page *page, unsigned int order)
+{
+	struct lab_zone *z = lab__zone_of_desc_in_range(page);
+	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug)) {
+		uint32_t seen = 0;
+		int done = free_fast(z, page, order, &seen);
+		if (lab_likely(done == FREE_DONE) &&
+		    lab_likely(!atomic_load_explicit(&z->nr_waiters, memory_order_relaxed))) {
+			lab_trace(mm_page_free, page, order, z->name);
+			return;
+		}
+		free_fast_finish(z, page, order, done, seen);
 		return;
 	}
-	free_pages_general(z, page, order);
+	free_pages_slow(z, page, order);
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)

@@ -95,6 +95,20 @@ static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_
 	return rseq_clist4_push(rs, sets, loff, item);
 }
 
+/* The fast paths' pop and push: NULL / false for any way out but the
+ * commit (empty, full, drained, aborted): the caller takes another path. */
+static inline struct lab_page *rseq_pop_fast(struct lab__os_rseq *rs, struct pcp_set *sets,
+					     size_t loff)
+{
+	return rseq_clist4_pop_fast(rs, sets, loff);
+}
+
+static inline bool rseq_push_fast(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
+				  struct lab_page *item)
+{
+	return rseq_clist4_push_fast(rs, sets, loff, item);
+}
+
 /* Pop up to max blocks, newest first, into buf, not counted as hits (a
  * drain); *nr gets how many, *cpu the set's index. */
 static inline int rseq_pop_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
@@ -124,13 +138,13 @@ static inline size_t list_offset(unsigned int order)
 }
 
 /* Where the inline fast paths start: this thread's rseq area when z's
- * lists are owned through rseq and glibc registered the thread, else NULL
- * (the general path runs instead). */
+ * lists are owned through rseq and the thread's area was looked up already
+ * (rseq_known), else NULL: the general path runs instead, and looks it up. */
 static inline struct lab__os_rseq *pcp_fast_rseq(const struct lab_zone *z)
 {
 	if (z->pcp_mode != LAB_PCP_RSEQ)
 		return NULL;
-	return rseq_self();
+	return rseq_known();
 }
 
 /* ---- pcp.c ------------------------------------------------------------ */

@@ -322,30 +322,47 @@ extern struct lab__vmemmap lab__vmemmap;
 /* Zones with their descriptors outside the range: the walk (zone.c). */
 struct lab_zone *lab__zone_of_desc_outside(uintptr_t desc);
 
-/* The zone whose descriptor array holds desc, or NULL: a descriptor that is
- * no descriptor of a live zone is caught here.  Inline: every free asks.
- * The offset in the slot, rotated right by 5 bits, is the pfn when it is a
+/* The slot of the descriptor range that would hold d (LAB_MAX_ZONES or
+ * more: outside the range). */
+static inline uintptr_t lab__vmemmap_slot(uintptr_t d)
+{
+	return (d - atomic_load_explicit(&lab__vmemmap.base, memory_order_relaxed)) >>
+	       atomic_load_explicit(&lab__vmemmap.shift, memory_order_relaxed);
+}
+
+/* The zone in a slot of the range, if d is one of its descriptors.  The
+ * offset in the slot, rotated right by 5 bits, is the pfn when it is a
  * multiple of 32 and at least 1 << 59 when it is not: one compare with
  * managed tests both. */
+static inline struct lab_zone *lab__vmemmap_zone(uintptr_t slot, uintptr_t d)
+{
+	static_assert(sizeof(struct lab_page) == 1 << 5, "the rotation below");
+	struct lab_zone *z = atomic_load_explicit(&lab__vmemmap.zone[slot], memory_order_acquire);
+	if (lab_unlikely(!z))
+		return NULL;
+	uintptr_t off = d - (uintptr_t)z->pages;
+	off = off >> 5 | off << (sizeof(off) * 8 - 5);
+	return off < atomic_load_explicit(&z->managed, memory_order_relaxed) ? z : NULL;
+}
+
+/* The zone whose descriptor array holds desc, or NULL: a descriptor that is
+ * no descriptor of a live zone is caught here.  Inline: every free asks. */
 static inline struct lab_zone *lab__zone_of_desc(const void *desc)
 {
-	uintptr_t d = (uintptr_t)desc;
-	uintptr_t slot = (d - atomic_load_explicit(&lab__vmemmap.base, memory_order_relaxed)) >>
-			 atomic_load_explicit(&lab__vmemmap.shift, memory_order_relaxed);
-	static_assert(sizeof(struct lab_page) == 1 << 5, "the rotation below");
-	if (lab_likely(slot < LAB_MAX_ZONES)) {
-		struct lab_zone *z = atomic_load_explicit(&lab__vmemmap.zone[slot],
-							  memory_order_acquire);
-		if (lab_unlikely(!z))
-			return NULL;
-		uintptr_t off = d - (uintptr_t)z->pages;
-		off = off >> 5 | off << (sizeof(off) * 8 - 5);
-		if (lab_likely(off < atomic_load_explicit(&z->managed, memory_order_relaxed)))
-			return z;
-		return NULL;
-	}
+	uintptr_t d = (uintptr_t)desc, slot = lab__vmemmap_slot(d);
+	if (lab_likely(slot < LAB_MAX_ZONES))
+		return lab__vmemmap_zone(slot, d);
 	return lab__zone_of_desc_outside(d);
 }
+
+/* The same for a descriptor in the range only: NULL also for one outside it
+ * (lab__zone_of_desc walks the zones there), and for NULL. */
+static inline struct lab_zone *lab__zone_of_desc_in_range(const void *desc)
+{
+	uintptr_t d = (uintptr_t)desc, slot = lab__vmemmap_slot(d);
+	return lab_likely(slot < LAB_MAX_ZONES) ? lab__vmemmap_zone(slot, d) : NULL;
+}
+
 struct lab_zone *lab__zone_of_addr(const void *addr);
 /* Hold the registry (no zone comes or goes) while walking it to read what
  * only a live zone may be asked (reclaim.c: every zone's shrinkers). */

@@ -375,13 +375,6 @@ static inline bool failslab_armed(void)
 	return atomic_load_explicit(&lab__failslab_armed, memory_order_relaxed) != 0;
 }
 
-/* This thread's rseq area if it was looked up already; NULL sends the caller
- * to the general path, which looks it up (rseq_self()). */
-static inline struct lab__os_rseq *rseq_known(void)
-{
-	return lab__os_rseq_cache;
-}
-
 /* Zero an exclusive object: small ones with word stores (objects are
  * word-aligned, zero_bytes a multiple of a word), others with memset. */
 static inline void *zero_object(void *obj, uint32_t bytes)
@@ -406,10 +399,8 @@ static inline void *slab_alloc_fast_on(struct lab_kmem_cache *c, struct slab_cpu
 	if (lab_likely(c->fast == SLAB_FAST_PLAIN && !(gfp & ~SLAB_FAST_GFP) && !failslab_armed() &&
 		   !(lab__gfp_may_sleep(gfp) && lab__sleep_check))) {
 		struct lab__os_rseq *rs = rseq_known();
-		void *obj;
-		if (lab_likely(rs) && lab_likely(rseq_clist_pop(rs, cpu, SLAB_LIST_OFF, &obj) ==
-					 RSEQ_LIST_OK))
-			return obj;
+		if (lab_likely(rs))
+			return rseq_clist_pop_fast(rs, cpu, SLAB_LIST_OFF);
 	}
 #endif
 	(void)c;

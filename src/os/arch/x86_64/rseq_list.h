@@ -26,10 +26,11 @@
  * signature, reports RSEQ_LIST_ABORTED and the caller starts again.
  */
 /* Publish the descriptor (labels 1, 2, 4) and, from 1, read this CPU's
- * number: eax = cpu_id_start, leaving with RSEQ_LIST_LOCKED (the locked
- * path) when it is not below lab__os_cpu_bound, the number of sets (a CPU
- * outside the possible mask must not index past them). */
-#define RSEQ_CPU                                                        \
+ * number: eax = cpu_id_start (RSEQ_PUBLISH); RSEQ_CPU then leaves with
+ * RSEQ_LIST_LOCKED (the locked path) when it is not below
+ * lab__os_cpu_bound, the number of sets (a CPU outside the possible mask
+ * must not index past them). */
+#define RSEQ_PUBLISH                                                    \
 	".pushsection __rseq_cs, \"aw\"\n\t"                            \
 	".balign 32\n\t"                                                \
 	"3:\n\t"                                                        \
@@ -39,7 +40,9 @@
 	"leaq 3b(%%rip), %%rax\n\t"                                     \
 	"movq %%rax, 8(%[rs])\n\t"                                      \
 	"1:\n\t"                                                        \
-	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */         \
+	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */
+#define RSEQ_CPU                                                        \
+	RSEQ_PUBLISH                                                    \
 	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */     \
 	"cmpl %[ncpu], %%eax\n\t"                                      \
 	"jae 2f\n\t"
@@ -261,14 +264,93 @@ static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, \
 	return st;                                                      \
 }
 
+/*
+ * The fast paths' pop and push: the same sequences, but every way out other
+ * than the commit (a drainer holds the set, empty, full, a CPU beyond the
+ * sets, an abort) is one jump to the caller's label `miss' (asm goto): no
+ * status register to set and test.  Their callers take another path on any
+ * of those, so they need not tell which.
+ */
+#define RSEQ_EPILOGUE_GOTO                                              \
+	"2:\n\t"                                                        \
+	".pushsection __rseq_failure, \"ax\"\n\t"                       \
+	".byte 0x0f, 0xb9, 0x3d\n\t"                                    \
+	".long " LAB_STRINGIFY(LAB_OS_RSEQ_SIG) "\n\t"                   \
+	"4:\n\t"                                                        \
+	"jmp %l[miss]\n\t"                                              \
+	".popsection\n\t"
+
+/* RSEQ_CPU's publication and bound check, leaving for `miss'. */
+#define RSEQ_CLIST_PROLOGUE_GOTO(shift)                                 \
+	RSEQ_PUBLISH                                                    \
+	"cmpl %[ncpu], %%eax\n\t"                                      \
+	"jae %l[miss]\n\t"                                              \
+	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
+	"addq %[sets], %%rax\n\t"                                       \
+	"cmpl $0, (%%rax)\n\t"                                          \
+	"jne %l[miss]\n\t"                                              \
+	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
+
+/* Pop one item, counted as a pop; NULL for `any other way out'. */
+#define RSEQ_CLIST_POP_FAST_FN(name, shift)                             \
+static inline void *name(struct lab__os_rseq *rs, void *sets, size_t loff) \
+{                                                                       \
+	void *item;                                                     \
+	__asm__ goto(                                                   \
+		RSEQ_CLIST_PROLOGUE_GOTO(shift)                         \
+		"movq (%%rax), %%rcx\n\t"                               \
+		"movzwl %%cx, %%edx\n\t"                                \
+		"testl %%edx, %%edx\n\t"                                \
+		"jz %l[miss]\n\t"                                       \
+		"movq 8(%%rax), %%r8\n\t"                               \
+		"movq -8(%%r8,%%rdx,8), %[item]\n\t"                    \
+		"addq $0xffff, %%rcx\n\t"    /* RSEQ_CLIST_ONE_POP */   \
+		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_EPILOGUE_GOTO                                      \
+		: [item] "=&r"(item)                                    \
+		: RSEQ_CLIST_INPUTS                                     \
+		: "rax", "rcx", "rdx", "r8", "memory", "cc"             \
+		: miss);                                                \
+	return item;                                                    \
+miss:                                                                   \
+	return NULL;                                                    \
+}
+
+/* Push item if there is room; false for `any other way out'. */
+#define RSEQ_CLIST_PUSH_FAST_FN(name, shift)                            \
+static inline bool name(struct lab__os_rseq *rs, void *sets, size_t loff, void *item) \
+{                                                                       \
+	__asm__ goto(                                                   \
+		RSEQ_CLIST_PROLOGUE_GOTO(shift)                         \
+		"movq (%%rax), %%rcx\n\t"                               \
+		"movzwl %%cx, %%edx\n\t"                                \
+		"cmpl 16(%%rax), %%edx\n\t"  /* full */                 \
+		"jae %l[miss]\n\t"                                      \
+		"movq 8(%%rax), %%r8\n\t"                               \
+		"movq %[item], (%%r8,%%rdx,8)\n\t" /* unpublished until the commit */ \
+		"incq %%rcx\n\t"                                        \
+		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_EPILOGUE_GOTO                                      \
+		:                                                       \
+		: RSEQ_CLIST_INPUTS, [item] "r"(item)                   \
+		: "rax", "rcx", "rdx", "r8", "memory", "cc"             \
+		: miss);                                                \
+	return true;                                                    \
+miss:                                                                   \
+	return false;                                                   \
+}
+
 /* The sequences on counted lists whose sets are 2^shift bytes apart:
- * pfx_pop, pfx_push, pfx_push_unique, pfx_pop_many_on, pfx_push_many_on. */
+ * pfx_pop, pfx_push, pfx_push_unique, pfx_pop_many_on, pfx_push_many_on,
+ * pfx_pop_fast, pfx_push_fast. */
 #define RSEQ_CLIST_FNS(pfx, shift)                                      \
 	RSEQ_CLIST_POP_FN(pfx##_pop, shift)                             \
 	RSEQ_CLIST_PUSH_FN(pfx##_push, shift, "")                       \
 	RSEQ_CLIST_PUSH_FN(pfx##_push_unique, shift, RSEQ_CLIST_UNIQUE) \
 	RSEQ_CLIST_POP_MANY_FN(pfx##_pop_many_on, shift)                \
-	RSEQ_CLIST_PUSH_MANY_FN(pfx##_push_many_on, shift)
+	RSEQ_CLIST_PUSH_MANY_FN(pfx##_push_many_on, shift)              \
+	RSEQ_CLIST_POP_FAST_FN(pfx##_pop_fast, shift)                   \
+	RSEQ_CLIST_PUSH_FAST_FN(pfx##_push_fast, shift)
 
 /* Sets of one cache line (the slab layer's per-CPU arrays). */
 RSEQ_CLIST_FNS(rseq_clist, RSEQ_CLIST_SHIFT)
