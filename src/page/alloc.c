@@ -376,15 +376,12 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_general(struct lab
 	return page;
 }
 
-/* What lab_alloc_pages leaves to a call of its own: the might_sleep check
- * (on only when lab__sleep_check is), then the general path.  The thread's
- * rseq area is looked up here, once, for the fast path's next call. */
+/* What lab_alloc_pages leaves to a call of its own: the general path.  The
+ * thread's rseq area is looked up here, once, for the fast path's next call. */
 static __attribute__((noinline)) struct lab_page *alloc_pages_slow(struct lab_zone *z,
 								   lab_gfp_t gfp,
 								   unsigned int order)
 {
-	if (lab__gfp_may_sleep(gfp))
-		lab__might_sleep("lab_alloc_pages");
 	(void)rseq_self();
 	return alloc_pages_general(z, gfp, order);
 }
@@ -412,19 +409,34 @@ static __attribute__((noinline)) struct lab_page *alloc_fast_call(struct lab_zon
 	return alloc_pages_slow(z, gfp, order);
 }
 
+/* A caller that may sleep while the might_sleep check is on: the check,
+ * then the general path. */
+static __attribute__((noinline)) struct lab_page *alloc_pages_checked(struct lab_zone *z,
+								      lab_gfp_t gfp,
+								      unsigned int order)
+{
+	lab__might_sleep_report("lab_alloc_pages");
+	return alloc_pages_slow(z, gfp, order);
+}
+
 /*
  * The fast path of a plain order-0 block is a leaf function (no stack
  * frame, no callee-saved register): whatever it does not do is a tail
- * call: the other orders, ZERO and EXCLUSIVE (alloc_fast_call), the
- * might_sleep check when it is on, debugging, fault injection and an empty
- * list (alloc_pages_slow).
+ * call: the other orders, ZERO and EXCLUSIVE (alloc_fast_call), debugging,
+ * fault injection and an empty list (alloc_pages_slow).  The might_sleep
+ * check, when it is on, is a call and not a tail call, so that the report's
+ * call trace shows lab_alloc_pages.
  */
 struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
+	if (lab_unlikely(lab__gfp_may_sleep(gfp) && lab__sleep_check)) {
+		struct lab_page *page = alloc_pages_checked(z, gfp, order);
+		__asm__ __volatile__("" : "+r"(page));  /* keeps this frame on the stack */
+		return page;
+	}
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~(LAB_GFP_FAST_MASK | LAB_GFP_ZERO |
 								 LAB_GFP_EXCLUSIVE)) &&
-		       !z->debug && !fault_armed() &&
-		       !(lab__gfp_may_sleep(gfp) && lab__sleep_check))) {
+		       !z->debug && !fault_armed())) {
 		if (order || (gfp & (LAB_GFP_ZERO | LAB_GFP_EXCLUSIVE)))
 			return alloc_fast_call(z, gfp, order);
 		struct lab_page *page = alloc_fast(z, 0);

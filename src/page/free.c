@@ -451,16 +451,12 @@ static __attribute__((noinline)) void free_pages_general(struct lab_zone *z,
 }
 
 /* What lab_free_pages leaves to a call of its own: a descriptor outside the
- * descriptor range (z NULL: looked up here), the thread's first fast free
- * (its rseq area is looked up here, once), debugging, orders above 3. */
-static __attribute__((noinline)) void free_pages_slow(struct lab_zone *z, struct lab_page *page,
-						      unsigned int order)
+ * descriptor range (or NULL), looked up here. */
+static __attribute__((noinline)) void free_pages_slow(struct lab_page *page, unsigned int order)
 {
 	if (lab_unlikely(!page))
 		return;
-	(void)rseq_self();
-	if (!z)
-		z = lab__zone_of_desc(page);
+	struct lab_zone *z = lab__zone_of_desc(page);
 	uint32_t seen = 0;
 	int done = FREE_GENERAL;
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug))
@@ -471,7 +467,8 @@ static __attribute__((noinline)) void free_pages_slow(struct lab_zone *z, struct
 /*
  * The fast path is a leaf function (no stack frame, no callee-saved
  * register): everything else is a tail call, to free_fast_finish for what
- * the fast path began, to free_pages_slow for what it did not.
+ * the fast path began, to the general path for orders above 3 and
+ * debugging, to free_pages_slow for a descriptor the range does not hold.
  */
 void lab_free_pages(struct lab_page *page, unsigned int order)
 {
@@ -487,7 +484,10 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		free_fast_finish(z, page, order, done, seen);
 		return;
 	}
-	free_pages_slow(z, page, order);
+	if (z)
+		free_pages_general(z, page, order);
+	else
+		free_pages_slow(page, order);
 }
 
 void lab_free_pages_addr(void *addr, unsigned int order)
