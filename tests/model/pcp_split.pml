@@ -89,9 +89,10 @@
  *                      a signal between them gives the handler the owner's
  *                      nonce, the same failure (4 497 states)
  *                      "pan:1: assertion violated (eff[((p*6)+ri)]==0) (at depth 124)"
- *   -DBAD_NO_GEN       the ring entry carries no generation: a remote
- *                      double free queued before the block was freed and
- *                      handed out again frees the live block (30 209 states)
+ *   -DBAD_NO_GEN       the ring entry carries no generation: a remote free
+ *                      queued while a second free on the home CPU freed the
+ *                      block is processed after the block was handed out
+ *                      again, and frees the live block (30 209 states)
  *                      "pan:1: assertion violated (inc[p]==qri[(qhead%2)]) (at depth 81)"
  *   -DBAD_REMOTE_CAS   the remote free claims with an atomic (what the full
  *                      ring's fallback does): it races the home's plain store
