@@ -109,10 +109,13 @@
  *                      reported, at the free (it sees the bit: leaked) or at
  *                      the unlock (the plain claim stored the word over the
  *                      bit, the unlock finds it gone); a lock taken on a
- *                      block already being freed is not checked.  0 errors,
- *                      exhaustively (1.8e8 states, 462 s, 21 GB: do not run
- *                      it so on a shared machine) and with -DBITSTATE -w30
- *                      (9.3e7 states, 105 s, 134 MB).
+ *                      block already being freed is not checked.  No error
+ *                      found, but not exhaustively: -DBITSTATE -w30 covers
+ *                      9.3e7 states in 105 s, 134 MB (hash factor 11.5);
+ *                      -DCOLLAPSE -DMEMLIM=5000 stopped at 9.26e7 states,
+ *                      232 s.  Never run it without a memory bound on a
+ *                      shared machine (an exhaustive run of an earlier,
+ *                      larger version took 21 GB).
  *
  * Left out: hand-outs on other CPUs (home != 0, re-homing, and the check
  * that an entry's block still has this home), a thread that migrates
