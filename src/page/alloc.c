@@ -431,7 +431,7 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 {
 	if (lab_unlikely(lab__gfp_may_sleep(gfp) && lab__sleep_check)) {
 		struct lab_page *page = alloc_pages_checked(z, gfp, order);
-		__asm__ __volatile__("" : "+r"(page));  /* keeps this frame on the stack */
+		lab_opaque(page);  /* no tail call: keeps this frame on the stack */
 		return page;
 	}
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !(gfp & ~(LAB_GFP_FAST_MASK | LAB_GFP_ZERO |

@@ -336,6 +336,8 @@ static __attribute__((noinline)) void free_fast_finish(struct lab_zone *z, struc
 #if defined(LAB_HAVE_RSEQ_LIST)
 		if (!(done == FREE_UNCLAIMED && seen == (PG_allocated | PG_exclusive) &&
 		      free_fast_exclusive(z, page, order)))
+#else
+		(void)seen;
 #endif
 		{
 			free_pages_general(z, page, order);
