@@ -818,6 +818,14 @@ void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum)
 	}
 }
 
+uint64_t lab__pcp_exclusive_allocs(const struct lab_zone *z)
+{
+	uint64_t n = 0;
+	for (unsigned int i = 0; z->pcp && i < (unsigned int)z->nr_pcp; i++)
+		n += __atomic_load_n(&set_at(z, i)->exclusive_allocs, __ATOMIC_RELAXED);
+	return n;
+}
+
 /* ---- set-up ----------------------------------------------------------- */
 
 static uint32_t rounddown_pow2(uint32_t x)

@@ -52,6 +52,10 @@ struct pcp_set {
 	uint64_t seen_free, seen_hit;
 	uint32_t free_run;
 	uint32_t idle_seen;         /* frees + hits (low bits) at kswapd's last decay tick */
+	/* Exclusive blocks handed out on this CPU, counted by a restartable
+	 * sequence of their own (secure/owner.c; the zone's atomic stripes
+	 * count the rest). */
+	uint64_t exclusive_allocs;
 } __attribute__((aligned(RSEQ_CLIST4_STRIDE)));
 
 #define PCP_SET_STRIDE RSEQ_CLIST4_STRIDE
@@ -147,6 +151,21 @@ static inline struct lab__os_rseq *pcp_fast_rseq(const struct lab_zone *z)
 	return rseq_known();
 }
 
+/* One more exclusive allocation on this CPU's set: a restartable sequence,
+ * no locked instruction.  False when it could not count (no rseq here, or
+ * interrupted too often): the caller counts it elsewhere. */
+static inline bool pcp_count_exclusive(const struct lab_zone *z)
+{
+#if defined(LAB_HAVE_RSEQ_LIST)
+	struct lab__os_rseq *rs = pcp_fast_rseq(z);
+	return rs && rseq_list_count(rs, z->pcp, PCP_SET_STRIDE,
+				     offsetof(struct pcp_set, exclusive_allocs));
+#else
+	(void)z;
+	return false;
+#endif
+}
+
 /* ---- pcp.c ------------------------------------------------------------ */
 
 int lab__pcp_mode(void);
@@ -163,6 +182,7 @@ struct lab__check_log;
 int lab__pcp_check(const struct lab_zone *z, size_t *pages, struct lab__check_log *log);
 size_t lab__pcp_pages(const struct lab_zone *z);
 void lab__pcp_sum_counters(const struct lab_zone *z, struct pcp_counters *sum);
+uint64_t lab__pcp_exclusive_allocs(const struct lab_zone *z);
 void lab__pcp_decay(struct lab_zone *z, bool pressure);
 void lab__pcp_high_reset(struct lab_zone *z);
 bool lab__pcp_high_raised(const struct lab_zone *z);

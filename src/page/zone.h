@@ -178,9 +178,11 @@ struct lab_zone {
 	_Atomic int kswapd_timed;
 	int slot;           /* index in the registry, and of the descriptor slot */
 	bool desc_outside;  /* descriptors mapped outside the range (lab__vmemmap) */
-	/* exclusive_alloc, counted in stripes a cache line apart indexed by the
-	 * CPU (secure/owner.c): one zone-wide counter written by every exclusive
-	 * allocation made two threads on 16 cores slower than one (issue 12). */
+	/* exclusive_alloc: counted in this CPU's per-CPU set by a restartable
+	 * sequence (pcp.h pcp_count_exclusive), else in stripes a cache line
+	 * apart indexed by the CPU (secure/owner.c): one zone-wide counter
+	 * written by every exclusive allocation made two threads on 16 cores
+	 * slower than one (issue 12). */
 	struct {
 		_Atomic uint64_t n;
 		char pad[56];

@@ -13,6 +13,7 @@
 #include "os/rseq_list.h"
 #include "page/badpage.h"
 #include "page/page.h"
+#include "page/pcp.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 
@@ -161,8 +162,9 @@ void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gf
 	__atomic_store_n(&page->owner, lab_owner_self(), __ATOMIC_RELAXED);
 	/* Nobody else knows the block yet; release publishes the owner with the flag. */
 	atomic_store_explicit(&page->flags, page_flags(page) | PG_exclusive, memory_order_release);
-	atomic_fetch_add_explicit(&z->exclusive_alloc_cpu[rseq_list_lock_index(
-					  LAB_EXCLUSIVE_STRIPES)].n, 1, memory_order_relaxed);
+	if (!pcp_count_exclusive(z))
+		atomic_fetch_add_explicit(&z->exclusive_alloc_cpu[rseq_list_lock_index(
+						  LAB_EXCLUSIVE_STRIPES)].n, 1, memory_order_relaxed);
 }
 
 /* A claimed exclusive block on its way back: wipe it before any list or

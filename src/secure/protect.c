@@ -9,6 +9,7 @@
  */
 #include "os/os.h"
 #include "os/printk.h"
+#include "page/pcp.h"
 #include "page/zone.h"
 #include "secure/hooks.h"
 #include "secure/protect.h"
@@ -224,6 +225,7 @@ void lab__exclusive_stats(const struct lab_zone *z, struct lab_zone_stats *out)
 	out->pkey = z->pkey;
 	out->sections = atomic_load(&z->nr_sections);
 	out->guard_pfns = atomic_load(&z->nr_guard_pfns);
+	out->exclusive_alloc = lab__pcp_exclusive_allocs(z);
 	for (unsigned int i = 0; i < LAB_EXCLUSIVE_STRIPES; i++)
 		out->exclusive_alloc += atomic_load_explicit(&z->exclusive_alloc_cpu[i].n,
 							     memory_order_relaxed);

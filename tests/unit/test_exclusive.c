@@ -13,6 +13,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -778,6 +780,73 @@ Test(exclusive, a_secret_zone_wipes_every_block_on_every_way_back)
 		lab_free_pages(all[i], 0);
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
+}
+
+/* Exclusive allocations are counted per CPU by a restartable sequence where
+ * rseq runs (else in atomic stripes): none lost to a signal handler that
+ * allocates between the sequence's load and store, nor to the aborts. */
+static struct {
+	struct lab_zone *z;
+	_Atomic unsigned long made;
+	_Atomic bool stop;
+} counting;
+
+static void count_one_pair(void)
+{
+	struct lab_page *p = lab_alloc_pages(counting.z, LAB_GFP_ATOMIC | LAB_GFP_EXCLUSIVE |
+						     LAB_GFP_NOWARN, 0);
+	if (!p)
+		return;
+	atomic_fetch_add(&counting.made, 1);
+	lab_free_pages(p, 0);
+}
+
+static void count_handler(int sig)
+{
+	(void)sig;
+	count_one_pair();
+}
+
+static void *count_worker(void *arg)
+{
+	(void)arg;
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	for (int i = 0; i < 30000 && !atomic_load(&counting.stop); i++)
+		count_one_pair();
+	return NULL;
+}
+
+Test(exclusive, exclusive_allocations_are_counted_exactly_under_signals)
+{
+	counting.z = zone_with(1024, LAB_ZONE_SECRET);
+	uint64_t before = stats_of(counting.z).exclusive_alloc;
+	struct sigaction sa = { .sa_handler = count_handler, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	sigset_t alrm, old;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &old);  /* only the workers take it */
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, count_worker, NULL), 0);
+	setitimer(ITIMER_REAL, &every, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_IGN);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	unsigned long made = atomic_load(&counting.made);
+	cr_assert_geq(made, 60000);
+	cr_assert_eq(stats_of(counting.z).exclusive_alloc - before, made,
+		     "%lu exclusive allocations made, %lu counted", made,
+		     (unsigned long)(stats_of(counting.z).exclusive_alloc - before));
+	assert_zone_ok(counting.z);
+	lab_zone_destroy(counting.z);
 }
 
 Test(exclusive, exclusive_block_is_zeroed_and_owned)

@@ -374,9 +374,9 @@ static inline int rseq_clist_push_many(struct lab__os_rseq *rs, void *sets, size
 
 /* One more per-CPU counter (the 64-bit word at offset off of this CPU's set),
  * in a sequence of its own: a signal handler that bumps the same counter
- * between our load and store cannot be lost (after RSEQ_MAX_RETRIES
- * interruptions in a row the count is given up). */
-static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t stride, size_t off)
+ * between our load and store cannot be lost.  False when it did not count:
+ * a CPU beyond the sets, or RSEQ_MAX_RETRIES interruptions in a row. */
+static inline bool rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t stride, size_t off)
 {
 	int st, tries = 0;
 	do {
@@ -393,6 +393,7 @@ static inline void rseq_list_count(struct lab__os_rseq *rs, void *sets, size_t s
 			  RSEQ_BOUND
 			: "rax", "rcx", "memory", "cc");
 	} while (st == RSEQ_LIST_ABORTED && ++tries < RSEQ_MAX_RETRIES);
+	return st == RSEQ_LIST_OK;
 }
 
 #endif /* LAB_OS_ARCH_X86_64_RSEQ_LIST_H */
