@@ -117,6 +117,49 @@
  *                      shared machine (an exhaustive run of an earlier,
  *                      larger version took 21 GB).
  *
+ * -DTWO_SEQ: the variant without the nonce (docs/PCP.md, "A variant without
+ * the nonce").  The home CPU's free is two restartable sequences: the claim,
+ * whose commit store is the claim {PCP, home} (no nonce), then an ordinary
+ * push that never looks at the word (an owned set: the claimed free's slow
+ * path).  Everything else (the ring, generations, per-entry ring claims with
+ * their lap tag, the drainer and its ownership references, the handler) is
+ * the default model's; the handler's whole free stores tag 0 and accepts no
+ * claim of its own.  BAD_NO_NONCE, BAD_THREAD_NONCE and BAD_NONCE_TWO_STEPS
+ * do not apply.  Run as above with -DTWO_SEQ added:
+ *     spin -a -DTWO_SEQ pcp_split.pml && cc -O2 -DSAFETY -DMEMLIM=4000 -o pan pan.c
+ *     && timeout 600 ./pan -m100000
+ * Results (2026-11-30, spin 6.5.2):
+ *   -DTWO_SEQ          0 errors, all of the default's assertions:
+ *                      "State-vector 100 byte, depth reached 222, errors: 0"
+ *                      1 522 924 states, 291 MB, 0.97 s (the default model
+ *                      on the same machine: 3 615 142 states, 506 MB, 2.4 s)
+ *   -DTWO_SEQ -DBAD_TWO_SEQ_RECHECK  the push's abort handler restarts the
+ *                      whole free: after the handler aborts the push, the
+ *                      claim sequence finds the call's own claim and reports
+ *                      it: a false report, the block lost (3 760 states)
+ *                      "pan:1: assertion violated (eff[((p*6)+i)]==1) (at depth 167)"
+ *   -DTWO_SEQ -DBAD_TWO_SEQ_LATE_COMMIT  the claim stored before the
+ *                      sequence's commit store: an abort between them, the
+ *                      same false report (3 829 states)
+ *                      "pan:1: assertion violated (eff[((p*6)+i)]==1) (at depth 166)"
+ *   -DTWO_SEQ -DBAD_TWO_SEQ_ACCEPT_CLAIMED  the claim sequence takes a
+ *                      claimed word for its own aborted claim (no nonce to
+ *                      tell): the owner's second free of its block passes
+ *                      and the block is pushed twice (91 states)
+ *                      "pan:1: assertion violated (eff[((p*6)+ri)]==0) (at depth 152)"
+ *   -DTWO_SEQ with -DBAD_NO_GEN / -DBAD_REMOTE_CAS / -DBAD_QUEUE_CALL_NONCE:
+ *                      the ring's bad variants still fail ("inc[p]==qri[..]"
+ *                      at depth 81; "eff[((p*6)+ri)]==0" at 108; and
+ *                      "eff[((q*6)+rr)]==0" at 75: with no call nonce,
+ *                      new_nonce gives 0, the local claim's tag, so that
+ *                      ring claim takes a local claim for its own)
+ *   -DTWO_SEQ -DLOCKER no error: -DBITSTATE -w30 3.96e7 states in 29.6 s,
+ *                      134 MB (hash factor 27.1, so not a proof);
+ *                      exhaustive with -DCOLLAPSE -DMEMLIM=4000: 0 errors,
+ *                      39 588 098 states, depth 239, 65 s, 2 275 MB (too
+ *                      large for the suite; the default model's LOCKER run
+ *                      did not finish within 5 GB)
+ *
  * Left out: hand-outs on other CPUs (home != 0, re-homing, and the check
  * that an entry's block still has this home), a thread that migrates
  * between its claim and its retry (it then pushes its own claim on the new
@@ -195,8 +238,8 @@ bit lreported;          /* ...and was reported as "freed while locked" */
 #else
 #define GEN_OK(x, y) (gen[x] == (y))
 #endif
-#ifdef BAD_NO_NONCE
-#define OWN_CLAIM(x, y) false
+#if defined(BAD_NO_NONCE) || defined(TWO_SEQ)
+#define OWN_CLAIM(x, y) false           /* TWO_SEQ: no nonce, no claim of "our own" */
 #else
 #define OWN_CLAIM(x, y) (fl[x] == PCP && non[x] == (y))
 #endif
@@ -224,7 +267,9 @@ inline report(p, ri)
 
 inline new_nonce(n)
 {
-#ifdef BAD_THREAD_NONCE
+#ifdef TWO_SEQ
+	n = 0                           /* no nonce: a local claim stores tag 0 */
+#elif defined(BAD_THREAD_NONCE)
 	n = 1                           /* the thread's: owner and handler share it */
 #elif defined(BAD_NONCE_TWO_STEPS)
 	assert(nctr < NONM);
@@ -321,6 +366,125 @@ inline free_atomic(p, n)
 
 /* ---- the owner's sequences (several steps each) ---------------------- */
 
+#ifdef TWO_SEQ
+/*
+ * TWO_SEQ: the home CPU's free as two restartable sequences, no nonce.
+ *
+ * Sequence 1, the claim: check the lock word (owned: the reference and CAS
+ * path below), load the state word; {allocated, home = this CPU, refcount 1,
+ * no lock bits}: store the claim {PCP, home, tag 0} as the sequence's commit,
+ * its only store; anything else: leave and report (another home would leave
+ * for the remote path: every home is CPU 0 here).  An abort before the
+ * commit leaves the word allocated, so the restart needs no nonce to know
+ * its own claim: it has none.
+ *
+ * Sequence 2, the push of a block the call now owns: check the lock word,
+ * load the count, store the slot, commit count + 1; it never looks at the
+ * word.  If the push cannot complete (owned set; a full list, which this
+ * bound never has: asserted) the call finishes a claimed free (the slow
+ * path: the buddy lists; nobody else acts on a claimed block off every list).
+ *
+ * The effect is charged at the push's commit or the slow path, so a claim
+ * whose block never reaches a list or the buddy lists is a lost block.
+ *
+ * Bad variants (each must fail):
+ *   BAD_TWO_SEQ_RECHECK  the push's abort handler restarts the whole free
+ *       (sequence 1 again, which re-checks the word): after an abort in the
+ *       push it finds its own claim and reports it: false report, block lost;
+ *   BAD_TWO_SEQ_LATE_COMMIT  the claim is stored before the sequence's
+ *       commit (another store follows it): an abort between them restarts
+ *       sequence 1 over its own claim: the same false report;
+ *   BAD_TWO_SEQ_ACCEPT_CLAIMED  sequence 1 takes a claimed word (tag 0) for
+ *       its own claim of an aborted try (the fix one would try for the two
+ *       above without a nonce): a double free on the home CPU passes and the
+ *       block is pushed twice.
+ */
+#ifdef BAD_TWO_SEQ_RECHECK
+#define PUSH_RESTART fr_restart         /* the push's abort IP is the claim's */
+#else
+#define PUSH_RESTART fp_restart
+#endif
+inline free_seq(p)
+{
+	skip;                   /* (a label may not open the body) */
+	/* sequence 1: the claim */
+fr_restart:
+	aborted = 0;
+	atomic { if :: aborted -> goto fr_restart
+		    :: else -> if :: lock -> goto fr_owned :: else -> skip fi fi };
+	atomic {                                                /* load the state word */
+		if
+		:: aborted -> goto fr_restart
+		:: else ->
+			ri = inc[p];
+			if
+#ifdef LOCKER
+			:: fl[p] == ALLOC && lk[p] -> act = 3        /* freed while locked */
+#endif
+			:: fl[p] == ALLOC && !lk[p] -> act = 1       /* claim */
+#ifdef BAD_TWO_SEQ_ACCEPT_CLAIMED
+			:: fl[p] == PCP && non[p] == 0 -> act = 2    /* "our own" claim */
+#endif
+			:: else -> act = 0                           /* double free */
+			fi
+		fi
+	};
+	if
+	:: act == 0 -> report(p, ri); goto fr_done           /* at once, nothing stored */
+	:: act == 1 ->
+		atomic { if :: aborted -> goto fr_restart        /* the commit: the claim */
+			    :: else -> fl[p] = PCP; non[p] = 0; lk[p] = 0 fi }
+#ifdef BAD_TWO_SEQ_LATE_COMMIT
+		; atomic { if :: aborted -> goto fr_restart :: else -> skip fi }   /* the commit */
+#endif
+	:: act == 2 -> skip
+#ifdef LOCKER
+	:: act == 3 ->
+		atomic { if :: aborted -> goto fr_restart
+			    :: else -> fl[p] = BAD; effect(p, ri); lreported = 1 fi };
+		goto fr_done
+#endif
+	fi;
+	/* sequence 2: the push */
+fp_restart:
+	aborted = 0;
+	atomic { if :: aborted -> goto PUSH_RESTART
+		    :: else -> if :: lock -> goto fp_owned :: else -> skip fi fi };
+	atomic { if :: aborted -> goto PUSH_RESTART :: else -> c = count fi };
+	assert(c < CAP);                                        /* (full: the slow path) */
+	atomic { if :: aborted -> goto PUSH_RESTART :: else -> slots[c] = p fi };
+	atomic {                                                /* commit */
+		if
+		:: aborted -> goto PUSH_RESTART
+		:: else -> count = c + 1; effect(p, ri)
+		fi
+	};
+	goto fr_done;
+fp_owned:
+	/* The push cannot run: finish the claimed free (lab__free_block: the
+	 * buddy lists under the zone lock).  The block is the call's. */
+	atomic { fl[p] = BUDDY; effect(p, ri) };
+	goto fr_done;
+fr_owned:
+	/* The set is owned before the claim: as in the default model, a
+	 * reference on the ownership and a CAS claim (no own claim to accept). */
+	atomic { if :: lock & 1 -> lock = lock + 2 :: else -> goto fr_restart fi };
+	atomic {                                                /* lock cmpxchg on the word */
+		if
+		:: fl[p] == ALLOC && !lk[p] ->
+			fl[p] = BUDDY; effect(p, inc[p])            /* a claimed block to the buddy lists */
+#ifdef LOCKER
+		:: fl[p] == ALLOC && lk[p] -> fl[p] = BAD; effect(p, inc[p]); lreported = 1
+#endif
+		:: else -> report(p, inc[p])
+		fi
+	};
+	lock = lock - 2;                                        /* lock xadd */
+fr_done:
+	c = 0; ri = 0; act = 0; n = 0                   /* dead: fewer states */
+}
+#else /* !TWO_SEQ: one sequence, the claim inside the push, with a nonce */
+
 /*
  * The fast path's free on the home CPU: check the lock word, load the
  * state word and the count, store the claim {PCP, nonce}, store the slot,
@@ -394,6 +558,7 @@ fr_owned:
 fr_done:
 	c = 0; ri = 0; act = 0; n = 0                   /* dead: fewer states */
 }
+#endif /* TWO_SEQ */
 
 /*
  * Process one ring entry on the home CPU, in a sequence: check the lock,
