@@ -246,7 +246,6 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	lab__wake_waiters(z);
 }
 
-#if defined(LAB_HAVE_RSEQ_LIST)
 /*
  * The fast path's free of an exclusive block of order 0..3 with one
  * reference, by its owner: claimed as the general path claims (PG_deferred,
@@ -270,7 +269,6 @@ static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
 	lab__free_block(z, page, order);
 	return true;
 }
-#endif
 
 /* What free_fast did (free_fast_finish does the rest). */
 enum { FREE_DONE, FREE_GENERAL, FREE_UNCLAIMED, FREE_CLAIMED };
@@ -317,34 +315,26 @@ static inline int free_fast(struct lab_zone *z, struct lab_page *page, unsigned 
 
 static void free_pages_general(struct lab_zone *z, struct lab_page *page, unsigned int order);
 
-/* The rest of free_fast's work, as its result says. */
+/* The rest of free_fast's work, as its result says.  lab__free_block wakes
+ * sleeping allocators itself; a push of the fast path's does not. */
 static __attribute__((noinline)) void free_fast_finish(struct lab_zone *z, struct lab_page *page,
 						       unsigned int order, int done,
 						       uint32_t seen)
 {
-	if (done == FREE_CLAIMED) {
+	if (done == FREE_DONE) {
+		lab__wake_waiters(z);  /* a sleeping allocator waits for a free: it drains the lists */
+	} else if (done == FREE_CLAIMED) {
 		if (z->zero_on_free)
 			lab__free_scrub(z, page, order, false);
 		/* Full or being drained: finish as a general free of a claimed
 		 * block (lab__free_block pushes to this CPU's list if it can). */
 		set_page_flags(page, PG_deferred);
 		lab__free_block(z, page, order);
-		lab_trace(mm_page_free, page, order, z->name);
+	} else if (!(done == FREE_UNCLAIMED && seen == (PG_allocated | PG_exclusive) &&
+		     free_fast_exclusive(z, page, order))) {
+		free_pages_general(z, page, order);
 		return;
 	}
-	if (done != FREE_DONE) {
-#if defined(LAB_HAVE_RSEQ_LIST)
-		if (!(done == FREE_UNCLAIMED && seen == (PG_allocated | PG_exclusive) &&
-		      free_fast_exclusive(z, page, order)))
-#else
-		(void)seen;
-#endif
-		{
-			free_pages_general(z, page, order);
-			return;
-		}
-	}
-	lab__wake_waiters(z);  /* a sleeping allocator waits for a free: it drains the lists */
 	lab_trace(mm_page_free, page, order, z->name);
 }
 

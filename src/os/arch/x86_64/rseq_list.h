@@ -41,11 +41,12 @@
 	"movq %%rax, 8(%[rs])\n\t"                                      \
 	"1:\n\t"                                                        \
 	"movl (%[rs]), %%eax\n\t"          /* cpu_id_start */
-#define RSEQ_CPU                                                        \
+#define RSEQ_CPU_TO(locked, out)                                        \
 	RSEQ_PUBLISH                                                    \
-	"movl $2, %[st]\n\t"               /* RSEQ_LIST_LOCKED */     \
+	locked                                                          \
 	"cmpl %[ncpu], %%eax\n\t"                                      \
-	"jae 2f\n\t"
+	"jae " out "\n\t"
+#define RSEQ_CPU RSEQ_CPU_TO("movl $2, %[st]\n\t" /* RSEQ_LIST_LOCKED */, "2f")
 
 /* RSEQ_CPU, then rax = this CPU's set: sets + cpu_id_start * stride. */
 #define RSEQ_START                                                      \
@@ -55,20 +56,24 @@
 
 /* Leave if a drainer holds the set (rax), st still RSEQ_LIST_LOCKED from
  * RSEQ_CPU; then rax = the list. */
-#define RSEQ_UNLOCKED_LIST                                              \
+#define RSEQ_UNLOCKED_LIST_TO(out)                                      \
 	"cmpl $0, (%%rax)\n\t"                                          \
-	"jne 2f\n\t"                                                    \
+	"jne " out "\n\t"                                               \
 	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
+#define RSEQ_UNLOCKED_LIST RSEQ_UNLOCKED_LIST_TO("2f")
 
-#define RSEQ_EPILOGUE                                                   \
+/* Label 2 (past the commit) and the abort handler at 4, preceded by the
+ * signature, running `handler'. */
+#define RSEQ_EPILOGUE_WITH(handler)                                     \
 	"2:\n\t"                                                        \
 	".pushsection __rseq_failure, \"ax\"\n\t"                       \
 	".byte 0x0f, 0xb9, 0x3d\n\t"                                    \
 	".long " LAB_STRINGIFY(LAB_OS_RSEQ_SIG) "\n\t"                   \
 	"4:\n\t"                                                        \
-	"movl $3, %[st]\n\t"               /* RSEQ_LIST_ABORTED */      \
-	"jmp 2b\n\t"                                                    \
+	handler                                                         \
 	".popsection\n\t"
+#define RSEQ_EPILOGUE                                                   \
+	RSEQ_EPILOGUE_WITH("movl $3, %[st]\n\t" /* RSEQ_LIST_ABORTED */ "jmp 2b\n\t")
 
 /* The status every sequence reports. */
 #define RSEQ_STATUS   [st] "=&r"(st)
@@ -129,22 +134,32 @@
 
 /* RSEQ_CPU, then rax = this CPU's set (sets + cpu << shift); leave if a
  * drainer holds it; rax = the list. */
-#define RSEQ_CLIST_PROLOGUE(shift)                                      \
-	RSEQ_CPU                                                        \
+#define RSEQ_CLIST_SET(shift)                                           \
 	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
-	"addq %[sets], %%rax\n\t"                                       \
-	RSEQ_UNLOCKED_LIST
+	"addq %[sets], %%rax\n\t"
+#define RSEQ_CLIST_PROLOGUE(shift)                                      \
+	RSEQ_CPU RSEQ_CLIST_SET(shift) RSEQ_UNLOCKED_LIST
 /* The same, storing the CPU's number in the output [cpu] first: the
  * many-item sequences say which set they committed on (the slow paths
  * count what they move per set). */
 #define RSEQ_CLIST_PROLOGUE_CPU(shift)                                  \
-	RSEQ_CPU                                                        \
-	"movl %%eax, %[cpu]\n\t"                                        \
-	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
-	"addq %[sets], %%rax\n\t"                                       \
-	RSEQ_UNLOCKED_LIST
+	RSEQ_CPU "movl %%eax, %[cpu]\n\t" RSEQ_CLIST_SET(shift) RSEQ_UNLOCKED_LIST
 
-/* Pop one item and count the pop: one commit of count - 1 and pops + 1. */
+/* The pop, on the list at rax: `empty' before leaving for `out' when there
+ * is nothing, `ok' before the commit.  One commit of count - 1 and pops + 1. */
+#define RSEQ_CLIST_POP_BODY(empty, out, ok)                             \
+	empty                                                           \
+	"movq (%%rax), %%rcx\n\t"                                       \
+	"movzwl %%cx, %%edx\n\t"                                        \
+	"testl %%edx, %%edx\n\t"                                        \
+	"jz " out "\n\t"                                                \
+	"movq 8(%%rax), %%r8\n\t"                                       \
+	"movq -8(%%r8,%%rdx,8), %[item]\n\t"                            \
+	"addq $0xffff, %%rcx\n\t"    /* RSEQ_CLIST_ONE_POP */           \
+	ok                                                              \
+	"movq %%rcx, (%%rax)\n\t"    /* commit */
+
+/* Pop one item and count the pop. */
 #define RSEQ_CLIST_POP_FN(name, shift)                                  \
 static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void **out) \
 {                                                                       \
@@ -152,16 +167,8 @@ static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void **
 	void *item = NULL;                                              \
 	__asm__ __volatile__(                                           \
 		RSEQ_CLIST_PROLOGUE(shift)                              \
-		"movl $1, %[st]\n\t"         /* RSEQ_LIST_EMPTY */      \
-		"movq (%%rax), %%rcx\n\t"                               \
-		"movzwl %%cx, %%edx\n\t"                                \
-		"testl %%edx, %%edx\n\t"                                \
-		"jz 2f\n\t"                                             \
-		"movq 8(%%rax), %%r8\n\t"                               \
-		"movq -8(%%r8,%%rdx,8), %[item]\n\t"                    \
-		"addq $0xffff, %%rcx\n\t"    /* RSEQ_CLIST_ONE_POP */   \
-		"xorl %[st], %[st]\n\t"                                 \
-		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_CLIST_POP_BODY("movl $1, %[st]\n\t" /* RSEQ_LIST_EMPTY */, "2f", \
+				    "xorl %[st], %[st]\n\t")          \
 		RSEQ_EPILOGUE                                           \
 		: RSEQ_STATUS, [item] "=&r"(item)                       \
 		: RSEQ_CLIST_INPUTS                                     \
@@ -176,24 +183,29 @@ static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void **
  * list (a double free of the object freed last): RSEQ_LIST_DUP, nothing
  * pushed.  check runs with edx = count, r8 = slots.  The count is below
  * high <= RSEQ_CLIST_MAX, so the increment never carries into the pops.
+ * The body: `full' before leaving for `out' when there is no room, `ok'
+ * before the commit.
  */
+#define RSEQ_CLIST_PUSH_BODY(check, full, out, ok)                      \
+	"movq (%%rax), %%rcx\n\t"                                       \
+	"movzwl %%cx, %%edx\n\t"                                        \
+	"movq 8(%%rax), %%r8\n\t"                                       \
+	check                                                           \
+	full                                                            \
+	"cmpl 16(%%rax), %%edx\n\t"                                     \
+	"jae " out "\n\t"                                               \
+	"movq %[item], (%%r8,%%rdx,8)\n\t" /* unpublished until the commit */ \
+	"incq %%rcx\n\t"                                                \
+	ok                                                              \
+	"movq %%rcx, (%%rax)\n\t"    /* commit */
 #define RSEQ_CLIST_PUSH_FN(name, shift, check)                          \
 static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, void *item) \
 {                                                                       \
 	int st;                                                         \
 	__asm__ __volatile__(                                           \
 		RSEQ_CLIST_PROLOGUE(shift)                              \
-		"movq (%%rax), %%rcx\n\t"                               \
-		"movzwl %%cx, %%edx\n\t"                                \
-		"movq 8(%%rax), %%r8\n\t"                               \
-		check                                                   \
-		"movl $1, %[st]\n\t"         /* full */                 \
-		"cmpl 16(%%rax), %%edx\n\t"                             \
-		"jae 2f\n\t"                                            \
-		"movq %[item], (%%r8,%%rdx,8)\n\t" /* unpublished until the commit */ \
-		"incq %%rcx\n\t"                                        \
-		"xorl %[st], %[st]\n\t"                                 \
-		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_CLIST_PUSH_BODY(check, "movl $1, %[st]\n\t" /* full */, "2f", \
+				     "xorl %[st], %[st]\n\t")         \
 		RSEQ_EPILOGUE                                           \
 		: RSEQ_STATUS                                           \
 		: RSEQ_CLIST_INPUTS, [item] "r"(item)                   \
@@ -271,25 +283,9 @@ static inline int name(struct lab__os_rseq *rs, void *sets, size_t loff, \
  * status register to set and test.  Their callers take another path on any
  * of those, so they need not tell which.
  */
-#define RSEQ_EPILOGUE_GOTO                                              \
-	"2:\n\t"                                                        \
-	".pushsection __rseq_failure, \"ax\"\n\t"                       \
-	".byte 0x0f, 0xb9, 0x3d\n\t"                                    \
-	".long " LAB_STRINGIFY(LAB_OS_RSEQ_SIG) "\n\t"                   \
-	"4:\n\t"                                                        \
-	"jmp %l[miss]\n\t"                                              \
-	".popsection\n\t"
-
-/* RSEQ_CPU's publication and bound check, leaving for `miss'. */
+#define RSEQ_EPILOGUE_GOTO RSEQ_EPILOGUE_WITH("jmp %l[miss]\n\t")
 #define RSEQ_CLIST_PROLOGUE_GOTO(shift)                                 \
-	RSEQ_PUBLISH                                                    \
-	"cmpl %[ncpu], %%eax\n\t"                                      \
-	"jae %l[miss]\n\t"                                              \
-	"shlq $" LAB_STRINGIFY(shift) ", %%rax\n\t"                     \
-	"addq %[sets], %%rax\n\t"                                       \
-	"cmpl $0, (%%rax)\n\t"                                          \
-	"jne %l[miss]\n\t"                                              \
-	"addq %[loff], %%rax\n\t"          /* rax = this CPU's list */
+	RSEQ_CPU_TO("", "%l[miss]") RSEQ_CLIST_SET(shift) RSEQ_UNLOCKED_LIST_TO("%l[miss]")
 
 /* Pop one item, counted as a pop; NULL for `any other way out'. */
 #define RSEQ_CLIST_POP_FAST_FN(name, shift)                             \
@@ -298,14 +294,7 @@ static inline void *name(struct lab__os_rseq *rs, void *sets, size_t loff) \
 	void *item;                                                     \
 	__asm__ goto(                                                   \
 		RSEQ_CLIST_PROLOGUE_GOTO(shift)                         \
-		"movq (%%rax), %%rcx\n\t"                               \
-		"movzwl %%cx, %%edx\n\t"                                \
-		"testl %%edx, %%edx\n\t"                                \
-		"jz %l[miss]\n\t"                                       \
-		"movq 8(%%rax), %%r8\n\t"                               \
-		"movq -8(%%r8,%%rdx,8), %[item]\n\t"                    \
-		"addq $0xffff, %%rcx\n\t"    /* RSEQ_CLIST_ONE_POP */   \
-		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_CLIST_POP_BODY("", "%l[miss]", "")                 \
 		RSEQ_EPILOGUE_GOTO                                      \
 		: [item] "=&r"(item)                                    \
 		: RSEQ_CLIST_INPUTS                                     \
@@ -322,14 +311,7 @@ static inline bool name(struct lab__os_rseq *rs, void *sets, size_t loff, void *
 {                                                                       \
 	__asm__ goto(                                                   \
 		RSEQ_CLIST_PROLOGUE_GOTO(shift)                         \
-		"movq (%%rax), %%rcx\n\t"                               \
-		"movzwl %%cx, %%edx\n\t"                                \
-		"cmpl 16(%%rax), %%edx\n\t"  /* full */                 \
-		"jae %l[miss]\n\t"                                      \
-		"movq 8(%%rax), %%r8\n\t"                               \
-		"movq %[item], (%%r8,%%rdx,8)\n\t" /* unpublished until the commit */ \
-		"incq %%rcx\n\t"                                        \
-		"movq %%rcx, (%%rax)\n\t"    /* commit */               \
+		RSEQ_CLIST_PUSH_BODY("", "", "%l[miss]", "")            \
 		RSEQ_EPILOGUE_GOTO                                      \
 		:                                                       \
 		: RSEQ_CLIST_INPUTS, [item] "r"(item)                   \
