@@ -14,7 +14,7 @@
  * low 16 bits are the count, its high 48 bits the number of single pops, so
  * one 64-bit store commits both and the counter is exact without a second
  * sequence.  Their sets are RSEQ_CLIST_STRIDE (the slab layer's arrays) or
- * RSEQ_CLIST4_STRIDE (the page layer's sets) bytes apart.
+ * RSEQ_CLIST8_STRIDE (the page layer's sets) bytes apart.
  *
  * Also the shared per-thread facts: this thread's rseq area, and the set a
  * lock-mode caller uses when rseq cannot tell it its CPU.
@@ -53,14 +53,15 @@ struct rseq_clist {
 };
 #define RSEQ_CLIST_MAX 0xffffu
 /* Sets of counted lists are 2^shift bytes apart (a shift in the asm): one
- * cache line (the slab layer's arrays) or four (the page layer's sets: four
- * lists and the lock word in the first two lines, what only the slow paths
- * write in the other two).  Each has its family of sequences (rseq_clist_*,
- * rseq_clist4_*). */
+ * cache line (the slab layer's arrays) or eight (the page layer's sets: the
+ * lock word and the lists of the orders with real lists in the first two
+ * lines, the higher orders' one-block caches after them, what only the slow
+ * paths write last).  Each has its family of sequences (rseq_clist_*,
+ * rseq_clist8_*). */
 #define RSEQ_CLIST_SHIFT 6
 #define RSEQ_CLIST_STRIDE (1u << RSEQ_CLIST_SHIFT)
-#define RSEQ_CLIST4_SHIFT 8
-#define RSEQ_CLIST4_STRIDE (1u << RSEQ_CLIST4_SHIFT)
+#define RSEQ_CLIST8_SHIFT 9
+#define RSEQ_CLIST8_STRIDE (1u << RSEQ_CLIST8_SHIFT)
 #define RSEQ_CLIST_COUNT(w) ((uint32_t)((w) & RSEQ_CLIST_MAX))
 #define RSEQ_CLIST_POPS(w) ((w) >> 16)
 /* Added to the word: one pop (count - 1, pops + 1). */

@@ -40,9 +40,10 @@
 static struct lab_page *get_page_from_freelist(struct lab_zone *z, lab_gfp_t gfp,
 					       unsigned int order, unsigned int af)
 {
-	/* Orders 0..3 come from this CPU's list when the zone passes the mark,
-	 * checked without the lock on the last published free count. */
-	if (z->pcp && order < LAB_PCP_ORDERS) {
+	/* Orders with per-CPU lists come from this CPU's list when the zone
+	 * passes the mark, checked without the lock on the last published free
+	 * count. */
+	if (pcp_has_list(z, order)) {
 		size_t free_now = atomic_load_explicit(&z->nr_free_snapshot, memory_order_relaxed);
 		if (!(af & ALLOC_NO_WATERMARKS)) {
 			size_t mark = atomic_load_explicit(&z->wmark[af & ALLOC_WMARK_MASK],
@@ -272,7 +273,8 @@ void lab__hand_out_pooled(struct lab_zone *z, struct lab_page *page, lab_gfp_t g
 }
 
 /*
- * The fast path of orders 0..3: above the low watermark (for order > 0 with
+ * The fast path of orders with per-CPU lists (every order: a list of
+ * capacity 0 is always empty): above the low watermark (for order > 0 with
  * a free block that large, as the general path's first attempt checks),
  * pop this CPU's list of the order in a restartable sequence (which counts
  * the hit in the same commit) and hand the block out.  No lock, no atomic

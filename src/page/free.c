@@ -1,6 +1,6 @@
 /*
  * free.c - lab_free_pages(), a reference put as __free_pages() is: the inline
- * fast path of orders 0..3 onto this CPU's lists, the general path with its misuse
+ * fast path onto this CPU's lists (every order: pcp.c), the general path with its misuse
  * checks, the claim that makes exactly one of two racing frees win, the
  * split of a shared plain block, and the leak of a misused block.
  *
@@ -226,7 +226,7 @@ void lab__free_from_reserve(struct lab_zone *z, struct lab_page *page, unsigned 
  * deferred). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	if (z->pcp && order < LAB_PCP_ORDERS && lab__pcp_free(z, page, order)) {
+	if (pcp_has_list(z, order) && lab__pcp_free(z, page, order)) {
 		lab__wake_waiters(z);  /* a sleeping allocator drains the lists */
 		return;
 	}
@@ -247,7 +247,7 @@ void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int ord
 }
 
 /*
- * The fast path's free of an exclusive block of order 0..3 with one
+ * The fast path's free of an exclusive block with one
  * reference, by its owner: claimed as the general path claims (PG_deferred,
  * "being freed", with the same one atomic instruction), scrubbed and
  * disowned, then given to this CPU's list as the general path's last step
@@ -274,7 +274,7 @@ static __attribute__((noinline)) bool free_fast_exclusive(struct lab_zone *z,
 enum { FREE_DONE, FREE_GENERAL, FREE_UNCLAIMED, FREE_CLAIMED };
 
 /*
- * The fast path of a free of order 0..3: the only reference of a plain
+ * The fast path of a free: the only reference of a plain
  * allocated block of that order (refcount 1, no lock, not compound) is
  * dropped by claiming the block with the free's one atomic instruction,
  * then the block is pushed on this CPU's list of its order in a restartable

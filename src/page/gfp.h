@@ -58,7 +58,7 @@ static inline bool lab__gfp_nofail_invalid(lab_gfp_t gfp)
 	return (gfp & LAB_GFP_NOFAIL) && !lab__gfp_may_sleep(gfp);
 }
 
-/* Modifiers the inline fast path (orders 0..3) honours as they are; ZERO and
+/* Modifiers the inline fast path (every order) honours as they are; ZERO and
  * EXCLUSIVE it handles as prep_new_page() does (alloc.c); any other bit (COMP,
  * NOFAIL, unknown bits) takes the general path. */
 #define LAB_GFP_FAST_MASK (LAB_GFP_HIGH | LAB_GFP_NOWARN | LAB_GFP_NORETRY |            \

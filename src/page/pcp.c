@@ -1,5 +1,6 @@
 /*
- * pcp.c - per-CPU page lists for orders 0..3: the atomic fast path.
+ * pcp.c - per-CPU page lists for orders 0..3, and one-block caches for
+ * the orders above: the atomic fast path.
  *
  * Each CPU has one set of lists (one per order), each a LIFO array of
  * descriptors, refilled from and drained to the buddy lists in batches under
@@ -453,7 +454,7 @@ static void drain_batch(struct lab_zone *z, struct lab__os_rseq *rs, struct pcp_
 }
 
 /*
- * Allocate a block of order <= 3 from this CPU's list, refilling it when
+ * Allocate a block from this CPU's list of its order, refilling it when
  * empty.  NULL when the list cannot be used now (the caller then tries the
  * buddy lists directly) or the zone has nothing to refill with.
  */
@@ -496,7 +497,7 @@ struct lab_page *lab__pcp_alloc(struct lab_zone *z, lab_gfp_t gfp, unsigned int 
 	return page;
 }
 
-/* Put a claimed block of order <= 3 on this CPU's list, draining a batch
+/* Put a claimed block on this CPU's list of its order, draining a batch
  * first when it is full.  False when the list cannot be used now. */
 bool lab__pcp_free(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
@@ -631,7 +632,8 @@ void lab__pcp_drain_all(struct lab_zone *z, bool may_sleep)
  * under pressure (below the high watermark, or when asked), else, for a CPU
  * idle since the last call, by an eighth and by no more than 2^5 batches
  * below its count; then drain each set's lists down to their high, owning
- * the set.  kswapd calls it once a second while some high is raised (a CPU
+ * the set, and under pressure the one-block caches above the costly order
+ * to nothing.  kswapd calls it once a second while some high is raised (a CPU
  * whose lists sit idle gives its pages back within seconds) and on every
  * round (pressure).  May sleep.
  */
@@ -654,8 +656,10 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 			continue;
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			struct rseq_clist *l = &set->list[o];
-			if (!adaptive(z, o))
+			if (!adaptive(z, o)) {
+				over |= pressure && o > LAB_COSTLY_ORDER && pcp_count(l);
 				continue;
+			}
 			uint32_t high = high_clamped(z, l, o), min = z->pcp_high[o];
 			uint32_t count = pcp_count(l);
 			uint32_t keep = count > z->pcp_batch[o] << PCP_BATCH_SCALE_MAX ?
@@ -674,7 +678,9 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 		own_set(z, i);
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			struct rseq_clist *l = &set->list[o];
-			uint32_t high = high_get(l);
+			/* Under pressure the one-block caches empty too: a large
+			 * block parked on one CPU is one another CPU would miss. */
+			uint32_t high = pressure && o > LAB_COSTLY_ORDER ? 0 : high_get(l);
 			while (pcp_count(l) > high)
 				drain_list(z, NULL, set, o, pcp_count(l) - high);
 		}
@@ -903,6 +909,13 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 			h = 2 * b;
 		if (hmax < h)
 			hmax = h;
+		/* Above the costly order a CPU keeps one block, the last it freed,
+		 * and only where its share of the zone (high_max) holds two: the
+		 * pair of a block that size then takes no zone lock and no split
+		 * or merge, and a small zone keeps its large blocks in the buddy
+		 * lists, where every CPU finds them. */
+		if (o > LAB_COSTLY_ORDER)
+			b = 1, h = hmax = (high_max >> o) >= 2;
 		z->pcp_batch[o] = b;
 		z->pcp_high[o] = h;
 		z->pcp_high_max[o] = hmax;

@@ -26,12 +26,13 @@ enum {
 };
 
 /*
- * One CPU's set, four cache lines (RSEQ_CLIST4_STRIDE).  The first two hold
- * what the sequences read and commit: the lock word and the four lists.
- * The other two are written by the slow paths only: the blocks they moved
- * (the frees follow from the words and these, docs/PCP.md: frees = count +
- * hits + moved_out - moved_in over the orders) and the adaptive high's
- * memory.
+ * One CPU's set, eight cache lines (RSEQ_CLIST8_STRIDE).  The first two hold
+ * what the sequences of orders 0..LAB_COSTLY_ORDER read and commit: the lock
+ * word and those four lists; the higher orders' one-block caches follow (the
+ * same lists, with a capacity of one block or none).  The last lines are
+ * written by the slow paths only: the blocks they moved (the frees follow
+ * from the words and these, docs/PCP.md: frees = count + hits + moved_out -
+ * moved_in over the orders) and the adaptive high's memory.
  */
 struct pcp_set {
 	_Atomic uint32_t lock;      /* held by a drainer (rseq) or by any user (lock mode) */
@@ -56,14 +57,15 @@ struct pcp_set {
 	 * sequence of their own (secure/owner.c; the zone's atomic stripes
 	 * count the rest). */
 	uint64_t exclusive_allocs;
-} __attribute__((aligned(RSEQ_CLIST4_STRIDE)));
+} __attribute__((aligned(RSEQ_CLIST8_STRIDE)));
 
-#define PCP_SET_STRIDE RSEQ_CLIST4_STRIDE
+#define PCP_SET_STRIDE RSEQ_CLIST8_STRIDE
 
-static_assert(sizeof(struct pcp_set) == PCP_SET_STRIDE, "a set is four cache lines");
+static_assert(sizeof(struct pcp_set) == PCP_SET_STRIDE, "a set is eight cache lines");
 static_assert(offsetof(struct pcp_set, lock) == 0, "asm: lock at 0");
-static_assert(offsetof(struct pcp_set, list) + sizeof(((struct pcp_set *)0)->list) <= 128,
-	      "the sequences touch the first two lines only");
+static_assert(offsetof(struct pcp_set, list) +
+	      (LAB_COSTLY_ORDER + 1) * sizeof(struct rseq_clist) <= 128,
+	      "the sequences of orders 0..LAB_COSTLY_ORDER touch the first two lines only");
 
 /* A list's count and hits, from one 64-bit load of its word. */
 #define PCP_COUNT_OF(w) RSEQ_CLIST_COUNT(w)
@@ -87,7 +89,7 @@ static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t
 			   struct lab_page **out)
 {
 	void *item;
-	int st = rseq_clist4_pop(rs, sets, loff, &item);
+	int st = rseq_clist8_pop(rs, sets, loff, &item);
 	*out = item;
 	return st;
 }
@@ -96,7 +98,7 @@ static inline int rseq_pop(struct lab__os_rseq *rs, struct pcp_set *sets, size_t
 static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 			    struct lab_page *item)
 {
-	return rseq_clist4_push(rs, sets, loff, item);
+	return rseq_clist8_push(rs, sets, loff, item);
 }
 
 /* The fast paths' pop and push: NULL / false for any way out but the
@@ -104,13 +106,13 @@ static inline int rseq_push(struct lab__os_rseq *rs, struct pcp_set *sets, size_
 static inline struct lab_page *rseq_pop_fast(struct lab__os_rseq *rs, struct pcp_set *sets,
 					     size_t loff)
 {
-	return rseq_clist4_pop_fast(rs, sets, loff);
+	return rseq_clist8_pop_fast(rs, sets, loff);
 }
 
 static inline bool rseq_push_fast(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				  struct lab_page *item)
 {
-	return rseq_clist4_push_fast(rs, sets, loff, item);
+	return rseq_clist8_push_fast(rs, sets, loff, item);
 }
 
 /* Pop up to max blocks, newest first, into buf, not counted as hits (a
@@ -118,7 +120,7 @@ static inline bool rseq_push_fast(struct lab__os_rseq *rs, struct pcp_set *sets,
 static inline int rseq_pop_many(struct lab__os_rseq *rs, struct pcp_set *sets, size_t loff,
 				struct lab_page **buf, uint32_t max, uint32_t *nr, uint32_t *cpu)
 {
-	return rseq_clist4_pop_many_on(rs, sets, loff, (void **)buf, max, false, nr, cpu);
+	return rseq_clist8_pop_many_on(rs, sets, loff, (void **)buf, max, false, nr, cpu);
 }
 
 /* Push up to n blocks from buf while there is room (a refill); *nr gets how
@@ -127,9 +129,16 @@ static inline int rseq_push_many(struct lab__os_rseq *rs, struct pcp_set *sets, 
 				 struct lab_page *const *buf, uint32_t n, uint32_t *nr,
 				 uint32_t *cpu)
 {
-	return rseq_clist4_push_many_on(rs, sets, loff, (void *const *)buf, n, nr, cpu);
+	return rseq_clist8_push_many_on(rs, sets, loff, (void *const *)buf, n, nr, cpu);
 }
 #endif /* LAB_HAVE_RSEQ_LIST */
+
+/* Whether z keeps blocks of this order on per-CPU lists: every order up to
+ * LAB_COSTLY_ORDER, the orders above where the zone is big enough (pcp.c). */
+static inline bool pcp_has_list(const struct lab_zone *z, unsigned int order)
+{
+	return z->pcp && order < LAB_PCP_ORDERS && z->pcp_high_max[order];
+}
 
 static inline struct pcp_set *set_at(const struct lab_zone *z, unsigned int i)
 {

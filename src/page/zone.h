@@ -21,8 +21,10 @@
 #define LAB_NR_ORDERS (LAB_MAX_ORDER + 1)
 /* LAB_MAX_ZONES: <labyrinth/zone.h>. */
 
-/* Per-CPU lists (pcp.c): orders 0..LAB_COSTLY_ORDER. */
-#define LAB_PCP_ORDERS    (LAB_COSTLY_ORDER + 1)
+/* Per-CPU lists (pcp.c): a list per order, 0..LAB_COSTLY_ORDER as the
+ * kernel's, and above them one-block caches where the zone is big enough
+ * (pcp.c, lab__pcp_init; a zone without one has a list of capacity 0). */
+#define LAB_PCP_ORDERS    LAB_NR_ORDERS
 #define LAB_PCP_MAX_BATCH 256
 struct pcp_set;
 struct page_owner;

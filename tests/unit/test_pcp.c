@@ -1,4 +1,5 @@
 /* test_pcp.c - per-CPU lists: LIFO reuse, batched refill and drain, the
+ * one-block caches above the costly order (kept only where two fit), the
  * free count that leaves them out, draining before failing (this CPU's
  * lists, then every CPU's), the lock-mode fallback when rseq is absent, and
  * a CPU beyond the sets taking the locked path, and the high that adapts to
@@ -199,6 +200,93 @@ Test(pcp, higher_orders_have_their_own_lists)
 	struct lab_zone_stats st;
 	lab_zone_get_stats(z, &st);
 	cr_assert_eq(st.pcp_hit, 3);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/*
+ * Above the costly order a CPU keeps one block per order, the last it freed,
+ * where its share of the zone (here the configured capacity, 1024 pages)
+ * holds two: orders 4..9 here, not order 10.  The pair then takes no zone
+ * lock; the block is counted on the lists, not free, until a drain.
+ */
+Test(pcp, above_the_costly_order_a_cpu_keeps_one_block)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 1024);
+	struct lab_zone_stats st;
+	struct lab_page *a = lab_alloc_pages(z, LAB_GFP_ATOMIC, 9);
+	cr_assert_not_null(a);
+	lab_free_pages(a, 9);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 512, "the order-9 block stays on this CPU's list");
+	cr_assert_eq(st.free, 4096 - 512);
+	uint64_t hits = st.pcp_hit;
+	cr_assert_eq(lab_alloc_pages(z, LAB_GFP_ATOMIC, 9), a, "served from the list");
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp_hit, hits + 1);
+	cr_assert_eq(st.pcp, 0);
+	/* Two live blocks of the order, both freed: the list keeps the last. */
+	struct lab_page *b = lab_alloc_pages(z, LAB_GFP_ATOMIC, 9);
+	cr_assert_not_null(b);
+	cr_assert_neq(b, a);
+	lab_free_pages(a, 9);
+	lab_free_pages(b, 9);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 512);
+	cr_assert_geq(st.pcp_drain, 1, "the full list gave its block back");
+	cr_assert_eq(lab_alloc_pages(z, LAB_GFP_ATOMIC, 9), b, "the last freed comes back");
+	lab_free_pages(b, 9);
+	assert_zone_ok(z);
+	/* Order 10: two blocks would not fit in 1024 pages, so none is kept. */
+	struct lab_page *c = lab_alloc_pages(z, LAB_GFP_ATOMIC, 10);
+	cr_assert_not_null(c);
+	lab_free_pages(c, 10);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 512, "only the order-9 block is on a list");
+	cr_assert_eq(st.free, 4096 - 512);
+	lab_drain_all_pages(z);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 0);
+	cr_assert_eq(st.free, 4096);
+	cr_assert_eq(st.nr_free[LAB_MAX_ORDER], 4, "every block merged again");
+	/* kswapd's round under pressure empties the caches too. */
+	lab_free_pages(lab_alloc_pages(z, LAB_GFP_ATOMIC, 7), 7);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 128);
+	lab__pcp_decay(z, false);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 128, "kept while memory is plentiful");
+	lab__pcp_decay(z, true);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 0, "given back under pressure");
+	cr_assert_eq(st.free, 4096);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
+/* A capacity of 64 pages holds two blocks of order 5 but not of order 6:
+ * order 6 goes back to the buddy lists at once, where every CPU finds it. */
+Test(pcp, a_small_share_keeps_large_blocks_in_the_buddy_lists)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(8, 64);
+	struct lab_zone_stats st;
+	struct lab_page *p = lab_alloc_pages(z, LAB_GFP_ATOMIC, 6);
+	cr_assert_not_null(p);
+	lab_free_pages(p, 6);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 0);
+	cr_assert_eq(st.free, 4096);
+	p = lab_alloc_pages(z, LAB_GFP_ATOMIC, 5);
+	cr_assert_not_null(p);
+	lab_free_pages(p, 5);
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 32, "order 5 is kept");
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }

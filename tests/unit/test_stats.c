@@ -195,6 +195,17 @@ Test(stats, scripted_sequence_gives_exact_counts)
 #define RACE_PAIRS 20000
 static struct lab_zone *race_zone;
 
+/* A zone whose per-CPU capacity (8 pages) holds no block above order 3:
+ * orders 4 and up take the general path on every machine. */
+static struct lab_zone *general_zone(size_t pages)
+{
+	struct lab_zone_config cfg = { .name = "test", .pages = pages,
+				       .flags = LAB_ZONE_NO_KSWAPD, .pcp_high = 8 };
+	struct lab_zone *z = lab_zone_create(&cfg);
+	cr_assert_not_null(z);
+	return z;
+}
+
 static void *pair_orders(void *arg)
 {
 	unsigned int seed = (unsigned int)(uintptr_t)arg;
@@ -209,7 +220,7 @@ static void *pair_orders(void *arg)
 
 Test(stats, general_path_counts_are_exact_under_a_contended_lock)
 {
-	struct lab_zone *z = race_zone = make_zone(4096, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = race_zone = general_zone(4096);
 	pthread_t t[2];
 	for (uintptr_t i = 0; i < 2; i++)
 		cr_assert_eq(pthread_create(&t[i], NULL, pair_orders, (void *)i), 0);
@@ -246,7 +257,7 @@ static void free_in_handler(int sig)
 
 Test(stats, a_deferred_free_is_counted_once)
 {
-	struct lab_zone *z = make_zone(1024, 0, 0, 0, LAB_ZONE_NO_KSWAPD);
+	struct lab_zone *z = general_zone(1024);
 	deferred_page = lab_alloc_pages(z, LAB_GFP_KERNEL, 5);
 	cr_assert_not_null(deferred_page);
 	struct lab_page *other = lab_alloc_pages(z, LAB_GFP_KERNEL, 4);

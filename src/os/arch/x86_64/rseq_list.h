@@ -336,8 +336,8 @@ miss:                                                                   \
 
 /* Sets of one cache line (the slab layer's per-CPU arrays). */
 RSEQ_CLIST_FNS(rseq_clist, RSEQ_CLIST_SHIFT)
-/* Sets of four cache lines (the page layer's per-CPU sets). */
-RSEQ_CLIST_FNS(rseq_clist4, RSEQ_CLIST4_SHIFT)
+/* Sets of eight cache lines (the page layer's per-CPU sets). */
+RSEQ_CLIST_FNS(rseq_clist8, RSEQ_CLIST8_SHIFT)
 
 /* The one-line sets' many-item sequences without the set's index. */
 static inline int rseq_clist_pop_many(struct lab__os_rseq *rs, void *sets, size_t loff,
