@@ -9,8 +9,12 @@
  * about --run-ms each, so that whatever else the machine does at that
  * moment hits them all alike.  Each figure is the median over the rounds;
  * each ratio is the median of the per-round ratios, with the lowest and
- * highest.  One-thread figures are the thread's CPU time, several threads
- * wall time.  Latencies: the clock's resolution and the cost of an empty
+ * highest.  Beside them, the best: each subject's minimum over the rounds
+ * (every figure here is a time, lower is better), and for a ratio the best
+ * of its numerator over the best of its denominator ("best to best"), the
+ * figure least disturbed by other load; the medians stay the verdict.
+ * One-thread figures are the thread's CPU time, several threads wall
+ * time.  Latencies: the clock's resolution and the cost of an empty
  * timed region are measured and printed; the median comes from allocations
  * timed in batches, the tails from single ones with that cost subtracted.
  *
@@ -261,11 +265,14 @@ static double median_of(double *x, int n)
 
 struct stat3 {
 	double med, lo, hi;  /* med < 0: not measured */
+	double best;         /* minimum over rounds, or best to best; < 0: none */
 };
+
+#define NO_STAT ((struct stat3){ -1, -1, -1, -1 })
 
 static struct stat3 stats_of(double *x, int n)
 {
-	struct stat3 s = { -1, -1, -1 };
+	struct stat3 s = NO_STAT;
 	if (!n)
 		return s;
 	s.med = median_of(x, n);
@@ -291,15 +298,18 @@ static struct stat3 figure_stat(const struct figure *f, size_t s)
 		if (ok)
 			x[n++] = v;
 	}
-	return stats_of(x, n);
+	struct stat3 st = stats_of(x, n);
+	st.best = st.lo;  /* a time: the fastest round */
+	return st;
 }
 
 /* Per round: num's figure fa / den's figure fb (den < 0: the best peer of
- * fb's group in that round); the median and range over rounds. */
+ * fb's group in that round); the median and range over rounds, and the best
+ * to best: the fastest of fa over those rounds / the fastest of fb. */
 static struct stat3 ratio_stat(const struct figure *fa, size_t num, const struct figure *fb,
 			       long den)
 {
-	double x[MAX_ROUNDS];
+	double x[MAX_ROUNDS], best_a = -1, best_b = -1;
 	int n = 0;
 	for (int r = 0; r < nr_rounds; r++) {
 		bool ok;
@@ -320,10 +330,18 @@ static struct stat3 ratio_stat(const struct figure *fa, size_t num, const struct
 			if (b < 0)
 				continue;
 		}
-		if (b > 0)
+		if (b > 0) {
 			x[n++] = a / b;
+			if (best_a < 0 || a < best_a)
+				best_a = a;
+			if (best_b < 0 || b < best_b)
+				best_b = b;
+		}
 	}
-	return stats_of(x, n);
+	struct stat3 st = stats_of(x, n);
+	if (n)
+		st.best = best_a / best_b;
+	return st;
 }
 
 static long reference_of(unsigned int group)
@@ -402,14 +420,20 @@ static void print_cell_stat(struct stat3 st, int width)
 	printf(" %*s", width, cell);
 }
 
-static void print_group(unsigned int group)
+/* The column heads: every subject of the group but skip (< 0: none). */
+static void print_heads(unsigned int group, long skip, int width)
 {
-	long ref = reference_of(group);
-	printf("\n== %s\n\n%-28s", group_titles[group_index(group)], "");
+	printf("%-28s", "");
 	for (size_t s = 0; s < nr_subjects; s++)
-		if (takes(&workers[s], group))
-			printf(" %11.11s", subjects[s].name);
+		if (takes(&workers[s], group) && (long)s != skip)
+			printf(" %*.*s", width, width, subjects[s].name);
 	printf("\n");
+}
+
+/* The subjects' figures: the medians, or (best) the minimum over the rounds. */
+static void print_values(unsigned int group, bool best)
+{
+	print_heads(group, -1, 11);
 	for (int f = 0; f < nr_figs; f++) {
 		if (figs[f].group != group)
 			continue;
@@ -418,53 +442,85 @@ static void print_group(unsigned int group)
 			if (!takes(&workers[s], group))
 				continue;
 			struct stat3 st = figure_stat(&figs[f], s);
-			if (st.med < 0)
+			double v = best ? st.best : st.med;
+			if (v < 0)
 				printf(" %11s", "-");
 			else
-				printf(" %11.*f", st.med < 100 ? 2 : st.med < 10000 ? 1 : 0, st.med);
+				printf(" %11.*f", v < 100 ? 2 : v < 10000 ? 1 : 0, v);
 		}
 		printf("\n");
 	}
-	if (ref < 0)
-		return;
-	printf("\n%s / each: median of the per-round ratios [lowest, highest]\n%-28s",
-	       subjects[ref].name, "");
-	for (size_t s = 0; s < nr_subjects; s++)
-		if (takes(&workers[s], group) && (long)s != ref)
-			printf(" %18.18s", subjects[s].name);
-	printf("\n");
+}
+
+/* ref / each: the median of the per-round ratios [lowest, highest], or
+ * (best) the best to best, three decimals to resolve small changes. */
+static void print_ratios(unsigned int group, long ref, bool best)
+{
+	print_heads(group, ref, best ? 11 : 18);
 	for (int f = 0; f < nr_figs; f++) {
 		if (figs[f].group != group)
 			continue;
 		printf("%-28s", figs[f].label);
-		for (size_t s = 0; s < nr_subjects; s++)
-			if (takes(&workers[s], group) && (long)s != ref)
-				print_cell_stat(ratio_stat(&figs[f], (size_t)ref, &figs[f], (long)s), 18);
+		for (size_t s = 0; s < nr_subjects; s++) {
+			if (!takes(&workers[s], group) || (long)s == ref)
+				continue;
+			struct stat3 st = ratio_stat(&figs[f], (size_t)ref, &figs[f], (long)s);
+			if (!best)
+				print_cell_stat(st, 18);
+			else if (st.best < 0)
+				printf(" %11s", "-");
+			else
+				printf(" %11.3f", st.best);
+		}
 		printf("\n");
 	}
-	if (group == G_SCALING) {
-		const struct figure *one = figure_by_id("threads_1");
-		printf("\nspeed-up over one thread (pairs per second), median of the per-round "
-		       "ratios\n%-28s", "");
-		for (size_t s = 0; s < nr_subjects; s++)
-			if (takes(&workers[s], group))
-				printf(" %11.11s", subjects[s].name);
-		printf("\n");
-		for (int f = 0; f < nr_figs; f++) {
-			if (figs[f].group != group || !one)
+}
+
+/* Each subject's pairs per second at k threads over one thread's: the
+ * median of the per-round ratios, or (best) the best to best. */
+static void print_speedup(unsigned int group, bool best)
+{
+	const struct figure *one = figure_by_id("threads_1");
+	print_heads(group, -1, 11);
+	for (int f = 0; f < nr_figs; f++) {
+		if (figs[f].group != group || !one)
+			continue;
+		printf("%-28s", figs[f].label);
+		for (size_t s = 0; s < nr_subjects; s++) {
+			if (!takes(&workers[s], group))
 				continue;
-			printf("%-28s", figs[f].label);
-			for (size_t s = 0; s < nr_subjects; s++) {
-				if (!takes(&workers[s], group))
-					continue;
-				struct stat3 st = ratio_stat(one, s, &figs[f], (long)s);
-				if (st.med < 0)
-					printf(" %11s", "-");
-				else
-					printf(" %10.2fx", st.med);
-			}
-			printf("\n");
+			struct stat3 st = ratio_stat(one, s, &figs[f], (long)s);
+			double v = best ? st.best : st.med;
+			if (v < 0)
+				printf(" %11s", "-");
+			else
+				printf(" %10.2fx", v);
 		}
+		printf("\n");
+	}
+}
+
+static void print_group(unsigned int group)
+{
+	long ref = reference_of(group);
+	printf("\n== %s\n\n", group_titles[group_index(group)]);
+	print_values(group, false);
+	printf("\nbest: each subject's minimum over the rounds\n");
+	print_values(group, true);
+	if (ref < 0)
+		return;
+	printf("\n%s / each: median of the per-round ratios [lowest, highest]\n",
+	       subjects[ref].name);
+	print_ratios(group, ref, false);
+	printf("\n%s / each, best to best: %s's minimum over the rounds / each one's\n",
+	       subjects[ref].name, subjects[ref].name);
+	print_ratios(group, ref, true);
+	if (group == G_SCALING) {
+		printf("\nspeed-up over one thread (pairs per second), median of the per-round "
+		       "ratios\n");
+		print_speedup(group, false);
+		printf("\nspeed-up over one thread, best to best (the fastest round of each)\n");
+		print_speedup(group, true);
 	}
 }
 
@@ -488,10 +544,12 @@ static void add_target(const char *id, const char *what, struct stat3 st, double
 		targets[nr_targets++] = (struct target){ id, what, st, bound, at_least, note };
 }
 
-/* The worst (highest) median ratio of labyrinth's orders lo..hi to order 0. */
+/* The worst (highest) median ratio of labyrinth's orders lo..hi to order 0;
+ * its best is the worst best to best of those orders, which may be another's. */
 static struct stat3 orders_ratio(unsigned int lo, unsigned int hi, long lab)
 {
-	struct stat3 worst = { -1, -1, -1 };
+	struct stat3 worst = NO_STAT;
+	double worst_best = -1;
 	const struct figure *zero = figure_by_id("order_0");
 	for (unsigned int k = lo; zero && k <= hi; k++) {
 		char id[32];
@@ -502,7 +560,10 @@ static struct stat3 orders_ratio(unsigned int lo, unsigned int hi, long lab)
 		struct stat3 st = ratio_stat(f, (size_t)lab, zero, lab);
 		if (st.med > worst.med)
 			worst = st;
+		if (st.best > worst_best)
+			worst_best = st.best;
 	}
+	worst.best = worst_best;
 	return worst;
 }
 
@@ -512,7 +573,7 @@ static void compute_targets(unsigned int max_threads)
 	long ex = subject_index("lab_exclusive"), ossl = subject_index("openssl");
 	const struct figure *f;
 	static char thr_id[32];
-	struct stat3 none = { -1, -1, -1 };
+	struct stat3 none = NO_STAT;
 	if (lab >= 0 && (f = figure_by_id("pair_b1"))) {
 		add_target("atomic_b1_vs_tcmalloc", "ATOMIC order-0 pair, batch 1 / tcmalloc's",
 			   tc >= 0 ? ratio_stat(f, (size_t)lab, f, tc) : none, 0.75, false, NULL);
@@ -534,8 +595,9 @@ static void compute_targets(unsigned int max_threads)
 			   orders_ratio(4, 10, lab), 3.0, false, NULL);
 	}
 	if (lab >= 0) {
+		/* A count over all rounds, not a figure of each: no best. */
 		struct stat3 st = { workers[lab].failures, workers[lab].failures,
-				    workers[lab].failures };
+				    workers[lab].failures, -1 };
 		add_target("atomic_failures", "ATOMIC allocations that failed (all figures)", st, 0,
 			   false, "with the zone far above its watermarks: any is a lock's fault");
 	}
@@ -544,7 +606,7 @@ static void compute_targets(unsigned int max_threads)
 		/* Throughput: the best peer's ns per pair / labyrinth's. */
 		struct stat3 st = ratio_stat(f, (size_t)lab, f, -1);
 		struct stat3 inv = { st.med > 0 ? 1 / st.med : -1, st.hi > 0 ? 1 / st.hi : -1,
-				     st.lo > 0 ? 1 / st.lo : -1 };
+				     st.lo > 0 ? 1 / st.lo : -1, st.best > 0 ? 1 / st.best : -1 };
 		add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's", inv, 1.2,
 			   true, NULL);
 	}
@@ -566,15 +628,20 @@ static bool met(const struct target *t)
 
 static void print_targets(void)
 {
-	printf("\n== Targets (medians of per-round ratios [lowest, highest])\n\n");
+	printf("\n== Targets (medians of per-round ratios [lowest, highest]; the verdict is the "
+	       "median's,\n   the best to best is shown to resolve small changes)\n\n");
 	for (int i = 0; i < nr_targets; i++) {
 		const struct target *t = &targets[i];
 		if (t->st.med < 0) {
 			printf("  %-58s not measured\n", t->what);
 			continue;
 		}
-		printf("  %-58s %8.3f [%.3f,%.3f] (%s %g) %s\n", t->what, t->st.med, t->st.lo,
-		       t->st.hi, t->at_least ? ">=" : "<=", t->bound, met(t) ? "met" : "MISSED");
+		char best[32] = "";
+		if (t->st.best >= 0)
+			snprintf(best, sizeof(best), " best %.3f", t->st.best);
+		printf("  %-58s %8.3f [%.3f,%.3f]%s (%s %g) %s\n", t->what, t->st.med, t->st.lo,
+		       t->st.hi, best, t->at_least ? ">=" : "<=", t->bound,
+		       met(t) ? "met" : "MISSED");
 		if (t->note)
 			printf("  %-58s (%s)\n", "", t->note);
 	}
@@ -585,7 +652,14 @@ static void json_stat(struct stat3 st)
 	if (st.med < 0)
 		printf("null");
 	else
-		printf("{\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}", st.med, st.lo, st.hi);
+	{
+		printf("{\"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"best\": ", st.med,
+		       st.lo, st.hi);
+		if (st.best < 0)
+			printf("null}");
+		else
+			printf("%.4f}", st.best);
+	}
 }
 
 /* JSON strings here are ours or the machine's: escape quotes and backslashes. */
@@ -1044,7 +1118,10 @@ int bench_main(int argc, char **argv)
 		printf("method: %d rounds; in each, every subject measures every figure once, one "
 		       "after the other,\nfor about %g ms (one thread: its CPU time; several: wall "
 		       "time); a figure is the median over\nthe rounds, a ratio the median of the "
-		       "per-round ratios [lowest, highest]\n", nr_rounds, o.run_ms);
+		       "per-round ratios [lowest, highest]\nbest: each subject's minimum over the "
+		       "rounds, and a ratio of two bests (best to best): the figure\nleast "
+		       "disturbed by other load, to resolve small changes; the medians remain the "
+		       "verdict\n", nr_rounds, o.run_ms);
 		printf("clock: %.3f ticks per ns; smallest step %.2f ns; an empty timed region "
 		       "%.2f ns (subtracted\nfrom single allocations; the p50 comes from %d "
 		       "allocations timed together)\nper-CPU lists: %s\n", clock_vals[0],
