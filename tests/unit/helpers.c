@@ -313,26 +313,46 @@ static void thread_state(pid_t tid, char *out, size_t len)
 		 paren && paren[1] ? paren[2] : '?', wchan[0] ? wchan : "?");
 }
 
-void signal_storm(void (*handler)(int), void *(*worker)(void *),
-		  _Atomic unsigned long *progress, _Atomic bool *stop)
+/* SIGALRM to handler every interval_us, blocked here and in threads made
+ * from here on, so that only the two workers (which unblock it) take it. */
+static void storm_begin(void (*handler)(int), void *(*worker)(void *), long interval_us,
+			pthread_t t[2], struct storm_start start[2], sigset_t *alrm)
 {
-	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
 	struct sigaction sa = { .sa_handler = handler, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	/* Only the workers take the signal, so it lands inside the library. */
-	sigset_t alrm;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
-	pthread_t t[2];
-	static struct storm_start start[2];
+	sigemptyset(alrm);
+	sigaddset(alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, alrm, NULL);
 	for (long i = 0; i < 2; i++) {
 		start[i] = (struct storm_start){ .worker = worker, .id = i };
 		cr_assert_eq(pthread_create(&t[i], NULL, storm_trampoline, &start[i]), 0);
 	}
-	struct itimerval it = { .it_interval = { 0, 100 }, .it_value = { 0, 100 } };
+	struct itimerval it = { .it_interval = { 0, interval_us }, .it_value = { 0, interval_us } };
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void storm_timer_off(void)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+}
+
+/* After the timer and the workers: the signal ignored and unblocked. */
+static void storm_end(const sigset_t *alrm)
+{
+	signal(SIGALRM, SIG_IGN);
+	pthread_sigmask(SIG_UNBLOCK, alrm, NULL);
+}
+
+void signal_storm(void (*handler)(int), void *(*worker)(void *),
+		  _Atomic unsigned long *progress, _Atomic bool *stop)
+{
+	int seconds = getenv("LAB_STORM_SECONDS") ? atoi(getenv("LAB_STORM_SECONDS")) : 20;
+	pthread_t t[2];
+	static struct storm_start start[2];
+	sigset_t alrm;
+	storm_begin(handler, worker, 100, t, start, &alrm);
 	/* The watchdog: 5 s without progress in a row is a stall (a second
 	 * alone can pass on a loaded 2-CPU machine); the report says what each
 	 * worker is doing then. */
@@ -355,11 +375,21 @@ void signal_storm(void (*handler)(int), void *(*worker)(void *),
 			last[i] = now;
 		}
 	}
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	setitimer(ITIMER_REAL, &off, NULL);
+	storm_timer_off();
 	atomic_store(stop, true);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	signal(SIGALRM, SIG_IGN);
-	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	storm_end(&alrm);
+}
+
+void signal_burst(void (*handler)(int), void *(*worker)(void *), long interval_us)
+{
+	pthread_t t[2];
+	static struct storm_start start[2];
+	sigset_t alrm;
+	storm_begin(handler, worker, interval_us, t, start, &alrm);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	storm_timer_off();
+	storm_end(&alrm);
 }

@@ -97,4 +97,8 @@ bool running_on_valgrind(void);
 void signal_storm(void (*handler)(int), void *(*worker)(void *),
 		  _Atomic unsigned long *progress, _Atomic bool *stop);
 
+/* The same signal, every interval_us, in the same two workers, which here
+ * bound their own work: returns when both have returned. */
+void signal_burst(void (*handler)(int), void *(*worker)(void *), long interval_us);
+
 #endif

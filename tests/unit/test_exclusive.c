@@ -788,7 +788,6 @@ Test(exclusive, a_secret_zone_wipes_every_block_on_every_way_back)
 static struct {
 	struct lab_zone *z;
 	_Atomic unsigned long made;
-	_Atomic bool stop;
 } counting;
 
 static void count_one_pair(void)
@@ -814,7 +813,7 @@ static void *count_worker(void *arg)
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
 	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
-	for (int i = 0; i < 30000 && !atomic_load(&counting.stop); i++)
+	for (int i = 0; i < 30000; i++)
 		count_one_pair();
 	return NULL;
 }
@@ -823,23 +822,7 @@ Test(exclusive, exclusive_allocations_are_counted_exactly_under_signals)
 {
 	counting.z = zone_with(1024, LAB_ZONE_SECRET);
 	uint64_t before = stats_of(counting.z).exclusive_alloc;
-	struct sigaction sa = { .sa_handler = count_handler, .sa_flags = SA_RESTART };
-	sigemptyset(&sa.sa_mask);
-	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
-	sigset_t alrm, old;
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, &old);  /* only the workers take it */
-	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
-	pthread_t t[2];
-	for (int i = 0; i < 2; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, count_worker, NULL), 0);
-	setitimer(ITIMER_REAL, &every, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	setitimer(ITIMER_REAL, &off, NULL);
-	signal(SIGALRM, SIG_IGN);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal_burst(count_handler, count_worker, 200);
 	unsigned long made = atomic_load(&counting.made);
 	cr_assert_geq(made, 60000);
 	cr_assert_eq(stats_of(counting.z).exclusive_alloc - before, made,
