@@ -291,6 +291,36 @@ Test(pcp, a_small_share_keeps_large_blocks_in_the_buddy_lists)
 	lab_zone_destroy(z);
 }
 
+/*
+ * Two CPUs' pages never share 128 bytes of descriptors (an adjacent pair
+ * of cache lines, what Intel's L2 fetches together): each refill cuts its
+ * pages from a group of four.  Here the batch is one page: CPU 0 takes the
+ * first page of a group, CPU 1 the first of the next, not its neighbour.
+ */
+Test(pcp, two_cpus_pages_do_not_share_descriptor_lines)
+{
+	if (!lists_on())
+		cr_skip_test("per-CPU lists are off");
+	if (lab__os_nr_cpus() < 2)
+		cr_skip_test("one CPU");
+	pin_to_cpu(0);
+	struct lab_zone *z = pcp_zone(1, 4);
+	struct lab_page *a = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	pin_to_cpu(1);
+	struct lab_page *b = lab_alloc_page(z, LAB_GFP_ATOMIC);
+	cr_assert(a && b);
+	cr_assert_neq((uintptr_t)a / 128, (uintptr_t)b / 128,
+		      "pfns %zu and %zu: descriptors in one 128-byte block",
+		      lab_page_to_pfn(a), lab_page_to_pfn(b));
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	cr_assert_eq(st.pcp, 0, "a batch of one parks nothing");
+	lab_free_page(a);
+	lab_free_page(b);
+	assert_zone_ok(z);
+	lab_zone_destroy(z);
+}
+
 /* Below min, with pages parked on this CPU's list: an allocation that would
  * fail first returns them to the buddy lists, then succeeds. */
 Test(pcp, an_allocation_that_would_fail_drains_the_lists_first)
