@@ -144,6 +144,13 @@ static void set_unlock(struct pcp_set *set)
 	rseq_set_unlock(&set->lock);
 }
 
+/* The orders above the costly one have one-block caches (lab__pcp_init):
+ * capacity one or none, never adapted, emptied under pressure. */
+static bool block_cache(unsigned int order)
+{
+	return order > LAB_COSTLY_ORDER;
+}
+
 /* ---- the adaptive high ------------------------------------------------- */
 
 /* How far a run of frees may raise high (the kernel's
@@ -343,27 +350,23 @@ static uint32_t take_from_buddy(struct lab_zone *z, struct lab_page **buf, uint3
 				unsigned int order)
 {
 	uint32_t k = 0, per = order < PCP_GROUP_ORDER ? 1u << (PCP_GROUP_ORDER - order) : 1;
-	while (k < n) {
-		struct lab_page *p = NULL;
-		if (per > 1) {
-			p = lab__rmqueue(z, PCP_GROUP_ORDER, 0);
-			if (!p) {
-				per = 1;
-				continue;
-			}
-			uint32_t use = n - k < per ? n - k : per;
-			for (uint32_t i = 0; i < use; i++) {
-				struct lab_page *q = p + ((size_t)i << order);
-				q->order = (uint8_t)order;
-				set_page_flags(q, PG_pcp);
-				buf[k++] = q;
-			}
-			if (use < per)
-				lab__free_range(z, page_to_pfn(z, p) + ((size_t)use << order),
-						(size_t)(per - use) << order);
-			continue;
+	while (per > 1 && k < n) {
+		struct lab_page *p = lab__rmqueue(z, PCP_GROUP_ORDER, 0);
+		if (!p)
+			break;
+		uint32_t use = n - k < per ? n - k : per;
+		for (uint32_t i = 0; i < use; i++) {
+			struct lab_page *q = p + ((size_t)i << order);
+			q->order = (uint8_t)order;
+			set_page_flags(q, PG_pcp);
+			buf[k++] = q;
 		}
-		p = lab__rmqueue(z, order, 0);
+		if (use < per)
+			lab__free_range(z, page_to_pfn(z, p) + ((size_t)use << order),
+					(size_t)(per - use) << order);
+	}
+	while (k < n) {
+		struct lab_page *p = lab__rmqueue(z, order, 0);
 		if (!p)
 			break;
 		set_page_flags(p, PG_pcp);
@@ -689,7 +692,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 		for (unsigned int o = 0; o < LAB_PCP_ORDERS; o++) {
 			struct rseq_clist *l = &set->list[o];
 			if (!adaptive(z, o)) {
-				over |= pressure && o > LAB_COSTLY_ORDER && pcp_count(l);
+				over |= pressure && block_cache(o) && pcp_count(l);
 				continue;
 			}
 			uint32_t high = high_clamped(z, l, o), min = z->pcp_high[o];
@@ -712,7 +715,7 @@ void lab__pcp_decay(struct lab_zone *z, bool pressure)
 			struct rseq_clist *l = &set->list[o];
 			/* Under pressure the one-block caches empty too: a large
 			 * block parked on one CPU is one another CPU would miss. */
-			uint32_t high = pressure && o > LAB_COSTLY_ORDER ? 0 : high_get(l);
+			uint32_t high = pressure && block_cache(o) ? 0 : high_get(l);
 			while (pcp_count(l) > high)
 				drain_list(z, NULL, set, o, pcp_count(l) - high);
 		}
@@ -946,8 +949,10 @@ int lab__pcp_init(struct lab_zone *z, const struct lab_zone_config *cfg)
 		 * pair of a block that size then takes no zone lock and no split
 		 * or merge, and a small zone keeps its large blocks in the buddy
 		 * lists, where every CPU finds them. */
-		if (o > LAB_COSTLY_ORDER)
-			b = 1, h = hmax = (high_max >> o) >= 2;
+		if (block_cache(o)) {
+			b = 1;
+			h = hmax = (high_max >> o) >= 2 ? 1 : 0;
+		}
 		z->pcp_batch[o] = b;
 		z->pcp_high[o] = h;
 		z->pcp_high_max[o] = hmax;
