@@ -261,6 +261,30 @@ static void lab_free(void *h, unsigned int order)
 	lab_free_pages(h, order);
 }
 
+/* The same zone by address, the kernel's __get_free_pages()/free_pages()
+ * route: the address from the allocation, the zone found from the address
+ * on the free. */
+static void *lab_addr_alloc(unsigned int order, void **addr)
+{
+	void *a;
+	unsigned long tries = 0;
+	while (!(a = lab_get_free_pages(zone, lab_gfp | LAB_GFP_NOWARN, order))) {
+		atomic_fetch_add_explicit(&failures, 1, memory_order_relaxed);
+		if (++tries == 100000000) {
+			fprintf(stderr, "bench: %s: allocations of order %u keep failing\n",
+				lab_zone_name(zone), order);
+			exit(3);
+		}
+	}
+	*addr = a;
+	return a;
+}
+
+static void lab_addr_free(void *h, unsigned int order)
+{
+	lab_free_pages_addr(h, order);
+}
+
 static void lab_thread_init(void)
 {
 	if (lab_grant)
@@ -462,6 +486,7 @@ static const struct bench_subject subject_list[] = {
 	{ "none", "no allocator (harness)", NULL, G_PAGES | G_ORDERS | G_SCALING | G_EXCL, false, false },
 	{ "lifo", "LIFO limit", NULL, G_PAGES | G_SCALING, false, false },
 	{ "labyrinth", "labyrinth ATOMIC", NULL, G_PAGES | G_ORDERS | G_SCALING, true, false },
+	{ "lab_addr", "labyrinth ATOMIC, by address", NULL, G_PAGES, false, false },
 	{ "glibc", "glibc", NULL, G_PAGES | G_ORDERS | G_SCALING, false, true },
 	{ "jemalloc", "jemalloc", "libjemalloc.so.2", G_PAGES | G_ORDERS | G_SCALING, false, true },
 	{ "tcmalloc", "tcmalloc", "libtcmalloc_minimal.so.4", G_PAGES | G_ORDERS | G_SCALING, false,
@@ -480,6 +505,7 @@ static const struct ops subject_ops[NR_SUBJECTS] = {
 	{ none_setup, no_thread_init, no_thread_exit, none_alloc, none_free },
 	{ lifo_setup, no_thread_init, lifo_thread_exit, lifo_alloc, lifo_free },
 	{ lab_setup, lab_thread_init, no_thread_exit, lab_alloc, lab_free },
+	{ lab_setup, lab_thread_init, no_thread_exit, lab_addr_alloc, lab_addr_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },
 	{ malloc_setup, no_thread_init, no_thread_exit, malloc_alloc, malloc_free },

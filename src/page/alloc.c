@@ -427,9 +427,12 @@ static __attribute__((noinline)) struct lab_page *alloc_pages_checked(struct lab
  * call: the other orders, ZERO and EXCLUSIVE (alloc_fast_call), debugging,
  * fault injection and an empty list (alloc_pages_slow).  The might_sleep
  * check, when it is on, is a call and not a tail call, so that the report's
- * call trace shows lab_alloc_pages.
+ * call trace shows the caller.  Inline in lab_alloc_pages and
+ * lab_get_free_pages.
  */
-struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+static inline __attribute__((always_inline)) struct lab_page *alloc_pages_in(struct lab_zone *z,
+									      lab_gfp_t gfp,
+									      unsigned int order)
 {
 	if (lab_unlikely(lab__gfp_may_sleep(gfp) && lab__sleep_check)) {
 		struct lab_page *page = alloc_pages_checked(z, gfp, order);
@@ -448,10 +451,19 @@ struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int
 	return alloc_pages_slow(z, gfp, order);
 }
 
+struct lab_page *lab_alloc_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
+{
+	return alloc_pages_in(z, gfp, order);
+}
+
+/* __get_free_pages(): the block's address from the zone the caller named,
+ * with no load through the descriptor. */
 void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 {
-	struct lab_page *page = lab_alloc_pages(z, gfp, order);
-	return page ? lab_page_address(page) : NULL;
+	struct lab_page *page = alloc_pages_in(z, gfp, order);
+	if (lab_unlikely(!page))
+		return NULL;
+	return z->base + (page_to_pfn(z, page) << z->page_shift);
 }
 
 /* ---- failure reports --------------------------------------------------- */

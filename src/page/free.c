@@ -457,14 +457,17 @@ static __attribute__((noinline)) void free_pages_slow(struct lab_page *page, uns
 }
 
 /*
- * The fast path is a leaf function (no stack frame, no callee-saved
- * register): everything else is a tail call, to free_fast_finish for what
- * the fast path began, to the general path for orders above 3 and
- * debugging, to free_pages_slow for a descriptor the range does not hold.
+ * lab_free_pages once the descriptor's zone is known (z, or NULL for a
+ * descriptor outside the range).  The fast path stays a leaf function (no
+ * stack frame, no callee-saved register): everything else is a tail call,
+ * to free_fast_finish for what the fast path began, to the general path for
+ * debugging and a wrong order, to free_pages_slow for a descriptor the
+ * range does not hold.
  */
-void lab_free_pages(struct lab_page *page, unsigned int order)
+static inline __attribute__((always_inline)) void free_pages_in(struct lab_zone *z,
+								 struct lab_page *page,
+								 unsigned int order)
 {
-	struct lab_zone *z = lab__zone_of_desc_in_range(page);
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug)) {
 		uint32_t seen = 0;
 		int done = free_fast(z, page, order, &seen);
@@ -482,18 +485,28 @@ void lab_free_pages(struct lab_page *page, unsigned int order)
 		free_pages_slow(page, order);
 }
 
+void lab_free_pages(struct lab_page *page, unsigned int order)
+{
+	free_pages_in(lab__zone_of_desc_in_range(page), page, order);
+}
+
+/* free_pages(addr): the zone from the address (the registry's walk), the
+ * descriptor from the zone, then lab_free_pages' own path, with no second
+ * lookup and no load through the descriptor. */
 void lab_free_pages_addr(void *addr, unsigned int order)
 {
 	if (!addr)
 		return;
-	struct lab_page *page = lab_virt_to_page(addr);
-	if (!page) {
+	struct lab_zone *z = lab__zone_of_addr(addr);
+	if (lab_unlikely(!z)) {
 		lab__bad_pointer(addr, "lab_free_pages_addr: address in no zone");
 		return;
 	}
-	if ((uintptr_t)addr & (page->zone->page_size - 1)) {
-		lab__bad_page(page->zone, page, "lab_free_pages_addr: address not page aligned");
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
+	struct lab_page *page = &z->pages[off >> z->page_shift];
+	if (lab_unlikely(off & (z->page_size - 1))) {
+		lab__bad_page(z, page, "lab_free_pages_addr: address not page aligned");
 		return;
 	}
-	lab_free_pages(page, order);
+	free_pages_in(z, page, order);
 }

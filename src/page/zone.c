@@ -337,18 +337,6 @@ struct lab_zone *lab__zone_of_desc_outside(uintptr_t d)
 	return NULL;
 }
 
-struct lab_zone *lab__zone_of_addr(const void *addr)
-{
-	uintptr_t a = (uintptr_t)addr;
-	struct lab_zone *z;
-	lab__for_each_zone(z) {
-		uintptr_t start = (uintptr_t)z->base;
-		if (a >= start && a < start + (atomic_load(&z->managed) << z->page_shift))
-			return z;
-	}
-	return NULL;
-}
-
 /* ---- creation and growth ---------------------------------------------- */
 
 static size_t round_up(size_t x, size_t to)

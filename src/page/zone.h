@@ -367,7 +367,18 @@ static inline struct lab_zone *lab__zone_of_desc_in_range(const void *desc)
 	return lab_likely(slot < LAB_MAX_ZONES) ? lab__vmemmap_zone(slot, d) : NULL;
 }
 
-struct lab_zone *lab__zone_of_addr(const void *addr);
+/* The zone whose memory holds addr, or NULL: a walk of the registry, inline
+ * for the address API's fast paths (lab_free_pages_addr). */
+static inline struct lab_zone *lab__zone_of_addr(const void *addr)
+{
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
+		uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
+		if (off < atomic_load_explicit(&z->managed, memory_order_relaxed) << z->page_shift)
+			return z;
+	}
+	return NULL;
+}
 /* Hold the registry (no zone comes or goes) while walking it to read what
  * only a live zone may be asked (reclaim.c: every zone's shrinkers). */
 void lab__registry_lock(void);
