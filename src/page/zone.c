@@ -286,6 +286,80 @@ static void slot_release(int slot)
 	lab__os_mutex_unlock(&registry_mutex);
 }
 
+/* ---- the address map (zone.h, struct lab__addrmap) ----------------------- */
+
+struct lab__addrmap lab__addrmap;
+
+/* The granules of z's reservation (the memory it may grow into), last
+ * included; false when they lie above the map's bits. */
+static bool addrmap_span(const struct lab_zone *z, uintptr_t *first, uintptr_t *last)
+{
+	*first = (uintptr_t)z->base >> LAB_ADDRMAP_SHIFT;
+	*last = ((uintptr_t)z->base + z->max_pages * z->page_size - 1) >> LAB_ADDRMAP_SHIFT;
+	return *last < ((uintptr_t)1 << (LAB_ADDRMAP_BITS - LAB_ADDRMAP_SHIFT));
+}
+
+/* Under registry_mutex: name z's slot in its granules' bytes, with the
+ * leaves they need allocated first, or count z as unmapped. */
+static void addrmap_add(struct lab_zone *z)
+{
+	static_assert(LAB_MAX_ZONES < 256, "a slot + 1 fits a byte");
+	static bool dir_touched;
+	if (!dir_touched) {
+		/* Written once, so that the directory's pages are this process's
+		 * own and no lookup meets the zero page's first fault. */
+		for (size_t i = 0; i < LAB_ADDRMAP_DIR; i++)
+			atomic_store_explicit(&lab__addrmap.leaf[i], NULL, memory_order_relaxed);
+		dir_touched = true;
+	}
+	uintptr_t first = 0, last = 0;
+	bool fits = ((uintptr_t)z->base & (((uintptr_t)1 << LAB_ADDRMAP_SHIFT) - 1)) == 0 &&
+		    addrmap_span(z, &first, &last);
+	for (uintptr_t l = first >> LAB_ADDRMAP_LEAF_SHIFT;
+	     fits && l <= last >> LAB_ADDRMAP_LEAF_SHIFT; l++) {
+		if (atomic_load_explicit(&lab__addrmap.leaf[l], memory_order_relaxed))
+			continue;
+		int err;
+		uint8_t *leaf = lab__os_map_populated(LAB_ADDRMAP_LEAF, &err);
+		if (leaf)
+			atomic_store_explicit(&lab__addrmap.leaf[l], leaf, memory_order_release);
+		else
+			fits = false;
+	}
+	z->addr_unmapped = !fits;
+	if (!fits) {
+		atomic_fetch_add(&lab__addrmap.nr_unmapped, 1);
+		return;
+	}
+	for (uintptr_t g = first; g <= last; g++)
+		__atomic_store_n(&lab__addrmap.leaf[g >> LAB_ADDRMAP_LEAF_SHIFT]
+				 [g & (LAB_ADDRMAP_LEAF - 1)], (uint8_t)(z->slot + 1), __ATOMIC_RELAXED);
+}
+
+/* Under registry_mutex, once z is out of the registry. */
+static void addrmap_del(struct lab_zone *z)
+{
+	uintptr_t first, last;
+	if (z->addr_unmapped) {
+		atomic_fetch_sub(&lab__addrmap.nr_unmapped, 1);
+		return;
+	}
+	addrmap_span(z, &first, &last);
+	for (uintptr_t g = first; g <= last; g++)
+		__atomic_store_n(&lab__addrmap.leaf[g >> LAB_ADDRMAP_LEAF_SHIFT]
+				 [g & (LAB_ADDRMAP_LEAF - 1)], 0, __ATOMIC_RELAXED);
+}
+
+struct lab_zone *lab__zone_of_addr_walk(const void *addr)
+{
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
+		if (lab__zone_if_addr(z, (uintptr_t)addr))
+			return z;
+	}
+	return NULL;
+}
+
 static void registry_add(struct lab_zone *z)
 {
 	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
@@ -295,6 +369,7 @@ static void registry_add(struct lab_zone *z)
 	atomic_store(&registry[z->slot], z);
 	if (!z->desc_outside)
 		atomic_store(&lab__vmemmap.zone[z->slot], z);
+	addrmap_add(z);
 	if (z->slot >= atomic_load(&registry_used))
 		atomic_store(&registry_used, z->slot + 1);
 	lab__os_mutex_unlock(&registry_mutex);
@@ -305,6 +380,7 @@ static void registry_del(struct lab_zone *z)
 	lab__os_mutex_lock(&registry_mutex);
 	atomic_store(&registry[z->slot], NULL);
 	atomic_store(&lab__vmemmap.zone[z->slot], NULL);
+	addrmap_del(z);
 	int used = atomic_load(&registry_used);
 	while (used && !atomic_load(&registry[used - 1]))
 		used--;

@@ -180,6 +180,7 @@ struct lab_zone {
 	_Atomic int kswapd_timed;
 	int slot;           /* index in the registry, and of the descriptor slot */
 	bool desc_outside;  /* descriptors mapped outside the range (lab__vmemmap) */
+	bool addr_unmapped; /* memory left out of the address map (lab__addrmap) */
 	/* exclusive_alloc: counted in this CPU's per-CPU set by a restartable
 	 * sequence (pcp.h pcp_count_exclusive), else in stripes a cache line
 	 * apart indexed by the CPU (secure/owner.c): one zone-wide counter
@@ -367,18 +368,70 @@ static inline struct lab_zone *lab__zone_of_desc_in_range(const void *desc)
 	return lab_likely(slot < LAB_MAX_ZONES) ? lab__vmemmap_zone(slot, d) : NULL;
 }
 
-/* The zone whose memory holds addr, or NULL: a walk of the registry, inline
- * for the address API's fast paths (lab_free_pages_addr). */
+/*
+ * The address map (zone.c): the zone of an address without walking many
+ * zones, for lab_virt_to_page() and lab_free_pages_addr() (the kernel
+ * headers' virt_to_page() and free_pages()).  One byte per 4 MiB granule
+ * holds the registry slot + 1 of the zone whose memory it is: a zone's
+ * memory starts on a max-order boundary (4 MiB or more), so no granule
+ * holds two zones' memory.  The bytes lie in leaves of LAB_ADDRMAP_LEAF
+ * granules (64 KiB, pre-faulted, never freed) under a directory covering
+ * LAB_ADDRMAP_BITS of address.  A zone the map cannot hold (a leaf not
+ * allocated, memory above those bits) is counted in nr_unmapped and found
+ * by the walk.  While there are at most LAB_ADDRMAP_WALK zones, the walk is
+ * the shorter chain of loads, and is used.
+ */
+#define LAB_ADDRMAP_BITS 48
+#define LAB_ADDRMAP_SHIFT 22
+#define LAB_ADDRMAP_LEAF_SHIFT 16
+#define LAB_ADDRMAP_LEAF ((size_t)1 << LAB_ADDRMAP_LEAF_SHIFT)
+#define LAB_ADDRMAP_DIR ((size_t)1 << (LAB_ADDRMAP_BITS - LAB_ADDRMAP_SHIFT - LAB_ADDRMAP_LEAF_SHIFT))
+#define LAB_ADDRMAP_WALK 4
+struct lab__addrmap {
+	_Atomic(uint8_t *) leaf[LAB_ADDRMAP_DIR];
+	_Atomic int nr_unmapped;
+};
+extern struct lab__addrmap lab__addrmap;
+
+/* z, if addr lies in its memory, else NULL. */
+static inline struct lab_zone *lab__zone_if_addr(struct lab_zone *z, uintptr_t a)
+{
+	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
+	return a - (uintptr_t)z->base < managed << z->page_shift ? z : NULL;
+}
+
+struct lab_zone *lab__zone_of_addr_walk(const void *addr);
+
+/* The zone whose memory holds addr, or NULL. */
 static inline struct lab_zone *lab__zone_of_addr(const void *addr)
 {
-	struct lab_zone *z;
-	lab__for_each_zone(z) {
-		uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
-		if (off < atomic_load_explicit(&z->managed, memory_order_relaxed) << z->page_shift)
+	uintptr_t a = (uintptr_t)addr;
+	int used = atomic_load_explicit(&lab__registry_used, memory_order_acquire);
+	if (lab_likely(used <= LAB_ADDRMAP_WALK)) {
+		for (int i = 0; i < used; i++) {
+			struct lab_zone *z = atomic_load_explicit(&lab__registry[i],
+								  memory_order_acquire);
+			if (z && lab__zone_if_addr(z, a))
+				return z;
+		}
+		return NULL;
+	}
+	uintptr_t g = a >> LAB_ADDRMAP_SHIFT;
+	if (lab_likely(g < ((uintptr_t)1 << (LAB_ADDRMAP_BITS - LAB_ADDRMAP_SHIFT)))) {
+		uint8_t *leaf = atomic_load_explicit(&lab__addrmap.leaf[g >> LAB_ADDRMAP_LEAF_SHIFT],
+						     memory_order_acquire);
+		unsigned int slot = leaf ? __atomic_load_n(&leaf[g & (LAB_ADDRMAP_LEAF - 1)],
+							   __ATOMIC_RELAXED) : 0;
+		struct lab_zone *z = slot ? atomic_load_explicit(&lab__registry[slot - 1],
+								 memory_order_acquire) : NULL;
+		if (lab_likely(z) && lab__zone_if_addr(z, a))
 			return z;
 	}
-	return NULL;
+	if (lab_likely(!atomic_load_explicit(&lab__addrmap.nr_unmapped, memory_order_relaxed)))
+		return NULL;
+	return lab__zone_of_addr_walk(addr);
 }
+
 /* Hold the registry (no zone comes or goes) while walking it to read what
  * only a live zone may be asked (reclaim.c: every zone's shrinkers). */
 void lab__registry_lock(void);

@@ -396,3 +396,74 @@ Test(zone, grown_memory_translates_like_the_first)
 	assert_zone_ok(z);
 	lab_zone_destroy(z);
 }
+
+/* ---- the address map: many zones ----------------------------------------- */
+
+/* Every managed page of z translates to its descriptor, the first byte
+ * past the managed memory to none. */
+static void assert_translates(struct lab_zone *z)
+{
+	struct lab_zone_stats st;
+	lab_zone_get_stats(z, &st);
+	char *base = lab_page_address(lab_pfn_to_page(z, 0));
+	size_t ps = lab_page_size();
+	for (size_t pfn = 0; pfn < st.managed; pfn += 7)
+		cr_assert_eq(lab_virt_to_page(base + pfn * ps + pfn % ps), lab_pfn_to_page(z, pfn),
+			     "zone %s pfn %zu", lab_zone_name(z), pfn);
+	cr_assert_eq(lab_virt_to_page(base + st.managed * ps - 1),
+		     lab_pfn_to_page(z, st.managed - 1));
+	cr_assert_null(lab_virt_to_page(base + st.managed * ps));
+	cr_assert_null(lab_virt_to_page(base - 1));
+}
+
+Test(zone, many_zones_translate_addresses_through_the_map)
+{
+	enum { N = LAB_ADDRMAP_WALK + 9 };
+	static char names[N][16];
+	struct lab_zone *z[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "map%d", i);
+		struct lab_zone_config cfg = { .name = names[i], .pages = 64 + 37 * (size_t)i,
+					       .flags = LAB_ZONE_NO_KSWAPD };
+		z[i] = lab_zone_create(&cfg);
+		cr_assert_not_null(z[i], "zone %d: %s", i, strerror(errno));
+	}
+	cr_assert_gt(atomic_load(&lab__registry_used), LAB_ADDRMAP_WALK,
+		     "enough zones that the lookup goes through the map");
+	cr_assert_null(lab_virt_to_page(names), "memory outside every zone");
+	for (int i = 0; i < N; i++) {
+		assert_translates(z[i]);
+		/* The address API's pair: the free finds the zone from the address. */
+		void *a = lab_get_free_pages(z[i], LAB_GFP_KERNEL, 1);
+		cr_assert_not_null(a);
+		cr_assert_eq(lab_page_zone(lab_virt_to_page(a)), z[i]);
+		lab_free_pages_addr(a, 1);
+		struct lab_zone_stats st;
+		lab_zone_get_stats(z[i], &st);
+		cr_assert_eq(st.allocated, 0, "zone %d", i);
+	}
+	/* Half the zones go: their memory is in no zone; their slots are reused. */
+	char *gone[N];
+	for (int i = 0; i < N; i += 2) {
+		gone[i] = lab_page_address(lab_pfn_to_page(z[i], 0));
+		lab_zone_destroy(z[i]);
+		z[i] = NULL;
+	}
+	for (int i = 0; i < N; i++) {
+		if (z[i])
+			assert_translates(z[i]);
+		else
+			cr_assert_null(lab_virt_to_page(gone[i]), "zone %d is destroyed", i);
+	}
+	for (int i = 0; i < N; i += 2) {
+		struct lab_zone_config cfg = { .name = names[i], .pages = 512,
+					       .flags = LAB_ZONE_NO_KSWAPD };
+		z[i] = lab_zone_create(&cfg);
+		cr_assert_not_null(z[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_translates(z[i]);
+		assert_zone_ok(z[i]);
+		lab_zone_destroy(z[i]);
+	}
+}
