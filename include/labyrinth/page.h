@@ -44,7 +44,8 @@ static inline void lab_free_page(struct lab_page *page)
 LAB_API void *lab_get_free_pages(struct lab_zone *zone, lab_gfp_t gfp, unsigned int order);
 LAB_API void lab_free_pages_addr(void *addr, unsigned int order);
 
-/* The address of a page's memory; the page of an address (NULL if in no zone). */
+/* The address of a page's memory; the page of an address (NULL if in no zone:
+ * a walk of up to four zones, beyond that a map of the address space, O(1)). */
 LAB_API void *lab_page_address(const struct lab_page *page);
 LAB_API struct lab_page *lab_virt_to_page(const void *addr);
 /* Page frame number within its zone, and back. */
