@@ -232,18 +232,24 @@ static struct lab_zone *zone;
 static lab_gfp_t lab_gfp = LAB_GFP_ATOMIC;
 static bool lab_memsets, lab_grant;
 
+/* An allocation that failed: counted (ATOMIC may fail, the bench reports
+ * how often), retried, and the run given up after 10^8 in a row. */
+static void lab_failed(unsigned int order, unsigned long *tries)
+{
+	atomic_fetch_add_explicit(&failures, 1, memory_order_relaxed);
+	if (++*tries == 100000000) {
+		fprintf(stderr, "bench: %s: allocations of order %u keep failing\n",
+			lab_zone_name(zone), order);
+		exit(3);
+	}
+}
+
 static void *lab_alloc(unsigned int order, void **addr)
 {
 	struct lab_page *p;
 	unsigned long tries = 0;
-	while (!(p = lab_alloc_pages(zone, lab_gfp | LAB_GFP_NOWARN, order))) {
-		atomic_fetch_add_explicit(&failures, 1, memory_order_relaxed);
-		if (++tries == 100000000) {
-			fprintf(stderr, "bench: %s: allocations of order %u keep failing\n",
-				lab_zone_name(zone), order);
-			exit(3);
-		}
-	}
+	while (!(p = lab_alloc_pages(zone, lab_gfp | LAB_GFP_NOWARN, order)))
+		lab_failed(order, &tries);
 	void *a = lab_page_address(p);
 	if (lab_memsets)
 		memset(a, 0, (size_t)BLOCK << order);
@@ -268,14 +274,8 @@ static void *lab_addr_alloc(unsigned int order, void **addr)
 {
 	void *a;
 	unsigned long tries = 0;
-	while (!(a = lab_get_free_pages(zone, lab_gfp | LAB_GFP_NOWARN, order))) {
-		atomic_fetch_add_explicit(&failures, 1, memory_order_relaxed);
-		if (++tries == 100000000) {
-			fprintf(stderr, "bench: %s: allocations of order %u keep failing\n",
-				lab_zone_name(zone), order);
-			exit(3);
-		}
-	}
+	while (!(a = lab_get_free_pages(zone, lab_gfp | LAB_GFP_NOWARN, order)))
+		lab_failed(order, &tries);
 	*addr = a;
 	return a;
 }
