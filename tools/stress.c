@@ -2,7 +2,9 @@
  * stress.c - `labyrinth stress`: threads drive one zone as hard as they can
  * while other threads watch for anything lost, handed out twice, or stuck.
  *
- *   workers (--threads)  KERNEL, NOWAIT and ATOMIC blocks of random orders;
+ *   workers (--threads)  KERNEL, NOWAIT and ATOMIC blocks of random orders,
+ *                        by descriptor and by address (the address map:
+ *                        four small neighbour zones make it more than four);
  *                        frees of their own blocks and of blocks other
  *                        workers handed over through a shared exchange;
  *                        pages put into the shrinkers' caches; now and then
@@ -473,7 +475,21 @@ static bool alloc_block(struct held *h, lab_gfp_t gfp, unsigned order, enum cls 
 	if (excl)
 		gfp |= LAB_GFP_EXCLUSIVE;
 	errno = 0;
-	struct lab_page *p = lab_alloc_pages(excl ? g.xzone : g.zone, gfp, order);
+	struct lab_zone *z = excl ? g.xzone : g.zone;
+	struct lab_page *p;
+	if ((seq & 3) == 1) {
+		/* The address API, as kernel code's __get_free_pages(): the page
+		 * comes back from the address through the address map. */
+		void *a = lab_get_free_pages(z, gfp, order);
+		p = a ? lab_virt_to_page(a) : NULL;
+		if (a && (!p || lab_page_zone(p) != z || lab_page_address(p) != a)) {
+			violation("lab_get_free_pages handed out %p, which lab_virt_to_page "
+				  "translates to %p", a, (void *)p);
+			return false;
+		}
+	} else {
+		p = lab_alloc_pages(z, gfp, order);
+	}
 	if (!p) {
 		if (errno != ENOMEM)
 			violation("%s allocation of order %u failed with errno %d, not ENOMEM",
@@ -499,6 +515,8 @@ static void free_block(struct held *h)
 	stamp_release(h);
 	if (h->flags & H_PUT)
 		lab_put_page(h->page);
+	else if ((h->seq & 3) == 2)
+		lab_free_pages_addr(lab_page_address(h->page), h->order);  /* free_pages() */
 	else
 		lab_free_pages(h->page, h->order);
 	ADD(*((h->flags & H_EXCL) ? &g.xfrees : &g.frees), 1);
@@ -1951,8 +1969,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* Small zones beside the two, so that more than four exist and the address
+ * API's lookups take the address map rather than the registry's walk. */
+static struct lab_zone *neighbours[4];
+
 static bool setup(void)
 {
+	static const char *const neighbour_names[] = { "neighbour0", "neighbour1",
+						       "neighbour2", "neighbour3" };
+	for (int i = 0; i < 4; i++) {
+		struct lab_zone_config ncfg = { .name = neighbour_names[i], .pages = 64,
+						.flags = LAB_ZONE_NO_KSWAPD };
+		neighbours[i] = lab_zone_create(&ncfg);
+	}
 	struct lab_zone_config cfg = { .name = "stress", .pages = g.opt.pages };
 	if (g.opt.grow) {
 		cfg.flags = LAB_ZONE_GROW;
@@ -2099,6 +2128,8 @@ int stress_main(int argc, char **argv)
 	summary(elapsed);
 	lab_zone_destroy(g.zone);
 	lab_zone_destroy(g.xzone);
+	for (int i = 0; i < 4; i++)
+		lab_zone_destroy(neighbours[i]);
 	free(g.ballast);
 	free(g.workers);
 	free(g.recs);
