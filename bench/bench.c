@@ -95,9 +95,13 @@ static void add_figure(unsigned int group, const char *id, const char *label, in
 static const char *const lat_ids[LATENCY_VALUES] = { "p50", "p99", "p99_9", "p99_99", "max" };
 static const char *const lat_names[LATENCY_VALUES] = { "p50", "p99", "p99.9", "p99.99", "max" };
 
+/* The scaling curve's last point (--threads). */
+static unsigned long scaling_threads;
+
 static void build_figures(unsigned int groups, unsigned int max_threads)
 {
 	char id[32], label[48];
+	scaling_threads = max_threads;
 	if (groups & G_PAGES) {
 		add_figure(G_PAGES, "pair_b1", "pair, batch 1", FIG_PAIRS, 0, 1, 1, 0);
 		add_figure(G_PAGES, "pair_b1024", "pair, batch 1024", FIG_PAIRS, 0, 1024, 1, 0);
@@ -516,6 +520,11 @@ static void print_group(unsigned int group)
 	       subjects[ref].name, subjects[ref].name);
 	print_ratios(group, ref, true);
 	if (group == G_SCALING) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		if (online > 0 && scaling_threads > (unsigned long)online)
+			printf("\nnote: %lu CPUs online: with more threads than CPUs the threads take "
+			       "turns, so those\npoints measure the scheduler, not the allocators\n",
+			       online);
 		printf("\nspeed-up over one thread (pairs per second), median of the per-round "
 		       "ratios\n");
 		print_speedup(group, false);
@@ -602,7 +611,15 @@ static void compute_targets(unsigned int max_threads)
 			   false, "with the zone far above its watermarks: any is a lock's fault");
 	}
 	snprintf(thr_id, sizeof(thr_id), "threads_%u", max_threads);
-	if (lab >= 0 && max_threads >= 16 && (f = figure_by_id(thr_id))) {
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (lab >= 0 && max_threads >= 16 && online > 0 && max_threads > (unsigned long)online &&
+	    figure_by_id(thr_id)) {
+		static char note[96];
+		snprintf(note, sizeof(note), "%u threads on %ld CPUs online take turns: not "
+			 "measurable here", max_threads, online);
+		add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's", none, 1.2,
+			   true, note);
+	} else if (lab >= 0 && max_threads >= 16 && (f = figure_by_id(thr_id))) {
 		/* Throughput: the best peer's ns per pair / labyrinth's. */
 		struct stat3 st = ratio_stat(f, (size_t)lab, f, -1);
 		struct stat3 inv = { st.med > 0 ? 1 / st.med : -1, st.hi > 0 ? 1 / st.hi : -1,
@@ -634,6 +651,8 @@ static void print_targets(void)
 		const struct target *t = &targets[i];
 		if (t->st.med < 0) {
 			printf("  %-58s not measured\n", t->what);
+			if (t->note)
+				printf("  %-58s (%s)\n", "", t->note);
 			continue;
 		}
 		char best[32] = "";
