@@ -463,7 +463,7 @@ void *lab_get_free_pages(struct lab_zone *z, lab_gfp_t gfp, unsigned int order)
 	struct lab_page *page = alloc_pages_in(z, gfp, order);
 	if (lab_unlikely(!page))
 		return NULL;
-	return z->base + (page_to_pfn(z, page) << z->page_shift);
+	return zone_page_address(z, page);
 }
 
 /* ---- failure reports --------------------------------------------------- */

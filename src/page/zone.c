@@ -350,16 +350,6 @@ static void addrmap_del(struct lab_zone *z)
 				 [g & (LAB_ADDRMAP_LEAF - 1)], 0, __ATOMIC_RELAXED);
 }
 
-struct lab_zone *lab__zone_of_addr_walk(const void *addr)
-{
-	struct lab_zone *z;
-	lab__for_each_zone(z) {
-		if (lab__zone_if_addr(z, (uintptr_t)addr))
-			return z;
-	}
-	return NULL;
-}
-
 static void registry_add(struct lab_zone *z)
 {
 	static lab__os_once_t fork_handlers = LAB_OS_ONCE_INIT;
@@ -798,8 +788,7 @@ void *lab_page_address(const struct lab_page *page)
 {
 	if (!page)
 		return NULL;
-	const struct lab_zone *z = page->zone;
-	return z->base + (page_to_pfn(z, page) << z->page_shift);
+	return zone_page_address(page->zone, page);
 }
 
 struct lab_page *lab_virt_to_page(const void *addr)

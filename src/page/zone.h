@@ -230,6 +230,11 @@ static inline struct lab_page *pfn_to_page(const struct lab_zone *z, size_t pfn)
 {
 	return &z->pages[pfn];
 }
+/* The memory of z's page p. */
+static inline char *zone_page_address(const struct lab_zone *z, const struct lab_page *p)
+{
+	return z->base + (page_to_pfn(z, p) << z->page_shift);
+}
 /* Thread token: an address unique to each live thread, found without a syscall. */
 uintptr_t lab__self_token(void);
 
@@ -393,29 +398,32 @@ struct lab__addrmap {
 };
 extern struct lab__addrmap lab__addrmap;
 
-/* z, if addr lies in its memory, else NULL. */
-static inline struct lab_zone *lab__zone_if_addr(struct lab_zone *z, uintptr_t a)
+/* Whether addr lies in z's memory. */
+static inline bool lab__zone_holds_addr(const struct lab_zone *z, uintptr_t a)
 {
 	size_t managed = atomic_load_explicit(&z->managed, memory_order_relaxed);
-	return a - (uintptr_t)z->base < managed << z->page_shift ? z : NULL;
+	return a - (uintptr_t)z->base < managed << z->page_shift;
 }
 
-struct lab_zone *lab__zone_of_addr_walk(const void *addr);
+/* The registry's walk: every zone while there are few, the zones the map
+ * does not hold otherwise. */
+static inline struct lab_zone *lab__zone_of_addr_walk(uintptr_t a)
+{
+	struct lab_zone *z;
+	lab__for_each_zone(z) {
+		if (lab__zone_holds_addr(z, a))
+			return z;
+	}
+	return NULL;
+}
 
 /* The zone whose memory holds addr, or NULL. */
 static inline struct lab_zone *lab__zone_of_addr(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	int used = atomic_load_explicit(&lab__registry_used, memory_order_acquire);
-	if (lab_likely(used <= LAB_ADDRMAP_WALK)) {
-		for (int i = 0; i < used; i++) {
-			struct lab_zone *z = atomic_load_explicit(&lab__registry[i],
-								  memory_order_acquire);
-			if (z && lab__zone_if_addr(z, a))
-				return z;
-		}
-		return NULL;
-	}
+	if (lab_likely(atomic_load_explicit(&lab__registry_used, memory_order_relaxed) <=
+		       LAB_ADDRMAP_WALK))
+		return lab__zone_of_addr_walk(a);
 	uintptr_t g = a >> LAB_ADDRMAP_SHIFT;
 	if (lab_likely(g < ((uintptr_t)1 << (LAB_ADDRMAP_BITS - LAB_ADDRMAP_SHIFT)))) {
 		uint8_t *leaf = atomic_load_explicit(&lab__addrmap.leaf[g >> LAB_ADDRMAP_LEAF_SHIFT],
@@ -424,12 +432,12 @@ static inline struct lab_zone *lab__zone_of_addr(const void *addr)
 							   __ATOMIC_RELAXED) : 0;
 		struct lab_zone *z = slot ? atomic_load_explicit(&lab__registry[slot - 1],
 								 memory_order_acquire) : NULL;
-		if (lab_likely(z) && lab__zone_if_addr(z, a))
+		if (lab_likely(z) && lab__zone_holds_addr(z, a))
 			return z;
 	}
 	if (lab_likely(!atomic_load_explicit(&lab__addrmap.nr_unmapped, memory_order_relaxed)))
 		return NULL;
-	return lab__zone_of_addr_walk(addr);
+	return lab__zone_of_addr_walk(a);
 }
 
 /* Hold the registry (no zone comes or goes) while walking it to read what
@@ -440,10 +448,9 @@ void lab__registry_unlock(void);
  * NULL: lab_virt_to_page() for a caller that knows the zone (no registry walk). */
 static inline struct lab_page *lab__zone_addr_to_page(const struct lab_zone *z, const void *addr)
 {
-	uintptr_t off = (uintptr_t)addr - (uintptr_t)z->base;
-	if (off >= atomic_load_explicit(&z->managed, memory_order_relaxed) << z->page_shift)
+	if (!lab__zone_holds_addr(z, (uintptr_t)addr))
 		return NULL;
-	return &z->pages[off >> z->page_shift];
+	return &z->pages[((uintptr_t)addr - (uintptr_t)z->base) >> z->page_shift];
 }
 int lab__zone_add_pages(struct lab_zone *z, size_t nr); /* commit, prefault, free */
 /* lab_zone_create() in two steps, for a layer that publishes the zone in

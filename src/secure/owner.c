@@ -20,11 +20,6 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-static char *page_address_of(const struct lab_zone *z, const struct lab_page *p)
-{
-	return z->base + (page_to_pfn(z, p) << z->page_shift);
-}
-
 /* Thread ids and tokens come from one counter, so they never collide. */
 static _Atomic uint32_t owner_seq;
 static _Thread_local _Atomic uint32_t thread_id __attribute__((tls_model("initial-exec")));
@@ -152,9 +147,9 @@ void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gf
 			 unsigned int order)
 {
 	if (!z->zero_on_free)
-		lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
+		lab__zone_wipe(z, zone_page_address(z, page), z->page_size << order);
 	else if (LAB_ASSERT_LEVEL >= 1 &&
-		 !all_zero(z, page_address_of(z, page), z->page_size << order))
+		 !all_zero(z, zone_page_address(z, page), z->page_size << order))
 		lab__bad_page(z, page, "handed out without a wipe but not zero: written while "
 			      "free, or a free path missed its scrub");
 	if (!(gfp & LAB_GFP_EXCLUSIVE))
@@ -171,7 +166,7 @@ void lab__exclusive_prep(struct lab_zone *z, struct lab_page *page, lab_gfp_t gf
  * other owner can see it. */
 void lab__exclusive_scrub(struct lab_zone *z, struct lab_page *page, unsigned int order)
 {
-	lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
+	lab__zone_wipe(z, zone_page_address(z, page), z->page_size << order);
 	__atomic_store_n(&page->owner, LAB_OWNER_NONE, __ATOMIC_RELAXED);
 }
 
@@ -181,5 +176,5 @@ void lab__free_scrub(struct lab_zone *z, struct lab_page *page, unsigned int ord
 	if (exclusive)
 		lab__exclusive_scrub(z, page, order);
 	else if (z->zero_on_free)
-		lab__zone_wipe(z, page_address_of(z, page), z->page_size << order);
+		lab__zone_wipe(z, zone_page_address(z, page), z->page_size << order);
 }
