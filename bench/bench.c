@@ -98,6 +98,14 @@ static const char *const lat_names[LATENCY_VALUES] = { "p50", "p99", "p99.9", "p
 /* The scaling curve's last point (--threads). */
 static unsigned long scaling_threads;
 
+/* Whether n threads outnumber the CPUs online (*online gets how many): they
+ * then take turns, and their figure measures the scheduler. */
+static bool threads_take_turns(unsigned long n, long *online)
+{
+	*online = sysconf(_SC_NPROCESSORS_ONLN);
+	return *online > 0 && n > (unsigned long)*online;
+}
+
 static void build_figures(unsigned int groups, unsigned int max_threads)
 {
 	char id[32], label[48];
@@ -520,8 +528,8 @@ static void print_group(unsigned int group)
 	       subjects[ref].name, subjects[ref].name);
 	print_ratios(group, ref, true);
 	if (group == G_SCALING) {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		if (online > 0 && scaling_threads > (unsigned long)online)
+		long online;
+		if (threads_take_turns(scaling_threads, &online))
 			printf("\nnote: %lu CPUs online: with more threads than CPUs the threads take "
 			       "turns, so those\npoints measure the scheduler, not the allocators\n",
 			       online);
@@ -611,21 +619,24 @@ static void compute_targets(unsigned int max_threads)
 			   false, "with the zone far above its watermarks: any is a lock's fault");
 	}
 	snprintf(thr_id, sizeof(thr_id), "threads_%u", max_threads);
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	if (lab >= 0 && max_threads >= 16 && online > 0 && max_threads > (unsigned long)online &&
-	    figure_by_id(thr_id)) {
-		static char note[96];
-		snprintf(note, sizeof(note), "%u threads on %ld CPUs online take turns: not "
-			 "measurable here", max_threads, online);
-		add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's", none, 1.2,
-			   true, note);
-	} else if (lab >= 0 && max_threads >= 16 && (f = figure_by_id(thr_id))) {
-		/* Throughput: the best peer's ns per pair / labyrinth's. */
-		struct stat3 st = ratio_stat(f, (size_t)lab, f, -1);
-		struct stat3 inv = { st.med > 0 ? 1 / st.med : -1, st.hi > 0 ? 1 / st.hi : -1,
-				     st.lo > 0 ? 1 / st.lo : -1, st.best > 0 ? 1 / st.best : -1 };
-		add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's", inv, 1.2,
-			   true, NULL);
+	long online;
+	if (lab >= 0 && max_threads >= 16 && (f = figure_by_id(thr_id))) {
+		if (threads_take_turns(max_threads, &online)) {
+			static char note[96];
+			snprintf(note, sizeof(note), "%u threads on %ld CPUs online take turns: not "
+				 "measurable here", max_threads, online);
+			add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's",
+				   none, 1.2, true, note);
+		} else {
+			/* Throughput: the best peer's ns per pair / labyrinth's. */
+			struct stat3 st = ratio_stat(f, (size_t)lab, f, -1);
+			struct stat3 inv = { st.med > 0 ? 1 / st.med : -1,
+					     st.hi > 0 ? 1 / st.hi : -1,
+					     st.lo > 0 ? 1 / st.lo : -1,
+					     st.best > 0 ? 1 / st.best : -1 };
+			add_target("threads_vs_best_peer", "N threads: pairs/s / the best peer's",
+				   inv, 1.2, true, NULL);
+		}
 	}
 	if (ex >= 0 && (f = figure_by_id("exclusive_b1"))) {
 		add_target("exclusive_vs_openssl", "OpenSSL secure heap pair / exclusive pair, batch 1",
