@@ -106,12 +106,21 @@ static inline void __free_pages(struct page *page, unsigned int order)
 }
 #define __free_page(page)	__free_pages(page, 0)
 
+/* init_on_free: the wipe needs the descriptor, and the free then takes it
+ * rather than looking the address up again.  An address that names no
+ * page's start goes by address, which reports it. */
 static inline void free_pages(unsigned long addr, unsigned int order)
 {
+	struct lab_page *p;
+
 	if (addr == 0)
 		return;
-	if (lab_kernel_init_on_free && !(addr & (PAGE_SIZE - 1)))
-		lab_kernel_wipe(lab_kernel_kpage(lab_virt_to_page((void *)addr)));
+	if (lab_kernel_init_on_free && !(addr & (PAGE_SIZE - 1)) &&
+	    (p = lab_virt_to_page((void *)addr))) {
+		lab_kernel_wipe(lab_kernel_kpage(p));
+		lab_free_pages(p, order);
+		return;
+	}
 	lab_free_pages_addr((void *)addr, order);
 }
 #define free_page(addr)		free_pages(addr, 0)
