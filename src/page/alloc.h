@@ -15,6 +15,7 @@
  * sleeps, never waits for the lock behind its own thread (the free is then
  * deferred). */
 void lab__free_block(struct lab_zone *z, struct lab_page *page, unsigned int order);
+void lab__free_pages_slab(struct lab_page *page, unsigned int order);
 /* free_the_page: the last reference is gone, check and free the block;
  * leak_block: report a misuse and, if the block is still allocated, leak it
  * (never reused, counted as allocated). */

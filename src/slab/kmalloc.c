@@ -18,6 +18,7 @@
 #include "base/fmt.h"
 #include "os/env.h"
 #include "os/printk.h"
+#include "page/alloc.h"
 #include "secure/hooks.h"
 #include "slab/slab.h"
 
@@ -443,8 +444,10 @@ static void *kmalloc_large(size_t size, lab_gfp_t gfp)
 	if (!page)
 		return NULL;
 	page->private = excl ? &large_exclusive : &large_plain;
-	atomic_fetch_or_explicit(&page->flags, PG_slab, memory_order_release);
-	return lab_page_address(page);
+	/* No locked instruction: until its address is returned the block is
+	 * known to no one else, so nothing else writes its flags. */
+	atomic_store_explicit(&page->flags, page_flags(page) | PG_slab, memory_order_release);
+	return zone_page_address(z, page);
 }
 
 static bool is_large(const void *private)
@@ -462,11 +465,10 @@ static void kfree_large(struct lab_page *page, const void *obj)
 	}
 	bool excl = page->private == &large_exclusive;
 	unsigned int order = page_order(page);
-	atomic_fetch_and_explicit(&page->flags, ~(uint32_t)PG_slab, memory_order_relaxed);
 	page->private = NULL;
 	if (excl)
 		lab__zone_wipe(lab_page_zone(page), (void *)(uintptr_t)obj, lab_page_size() << order);
-	lab_free_pages(page, order);
+	lab__free_pages_slab(page, order);  /* takes PG_slab off with its claim */
 }
 
 /* ---- kmalloc ------------------------------------------------------------ */
@@ -576,7 +578,8 @@ static __attribute__((noinline)) void kfree_general(void *obj)
 
 /* Most objects live in the default zones: look there first, without the walk
  * over every zone that lab_virt_to_page() makes; the page's descriptor names
- * the per-CPU arrays to push on. */
+ * the per-CPU arrays to push on, or a kmalloc block of pages, freed from the
+ * page found here rather than looked up again. */
 void lab_kfree(const void *cobj)
 {
 	void *obj = (void *)(uintptr_t)cobj;
@@ -595,6 +598,10 @@ void lab_kfree(const void *cobj)
 		struct slab_cpu *cpu = page->private;
 		if (lab_likely(cpu && !is_large(cpu))) {
 			slab_free_fast(cache_of_cpu(cpu), cpu, obj);
+			return;
+		}
+		if (is_large(cpu)) {
+			kfree_large(page, obj);
 			return;
 		}
 	}

@@ -236,6 +236,49 @@ Test(slab_misuse, freeing_a_slab_page_as_a_page_is_a_bad_page_and_the_slab_lives
 	cr_assert_not_null(strstr(out, "slab"), "%s", out);
 }
 
+/* A kmalloc block of pages goes back whole on lab_kfree (the free's claim
+ * takes its slab mark too); a second lab_kfree of it is reported and frees
+ * nothing; one freed with its page lock held is reported as a page freed
+ * locked is, and leaked. */
+static void large_block_frees(void *arg)
+{
+	(void)arg;
+	size_t size = 3 * lab_page_size() + 1;  /* an order-2 block */
+	lab_kfree(lab_kmalloc(size, LAB_GFP_KERNEL));  /* the default zone and its lists */
+	struct lab_zone *z = lab_default_zone();
+	struct lab_zone_stats a, b;
+	lab_zone_get_stats(z, &a);
+	char *big = lab_kmalloc(size, LAB_GFP_KERNEL);
+	CHILD_CHECK(big);
+	lab_kfree(big);
+	lab_zone_get_stats(z, &b);
+	CHILD_CHECK(b.allocated == a.allocated && b.free_calls == a.free_calls + 1);
+	CHILD_CHECK(b.bad_page == a.bad_page && lab_zone_check(z) == 0);
+	lab_kfree(big);
+	lab_zone_get_stats(z, &b);
+	CHILD_CHECK(b.allocated == a.allocated && b.free_calls == a.free_calls + 1);
+	char *x = lab_kmalloc(size, LAB_GFP_KERNEL), *y = lab_kmalloc(size, LAB_GFP_KERNEL);
+	CHILD_CHECK(x && y && x != y);  /* back once, for one owner */
+	lab_kfree(y);
+	struct lab_page *pg = lab_virt_to_page(x);
+	lab_lock_page(pg);
+	lab_kfree(x);
+	lab_zone_get_stats(z, &b);
+	CHILD_CHECK(b.leaked == a.leaked + 4 && b.bad_page == a.bad_page + 1);
+	CHILD_CHECK(lab_zone_check(z) == 0);
+	fprintf(stderr, "large blocks: back whole, once\n");
+}
+
+Test(slab_misuse, a_kmalloc_block_of_pages_goes_back_whole_and_once)
+{
+	int status = run_in_child(large_block_frees, NULL, out, sizeof(out));
+	assert_child_said(status, "large blocks: back whole, once");
+	cr_assert_not_null(strstr(out, "in a zone, but on no slab and no kmalloc block"), "%s", out);
+	/* Leaked, its slab mark gone as from any kmalloc block freed. */
+	cr_assert_not_null(strstr(out, "flags: 0x49(locked|allocated|bad)\npage dumped because: "
+				       "freed while the page lock is held"), "%s", out);
+}
+
 /* ---- with debugging -------------------------------------------------------- */
 
 /* Public and not inlined, so that U's stacks name them. */
