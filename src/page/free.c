@@ -510,12 +510,7 @@ void lab__free_pages_slab(struct lab_page *page, unsigned int order)
 	if (lab_likely(z && order < LAB_PCP_ORDERS && !z->debug)) {
 		uint32_t seen = 0;
 		int done = free_fast_from(z, page, order, &seen, PG_allocated | PG_slab);
-		if (lab_likely(done == FREE_DONE) &&
-		    lab_likely(!atomic_load_explicit(&z->nr_waiters, memory_order_relaxed))) {
-			lab_trace(mm_page_free, page, order, z->name);
-			return;
-		}
-		if (done == FREE_DONE || done == FREE_CLAIMED) {
+		if (lab_likely(done == FREE_DONE || done == FREE_CLAIMED)) {
 			free_fast_finish(z, page, order, done, seen);
 			return;
 		}
